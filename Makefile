@@ -1,0 +1,114 @@
+# fcgi-oauth: one Makefile.
+#
+#   make            build/oauth.fcgi and build/oauthctl
+#   make check      install missing packages, build, run every test
+#   make run        install missing packages, build, serve a demo on 127.0.0.1
+#   make install    PREFIX (/usr/local) and DESTDIR honoured
+#
+# A sanitizer build of the same sources lands in build/asan (make asan).
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(PREFIX)/etc
+BUILD ?= build
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARNINGS = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wswitch-enum
+PKGS = fcgi libcjson lmdb libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
+	echo -lfcgi -lcjson -llmdb -lcrypto)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	$(WARNINGS) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_CFLAGS)
+
+CORE_SRC = $(wildcard common/*.c storage/*.c handlers/*.c)
+ADAPTER_SRC = $(filter-out fcgi/fcgi_main.c,$(wildcard fcgi/*.c))
+CTL_SRC = $(wildcard ctl/*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+
+CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+ADAPTER_OBJ = $(ADAPTER_SRC:%.c=$(BUILD)/obj/%.o)
+CTL_OBJ = $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+HEADERS = $(wildcard common/*.h storage/*.h handlers/*.h fcgi/*.h ctl/*.h)
+
+.PHONY: all check check-unit check-cases check-web asan deps run install \
+	uninstall clean bench fuzz
+
+all: $(BUILD)/oauth.fcgi $(BUILD)/oauthctl
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcore.a: $(CORE_OBJ) $(ADAPTER_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/oauth.fcgi: $(BUILD)/obj/fcgi/fcgi_main.o $(BUILD)/libcore.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/oauthctl: $(CTL_OBJ) $(BUILD)/libcore.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a \
+		$(PKG_LIBS) $(CMOCKA_LIBS)
+
+# Fuzz harnesses build as plain programs that replay files (tests/fuzz/
+# corpus); with clang, FUZZ_CFLAGS=-fsanitize=fuzzer,address makes them
+# libFuzzer targets.
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUZZ_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+		$(if $(FUZZ_CFLAGS),,tests/fuzz/replay.c) $(BUILD)/libcore.a \
+		$(PKG_LIBS)
+
+units: $(UNIT_BIN) $(FUZZ_BIN)
+
+deps:
+	@sh scripts/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all units
+	@$(MAKE) --no-print-directory asan
+	@sh tests/check.sh
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan \
+		CFLAGS="-O1 -g -fno-omit-frame-pointer" \
+		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		all units
+
+run: deps all
+	@sh scripts/demo.sh
+
+bench: all
+	@sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BUILD)/oauth.fcgi $(DESTDIR)$(SBINDIR)/oauth.fcgi
+	install -m 0755 $(BUILD)/oauthctl $(DESTDIR)$(BINDIR)/oauthctl
+	for m in docs/*.8; do \
+		[ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/ ; \
+	done; true
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/oauth.fcgi $(DESTDIR)$(BINDIR)/oauthctl \
+		$(DESTDIR)$(MANDIR)/man8/oauth.fcgi.8 \
+		$(DESTDIR)$(MANDIR)/man8/oauthctl.8
+
+clean:
+	rm -rf build

@@ -1,0 +1,107 @@
+/*
+ * Shared helpers of oauth.fcgi and oauthctl: buffers, encodings, crypto,
+ * configuration, scopes and logging.  Nothing here knows about FastCGI or
+ * LMDB.  Functions carry their file's prefix; limits are named below.
+ */
+#ifndef COMMON_H
+#define COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OAUTH_VERSION "0.1.0"
+
+/* Hard limits on what a peer or an operator may hand us. */
+#define CLIENT_ID_MAX 128	   /* bytes of a client identifier */
+#define CLIENT_SECRET_MAX 512	   /* bytes of a presented client secret */
+#define CLIENT_SECRET_SUPPLIED_MIN 32 /* bytes of an operator --secret */
+#define SCOPE_MAX 1024		   /* bytes of a scope string */
+#define AUDIENCE_MAX 512	   /* bytes of a client's audience */
+#define USERNAME_MAX 256	   /* bytes of REMOTE_USER */
+#define REDIRECT_URI_MAX 2048	   /* bytes of one redirect URI */
+#define REDIRECT_URIS_MAX 16	   /* redirect URIs of one client */
+#define TOKEN_PRESENTED_MAX 512	   /* bytes of a token a peer presents */
+#define STATE_MAX 1024		   /* bytes of the authorize `state` */
+#define AUTH_HEADER_MAX 2048	   /* bytes of an Authorization header */
+#define HOST_MAX 255		   /* bytes of a Host header */
+
+#define TOKEN_RANDOM_LEN 32	/* random bytes in a token or code */
+#define TOKEN_STRING_LEN 43	/* base64url of TOKEN_RANDOM_LEN, no pad */
+#define TOKEN_HASH_LEN 32	/* SHA-256: the storage key of a token */
+#define SECRET_RANDOM_LEN 32	/* random bytes in a generated secret */
+#define SECRET_SALT_LEN 16
+#define SECRET_HASH_LEN 32
+#define GRANT_ID_LEN 16
+#define JTI_LEN 32		/* hex characters of a token's jti */
+
+#define CONFIG_BODY_DEFAULT 16384
+#define CONFIG_BODY_LIMIT (1024 * 1024)
+#define CONFIG_TTL_LIMIT (10LL * 366 * 24 * 3600)
+#define CONFIG_MAP_DEFAULT ((size_t)256 * 1024 * 1024)
+
+/* buf.c */
+
+/*
+ * A length-carrying byte buffer.  Invariants: when data is not NULL it holds
+ * len bytes followed by a NUL, and len < cap; an all-zero struct buf is a
+ * valid empty buffer.  Functions return 0 on success and -1 when memory runs
+ * out, in which case the buffer is left as it was.
+ */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+int buf_append(struct buf *, const void *, size_t);
+int buf_puts(struct buf *, const char *);
+int buf_printf(struct buf *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+char *buf_steal(struct buf *);
+void buf_free(struct buf *);
+
+/* crypto.c */
+int crypto_init(void);
+int crypto_random(unsigned char *, size_t);
+int crypto_sha256(const void *, size_t, unsigned char[TOKEN_HASH_LEN]);
+int crypto_secret_hash(const unsigned char[SECRET_SALT_LEN], const char *,
+    size_t, unsigned char[SECRET_HASH_LEN]);
+int crypto_equal(const void *, const void *, size_t);
+void crypto_wipe(void *, size_t);
+void crypto_hex(const unsigned char *, size_t, char *);
+
+/* b64.c */
+size_t b64url_encode(const unsigned char *, size_t, char *, size_t);
+int b64_decode(const char *, size_t, unsigned char *, size_t, size_t *);
+
+/* urlenc.c */
+int urlenc_decode(const char *, size_t, char **, size_t *);
+int urlenc_encode(struct buf *, const char *, size_t);
+int utf8_valid(const char *, size_t);
+
+/* scope.c */
+int scope_valid(const char *);
+int scope_has(const char *, const char *, size_t);
+int scope_subset(const char *, const char *);
+char *scope_normalize(const char *);
+
+/* config.c */
+struct config {
+	char *db_path;		/* OAUTH_DB, required */
+	char *issuer;		/* OAUTH_ISSUER, NULL: derived per request */
+	int64_t access_ttl;	/* OAUTH_ACCESS_TTL */
+	int64_t refresh_ttl;	/* OAUTH_REFRESH_TTL */
+	int64_t code_ttl;	/* OAUTH_CODE_TTL */
+	size_t max_body;	/* OAUTH_MAX_BODY */
+	size_t map_size;	/* OAUTH_MAP_SIZE, bytes of the LMDB map */
+};
+
+int config_load(struct config *, char *, size_t);
+void config_free(struct config *);
+int config_parse_number(const char *, long long, long long, long long *);
+
+/* log.c */
+void log_event(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_quote(struct buf *, const char *);
+
+#endif /* COMMON_H */

@@ -1,0 +1,170 @@
+/*
+ * The handlers: functions of (environment, request) to response.  They need
+ * no web server: fcgi/ fills a struct request from a CGI environment or a
+ * FastCGI request, calls handler_dispatch, and writes the struct response.
+ */
+#ifndef HANDLERS_H
+#define HANDLERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "../common/common.h"
+#include "../storage/store.h"
+
+#define PARAMS_MAX 32		/* parameters in one request */
+#define PARAM_NAME_MAX 64	/* bytes of a parameter name */
+
+/*
+ * The OAuth errors we answer with.  OAUTH_OK is 0; every other value has a
+ * row in the table of oauth_error.c giving its status and error code.
+ */
+enum oauth_error {
+	OAUTH_OK = 0,
+	OAUTH_INVALID_REQUEST,
+	OAUTH_INVALID_CLIENT,
+	OAUTH_INVALID_GRANT,
+	OAUTH_UNAUTHORIZED_CLIENT,
+	OAUTH_UNSUPPORTED_GRANT_TYPE,
+	OAUTH_INVALID_SCOPE,
+	OAUTH_UNSUPPORTED_RESPONSE_TYPE,
+	OAUTH_ACCESS_DENIED,
+	OAUTH_BODY_TOO_LARGE,		/* 413, code invalid_request */
+	OAUTH_NOT_FOUND,		/* 404, code invalid_request */
+	OAUTH_METHOD_NOT_ALLOWED,	/* 405, code invalid_request */
+	OAUTH_NOT_AUTHENTICATED,	/* 401 at /authorize: no REMOTE_USER */
+	OAUTH_SERVER_ERROR,
+	OAUTH_TEMPORARILY_UNAVAILABLE,
+	OAUTH_ERROR__MAX
+};
+
+/*
+ * One HTTP request, as the CGI variables of RFC 3875 describe it.  Every
+ * string is owned by the request (NULL when the variable was unset) and
+ * released by request_free; body holds body_len bytes plus a NUL.
+ */
+struct request {
+	char *method;		/* REQUEST_METHOD */
+	char *path;		/* PATH_INFO */
+	char *query;		/* QUERY_STRING */
+	char *content_type;	/* CONTENT_TYPE */
+	char *authorization;	/* HTTP_AUTHORIZATION */
+	char *remote_user;	/* REMOTE_USER */
+	char *host;		/* HTTP_HOST */
+	char *server_name;	/* SERVER_NAME */
+	char *server_port;	/* SERVER_PORT */
+	char *script_name;	/* SCRIPT_NAME */
+	char *https;		/* HTTPS */
+	char *body;
+	size_t body_len;
+};
+
+/*
+ * One HTTP response.  The writer in fcgi/ emits Status, Content-Type, the
+ * optional headers that are set, and the body.  Strings are owned by the
+ * response and released by response_free.
+ */
+struct response {
+	int status;
+	const char *content_type;	/* static; NULL: no body */
+	int no_store;			/* Cache-Control: no-store */
+	int no_cache;			/* Pragma: no-cache */
+	char *location;
+	char *www_authenticate;
+	const char *allow;		/* static */
+	struct buf body;
+};
+
+struct param {
+	char *name;
+	char *value;
+	size_t value_len;
+};
+
+/* A request's parameters: unique names, non-empty values. */
+struct params {
+	struct param items[PARAMS_MAX];
+	size_t count;
+};
+
+/*
+ * What a handler runs with.  now and random are injected so that tests can
+ * pin the clock and the random source; log receives security events.
+ */
+struct handler_env {
+	const struct config *config;
+	struct store *store;
+	int64_t (*now)(void *);
+	int (*random)(void *, unsigned char *, size_t);
+	void *ctx;
+};
+
+/* The client a request authenticated as. */
+struct client_auth {
+	struct client client;
+	int used_header;	/* Authorization: Basic was sent */
+	enum {
+		CLIENT_AUTH_NONE = 0,
+		CLIENT_AUTH_BASIC,
+		CLIENT_AUTH_POST,
+		CLIENT_AUTH__MAX
+	} method;
+};
+
+/* oauth_error.c */
+int oauth_error_status(enum oauth_error);
+const char *oauth_error_code(enum oauth_error);
+enum oauth_error oauth_error_from_store(enum store_status);
+
+/* response.c */
+void response_init(struct response *);
+void response_free(struct response *);
+void response_error(struct response *, enum oauth_error, const char *);
+void response_store_error(struct response *, enum store_status);
+int response_json(struct response *, int, cJSON *);
+void request_free(struct request *);
+enum oauth_error request_content_length(const char *, size_t, size_t *);
+
+/* params.c */
+enum oauth_error params_parse_body(const struct request *, struct params *,
+    const char **);
+enum oauth_error params_parse_query(const char *, struct params *,
+    const char **);
+const char *params_get(const struct params *, const char *);
+void params_free(struct params *);
+enum oauth_error params_basic_credentials(const char *, char **, char **);
+
+/* client_auth.c */
+enum oauth_error client_auth(struct store_txn *, const struct request *,
+    const struct params *, struct client_auth *, const char **);
+void client_auth_fail(struct response *, const struct request *,
+    enum oauth_error, const char *);
+
+/* router.c */
+void handler_dispatch(const struct handler_env *, const struct request *,
+    struct response *);
+char *handler_issuer(const struct handler_env *, const struct request *);
+
+/* token.c */
+void handler_token(const struct handler_env *, const struct request *,
+    struct response *);
+
+/* introspect.c */
+void handler_introspect(const struct handler_env *, const struct request *,
+    struct response *);
+
+/* revoke.c */
+void handler_revoke(const struct handler_env *, const struct request *,
+    struct response *);
+
+/* authorize.c */
+void handler_authorize(const struct handler_env *, const struct request *,
+    struct response *);
+
+/* metadata.c */
+void handler_metadata(const struct handler_env *, const struct request *,
+    struct response *);
+
+#endif /* HANDLERS_H */

@@ -1,0 +1,161 @@
+/*
+ * The storage interface: clients, tokens (access, refresh, authorization
+ * codes) and grants, kept in LMDB.  This header and the files of storage/
+ * are the only code that knows LMDB exists; callers see enum store_status,
+ * never an MDB_* code.
+ *
+ * Every request is one transaction: begin, any number of gets and puts,
+ * then commit (write) or abort.  Records returned by a get are copied out of
+ * the map, owned by the caller, and released with the matching _free.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/common.h"
+
+enum store_status {
+	STORE_OK = 0,
+	STORE_NOTFOUND,	 /* no record under that key */
+	STORE_EXISTS,	 /* put without replace found a record */
+	STORE_FULL,	 /* map or reader table full: try later (503) */
+	STORE_IOERR,	 /* the system failed us (500) */
+	STORE_CORRUPT,	 /* a record we cannot decode (500) */
+	STORE_INVALID,	 /* a record that breaks a limit; nothing written */
+	STORE_NOMEM,	 /* allocation failed (500) */
+	STORE_STATUS__MAX
+};
+
+/* Grant types a client may use, as bits of struct client.grant_types. */
+#define GRANT_CLIENT_CREDENTIALS 0x01u
+#define GRANT_AUTHORIZATION_CODE 0x02u
+#define GRANT_REFRESH_TOKEN 0x04u
+#define GRANT_ALL 0x07u
+
+struct client {
+	char id[CLIENT_ID_MAX + 1];
+	int is_public;			/* authenticates with "none" */
+	unsigned char secret_salt[SECRET_SALT_LEN];
+	unsigned char secret_hash[SECRET_HASH_LEN]; /* zero for public clients */
+	unsigned grant_types;		/* GRANT_* bits */
+	int may_introspect;		/* a resource server: sees all tokens */
+	char *scope;			/* allowed scopes, "" when none */
+	char *audience;			/* NULL when none */
+	char *redirect_uris[REDIRECT_URIS_MAX];
+	size_t redirect_uri_count;
+	int64_t created_at;
+};
+
+enum token_kind {
+	TOKEN_ACCESS = 1,
+	TOKEN_REFRESH,
+	TOKEN_CODE,
+	TOKEN_KIND__MAX
+};
+
+enum token_state {
+	TOKEN_STATE_ACTIVE = 0,
+	TOKEN_STATE_REVOKED,
+	TOKEN_STATE_USED,	/* a redeemed code or a rotated refresh token */
+	TOKEN_STATE__MAX
+};
+
+/*
+ * A token, refresh token or authorization code.  It is stored under the
+ * SHA-256 of its string: the string itself is never stored.
+ */
+struct token {
+	enum token_kind kind;
+	enum token_state state;
+	char client_id[CLIENT_ID_MAX + 1];
+	char *subject;		/* resource owner; NULL for client tokens */
+	char *scope;		/* granted scope, "" when none */
+	char *audience;		/* NULL when none */
+	int64_t issued_at;
+	int64_t expires_at;
+	int has_grant;
+	unsigned char grant_id[GRANT_ID_LEN];
+	char *redirect_uri;	/* codes: as sent to /authorize, or NULL */
+	char *code_challenge;	/* codes: the S256 challenge, or NULL */
+};
+
+/*
+ * A grant: everything descended from one authorization.  Revoking it ends
+ * every token that carries its id.
+ */
+struct grant {
+	unsigned char id[GRANT_ID_LEN];
+	char client_id[CLIENT_ID_MAX + 1];
+	char *subject;
+	int64_t created_at;
+	int64_t expires_at;	/* latest expiry of anything issued under it */
+	int revoked;
+};
+
+/* What a foreach callback asks of the walk. */
+enum store_each {
+	STORE_EACH_NEXT = 0,
+	STORE_EACH_DELETE,	/* delete this record (write txn only), go on */
+	STORE_EACH_STOP,
+	STORE_EACH__MAX
+};
+
+struct store;
+struct store_txn;
+
+/* store_lmdb.c */
+enum store_status store_open(const char *, size_t, int, struct store **);
+void store_close(struct store *);
+enum store_status store_txn_begin(struct store *, int, struct store_txn **);
+enum store_status store_txn_commit(struct store_txn *);
+void store_txn_abort(struct store_txn *);
+enum store_status store_client_get(struct store_txn *, const char *,
+    struct client *);
+enum store_status store_client_put(struct store_txn *, const struct client *,
+    int);
+enum store_status store_client_delete(struct store_txn *, const char *);
+enum store_status store_client_foreach(struct store_txn *,
+    enum store_each (*)(const struct client *, void *), void *);
+enum store_status store_token_get(struct store_txn *,
+    const unsigned char[TOKEN_HASH_LEN], struct token *);
+enum store_status store_token_put(struct store_txn *,
+    const unsigned char[TOKEN_HASH_LEN], const struct token *);
+enum store_status store_token_delete(struct store_txn *,
+    const unsigned char[TOKEN_HASH_LEN]);
+enum store_status store_token_foreach(struct store_txn *,
+    enum store_each (*)(const unsigned char *, const struct token *, void *),
+    void *);
+enum store_status store_grant_get(struct store_txn *,
+    const unsigned char[GRANT_ID_LEN], struct grant *);
+enum store_status store_grant_put(struct store_txn *, const struct grant *);
+enum store_status store_grant_foreach(struct store_txn *,
+    enum store_each (*)(const struct grant *, void *), void *);
+const char *store_strerror(enum store_status);
+
+/* store_record.c */
+enum store_status store_record_client_encode(const struct client *,
+    struct buf *);
+enum store_status store_record_client_decode(const void *, size_t,
+    struct client *);
+enum store_status store_record_token_encode(const struct token *,
+    struct buf *);
+enum store_status store_record_token_decode(const void *, size_t,
+    struct token *);
+enum store_status store_record_grant_encode(const struct grant *,
+    struct buf *);
+enum store_status store_record_grant_decode(const void *, size_t,
+    struct grant *);
+void client_free(struct client *);
+void token_free(struct token *);
+void grant_free(struct grant *);
+
+/* store_token.c */
+int store_token_is_active(struct store_txn *, const struct token *, int64_t);
+enum store_status store_token_revoke(struct store_txn *,
+    const unsigned char[TOKEN_HASH_LEN], struct token *);
+enum store_status store_grant_revoke(struct store_txn *,
+    const unsigned char[GRANT_ID_LEN]);
+
+#endif /* STORE_H */
