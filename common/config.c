@@ -1,0 +1,261 @@
+/*
+ * Configuration: OAUTH_* keys from the environment, or from the file named by
+ * OAUTH_CONFIG (KEY=value lines, # comments); the environment wins.  Loaded
+ * once per process.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+#define CONFIG_LINE_MAX 4096
+#define CONFIG_PATH_MAX 4096
+#define CONFIG_MAP_MIN (32LL * 1024)
+#define CONFIG_MAP_LIMIT (1LL << 40)
+
+enum config_key {
+	CONFIG_DB = 0,
+	CONFIG_ISSUER,
+	CONFIG_ACCESS_TTL,
+	CONFIG_REFRESH_TTL,
+	CONFIG_CODE_TTL,
+	CONFIG_MAX_BODY,
+	CONFIG_MAP_SIZE,
+	CONFIG_KEY__MAX
+};
+
+static const char *const config_names[CONFIG_KEY__MAX] = {
+	[CONFIG_DB] = "OAUTH_DB",
+	[CONFIG_ISSUER] = "OAUTH_ISSUER",
+	[CONFIG_ACCESS_TTL] = "OAUTH_ACCESS_TTL",
+	[CONFIG_REFRESH_TTL] = "OAUTH_REFRESH_TTL",
+	[CONFIG_CODE_TTL] = "OAUTH_CODE_TTL",
+	[CONFIG_MAX_BODY] = "OAUTH_MAX_BODY",
+	[CONFIG_MAP_SIZE] = "OAUTH_MAP_SIZE",
+};
+
+/*
+ * Parses a whole decimal string into *out within [min, max], like OpenBSD's
+ * strtonum.  Returns 0, or -1 for an empty string, trailing bytes, a sign
+ * or space where a digit belongs, or a value out of range; *out is
+ * unchanged then.
+ */
+int
+config_parse_number(const char *s, long long min, long long max,
+    long long *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || !isdigit((unsigned char)s[0]) || strlen(s) > 19)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/*
+ * An issuer is an https (or, for local set-ups, http) URL with no query or
+ * fragment (RFC 8414 §2).  Returns 1 when s is one.
+ */
+static int
+config_issuer_valid(const char *s)
+{
+	const char *p;
+
+	if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
+		return 0;
+	if (strlen(s) > REDIRECT_URI_MAX)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (*p == '?' || *p == '#' || !isgraph((unsigned char)*p))
+			return 0;
+	return 1;
+}
+
+/* Finds the key named by the len bytes at name; CONFIG_KEY__MAX if none. */
+static enum config_key
+config_lookup(const char *name, size_t len)
+{
+	int k;
+
+	for (k = 0; k < CONFIG_KEY__MAX; k++)
+		if (strlen(config_names[k]) == len &&
+		    memcmp(config_names[k], name, len) == 0)
+			return (enum config_key)k;
+	return CONFIG_KEY__MAX;
+}
+
+/*
+ * Reads KEY=value lines from path into values (strdup'd, replacing none that
+ * is already set).  Returns 0, or -1 with a reason in err.
+ */
+static int
+config_read_file(const char *path, char *values[CONFIG_KEY__MAX], char *err,
+    size_t errsz)
+{
+	char line[CONFIG_LINE_MAX];
+	unsigned lineno = 0;
+	FILE *f;
+	int rc = -1;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(err, errsz, "OAUTH_CONFIG %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p = line, *eq, *end;
+		enum config_key k;
+		size_t len = strlen(line);
+
+		lineno++;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			snprintf(err, errsz, "%s:%u: line too long", path,
+			    lineno);
+			goto out;
+		}
+		while (len > 0 && isspace((unsigned char)line[len - 1]))
+			line[--len] = '\0';
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0' || *p == '#')
+			continue;
+		if ((eq = strchr(p, '=')) == NULL) {
+			snprintf(err, errsz, "%s:%u: expected KEY=value", path,
+			    lineno);
+			goto out;
+		}
+		for (end = eq; end > p && isspace((unsigned char)end[-1]);)
+			end--;
+		k = config_lookup(p, (size_t)(end - p));
+		if (k == CONFIG_KEY__MAX) {
+			snprintf(err, errsz, "%s:%u: unknown key", path, lineno);
+			goto out;
+		}
+		for (p = eq + 1; isspace((unsigned char)*p);)
+			p++;
+		free(values[k]);
+		if ((values[k] = strdup(p)) == NULL) {
+			snprintf(err, errsz, "out of memory");
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errsz, "OAUTH_CONFIG %s: read error", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+/* Parses the number of key k, if set, into *out.  Returns 0 or -1 + err. */
+static int
+config_number(char *values[CONFIG_KEY__MAX], enum config_key k,
+    long long min, long long max, long long *out, char *err, size_t errsz)
+{
+	if (values[k] == NULL)
+		return 0;
+	if (config_parse_number(values[k], min, max, out) == -1) {
+		snprintf(err, errsz, "%s must be a whole number from %lld to %lld",
+		    config_names[k], min, max);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Fills cfg from OAUTH_CONFIG's file and the environment, with the contract's
+ * defaults.  Returns 0; or -1 with a one-line reason in err (never a value,
+ * which might be a secret) and cfg holding nothing to free.
+ */
+int
+config_load(struct config *cfg, char *err, size_t errsz)
+{
+	char *values[CONFIG_KEY__MAX] = {0};
+	const char *file, *env;
+	long long access = 3600, refresh = 1209600, code = 60;
+	long long body = CONFIG_BODY_DEFAULT, map = (long long)CONFIG_MAP_DEFAULT;
+	int k, rc = -1;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if ((file = getenv("OAUTH_CONFIG")) != NULL && *file != '\0') {
+		if (strlen(file) > CONFIG_PATH_MAX) {
+			snprintf(err, errsz, "OAUTH_CONFIG is too long");
+			return -1;
+		}
+		if (config_read_file(file, values, err, errsz) == -1)
+			goto out;
+	}
+	for (k = 0; k < CONFIG_KEY__MAX; k++) {
+		if ((env = getenv(config_names[k])) == NULL)
+			continue;
+		free(values[k]);
+		if ((values[k] = strdup(env)) == NULL) {
+			snprintf(err, errsz, "out of memory");
+			goto out;
+		}
+	}
+	if (values[CONFIG_DB] == NULL || values[CONFIG_DB][0] == '\0') {
+		snprintf(err, errsz, "OAUTH_DB is not set: name the directory "
+		    "of the LMDB database");
+		goto out;
+	}
+	if (strlen(values[CONFIG_DB]) > CONFIG_PATH_MAX) {
+		snprintf(err, errsz, "OAUTH_DB is too long");
+		goto out;
+	}
+	if (values[CONFIG_ISSUER] != NULL && values[CONFIG_ISSUER][0] != '\0' &&
+	    !config_issuer_valid(values[CONFIG_ISSUER])) {
+		snprintf(err, errsz, "OAUTH_ISSUER must be an http(s) URL "
+		    "without query or fragment");
+		goto out;
+	}
+	if (config_number(values, CONFIG_ACCESS_TTL, 1, CONFIG_TTL_LIMIT,
+		&access, err, errsz) == -1 ||
+	    config_number(values, CONFIG_REFRESH_TTL, 1, CONFIG_TTL_LIMIT,
+		&refresh, err, errsz) == -1 ||
+	    config_number(values, CONFIG_CODE_TTL, 1, 3600, &code, err,
+		errsz) == -1 ||
+	    config_number(values, CONFIG_MAX_BODY, 1, CONFIG_BODY_LIMIT, &body,
+		err, errsz) == -1 ||
+	    config_number(values, CONFIG_MAP_SIZE, CONFIG_MAP_MIN,
+		CONFIG_MAP_LIMIT, &map, err, errsz) == -1)
+		goto out;
+
+	cfg->db_path = values[CONFIG_DB];
+	values[CONFIG_DB] = NULL;
+	if (values[CONFIG_ISSUER] != NULL && values[CONFIG_ISSUER][0] != '\0') {
+		cfg->issuer = values[CONFIG_ISSUER];
+		values[CONFIG_ISSUER] = NULL;
+	}
+	cfg->access_ttl = access;
+	cfg->refresh_ttl = refresh;
+	cfg->code_ttl = code;
+	cfg->max_body = (size_t)body;
+	cfg->map_size = (size_t)map;
+	rc = 0;
+out:
+	for (k = 0; k < CONFIG_KEY__MAX; k++)
+		free(values[k]);
+	return rc;
+}
+
+/* Releases what config_load allocated; safe on a zeroed or NULL config. */
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->db_path);
+	free(cfg->issuer);
+	memset(cfg, 0, sizeof(*cfg));
+}
