@@ -1,0 +1,612 @@
+/*
+ * The LMDB backend: one environment per process, three named databases,
+ * records encoded by store_record.c.  Nothing outside storage/ sees an
+ * MDB_* value.
+ *
+ * Many processes (mod_fcgid, spawn-fcgi children, oauthctl) share one
+ * environment, so LMDB's own lock file coordinates them.  An environment
+ * must not cross a fork: each process opens its own after it starts.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+
+#define STORE_LMDB_DBS 3	/* clients, tokens, grants */
+#define STORE_LMDB_FILE_MODE 0600
+#define STORE_LMDB_DIR_MODE 0700
+
+struct store {
+	MDB_env *env;
+	MDB_dbi clients;
+	MDB_dbi tokens;
+	MDB_dbi grants;
+	pid_t pid;		/* the process that opened env */
+};
+
+struct store_txn {
+	struct store *store;
+	MDB_txn *txn;
+	int writable;
+	/*
+	 * The first failed write: such a transaction may hold part of a
+	 * change, so commit refuses it and aborts.
+	 */
+	enum store_status failed;
+};
+
+/* The callback of a walk: exactly one of the three is set. */
+struct store_lmdb_each {
+	enum store_each (*client)(const struct client *, void *);
+	enum store_each (*token)(const unsigned char *, const struct token *,
+	    void *);
+	enum store_each (*grant)(const struct grant *, void *);
+	void *arg;
+};
+
+static const char *const store_lmdb_messages[STORE_STATUS__MAX] = {
+	[STORE_OK] = "success",
+	[STORE_NOTFOUND] = "no such record",
+	[STORE_EXISTS] = "record already exists",
+	[STORE_FULL] = "database full or busy",
+	[STORE_IOERR] = "database I/O error",
+	[STORE_CORRUPT] = "corrupt database record",
+	[STORE_INVALID] = "invalid record or operation",
+	[STORE_NOMEM] = "out of memory",
+};
+
+static enum store_status store_lmdb_status(int);
+static enum store_status store_lmdb_write_status(struct store_txn *, int);
+static enum store_status store_lmdb_dir(const char *, int);
+static enum store_status store_lmdb_dbis(struct store *);
+static enum store_status store_lmdb_get(struct store_txn *, MDB_dbi,
+    const void *, size_t, MDB_val *);
+static enum store_status store_lmdb_put(struct store_txn *, MDB_dbi,
+    const void *, size_t, const struct buf *, unsigned);
+static enum store_status store_lmdb_del(struct store_txn *, MDB_dbi,
+    const void *, size_t);
+static enum store_status store_lmdb_foreach(struct store_txn *, MDB_dbi,
+    const struct store_lmdb_each *);
+
+/* Maps an LMDB or errno code to our status. */
+static enum store_status
+store_lmdb_status(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return STORE_OK;
+	case MDB_NOTFOUND:
+		return STORE_NOTFOUND;
+	case MDB_KEYEXIST:
+		return STORE_EXISTS;
+	case MDB_MAP_FULL:
+	case MDB_READERS_FULL:
+	case MDB_TXN_FULL:
+		return STORE_FULL;
+	case ENOMEM:
+		return STORE_NOMEM;
+	default:
+		return STORE_IOERR;
+	}
+}
+
+/*
+ * Maps the result of a write and remembers a failure that may have left
+ * part of a change in the transaction.  NOTFOUND and EXISTS change nothing.
+ */
+static enum store_status
+store_lmdb_write_status(struct store_txn *t, int rc)
+{
+	enum store_status st = store_lmdb_status(rc);
+
+	if (st != STORE_OK && st != STORE_NOTFOUND && st != STORE_EXISTS &&
+	    t->failed == STORE_OK)
+		t->failed = st;
+	return st;
+}
+
+/*
+ * Makes sure dir is a directory, creating it with mode 0700 when create is
+ * set.  Returns STORE_IOERR with errno set (ENOENT for a missing directory
+ * without create, ENOTDIR for something else in its place).
+ */
+static enum store_status
+store_lmdb_dir(const char *dir, int create)
+{
+	struct stat sb;
+
+	if (create && mkdir(dir, STORE_LMDB_DIR_MODE) == -1 &&
+	    errno != EEXIST)
+		return STORE_IOERR;
+	if (stat(dir, &sb) == -1)
+		return STORE_IOERR;
+	if (!S_ISDIR(sb.st_mode)) {
+		errno = ENOTDIR;
+		return STORE_IOERR;
+	}
+	return STORE_OK;
+}
+
+/*
+ * Opens the named databases, creating those missing.  The write transaction
+ * writes nothing when all three exist; handles opened in a committed
+ * transaction stay valid for the life of the environment.
+ */
+static enum store_status
+store_lmdb_dbis(struct store *s)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return store_lmdb_status(rc);
+	if ((rc = mdb_dbi_open(txn, "clients", MDB_CREATE, &s->clients)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "tokens", MDB_CREATE, &s->tokens)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "grants", MDB_CREATE, &s->grants)) != 0) {
+		mdb_txn_abort(txn);
+		return store_lmdb_status(rc);
+	}
+	return store_lmdb_status(mdb_txn_commit(txn));
+}
+
+/*
+ * Opens the environment in dir with a map of map_size bytes (0: the
+ * default), creating dir (mode 0700) when create is set; the files are
+ * created with mode 0600.  Readers left behind by crashed processes are
+ * cleared.  On success *sp is the caller's, released with store_close.
+ * Returns STORE_IOERR (errno set) when dir is missing or unusable,
+ * STORE_FULL when a new environment does not fit the map, STORE_NOMEM.
+ * *sp is NULL on failure.
+ */
+enum store_status
+store_open(const char *dir, size_t map_size, int create, struct store **sp)
+{
+	struct store *s;
+	enum store_status st;
+	int rc, dead, saved;
+
+	*sp = NULL;
+	if ((st = store_lmdb_dir(dir, create)) != STORE_OK)
+		return st;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return STORE_NOMEM;
+	s->pid = getpid();
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		st = store_lmdb_status(rc);
+		saved = rc;
+		goto free;
+	}
+	if (map_size == 0)
+		map_size = CONFIG_MAP_DEFAULT;
+	/*
+	 * MDB_NOTLS ties a reader slot to its transaction rather than to the
+	 * thread, so one thread may hold two read transactions.
+	 */
+	if ((rc = mdb_env_set_mapsize(s->env, map_size)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(s->env, STORE_LMDB_DBS)) != 0 ||
+	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS,
+	    STORE_LMDB_FILE_MODE)) != 0) {
+		st = store_lmdb_status(rc);
+		saved = rc;
+		goto close;
+	}
+	if ((rc = mdb_reader_check(s->env, &dead)) != 0) {
+		st = store_lmdb_status(rc);
+		saved = rc;
+		goto close;
+	}
+	if ((st = store_lmdb_dbis(s)) != STORE_OK) {
+		saved = EIO;
+		goto close;
+	}
+	*sp = s;
+	return STORE_OK;
+close:
+	mdb_env_close(s->env);
+free:
+	free(s);
+	/* LMDB's own codes are negative: no errno describes them. */
+	errno = saved > 0 ? saved : EIO;
+	return st;
+}
+
+/* Closes the environment.  Accepts NULL.  No transaction may be open. */
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	mdb_env_close(s->env);
+	free(s);
+}
+
+/*
+ * Begins a transaction, read-only unless writable is set.  A write
+ * transaction waits for other writers, in this process or another.  On
+ * success *tp is ended by store_txn_commit or store_txn_abort.  Returns
+ * STORE_FULL when the reader table is full, STORE_IOERR when the store was
+ * opened by another process (an environment must not cross fork), and NULL
+ * in *tp on failure.
+ */
+enum store_status
+store_txn_begin(struct store *s, int writable, struct store_txn **tp)
+{
+	struct store_txn *t;
+	int rc;
+
+	*tp = NULL;
+	if (s->pid != getpid())
+		return STORE_IOERR;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return STORE_NOMEM;
+	t->store = s;
+	t->writable = writable != 0;
+	t->failed = STORE_OK;
+	rc = mdb_txn_begin(s->env, NULL, writable ? 0 : MDB_RDONLY, &t->txn);
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size and retry. */
+		if ((rc = mdb_env_set_mapsize(s->env, 0)) == 0)
+			rc = mdb_txn_begin(s->env, NULL,
+			    writable ? 0 : MDB_RDONLY, &t->txn);
+	}
+	if (rc != 0) {
+		free(t);
+		return store_lmdb_status(rc);
+	}
+	*tp = t;
+	return STORE_OK;
+}
+
+/*
+ * Commits t and ends it in every case.  A write transaction in which a
+ * put or delete failed is aborted instead, returning that failure, so
+ * that a half-done change is never written.  Returns STORE_FULL or
+ * STORE_IOERR when the commit itself fails; nothing is written then.
+ */
+enum store_status
+store_txn_commit(struct store_txn *t)
+{
+	enum store_status st;
+
+	if (t->failed != STORE_OK) {
+		st = t->failed;
+		mdb_txn_abort(t->txn);
+	} else
+		st = store_lmdb_status(mdb_txn_commit(t->txn));
+	free(t);
+	return st;
+}
+
+/* Ends t, discarding its writes.  Accepts NULL. */
+void
+store_txn_abort(struct store_txn *t)
+{
+	if (t == NULL)
+		return;
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+/* Looks up a key; *v is borrowed from the map until the transaction ends. */
+static enum store_status
+store_lmdb_get(struct store_txn *t, MDB_dbi dbi, const void *key,
+    size_t keylen, MDB_val *v)
+{
+	MDB_val k = { keylen, (void *)key };
+
+	return store_lmdb_status(mdb_get(t->txn, dbi, &k, v));
+}
+
+/*
+ * Stores the record in b under key.  Returns STORE_INVALID in a read-only
+ * transaction, STORE_EXISTS when flags has MDB_NOOVERWRITE and the key is
+ * taken, STORE_FULL when the map is full.
+ */
+static enum store_status
+store_lmdb_put(struct store_txn *t, MDB_dbi dbi, const void *key,
+    size_t keylen, const struct buf *b, unsigned flags)
+{
+	MDB_val k = { keylen, (void *)key };
+	MDB_val v = { b->len, b->data };
+
+	if (!t->writable)
+		return STORE_INVALID;
+	return store_lmdb_write_status(t, mdb_put(t->txn, dbi, &k, &v, flags));
+}
+
+static enum store_status
+store_lmdb_del(struct store_txn *t, MDB_dbi dbi, const void *key,
+    size_t keylen)
+{
+	MDB_val k = { keylen, (void *)key };
+
+	if (!t->writable)
+		return STORE_INVALID;
+	return store_lmdb_write_status(t, mdb_del(t->txn, dbi, &k, NULL));
+}
+
+/*
+ * Reads the client with the given id into *c, which the caller then owns
+ * (client_free).  Returns STORE_NOTFOUND for an unknown id (an empty or
+ * over-long one included), STORE_CORRUPT when the record does not decode
+ * or names another id; *c is zeroed on failure.
+ */
+enum store_status
+store_client_get(struct store_txn *t, const char *id, struct client *c)
+{
+	MDB_val v;
+	enum store_status st;
+	size_t len = strnlen(id, CLIENT_ID_MAX + 1);
+
+	memset(c, 0, sizeof(*c));
+	if (len == 0 || len > CLIENT_ID_MAX)
+		return STORE_NOTFOUND;
+	if ((st = store_lmdb_get(t, t->store->clients, id, len, &v)) !=
+	    STORE_OK)
+		return st;
+	if ((st = store_record_client_decode(v.mv_data, v.mv_size, c)) !=
+	    STORE_OK)
+		return st;
+	if (strcmp(c->id, id) != 0) {
+		client_free(c);
+		return STORE_CORRUPT;
+	}
+	return STORE_OK;
+}
+
+/*
+ * Stores c under its id, replacing a record already there only when
+ * replace is set (STORE_EXISTS otherwise).  Returns STORE_INVALID for a
+ * client breaking a limit or a read-only transaction, STORE_FULL when the
+ * map is full: the caller must then abort.
+ */
+enum store_status
+store_client_put(struct store_txn *t, const struct client *c, int replace)
+{
+	struct buf b = { 0 };
+	enum store_status st;
+
+	if ((st = store_record_client_encode(c, &b)) == STORE_OK)
+		st = store_lmdb_put(t, t->store->clients, c->id,
+		    strlen(c->id), &b, replace ? 0 : MDB_NOOVERWRITE);
+	buf_free(&b);
+	return st;
+}
+
+/* Deletes a client.  Returns STORE_NOTFOUND when there was none. */
+enum store_status
+store_client_delete(struct store_txn *t, const char *id)
+{
+	size_t len = strnlen(id, CLIENT_ID_MAX + 1);
+
+	if (!t->writable)
+		return STORE_INVALID;
+	if (len == 0 || len > CLIENT_ID_MAX)
+		return STORE_NOTFOUND;
+	return store_lmdb_del(t, t->store->clients, id, len);
+}
+
+/*
+ * Walks a database in key order, handing each decoded record to the one
+ * callback of each that is set.  The record is freed after the callback:
+ * it must copy what it keeps, and may read through t but not write.
+ * STORE_EACH_DELETE deletes the record just seen (a read transaction gets
+ * STORE_INVALID and the walk stops).  Returns STORE_OK at the end or on
+ * STORE_EACH_STOP, STORE_CORRUPT at a record that does not decode, or the
+ * LMDB failure.
+ */
+static enum store_status
+store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi,
+    const struct store_lmdb_each *each)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	union {
+		struct client c;
+		struct token t;
+		struct grant g;
+	} rec;
+	unsigned char hash[TOKEN_HASH_LEN];
+	enum store_status st = STORE_OK;
+	enum store_each next = STORE_EACH_NEXT;
+	int rc;
+
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0)
+		return store_lmdb_status(rc);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (each->client != NULL) {
+			st = store_record_client_decode(v.mv_data, v.mv_size,
+			    &rec.c);
+			if (st != STORE_OK)
+				break;
+			next = each->client(&rec.c, each->arg);
+			client_free(&rec.c);
+		} else if (each->token != NULL) {
+			if (k.mv_size != sizeof(hash)) {
+				st = STORE_CORRUPT;
+				break;
+			}
+			st = store_record_token_decode(v.mv_data, v.mv_size,
+			    &rec.t);
+			if (st != STORE_OK)
+				break;
+			/* A copy: the callback must not hold a map pointer. */
+			memcpy(hash, k.mv_data, sizeof(hash));
+			next = each->token(hash, &rec.t, each->arg);
+			token_free(&rec.t);
+		} else {
+			st = store_record_grant_decode(v.mv_data, v.mv_size,
+			    &rec.g);
+			if (st != STORE_OK)
+				break;
+			next = each->grant(&rec.g, each->arg);
+			grant_free(&rec.g);
+		}
+		switch (next) {
+		case STORE_EACH_NEXT:
+			continue;
+		case STORE_EACH_DELETE:
+			if (!t->writable) {
+				st = STORE_INVALID;
+				break;
+			}
+			/*
+			 * After a delete the cursor rests on the successor,
+			 * which MDB_NEXT then returns.
+			 */
+			st = store_lmdb_write_status(t,
+			    mdb_cursor_del(cur, 0));
+			if (st == STORE_OK)
+				continue;
+			break;
+		case STORE_EACH_STOP:
+		case STORE_EACH__MAX:
+			break;
+		}
+		break;
+	}
+	if (st == STORE_OK && rc != 0 && rc != MDB_NOTFOUND)
+		st = store_lmdb_status(rc);
+	mdb_cursor_close(cur);
+	return st;
+}
+
+/*
+ * Walks the clients in id order; the callback and its answers are those of
+ * store_lmdb_foreach.  Returns STORE_CORRUPT at an undecodable record.
+ */
+enum store_status
+store_client_foreach(struct store_txn *t,
+    enum store_each (*cb)(const struct client *, void *), void *arg)
+{
+	struct store_lmdb_each each = { .client = cb, .arg = arg };
+
+	return store_lmdb_foreach(t, t->store->clients, &each);
+}
+
+/*
+ * Reads the token stored under hash into *tok, owned by the caller
+ * (token_free).  Returns STORE_NOTFOUND or STORE_CORRUPT with *tok zeroed.
+ */
+enum store_status
+store_token_get(struct store_txn *t, const unsigned char hash[TOKEN_HASH_LEN],
+    struct token *tok)
+{
+	MDB_val v;
+	enum store_status st;
+
+	memset(tok, 0, sizeof(*tok));
+	if ((st = store_lmdb_get(t, t->store->tokens, hash, TOKEN_HASH_LEN,
+	    &v)) != STORE_OK)
+		return st;
+	return store_record_token_decode(v.mv_data, v.mv_size, tok);
+}
+
+/*
+ * Stores tok under hash, replacing what was there.  Returns STORE_INVALID
+ * for a token breaking a limit or a read-only transaction, STORE_FULL when
+ * the map is full: the caller must then abort.
+ */
+enum store_status
+store_token_put(struct store_txn *t, const unsigned char hash[TOKEN_HASH_LEN],
+    const struct token *tok)
+{
+	struct buf b = { 0 };
+	enum store_status st;
+
+	if ((st = store_record_token_encode(tok, &b)) == STORE_OK)
+		st = store_lmdb_put(t, t->store->tokens, hash, TOKEN_HASH_LEN,
+		    &b, 0);
+	buf_free(&b);
+	return st;
+}
+
+/* Deletes a token.  Returns STORE_NOTFOUND when there was none. */
+enum store_status
+store_token_delete(struct store_txn *t,
+    const unsigned char hash[TOKEN_HASH_LEN])
+{
+	return store_lmdb_del(t, t->store->tokens, hash, TOKEN_HASH_LEN);
+}
+
+/* As store_client_foreach; cb also gets the token's TOKEN_HASH_LEN key. */
+enum store_status
+store_token_foreach(struct store_txn *t,
+    enum store_each (*cb)(const unsigned char *, const struct token *, void *),
+    void *arg)
+{
+	struct store_lmdb_each each = { .token = cb, .arg = arg };
+
+	return store_lmdb_foreach(t, t->store->tokens, &each);
+}
+
+/*
+ * Reads the grant with the given id into *g, owned by the caller
+ * (grant_free).  Returns STORE_NOTFOUND, or STORE_CORRUPT when the record
+ * does not decode or carries another id; *g is zeroed on failure.
+ */
+enum store_status
+store_grant_get(struct store_txn *t, const unsigned char id[GRANT_ID_LEN],
+    struct grant *g)
+{
+	MDB_val v;
+	enum store_status st;
+
+	memset(g, 0, sizeof(*g));
+	if ((st = store_lmdb_get(t, t->store->grants, id, GRANT_ID_LEN, &v)) !=
+	    STORE_OK)
+		return st;
+	if ((st = store_record_grant_decode(v.mv_data, v.mv_size, g)) !=
+	    STORE_OK)
+		return st;
+	if (memcmp(g->id, id, GRANT_ID_LEN) != 0) {
+		grant_free(g);
+		return STORE_CORRUPT;
+	}
+	return STORE_OK;
+}
+
+/*
+ * Stores g under its id, replacing what was there.  Returns STORE_INVALID
+ * or STORE_FULL as store_token_put does.
+ */
+enum store_status
+store_grant_put(struct store_txn *t, const struct grant *g)
+{
+	struct buf b = { 0 };
+	enum store_status st;
+
+	if ((st = store_record_grant_encode(g, &b)) == STORE_OK)
+		st = store_lmdb_put(t, t->store->grants, g->id, GRANT_ID_LEN,
+		    &b, 0);
+	buf_free(&b);
+	return st;
+}
+
+/* Walks the grants in id order, as store_client_foreach does. */
+enum store_status
+store_grant_foreach(struct store_txn *t,
+    enum store_each (*cb)(const struct grant *, void *), void *arg)
+{
+	struct store_lmdb_each each = { .grant = cb, .arg = arg };
+
+	return store_lmdb_foreach(t, t->store->grants, &each);
+}
+
+/* A short text for st; never NULL. */
+const char *
+store_strerror(enum store_status st)
+{
+	if ((unsigned)st >= STORE_STATUS__MAX ||
+	    store_lmdb_messages[st] == NULL)
+		return "unknown storage status";
+	return store_lmdb_messages[st];
+}

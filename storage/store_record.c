@@ -1,0 +1,611 @@
+/*
+ * The binary records kept as LMDB values.  Every record starts with two
+ * bytes, the format version and the record type, so that a later version
+ * can read what an earlier one wrote and nothing is mistaken for another
+ * kind.  Integers are big-endian and fixed-width; times are two's-complement
+ * int64; strings are a u16 length followed by that many bytes, no NUL; an
+ * optional string is a presence byte (0 or 1) followed, when 1, by a string.
+ *
+ *   client: ver type | id | flags u8 | salt[16] | hash[32] | grant_types u32
+ *           | scope | ?audience | n u8 | n x redirect_uri | created_at i64
+ *   token:  ver type | kind u8 | state u8 | client_id | ?subject | scope
+ *           | ?audience | issued_at i64 | expires_at i64 | has_grant u8
+ *           | [grant_id[16] when has_grant] | ?redirect_uri | ?code_challenge
+ *   grant:  ver type | id[16] | client_id | ?subject | created_at i64
+ *           | expires_at i64 | revoked u8
+ *
+ * The encoding is canonical: every byte string a decoder accepts is exactly
+ * what the encoder writes for the decoded struct.  The decoders treat their
+ * input as hostile (a damaged or foreign map) and never read past it.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+#define STORE_RECORD_VERSION 1
+
+#define STORE_RECORD_CLIENT 1
+#define STORE_RECORD_TOKEN 2
+#define STORE_RECORD_GRANT 3
+
+#define STORE_RECORD_CLIENT_PUBLIC 0x01u
+#define STORE_RECORD_CLIENT_INTROSPECT 0x02u
+
+/*
+ * An S256 challenge is 43 characters (RFC 7636 §4.2); the bound leaves room
+ * for a verifier-sized value (RFC 7636 §4.1: at most 128).
+ */
+#define STORE_RECORD_CHALLENGE_MAX 128
+
+/* Output under construction: after the first failure every put is a no-op. */
+struct store_record_out {
+	struct buf *b;
+	size_t start;
+	int failed;
+};
+
+/* Input being consumed: after the first failure every get returns zero. */
+struct store_record_in {
+	const unsigned char *p;
+	size_t left;
+	enum store_status status;
+};
+
+static void store_record_put(struct store_record_out *, const void *, size_t);
+static void store_record_put_u8(struct store_record_out *, unsigned);
+static void store_record_put_u16(struct store_record_out *, size_t);
+static void store_record_put_u32(struct store_record_out *, uint32_t);
+static void store_record_put_i64(struct store_record_out *, int64_t);
+static void store_record_put_str(struct store_record_out *, const char *);
+static void store_record_put_opt(struct store_record_out *, const char *);
+static enum store_status store_record_finish(struct store_record_out *);
+static int store_record_str_ok(const char *, size_t, size_t);
+static int store_record_opt_ok(const char *, size_t);
+static const unsigned char *store_record_get(struct store_record_in *,
+    size_t);
+static unsigned store_record_get_u8(struct store_record_in *);
+static unsigned store_record_get_bool(struct store_record_in *);
+static size_t store_record_get_u16(struct store_record_in *);
+static uint32_t store_record_get_u32(struct store_record_in *);
+static int64_t store_record_get_i64(struct store_record_in *);
+static void store_record_get_id(struct store_record_in *, char *, size_t);
+static char *store_record_get_str(struct store_record_in *, size_t);
+static char *store_record_get_opt(struct store_record_in *, size_t);
+static void store_record_header(struct store_record_in *, unsigned);
+static enum store_status store_record_end(struct store_record_in *);
+
+static void
+store_record_put(struct store_record_out *o, const void *p, size_t len)
+{
+	if (o->failed || len == 0)
+		return;
+	if (buf_append(o->b, p, len) == -1)
+		o->failed = 1;
+}
+
+static void
+store_record_put_u8(struct store_record_out *o, unsigned v)
+{
+	unsigned char c = (unsigned char)v;
+
+	store_record_put(o, &c, 1);
+}
+
+static void
+store_record_put_u16(struct store_record_out *o, size_t v)
+{
+	unsigned char c[2];
+
+	c[0] = (unsigned char)(v >> 8);
+	c[1] = (unsigned char)v;
+	store_record_put(o, c, sizeof(c));
+}
+
+static void
+store_record_put_u32(struct store_record_out *o, uint32_t v)
+{
+	unsigned char c[4];
+	size_t i;
+
+	for (i = 0; i < sizeof(c); i++)
+		c[i] = (unsigned char)(v >> (8 * (sizeof(c) - 1 - i)));
+	store_record_put(o, c, sizeof(c));
+}
+
+static void
+store_record_put_i64(struct store_record_out *o, int64_t v)
+{
+	uint64_t u = (uint64_t)v;	/* well defined: modulo 2^64 */
+	unsigned char c[8];
+	size_t i;
+
+	for (i = 0; i < sizeof(c); i++)
+		c[i] = (unsigned char)(u >> (8 * (sizeof(c) - 1 - i)));
+	store_record_put(o, c, sizeof(c));
+}
+
+/* The caller has checked the length with store_record_str_ok. */
+static void
+store_record_put_str(struct store_record_out *o, const char *s)
+{
+	size_t len = s != NULL ? strlen(s) : 0;
+
+	store_record_put_u16(o, len);
+	store_record_put(o, s, len);
+}
+
+static void
+store_record_put_opt(struct store_record_out *o, const char *s)
+{
+	store_record_put_u8(o, s != NULL);
+	if (s != NULL)
+		store_record_put_str(o, s);
+}
+
+/*
+ * Ends an encoding: on allocation failure the buffer gets back the length
+ * it had when the encoding began and STORE_NOMEM is returned.
+ */
+static enum store_status
+store_record_finish(struct store_record_out *o)
+{
+	if (!o->failed)
+		return STORE_OK;
+	o->b->len = o->start;
+	if (o->b->data != NULL)
+		o->b->data[o->start] = '\0';
+	return STORE_NOMEM;
+}
+
+/* Whether s (NULL counting as "") is between min and max bytes long. */
+static int
+store_record_str_ok(const char *s, size_t min, size_t max)
+{
+	size_t len = s != NULL ? strnlen(s, max + 1) : 0;
+
+	return len >= min && len <= max;
+}
+
+static int
+store_record_opt_ok(const char *s, size_t max)
+{
+	return s == NULL || store_record_str_ok(s, 0, max);
+}
+
+/*
+ * Takes len bytes off the input, or marks it corrupt and returns NULL when
+ * fewer are left.
+ */
+static const unsigned char *
+store_record_get(struct store_record_in *in, size_t len)
+{
+	const unsigned char *p;
+
+	if (in->status != STORE_OK)
+		return NULL;
+	if (len > in->left) {
+		in->status = STORE_CORRUPT;
+		return NULL;
+	}
+	p = in->p;
+	in->p += len;
+	in->left -= len;
+	return p;
+}
+
+static unsigned
+store_record_get_u8(struct store_record_in *in)
+{
+	const unsigned char *p = store_record_get(in, 1);
+
+	return p != NULL ? p[0] : 0;
+}
+
+/* A flag byte: anything but 0 or 1 is corrupt, which keeps it canonical. */
+static unsigned
+store_record_get_bool(struct store_record_in *in)
+{
+	unsigned v = store_record_get_u8(in);
+
+	if (v > 1) {
+		in->status = STORE_CORRUPT;
+		return 0;
+	}
+	return v;
+}
+
+static size_t
+store_record_get_u16(struct store_record_in *in)
+{
+	const unsigned char *p = store_record_get(in, 2);
+
+	return p != NULL ? ((size_t)p[0] << 8 | p[1]) : 0;
+}
+
+static uint32_t
+store_record_get_u32(struct store_record_in *in)
+{
+	const unsigned char *p = store_record_get(in, 4);
+	uint32_t v = 0;
+	size_t i;
+
+	if (p == NULL)
+		return 0;
+	for (i = 0; i < 4; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int64_t
+store_record_get_i64(struct store_record_in *in)
+{
+	const unsigned char *p = store_record_get(in, 8);
+	uint64_t u = 0;
+	size_t i;
+
+	if (p == NULL)
+		return 0;
+	for (i = 0; i < 8; i++)
+		u = u << 8 | p[i];
+	/* Converting an out-of-range value to int64_t is not portable. */
+	if (u > (uint64_t)INT64_MAX)
+		return -(int64_t)(UINT64_MAX - u) - 1;
+	return (int64_t)u;
+}
+
+/*
+ * Reads a client id (1 to max bytes, no NUL) into the array out of max + 1
+ * bytes.
+ */
+static void
+store_record_get_id(struct store_record_in *in, char *out, size_t max)
+{
+	size_t len = store_record_get_u16(in);
+	const unsigned char *p;
+
+	if (in->status != STORE_OK)
+		return;
+	if (len == 0 || len > max) {
+		in->status = STORE_CORRUPT;
+		return;
+	}
+	if ((p = store_record_get(in, len)) == NULL)
+		return;
+	if (memchr(p, '\0', len) != NULL) {
+		in->status = STORE_CORRUPT;
+		return;
+	}
+	memcpy(out, p, len);
+	out[len] = '\0';
+}
+
+/*
+ * Reads a string of at most max bytes into a new NUL-terminated copy.
+ * Returns NULL after marking the input corrupt (too long, truncated, NUL
+ * inside) or out of memory.
+ */
+static char *
+store_record_get_str(struct store_record_in *in, size_t max)
+{
+	size_t len = store_record_get_u16(in);
+	const unsigned char *p;
+	char *s;
+
+	if (in->status != STORE_OK)
+		return NULL;
+	if (len > max) {
+		in->status = STORE_CORRUPT;
+		return NULL;
+	}
+	if ((p = store_record_get(in, len)) == NULL)
+		return NULL;
+	if (memchr(p, '\0', len) != NULL) {
+		in->status = STORE_CORRUPT;
+		return NULL;
+	}
+	if ((s = malloc(len + 1)) == NULL) {
+		in->status = STORE_NOMEM;
+		return NULL;
+	}
+	memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+static char *
+store_record_get_opt(struct store_record_in *in, size_t max)
+{
+	if (!store_record_get_bool(in))
+		return NULL;
+	return store_record_get_str(in, max);
+}
+
+static void
+store_record_header(struct store_record_in *in, unsigned type)
+{
+	if (store_record_get_u8(in) != STORE_RECORD_VERSION ||
+	    store_record_get_u8(in) != type)
+		in->status = STORE_CORRUPT;
+}
+
+/* A record followed by anything is not one we wrote. */
+static enum store_status
+store_record_end(struct store_record_in *in)
+{
+	if (in->status == STORE_OK && in->left != 0)
+		in->status = STORE_CORRUPT;
+	return in->status;
+}
+
+/*
+ * Appends the record of c to b.  Returns STORE_INVALID, with b untouched,
+ * when c breaks a limit: an id empty or longer than CLIENT_ID_MAX, unknown
+ * grant type bits, an over-long scope, audience or redirect URI, more than
+ * REDIRECT_URIS_MAX redirect URIs or a NULL among them.  A NULL scope is
+ * written as "".  Returns STORE_NOMEM, with b as it was, when memory runs out.
+ */
+enum store_status
+store_record_client_encode(const struct client *c, struct buf *b)
+{
+	struct store_record_out o = { b, b->len, 0 };
+	unsigned flags = 0;
+	size_t i;
+
+	if (!store_record_str_ok(c->id, 1, CLIENT_ID_MAX) ||
+	    (c->grant_types & ~GRANT_ALL) != 0 ||
+	    !store_record_str_ok(c->scope, 0, SCOPE_MAX) ||
+	    !store_record_opt_ok(c->audience, AUDIENCE_MAX) ||
+	    c->redirect_uri_count > REDIRECT_URIS_MAX)
+		return STORE_INVALID;
+	for (i = 0; i < c->redirect_uri_count; i++)
+		if (c->redirect_uris[i] == NULL ||
+		    !store_record_str_ok(c->redirect_uris[i], 0,
+		    REDIRECT_URI_MAX))
+			return STORE_INVALID;
+
+	if (c->is_public)
+		flags |= STORE_RECORD_CLIENT_PUBLIC;
+	if (c->may_introspect)
+		flags |= STORE_RECORD_CLIENT_INTROSPECT;
+
+	store_record_put_u8(&o, STORE_RECORD_VERSION);
+	store_record_put_u8(&o, STORE_RECORD_CLIENT);
+	store_record_put_str(&o, c->id);
+	store_record_put_u8(&o, flags);
+	store_record_put(&o, c->secret_salt, sizeof(c->secret_salt));
+	store_record_put(&o, c->secret_hash, sizeof(c->secret_hash));
+	store_record_put_u32(&o, c->grant_types);
+	store_record_put_str(&o, c->scope);
+	store_record_put_opt(&o, c->audience);
+	store_record_put_u8(&o, (unsigned)c->redirect_uri_count);
+	for (i = 0; i < c->redirect_uri_count; i++)
+		store_record_put_str(&o, c->redirect_uris[i]);
+	store_record_put_i64(&o, c->created_at);
+	return store_record_finish(&o);
+}
+
+/*
+ * Decodes the len bytes at p into *c, which the caller owns afterwards and
+ * releases with client_free; *c is overwritten, not freed.  Returns
+ * STORE_CORRUPT for anything the encoder would not have written and
+ * STORE_NOMEM when memory runs out; on either, *c is left zeroed.
+ */
+enum store_status
+store_record_client_decode(const void *p, size_t len, struct client *c)
+{
+	struct store_record_in in = { p, len, STORE_OK };
+	unsigned flags;
+	const unsigned char *bytes;
+	size_t i, n;
+
+	memset(c, 0, sizeof(*c));
+	store_record_header(&in, STORE_RECORD_CLIENT);
+	store_record_get_id(&in, c->id, CLIENT_ID_MAX);
+	flags = store_record_get_u8(&in);
+	if ((flags & ~(STORE_RECORD_CLIENT_PUBLIC |
+	    STORE_RECORD_CLIENT_INTROSPECT)) != 0)
+		in.status = STORE_CORRUPT;
+	c->is_public = (flags & STORE_RECORD_CLIENT_PUBLIC) != 0;
+	c->may_introspect = (flags & STORE_RECORD_CLIENT_INTROSPECT) != 0;
+	if ((bytes = store_record_get(&in, sizeof(c->secret_salt))) != NULL)
+		memcpy(c->secret_salt, bytes, sizeof(c->secret_salt));
+	if ((bytes = store_record_get(&in, sizeof(c->secret_hash))) != NULL)
+		memcpy(c->secret_hash, bytes, sizeof(c->secret_hash));
+	c->grant_types = store_record_get_u32(&in);
+	if ((c->grant_types & ~GRANT_ALL) != 0)
+		in.status = STORE_CORRUPT;
+	c->scope = store_record_get_str(&in, SCOPE_MAX);
+	c->audience = store_record_get_opt(&in, AUDIENCE_MAX);
+	n = store_record_get_u8(&in);
+	if (n > REDIRECT_URIS_MAX)
+		in.status = STORE_CORRUPT;
+	for (i = 0; i < n && in.status == STORE_OK; i++) {
+		c->redirect_uris[i] = store_record_get_str(&in,
+		    REDIRECT_URI_MAX);
+		c->redirect_uri_count = i + 1;
+	}
+	c->created_at = store_record_get_i64(&in);
+	if (store_record_end(&in) != STORE_OK)
+		client_free(c);
+	return in.status;
+}
+
+/*
+ * Appends the record of t to b.  Returns STORE_INVALID, with b untouched,
+ * for an unknown kind or state, a client id empty or over CLIENT_ID_MAX, or
+ * an over-long subject, scope, audience, redirect URI or code challenge.  A
+ * NULL scope is written as "".  Returns STORE_NOMEM, with b as it was, when
+ * memory runs out.
+ */
+enum store_status
+store_record_token_encode(const struct token *t, struct buf *b)
+{
+	struct store_record_out o = { b, b->len, 0 };
+
+	/* Through unsigned, so that a negative value is out of range too. */
+	if ((unsigned)t->kind < TOKEN_ACCESS ||
+	    (unsigned)t->kind >= TOKEN_KIND__MAX ||
+	    (unsigned)t->state >= TOKEN_STATE__MAX ||
+	    !store_record_str_ok(t->client_id, 1, CLIENT_ID_MAX) ||
+	    !store_record_opt_ok(t->subject, USERNAME_MAX) ||
+	    !store_record_str_ok(t->scope, 0, SCOPE_MAX) ||
+	    !store_record_opt_ok(t->audience, AUDIENCE_MAX) ||
+	    !store_record_opt_ok(t->redirect_uri, REDIRECT_URI_MAX) ||
+	    !store_record_opt_ok(t->code_challenge,
+	    STORE_RECORD_CHALLENGE_MAX))
+		return STORE_INVALID;
+
+	store_record_put_u8(&o, STORE_RECORD_VERSION);
+	store_record_put_u8(&o, STORE_RECORD_TOKEN);
+	store_record_put_u8(&o, (unsigned)t->kind);
+	store_record_put_u8(&o, (unsigned)t->state);
+	store_record_put_str(&o, t->client_id);
+	store_record_put_opt(&o, t->subject);
+	store_record_put_str(&o, t->scope);
+	store_record_put_opt(&o, t->audience);
+	store_record_put_i64(&o, t->issued_at);
+	store_record_put_i64(&o, t->expires_at);
+	store_record_put_u8(&o, t->has_grant != 0);
+	if (t->has_grant)
+		store_record_put(&o, t->grant_id, sizeof(t->grant_id));
+	store_record_put_opt(&o, t->redirect_uri);
+	store_record_put_opt(&o, t->code_challenge);
+	return store_record_finish(&o);
+}
+
+/*
+ * Decodes the len bytes at p into *t, owned by the caller afterwards and
+ * released with token_free; *t is overwritten, not freed.  grant_id is zero
+ * when has_grant is not set.  Returns STORE_CORRUPT or STORE_NOMEM, with *t
+ * zeroed, as store_record_client_decode does.
+ */
+enum store_status
+store_record_token_decode(const void *p, size_t len, struct token *t)
+{
+	struct store_record_in in = { p, len, STORE_OK };
+	const unsigned char *bytes;
+	unsigned kind, state;
+
+	memset(t, 0, sizeof(*t));
+	store_record_header(&in, STORE_RECORD_TOKEN);
+	kind = store_record_get_u8(&in);
+	state = store_record_get_u8(&in);
+	if (kind < TOKEN_ACCESS || kind >= TOKEN_KIND__MAX ||
+	    state >= TOKEN_STATE__MAX)
+		in.status = STORE_CORRUPT;
+	else {
+		t->kind = (enum token_kind)kind;
+		t->state = (enum token_state)state;
+	}
+	store_record_get_id(&in, t->client_id, CLIENT_ID_MAX);
+	t->subject = store_record_get_opt(&in, USERNAME_MAX);
+	t->scope = store_record_get_str(&in, SCOPE_MAX);
+	t->audience = store_record_get_opt(&in, AUDIENCE_MAX);
+	t->issued_at = store_record_get_i64(&in);
+	t->expires_at = store_record_get_i64(&in);
+	t->has_grant = (int)store_record_get_bool(&in);
+	if (t->has_grant &&
+	    (bytes = store_record_get(&in, sizeof(t->grant_id))) != NULL)
+		memcpy(t->grant_id, bytes, sizeof(t->grant_id));
+	t->redirect_uri = store_record_get_opt(&in, REDIRECT_URI_MAX);
+	t->code_challenge = store_record_get_opt(&in,
+	    STORE_RECORD_CHALLENGE_MAX);
+	if (store_record_end(&in) != STORE_OK)
+		token_free(t);
+	return in.status;
+}
+
+/*
+ * Appends the record of g to b.  Returns STORE_INVALID, with b untouched,
+ * for a client id empty or over CLIENT_ID_MAX or a subject over
+ * USERNAME_MAX, and STORE_NOMEM, with b as it was, when memory runs out.
+ */
+enum store_status
+store_record_grant_encode(const struct grant *g, struct buf *b)
+{
+	struct store_record_out o = { b, b->len, 0 };
+
+	if (!store_record_str_ok(g->client_id, 1, CLIENT_ID_MAX) ||
+	    !store_record_opt_ok(g->subject, USERNAME_MAX))
+		return STORE_INVALID;
+
+	store_record_put_u8(&o, STORE_RECORD_VERSION);
+	store_record_put_u8(&o, STORE_RECORD_GRANT);
+	store_record_put(&o, g->id, sizeof(g->id));
+	store_record_put_str(&o, g->client_id);
+	store_record_put_opt(&o, g->subject);
+	store_record_put_i64(&o, g->created_at);
+	store_record_put_i64(&o, g->expires_at);
+	store_record_put_u8(&o, g->revoked != 0);
+	return store_record_finish(&o);
+}
+
+/*
+ * Decodes the len bytes at p into *g, owned by the caller afterwards and
+ * released with grant_free; *g is overwritten, not freed.  Returns
+ * STORE_CORRUPT or STORE_NOMEM, with *g zeroed, as
+ * store_record_client_decode does.
+ */
+enum store_status
+store_record_grant_decode(const void *p, size_t len, struct grant *g)
+{
+	struct store_record_in in = { p, len, STORE_OK };
+	const unsigned char *bytes;
+
+	memset(g, 0, sizeof(*g));
+	store_record_header(&in, STORE_RECORD_GRANT);
+	if ((bytes = store_record_get(&in, sizeof(g->id))) != NULL)
+		memcpy(g->id, bytes, sizeof(g->id));
+	store_record_get_id(&in, g->client_id, CLIENT_ID_MAX);
+	g->subject = store_record_get_opt(&in, USERNAME_MAX);
+	g->created_at = store_record_get_i64(&in);
+	g->expires_at = store_record_get_i64(&in);
+	g->revoked = (int)store_record_get_bool(&in);
+	if (store_record_end(&in) != STORE_OK)
+		grant_free(g);
+	return in.status;
+}
+
+/*
+ * Frees what c owns, every redirect URI slot included, and zeroes it.
+ * Accepts NULL and a zeroed struct.
+ */
+void
+client_free(struct client *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	free(c->scope);
+	free(c->audience);
+	for (i = 0; i < REDIRECT_URIS_MAX; i++)
+		free(c->redirect_uris[i]);
+	crypto_wipe(c, sizeof(*c));
+}
+
+/* Frees what t owns and zeroes it.  Accepts NULL and a zeroed struct. */
+void
+token_free(struct token *t)
+{
+	if (t == NULL)
+		return;
+	free(t->subject);
+	free(t->scope);
+	free(t->audience);
+	free(t->redirect_uri);
+	free(t->code_challenge);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Frees what g owns and zeroes it.  Accepts NULL and a zeroed struct. */
+void
+grant_free(struct grant *g)
+{
+	if (g == NULL)
+		return;
+	free(g->subject);
+	memset(g, 0, sizeof(*g));
+}
