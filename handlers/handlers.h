@@ -147,7 +147,37 @@ void handler_dispatch(const struct handler_env *, const struct request *,
     struct response *);
 char *handler_issuer(const struct handler_env *, const struct request *);
 
+/* What a grant hands back to the token endpoint. */
+struct token_issue {
+	char access[TOKEN_STRING_LEN + 1];
+	char refresh[TOKEN_STRING_LEN + 1];	/* "" when none */
+	char *scope;				/* granted scope */
+	int64_t expires_in;
+	int commit_anyway;	/* failed, but what it revoked must stay */
+};
+
 /* token.c */
+enum oauth_error token_mint(const struct handler_env *, struct store_txn *,
+    const struct token *, char[TOKEN_STRING_LEN + 1]);
+enum oauth_error token_scope(const char *, const char *, char **,
+    const char **);
+enum store_status token_find(struct store_txn *, const char *,
+    unsigned char[TOKEN_HASH_LEN], struct token *);
+enum oauth_error token_issue_grant(const struct handler_env *,
+    struct store_txn *, const struct client *, struct grant *, const char *,
+    const char *, struct token_issue *, const char **);
+enum oauth_error token_replayed(struct store_txn *, const struct token *,
+    struct token_issue *, const char *, const char **);
+
+/* token_code.c */
+enum oauth_error token_grant_authorization_code(const struct handler_env *,
+    struct store_txn *, const struct params *, const struct client *,
+    struct token_issue *, const char **);
+
+/* token_refresh.c */
+enum oauth_error token_grant_refresh_token(const struct handler_env *,
+    struct store_txn *, const struct params *, const struct client *,
+    struct token_issue *, const char **);
 void handler_token(const struct handler_env *, const struct request *,
     struct response *);
 

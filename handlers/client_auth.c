@@ -1,0 +1,182 @@
+/*
+ * Client authentication at the token, introspection and revocation
+ * endpoints (RFC 6749 §2.3): client_secret_basic, client_secret_post, or
+ * none for public clients.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+
+#define CLIENT_AUTH_REALM "Basic realm=\"oauth\""
+
+/* Logs a failed authentication with the client id, never the secret. */
+static void
+client_auth_log(const char *id, const char *reason)
+{
+	struct buf quoted = {0};
+
+	log_quote(&quoted, id);
+	log_event("client authentication failed: client_id=%s: %s",
+	    quoted.data != NULL ? quoted.data : "\"\"", reason);
+	buf_free(&quoted);
+}
+
+/*
+ * Checks secret against the stored hash of c in constant time.  A client
+ * that does not exist is checked against a fixed salt too, so that the time
+ * taken does not tell which client ids are registered.  Returns 1 on a match.
+ */
+static int
+client_auth_secret_matches(const struct client *c, const char *secret)
+{
+	static const unsigned char nobody_salt[SECRET_SALT_LEN];
+	unsigned char hash[SECRET_HASH_LEN];
+	int match;
+
+	if (crypto_secret_hash(c != NULL ? c->secret_salt : nobody_salt, secret,
+		strlen(secret), hash) == -1)
+		return 0;
+	match = c != NULL && crypto_equal(hash, c->secret_hash, sizeof(hash));
+	crypto_wipe(hash, sizeof(hash));
+	return match;
+}
+
+/*
+ * Finds out which method the request used and the id and secret it
+ * presented, without looking at storage.  RFC 6749 §2.3: a client must not
+ * use more than one method in a request.  On OAUTH_OK *id and *secret are
+ * allocated for the caller (*secret NULL for "none"); on error both are NULL
+ * and *why says what was wrong.
+ */
+static enum oauth_error
+client_auth_presented(const struct request *req, const struct params *params,
+    struct client_auth *out, char **id, char **secret, const char **why)
+{
+	const char *post_id = params_get(params, "client_id");
+	const char *post_secret = params_get(params, "client_secret");
+	enum oauth_error err;
+
+	*id = *secret = NULL;
+	if (req->authorization != NULL && req->authorization[0] != '\0') {
+		out->used_header = 1;
+		if (post_secret != NULL) {
+			*why = "the client authenticated with more than one "
+			       "method";
+			return OAUTH_INVALID_REQUEST;
+		}
+		err = params_basic_credentials(req->authorization, id, secret);
+		if (err != OAUTH_OK) {
+			*why = "the Authorization header is not valid Basic "
+			       "client authentication";
+			return err;
+		}
+		if (post_id != NULL && strcmp(post_id, *id) != 0) {
+			crypto_wipe(*secret, strlen(*secret));
+			free(*secret);
+			free(*id);
+			*id = *secret = NULL;
+			*why = "client_id differs from the Authorization header";
+			return OAUTH_INVALID_REQUEST;
+		}
+		/* A public client may send Basic with an empty secret. */
+		out->method = CLIENT_AUTH_BASIC;
+		if ((*secret)[0] == '\0') {
+			free(*secret);
+			*secret = NULL;
+			out->method = CLIENT_AUTH_NONE;
+		}
+		return OAUTH_OK;
+	}
+	if (post_id == NULL) {
+		*why = post_secret != NULL ? "client_secret without client_id"
+					   : "client authentication is required";
+		return post_secret != NULL ? OAUTH_INVALID_REQUEST
+					   : OAUTH_INVALID_CLIENT;
+	}
+	if ((*id = strdup(post_id)) == NULL ||
+	    (post_secret != NULL && (*secret = strdup(post_secret)) == NULL)) {
+		free(*id);
+		*id = NULL;
+		*why = "out of memory";
+		return OAUTH_SERVER_ERROR;
+	}
+	out->method = post_secret != NULL ? CLIENT_AUTH_POST : CLIENT_AUTH_NONE;
+	return OAUTH_OK;
+}
+
+/*
+ * Authenticates the client of req inside txn.  On OAUTH_OK out->client is
+ * the client's record, owned by out (client_free(&out->client)).  On error
+ * out holds nothing to free, *why is a description safe to show the peer,
+ * and OAUTH_INVALID_CLIENT means the 401 of RFC 6749 §5.2.
+ */
+enum oauth_error
+client_auth(struct store_txn *txn, const struct request *req,
+    const struct params *params, struct client_auth *out, const char **why)
+{
+	enum oauth_error err;
+	enum store_status st;
+	char *id = NULL, *secret = NULL;
+	int found;
+
+	memset(out, 0, sizeof(*out));
+	err = client_auth_presented(req, params, out, &id, &secret, why);
+	if (err != OAUTH_OK)
+		return err;
+	if (strlen(id) > CLIENT_ID_MAX ||
+	    (secret != NULL && strlen(secret) > CLIENT_SECRET_MAX)) {
+		client_auth_log("", "identifier or secret too long");
+		*why = "client authentication failed";
+		err = OAUTH_INVALID_CLIENT;
+		goto out;
+	}
+	st = store_client_get(txn, id, &out->client);
+	if (st != STORE_OK && st != STORE_NOTFOUND) {
+		*why = "the database failed";
+		err = oauth_error_from_store(st);
+		goto out;
+	}
+	found = st == STORE_OK;
+	if (found && out->client.is_public) {
+		/* RFC 6749 §2.1: a public client has no secret to present. */
+		if (secret == NULL)
+			goto out;
+		client_auth_log(id, "a public client sent a secret");
+		err = OAUTH_INVALID_CLIENT;
+	} else if (secret == NULL) {
+		client_auth_log(id, found ? "confidential client sent no secret"
+					  : "unknown client");
+		err = OAUTH_INVALID_CLIENT;
+	} else if (!client_auth_secret_matches(found ? &out->client : NULL,
+		       secret)) {
+		client_auth_log(id, found ? "wrong secret" : "unknown client");
+		err = OAUTH_INVALID_CLIENT;
+	}
+	if (err != OAUTH_OK)
+		*why = "client authentication failed";
+out:
+	if (err != OAUTH_OK)
+		client_free(&out->client);
+	if (secret != NULL) {
+		crypto_wipe(secret, strlen(secret));
+		free(secret);
+	}
+	free(id);
+	return err;
+}
+
+/*
+ * Makes r the error response for a failed request whose client may have
+ * tried the Authorization header: RFC 6749 §5.2 wants WWW-Authenticate on
+ * a 401 invalid_client then.
+ */
+void
+client_auth_fail(struct response *r, const struct request *req,
+    enum oauth_error err, const char *why)
+{
+	response_error(r, err, why);
+	if (err == OAUTH_INVALID_CLIENT && req->authorization != NULL &&
+	    req->authorization[0] != '\0')
+		r->www_authenticate = strdup(CLIENT_AUTH_REALM);
+}

@@ -1,0 +1,125 @@
+/*
+ * POST /introspect (RFC 7662): one read transaction per request.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+
+static const char *const introspect_token_use[TOKEN_KIND__MAX] = {
+	[TOKEN_ACCESS] = "access_token",
+	[TOKEN_REFRESH] = "refresh_token",
+};
+
+/*
+ * Builds the active response (RFC 7662 §2.2) for tok, stored under key.
+ * Returns the object, or NULL when memory runs out.
+ */
+static cJSON *
+introspect_active(const struct token *tok, const unsigned char *key,
+    const char *issuer)
+{
+	char jti[JTI_LEN + 1];
+	cJSON *o = cJSON_CreateObject();
+	int ok;
+
+	crypto_hex(key, JTI_LEN / 2, jti);
+	ok = o != NULL && cJSON_AddTrueToObject(o, "active") != NULL &&
+	    cJSON_AddStringToObject(o, "scope", tok->scope != NULL ? tok->scope
+								   : "") &&
+	    cJSON_AddStringToObject(o, "client_id", tok->client_id) &&
+	    cJSON_AddStringToObject(o, "sub", tok->subject != NULL
+						   ? tok->subject
+						   : tok->client_id) &&
+	    cJSON_AddStringToObject(o, "token_type",
+		tok->kind == TOKEN_ACCESS ? "Bearer" : "refresh_token") &&
+	    cJSON_AddStringToObject(o, "token_use",
+		introspect_token_use[tok->kind]) &&
+	    cJSON_AddNumberToObject(o, "exp", (double)tok->expires_at) &&
+	    cJSON_AddNumberToObject(o, "iat", (double)tok->issued_at) &&
+	    cJSON_AddNumberToObject(o, "nbf", (double)tok->issued_at) &&
+	    cJSON_AddStringToObject(o, "jti", jti) &&
+	    (issuer == NULL || cJSON_AddStringToObject(o, "iss", issuer)) &&
+	    (tok->audience == NULL ||
+		cJSON_AddStringToObject(o, "aud", tok->audience)) &&
+	    (tok->subject == NULL ||
+		cJSON_AddStringToObject(o, "username", tok->subject));
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/*
+ * POST /introspect.  The caller authenticates as a client (RFC 7662 §2.1).
+ * A token is reported only when it is active and the caller may see it: the
+ * client it was issued to, or a client with the introspect permission.
+ * Everything else, codes included, is exactly {"active":false} (§2.2), so
+ * the answer does not tell which tokens exist.  token_type_hint is only a
+ * hint: every kind is found by the same lookup.
+ */
+void
+handler_introspect(const struct handler_env *env, const struct request *req,
+    struct response *resp)
+{
+	struct params params = {0};
+	struct client_auth auth;
+	struct token tok;
+	struct store_txn *txn = NULL;
+	unsigned char key[TOKEN_HASH_LEN];
+	enum store_status st;
+	enum oauth_error err;
+	const char *why = NULL, *presented;
+	cJSON *o = NULL;
+	char *issuer = NULL;
+
+	memset(&tok, 0, sizeof(tok));
+	if ((err = params_parse_body(req, &params, &why)) != OAUTH_OK) {
+		response_error(resp, err, why);
+		return;
+	}
+	if ((st = store_txn_begin(env->store, 0, &txn)) != STORE_OK) {
+		response_store_error(resp, st);
+		goto out;
+	}
+	if ((err = client_auth(txn, req, &params, &auth, &why)) != OAUTH_OK) {
+		client_auth_fail(resp, req, err, why);
+		goto out;
+	}
+	if ((presented = params_get(&params, "token")) == NULL) {
+		response_error(resp, OAUTH_INVALID_REQUEST, "token is required");
+		goto done;
+	}
+	st = token_find(txn, presented, key, &tok);
+	if (st != STORE_OK && st != STORE_NOTFOUND) {
+		response_store_error(resp, st);
+		goto done;
+	}
+	if (st == STORE_OK && tok.kind != TOKEN_CODE &&
+	    store_token_is_active(txn, &tok, env->now(env->ctx)) &&
+	    (strcmp(tok.client_id, auth.client.id) == 0 ||
+		auth.client.may_introspect)) {
+		if ((issuer = handler_issuer(env, req)) == NULL ||
+		    (o = introspect_active(&tok, key, issuer)) == NULL) {
+			response_error(resp, OAUTH_SERVER_ERROR,
+			    "the response could not be built");
+			goto done;
+		}
+	} else if ((o = cJSON_CreateObject()) == NULL ||
+		   cJSON_AddFalseToObject(o, "active") == NULL) {
+		cJSON_Delete(o);
+		response_error(resp, OAUTH_SERVER_ERROR, "out of memory");
+		goto done;
+	}
+	if (response_json(resp, 200, o) == 0)
+		resp->no_store = 1;
+done:
+	client_free(&auth.client);
+out:
+	store_txn_abort(txn);
+	token_free(&tok);
+	free(issuer);
+	crypto_wipe(key, sizeof(key));
+	params_free(&params);
+}

@@ -1,0 +1,154 @@
+/*
+ * Building responses and releasing requests: the one place each is freed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+
+/* Sets r to an empty 200 response with nothing to free. */
+void
+response_init(struct response *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->status = 200;
+}
+
+/* Releases everything r owns and leaves it as response_init does. */
+void
+response_free(struct response *r)
+{
+	if (r == NULL)
+		return;
+	free(r->location);
+	free(r->www_authenticate);
+	buf_free(&r->body);
+	response_init(r);
+}
+
+/*
+ * Turns r into the JSON error response of err (RFC 6749 §5.2):
+ * {"error": code, "error_description": desc}, no-store.  Whatever r held is
+ * dropped.  desc is shown to the peer: it must never hold a secret or token.
+ */
+void
+response_error(struct response *r, enum oauth_error err, const char *desc)
+{
+	cJSON *o;
+
+	response_free(r);
+	r->status = oauth_error_status(err);
+	r->content_type = "application/json";
+	r->no_store = 1;
+	if ((o = cJSON_CreateObject()) != NULL &&
+	    cJSON_AddStringToObject(o, "error", oauth_error_code(err)) != NULL &&
+	    (desc == NULL ||
+		cJSON_AddStringToObject(o, "error_description", desc) != NULL)) {
+		char *s = cJSON_PrintUnformatted(o);
+
+		if (s != NULL && buf_puts(&r->body, s) == 0) {
+			cJSON_free(s);
+			cJSON_Delete(o);
+			return;
+		}
+		cJSON_free(s);
+	}
+	cJSON_Delete(o);
+	/* Out of memory: a fixed body needs no allocation beyond the buffer. */
+	r->status = 500;
+	buf_free(&r->body);
+	(void)buf_puts(&r->body, "{\"error\":\"server_error\"}");
+}
+
+/* The error response for a failed storage call. */
+void
+response_store_error(struct response *r, enum store_status st)
+{
+	response_error(r, oauth_error_from_store(st),
+	    st == STORE_FULL ? "the database is full or busy; try again later"
+			     : "the database failed");
+}
+
+/*
+ * Makes r a JSON response of status with the body o, which this function
+ * takes and deletes.  Returns 0; or -1 when o is NULL or printing fails, r
+ * being a 500 error then.
+ */
+int
+response_json(struct response *r, int status, cJSON *o)
+{
+	char *s;
+
+	response_free(r);
+	if (o == NULL || (s = cJSON_PrintUnformatted(o)) == NULL) {
+		cJSON_Delete(o);
+		response_error(r, OAUTH_SERVER_ERROR, "out of memory");
+		return -1;
+	}
+	cJSON_Delete(o);
+	if (buf_puts(&r->body, s) == -1) {
+		cJSON_free(s);
+		response_error(r, OAUTH_SERVER_ERROR, "out of memory");
+		return -1;
+	}
+	cJSON_free(s);
+	r->status = status;
+	r->content_type = "application/json";
+	return 0;
+}
+
+/* Releases everything req owns, wiping the body and credentials first. */
+void
+request_free(struct request *req)
+{
+	if (req == NULL)
+		return;
+	if (req->authorization != NULL)
+		crypto_wipe(req->authorization, strlen(req->authorization));
+	if (req->body != NULL)
+		crypto_wipe(req->body, req->body_len);
+	free(req->method);
+	free(req->path);
+	free(req->query);
+	free(req->content_type);
+	free(req->authorization);
+	free(req->remote_user);
+	free(req->host);
+	free(req->server_name);
+	free(req->server_port);
+	free(req->script_name);
+	free(req->https);
+	free(req->body);
+	memset(req, 0, sizeof(*req));
+}
+
+/*
+ * Checks a CONTENT_LENGTH value before any body byte is read (RFC 3875
+ * §4.1.2: 1*digit).  NULL or "" is an empty body.  Returns OAUTH_OK with
+ * *len set; OAUTH_INVALID_REQUEST for anything but digits; or
+ * OAUTH_BODY_TOO_LARGE when the value exceeds max, however many digits it
+ * has.
+ */
+enum oauth_error
+request_content_length(const char *value, size_t max, size_t *len)
+{
+	size_t n = 0;
+	const char *p;
+
+	if (value == NULL || *value == '\0') {
+		*len = 0;
+		return OAUTH_OK;
+	}
+	for (p = value; *p != '\0'; p++)
+		if (*p < '0' || *p > '9')
+			return OAUTH_INVALID_REQUEST;
+	for (p = value; *p != '\0'; p++) {
+		size_t digit = (size_t)(*p - '0');
+
+		if (digit > max || n > (max - digit) / 10)
+			return OAUTH_BODY_TOO_LARGE;
+		n = n * 10 + digit;
+	}
+	*len = n;
+	return OAUTH_OK;
+}

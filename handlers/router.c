@@ -1,0 +1,126 @@
+/*
+ * Routing by PATH_INFO (the mount point is the web server's business) and
+ * the issuer identifier the responses report.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+
+static const struct route {
+	const char *path;
+	const char *method;
+	const char *allow;
+	void (*handler)(const struct handler_env *, const struct request *,
+	    struct response *);
+} routes[] = {
+	{"/token", "POST", "POST", handler_token},
+	{"/introspect", "POST", "POST", handler_introspect},
+	{"/revoke", "POST", "POST", handler_revoke},
+	{"/authorize", "GET", "GET", handler_authorize},
+	{"/.well-known/oauth-authorization-server", "GET", "GET",
+	    handler_metadata},
+};
+
+/*
+ * Answers req into resp: the route's handler, 405 with Allow for another
+ * method on a known path, 404 for an unknown path.  resp must be fresh
+ * (response_init); it always ends holding a complete response.
+ */
+void
+handler_dispatch(const struct handler_env *env, const struct request *req,
+    struct response *resp)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (req->path == NULL || strcmp(req->path, routes[i].path) != 0)
+			continue;
+		if (req->method == NULL ||
+		    strcmp(req->method, routes[i].method) != 0) {
+			response_error(resp, OAUTH_METHOD_NOT_ALLOWED,
+			    "method not allowed on this endpoint");
+			resp->allow = routes[i].allow;
+			return;
+		}
+		routes[i].handler(env, req, resp);
+		return;
+	}
+	response_error(resp, OAUTH_NOT_FOUND, "no such endpoint");
+}
+
+/* 1 when s is a host[:port] fit to put in a URL: letters, digits, "-._:[]". */
+static int
+router_host_valid(const char *s)
+{
+	size_t len;
+
+	if (s == NULL || (len = strlen(s)) == 0 || len > HOST_MAX)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("-._:[]", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+/* 1 when s is a path fit to put in a URL: "/" then unreserved or "/". */
+static int
+router_path_valid(const char *s)
+{
+	if (strlen(s) > REDIRECT_URI_MAX)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("-._~/%", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * The issuer identifier (RFC 8414 §2): OAUTH_ISSUER, or else derived from
+ * the request as scheme://host plus SCRIPT_NAME, the mount point.  Host
+ * comes from the peer, so it is used only when it is a plain host[:port];
+ * deployments should set OAUTH_ISSUER.  Returns an allocated string, or NULL
+ * when memory runs out or no usable host is known.
+ */
+char *
+handler_issuer(const struct handler_env *env, const struct request *req)
+{
+	const char *scheme = "http", *host = NULL, *path = "";
+	struct buf b = {0};
+
+	if (env->config->issuer != NULL)
+		return strdup(env->config->issuer);
+	if (req->https != NULL && (strcasecmp(req->https, "on") == 0 ||
+				      strcmp(req->https, "1") == 0))
+		scheme = "https";
+	if (router_host_valid(req->host))
+		host = req->host;
+	else if (router_host_valid(req->server_name))
+		host = req->server_name;
+	if (host == NULL)
+		return NULL;
+	if (req->script_name != NULL && router_path_valid(req->script_name))
+		path = req->script_name;
+	while (*path == '/' && path[1] == '/')
+		path++;
+	if (buf_printf(&b, "%s://%s%s", scheme, host,
+		strcmp(path, "/") == 0 ? "" : path) == -1) {
+		buf_free(&b);
+		return NULL;
+	}
+	/* SERVER_NAME carries no port; add a non-default one. */
+	if (host == req->server_name && req->server_port != NULL &&
+	    strcmp(req->server_port, strcmp(scheme, "https") == 0 ? "443"
+								    : "80") != 0 &&
+	    router_host_valid(req->server_port) && strchr(host, ':') == NULL) {
+		buf_free(&b);
+		if (buf_printf(&b, "%s://%s:%s%s", scheme, host,
+			req->server_port,
+			strcmp(path, "/") == 0 ? "" : path) == -1) {
+			buf_free(&b);
+			return NULL;
+		}
+	}
+	return buf_steal(&b);
+}

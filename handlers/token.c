@@ -1,0 +1,330 @@
+/*
+ * The token endpoint (RFC 6749 §3.2): client authentication, the grant
+ * types, and minting tokens.  One write transaction per request.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+
+static enum oauth_error token_grant_client_credentials(
+    const struct handler_env *, struct store_txn *, const struct params *,
+    const struct client *, struct token_issue *, const char **);
+
+static const struct token_grant {
+	const char *name;
+	unsigned bit;
+	enum oauth_error (*grant)(const struct handler_env *,
+	    struct store_txn *, const struct params *, const struct client *,
+	    struct token_issue *, const char **);
+} token_grants[] = {
+	{"client_credentials", GRANT_CLIENT_CREDENTIALS,
+	    token_grant_client_credentials},
+	{"authorization_code", GRANT_AUTHORIZATION_CODE,
+	    token_grant_authorization_code},
+	{"refresh_token", GRANT_REFRESH_TOKEN, token_grant_refresh_token},
+};
+
+/*
+ * Mints a token of record's kind: TOKEN_RANDOM_LEN random bytes, base64url,
+ * stored under the SHA-256 of that string.  Writes the string to out.
+ * Returns OAUTH_OK; or the error to answer when randomness or storage
+ * fails, nothing having been written then.
+ */
+enum oauth_error
+token_mint(const struct handler_env *env, struct store_txn *txn,
+    const struct token *record, char out[TOKEN_STRING_LEN + 1])
+{
+	unsigned char raw[TOKEN_RANDOM_LEN], key[TOKEN_HASH_LEN];
+	enum store_status st;
+
+	if (env->random(env->ctx, raw, sizeof(raw)) == -1 ||
+	    b64url_encode(raw, sizeof(raw), out, TOKEN_STRING_LEN + 1) !=
+		TOKEN_STRING_LEN ||
+	    crypto_sha256(out, TOKEN_STRING_LEN, key) == -1) {
+		crypto_wipe(raw, sizeof(raw));
+		crypto_wipe(out, TOKEN_STRING_LEN + 1);
+		return OAUTH_SERVER_ERROR;
+	}
+	crypto_wipe(raw, sizeof(raw));
+	if ((st = store_token_put(txn, key, record)) != STORE_OK) {
+		crypto_wipe(out, TOKEN_STRING_LEN + 1);
+		return oauth_error_from_store(st);
+	}
+	return OAUTH_OK;
+}
+
+/*
+ * The scope to grant (RFC 6749 §3.3): the requested one when it is
+ * well-formed and within allowed, all of allowed when none was requested.
+ * Returns OAUTH_OK with *out allocated (duplicates removed), or
+ * OAUTH_INVALID_SCOPE / OAUTH_SERVER_ERROR with *why set.
+ */
+enum oauth_error
+token_scope(const char *requested, const char *allowed, char **out,
+    const char **why)
+{
+	*out = NULL;
+	if (requested == NULL) {
+		if ((*out = strdup(allowed != NULL ? allowed : "")) == NULL)
+			goto nomem;
+		return OAUTH_OK;
+	}
+	if (strlen(requested) > SCOPE_MAX || !scope_valid(requested)) {
+		*why = "scope is malformed";
+		return OAUTH_INVALID_SCOPE;
+	}
+	if (!scope_subset(requested, allowed != NULL ? allowed : "")) {
+		*why = "scope exceeds what the client may have";
+		return OAUTH_INVALID_SCOPE;
+	}
+	if ((*out = scope_normalize(requested)) == NULL)
+		goto nomem;
+	return OAUTH_OK;
+nomem:
+	*why = "out of memory";
+	return OAUTH_SERVER_ERROR;
+}
+
+/*
+ * RFC 6749 §4.4: a confidential client asks for a token for itself.  The
+ * token's subject is the client; there is no refresh token (§4.4.3).
+ */
+static enum oauth_error
+token_grant_client_credentials(const struct handler_env *env,
+    struct store_txn *txn, const struct params *params,
+    const struct client *client, struct token_issue *out, const char **why)
+{
+	struct token access;
+	enum oauth_error err;
+	int64_t now = env->now(env->ctx);
+
+	if (client->is_public) {
+		*why = "public clients may not use client_credentials";
+		return OAUTH_UNAUTHORIZED_CLIENT;
+	}
+	err = token_scope(params_get(params, "scope"), client->scope,
+	    &out->scope, why);
+	if (err != OAUTH_OK)
+		return err;
+	memset(&access, 0, sizeof(access));
+	access.kind = TOKEN_ACCESS;
+	access.state = TOKEN_STATE_ACTIVE;
+	memcpy(access.client_id, client->id, sizeof(access.client_id));
+	access.scope = out->scope;
+	access.audience = client->audience;
+	access.issued_at = now;
+	access.expires_at = now + env->config->access_ttl;
+	out->expires_in = env->config->access_ttl;
+	if ((err = token_mint(env, txn, &access, out->access)) != OAUTH_OK)
+		*why = "the token could not be stored";
+	return err;
+}
+
+/* Makes resp the successful token response (RFC 6749 §5.1). */
+static void
+token_respond(struct response *resp, const struct token_issue *issue)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL ||
+	    cJSON_AddStringToObject(o, "access_token", issue->access) == NULL ||
+	    cJSON_AddStringToObject(o, "token_type", "Bearer") == NULL ||
+	    cJSON_AddNumberToObject(o, "expires_in",
+		(double)issue->expires_in) == NULL ||
+	    cJSON_AddStringToObject(o, "scope",
+		issue->scope != NULL ? issue->scope : "") == NULL ||
+	    (issue->refresh[0] != '\0' &&
+		cJSON_AddStringToObject(o, "refresh_token", issue->refresh) ==
+		    NULL)) {
+		cJSON_Delete(o);
+		response_error(resp, OAUTH_SERVER_ERROR, "out of memory");
+		return;
+	}
+	if (response_json(resp, 200, o) == 0) {
+		resp->no_store = 1;
+		resp->no_cache = 1;
+	}
+}
+
+/* Releases what a grant put in issue, wiping the token strings. */
+static void
+token_issue_free(struct token_issue *issue)
+{
+	crypto_wipe(issue->access, sizeof(issue->access));
+	crypto_wipe(issue->refresh, sizeof(issue->refresh));
+	free(issue->scope);
+	issue->scope = NULL;
+}
+
+/*
+ * POST /token.  The grant type is checked before the client is looked up;
+ * the client authenticates, must be registered for the grant type (else
+ * unauthorized_client), and the grant runs inside the same write
+ * transaction, committed only when it succeeded or when it changed state
+ * that must stick even though the request fails (a replayed code or
+ * refresh token revokes its grant).
+ */
+void
+handler_token(const struct handler_env *env, const struct request *req,
+    struct response *resp)
+{
+	struct params params = {0};
+	struct client_auth auth;
+	struct token_issue issue;
+	const struct token_grant *grant = NULL;
+	struct store_txn *txn = NULL;
+	enum store_status st;
+	enum oauth_error err;
+	const char *why = NULL, *name;
+	size_t i;
+
+	memset(&issue, 0, sizeof(issue));
+	if ((err = params_parse_body(req, &params, &why)) != OAUTH_OK) {
+		response_error(resp, err, why);
+		return;
+	}
+	if ((name = params_get(&params, "grant_type")) == NULL) {
+		response_error(resp, OAUTH_INVALID_REQUEST,
+		    "grant_type is required");
+		goto out;
+	}
+	for (i = 0; i < sizeof(token_grants) / sizeof(token_grants[0]); i++)
+		if (strcmp(name, token_grants[i].name) == 0)
+			grant = &token_grants[i];
+	if (grant == NULL) {
+		response_error(resp, OAUTH_UNSUPPORTED_GRANT_TYPE,
+		    "grant_type is not supported");
+		goto out;
+	}
+	if ((st = store_txn_begin(env->store, 1, &txn)) != STORE_OK) {
+		response_store_error(resp, st);
+		goto out;
+	}
+	if ((err = client_auth(txn, req, &params, &auth, &why)) != OAUTH_OK) {
+		client_auth_fail(resp, req, err, why);
+		goto out;
+	}
+	if ((auth.client.grant_types & grant->bit) == 0) {
+		response_error(resp, OAUTH_UNAUTHORIZED_CLIENT,
+		    "the client may not use this grant_type");
+	} else if ((err = grant->grant(env, txn, &params, &auth.client, &issue,
+			&why)) != OAUTH_OK) {
+		response_error(resp, err, why);
+		if (issue.commit_anyway) {
+			st = store_txn_commit(txn);
+			txn = NULL;
+			if (st != STORE_OK)
+				response_store_error(resp, st);
+		}
+	} else if ((st = store_txn_commit(txn)) != STORE_OK) {
+		txn = NULL;
+		response_store_error(resp, st);
+	} else {
+		txn = NULL;
+		token_respond(resp, &issue);
+	}
+	client_free(&auth.client);
+out:
+	store_txn_abort(txn);
+	token_issue_free(&issue);
+	params_free(&params);
+}
+
+/*
+ * Looks up the token a peer presented: its SHA-256 is the key.  A string
+ * longer than TOKEN_PRESENTED_MAX cannot be one of ours and is
+ * STORE_NOTFOUND without a lookup.  On STORE_OK *out is owned by the caller
+ * (token_free) and key holds the storage key.
+ */
+enum store_status
+token_find(struct store_txn *txn, const char *presented,
+    unsigned char key[TOKEN_HASH_LEN], struct token *out)
+{
+	size_t len = strlen(presented);
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0 || len > TOKEN_PRESENTED_MAX)
+		return STORE_NOTFOUND;
+	if (crypto_sha256(presented, len, key) == -1)
+		return STORE_IOERR;
+	return store_token_get(txn, key, out);
+}
+
+/*
+ * Issues the tokens of an authorization: an access token with
+ * access_scope, and when the client may refresh, a refresh token with
+ * refresh_scope (RFC 6749 §6: a rotated refresh token keeps its scope).
+ * Both carry the grant and subject; the grant's expiry is moved to the
+ * latest of them so purge keeps it while they live.  Writes the token
+ * strings and expires_in to out (out->scope is the caller's).  Returns
+ * OAUTH_OK or the error to answer, with *why set.
+ */
+enum oauth_error
+token_issue_grant(const struct handler_env *env, struct store_txn *txn,
+    const struct client *client, struct grant *grant,
+    const char *access_scope, const char *refresh_scope,
+    struct token_issue *out, const char **why)
+{
+	struct token t;
+	enum oauth_error err;
+	enum store_status st;
+	int64_t now = env->now(env->ctx);
+
+	memset(&t, 0, sizeof(t));
+	t.kind = TOKEN_ACCESS;
+	t.state = TOKEN_STATE_ACTIVE;
+	memcpy(t.client_id, client->id, sizeof(t.client_id));
+	t.subject = grant->subject;
+	t.scope = (char *)access_scope;
+	t.audience = client->audience;
+	t.issued_at = now;
+	t.expires_at = now + env->config->access_ttl;
+	t.has_grant = 1;
+	memcpy(t.grant_id, grant->id, sizeof(t.grant_id));
+	*why = "the token could not be stored";
+	if ((err = token_mint(env, txn, &t, out->access)) != OAUTH_OK)
+		return err;
+	out->expires_in = env->config->access_ttl;
+	if (grant->expires_at < t.expires_at)
+		grant->expires_at = t.expires_at;
+	if (client->grant_types & GRANT_REFRESH_TOKEN) {
+		t.kind = TOKEN_REFRESH;
+		t.scope = (char *)refresh_scope;
+		t.expires_at = now + env->config->refresh_ttl;
+		if ((err = token_mint(env, txn, &t, out->refresh)) != OAUTH_OK)
+			return err;
+		if (grant->expires_at < t.expires_at)
+			grant->expires_at = t.expires_at;
+	}
+	if ((st = store_grant_put(txn, grant)) != STORE_OK)
+		return oauth_error_from_store(st);
+	return OAUTH_OK;
+}
+
+/*
+ * Ends a grant whose code or refresh token was presented again (RFC 6749
+ * §4.1.2, RFC 9700 §4.14.2): every token descended from it stops being
+ * active.  Marks issue so the token endpoint commits this although the
+ * request fails.  Returns OAUTH_INVALID_GRANT, or the storage error.
+ */
+enum oauth_error
+token_replayed(struct store_txn *txn, const struct token *tok,
+    struct token_issue *issue, const char *what, const char **why)
+{
+	struct buf quoted = {0};
+	enum store_status st;
+
+	log_quote(&quoted, tok->client_id);
+	log_event("%s replayed: client_id=%s: grant revoked", what,
+	    quoted.data != NULL ? quoted.data : "\"\"");
+	buf_free(&quoted);
+	st = store_grant_revoke(txn, tok->grant_id);
+	if (st != STORE_OK && st != STORE_NOTFOUND) {
+		*why = "the database failed";
+		return oauth_error_from_store(st);
+	}
+	issue->commit_anyway = 1;
+	*why = "the grant was already used; it is now revoked";
+	return OAUTH_INVALID_GRANT;
+}

@@ -1,0 +1,137 @@
+/*
+ * The authorization_code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6).
+ */
+#include <string.h>
+
+#include "handlers.h"
+
+#define PKCE_VERIFIER_MIN 43	/* RFC 7636 §4.1 */
+#define PKCE_VERIFIER_MAX 128
+
+/*
+ * 1 when verifier is a well-formed code_verifier (RFC 7636 §4.1: 43 to 128
+ * unreserved characters) whose S256 transform is challenge (§4.6).  The
+ * comparison takes the same time whichever byte differs.
+ */
+static int
+token_code_verifier_matches(const char *verifier, const char *challenge)
+{
+	unsigned char digest[TOKEN_HASH_LEN];
+	char computed[TOKEN_STRING_LEN + 1];
+	size_t i, len = strlen(verifier);
+
+	if (len < PKCE_VERIFIER_MIN || len > PKCE_VERIFIER_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((verifier[i] >= 'A' && verifier[i] <= 'Z') ||
+			(verifier[i] >= 'a' && verifier[i] <= 'z') ||
+			(verifier[i] >= '0' && verifier[i] <= '9') ||
+			strchr("-._~", verifier[i]) != NULL))
+			return 0;
+	if (crypto_sha256(verifier, len, digest) == -1 ||
+	    b64url_encode(digest, sizeof(digest), computed,
+		sizeof(computed)) != TOKEN_STRING_LEN ||
+	    strlen(challenge) != TOKEN_STRING_LEN)
+		return 0;
+	return crypto_equal(computed, challenge, TOKEN_STRING_LEN);
+}
+
+/*
+ * 1 when the redirect_uri sent to the token endpoint fits the code: the
+ * same string when /authorize had one (RFC 6749 §4.1.3), else absent or
+ * one the client registered.
+ */
+static int
+token_code_redirect_matches(const struct token *code,
+    const struct client *client, const char *sent)
+{
+	size_t i;
+
+	if (code->redirect_uri != NULL)
+		return sent != NULL && strcmp(sent, code->redirect_uri) == 0;
+	if (sent == NULL)
+		return 1;
+	for (i = 0; i < client->redirect_uri_count; i++)
+		if (strcmp(sent, client->redirect_uris[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Redeems a code once: bound to its client, redirect URI and PKCE
+ * challenge, and not expired.  A code presented again revokes its grant
+ * and every token issued from it.  The tokens carry the code's scope and
+ * resource owner.
+ */
+enum oauth_error
+token_grant_authorization_code(const struct handler_env *env,
+    struct store_txn *txn, const struct params *params,
+    const struct client *client, struct token_issue *out, const char **why)
+{
+	const char *presented = params_get(params, "code");
+	const char *verifier = params_get(params, "code_verifier");
+	unsigned char key[TOKEN_HASH_LEN];
+	struct token code;
+	struct grant grant;
+	enum store_status st;
+	enum oauth_error err = OAUTH_INVALID_GRANT;
+
+	memset(&grant, 0, sizeof(grant));
+	if (presented == NULL) {
+		*why = "code is required";
+		return OAUTH_INVALID_REQUEST;
+	}
+	st = token_find(txn, presented, key, &code);
+	if (st != STORE_OK && st != STORE_NOTFOUND) {
+		*why = "the database failed";
+		return oauth_error_from_store(st);
+	}
+	*why = "the code is invalid, expired or was issued to another client";
+	if (st == STORE_NOTFOUND || code.kind != TOKEN_CODE ||
+	    strcmp(code.client_id, client->id) != 0 || !code.has_grant)
+		goto out;
+	if (code.state == TOKEN_STATE_USED) {
+		err = token_replayed(txn, &code, out, "authorization code",
+		    why);
+		goto out;
+	}
+	if (!store_token_is_active(txn, &code, env->now(env->ctx)))
+		goto out;
+	if (!token_code_redirect_matches(&code, client,
+		params_get(params, "redirect_uri"))) {
+		*why = "redirect_uri does not match the authorization request";
+		goto out;
+	}
+	if (code.code_challenge != NULL
+		? verifier == NULL ||
+		    !token_code_verifier_matches(verifier, code.code_challenge)
+		: verifier != NULL) {
+		*why = "code_verifier does not match the code_challenge";
+		goto out;
+	}
+	if ((st = store_grant_get(txn, code.grant_id, &grant)) != STORE_OK) {
+		*why = "the database failed";
+		err = st == STORE_NOTFOUND ? OAUTH_INVALID_GRANT
+					   : oauth_error_from_store(st);
+		goto out;
+	}
+	code.state = TOKEN_STATE_USED;
+	if ((st = store_token_put(txn, key, &code)) != STORE_OK) {
+		*why = "the database failed";
+		err = oauth_error_from_store(st);
+		goto out;
+	}
+	if ((out->scope = strdup(code.scope != NULL ? code.scope : "")) ==
+	    NULL) {
+		*why = "out of memory";
+		err = OAUTH_SERVER_ERROR;
+		goto out;
+	}
+	err = token_issue_grant(env, txn, client, &grant, out->scope,
+	    out->scope, out, why);
+out:
+	token_free(&code);
+	grant_free(&grant);
+	crypto_wipe(key, sizeof(key));
+	return err;
+}
