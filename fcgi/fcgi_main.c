@@ -1,0 +1,410 @@
+/*
+ * oauth.fcgi: the OAuth 2.0 authorization server as a FastCGI responder or
+ * a CGI program.  main reads the arguments, loads the configuration, opens
+ * the database once, then answers one CGI request or loops over FastCGI
+ * requests until told to stop.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "fcgi.h"
+
+#define FCGI_MAIN_PORT_MAX 65535
+
+enum fcgi_main_args {
+	FCGI_MAIN_RUN = 0,
+	FCGI_MAIN_HELP,
+	FCGI_MAIN_VERSION,
+	FCGI_MAIN_USAGE,
+	FCGI_MAIN_ARGS__MAX
+};
+
+/* Set by SIGTERM, SIGINT or SIGUSR1: finish the request, then exit. */
+static volatile sig_atomic_t fcgi_main_quit;
+
+static void
+fcgi_main_usage(FILE *f)
+{
+	fprintf(f, "usage: oauth.fcgi [--listen host:port | --listen path]\n"
+	    "       oauth.fcgi --help | --version\n");
+}
+
+/*
+ * An address for FCGX_OpenSocket: "host:port" (host may be empty: every
+ * address) or the path of a unix socket.  libfcgi copies it into a
+ * fixed buffer and reads the port with atoi, so both are checked here.
+ * Returns 1 when addr is acceptable.
+ */
+static int
+fcgi_main_addr_valid(const char *addr)
+{
+	const char *colon;
+	long long port;
+
+	if (addr[0] == '\0' || strlen(addr) > FCGI_LISTEN_ADDR_MAX)
+		return 0;
+	if ((colon = strchr(addr, ':')) == NULL)
+		return 1;
+	return config_parse_number(colon + 1, 1, FCGI_MAIN_PORT_MAX,
+	    &port) == 0;
+}
+
+/*
+ * Reads argv.  Returns FCGI_MAIN_RUN with *addrp set to the --listen
+ * address or NULL; FCGI_MAIN_HELP or FCGI_MAIN_VERSION when asked; or
+ * FCGI_MAIN_USAGE for an unknown option, an operand, or a missing or bad
+ * address, having said why on standard error.
+ */
+static enum fcgi_main_args
+fcgi_main_parse_args(int argc, char *argv[], const char **addrp)
+{
+	const char *arg, *addr;
+	int i;
+
+	*addrp = NULL;
+	for (i = 1; i < argc; i++) {
+		arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+			return FCGI_MAIN_HELP;
+		if (strcmp(arg, "--version") == 0)
+			return FCGI_MAIN_VERSION;
+		if (strcmp(arg, "--listen") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "oauth.fcgi: --listen needs "
+				    "an address\n");
+				return FCGI_MAIN_USAGE;
+			}
+			addr = argv[++i];
+		} else if (strncmp(arg, "--listen=", 9) == 0)
+			addr = arg + 9;
+		else {
+			fprintf(stderr, "oauth.fcgi: unknown argument: %s\n",
+			    arg);
+			return FCGI_MAIN_USAGE;
+		}
+		if (!fcgi_main_addr_valid(addr)) {
+			fprintf(stderr, "oauth.fcgi: bad --listen address "
+			    "(host:port with a port of 1 to %d, or a socket "
+			    "path of at most %d bytes)\n", FCGI_MAIN_PORT_MAX,
+			    FCGI_LISTEN_ADDR_MAX);
+			return FCGI_MAIN_USAGE;
+		}
+		*addrp = addr;
+	}
+	return FCGI_MAIN_RUN;
+}
+
+/* The clock of struct handler_env: the system's. */
+static int64_t
+fcgi_main_now(void *ctx)
+{
+	(void)ctx;
+	return (int64_t)time(NULL);
+}
+
+/* The random source of struct handler_env: OpenSSL's. */
+static int
+fcgi_main_random(void *ctx, unsigned char *out, size_t len)
+{
+	(void)ctx;
+	return crypto_random(out, len);
+}
+
+/* CGI: the variables are the process environment (RFC 3875 §4.1). */
+static const char *
+fcgi_main_cgi_param(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+/* CGI: the body is standard input (RFC 3875 §4.2). */
+static ssize_t
+fcgi_main_cgi_read(void *ctx, char *buf, size_t n)
+{
+	ssize_t got;
+
+	(void)ctx;
+	do
+		got = read(STDIN_FILENO, buf, n);
+	while (got == -1 && errno == EINTR);
+	return got;
+}
+
+/* CGI: the response goes to standard output (RFC 3875 §6). */
+static int
+fcgi_main_cgi_write(void *ctx, const char *data, size_t len)
+{
+	ssize_t n;
+
+	(void)ctx;
+	while (len > 0) {
+		n = write(STDOUT_FILENO, data, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* FastCGI: the variables of the request, borrowed until FCGX_Finish_r. */
+static const char *
+fcgi_main_fcgx_param(void *ctx, const char *name)
+{
+	FCGX_Request *r = ctx;
+
+	return FCGX_GetParam(name, r->envp);
+}
+
+/* FastCGI: the FCGI_STDIN stream of the request. */
+static ssize_t
+fcgi_main_fcgx_read(void *ctx, char *buf, size_t n)
+{
+	FCGX_Request *r = ctx;
+	int got;
+
+	if (n > INT_MAX)
+		n = INT_MAX;
+	got = FCGX_GetStr(buf, (int)n, r->in);
+	if (got <= 0 && FCGX_GetError(r->in) != 0)
+		return -1;
+	return got;
+}
+
+/* FastCGI: the FCGI_STDOUT stream of the request. */
+static int
+fcgi_main_fcgx_write(void *ctx, const char *data, size_t len)
+{
+	FCGX_Request *r = ctx;
+	int n;
+
+	while (len > 0) {
+		n = len > INT_MAX ? INT_MAX : (int)len;
+		if (FCGX_PutStr(data, n, r->out) != n)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Answers a request that arrived while the server cannot serve (bad
+ * configuration, no database) with the JSON error resp, in CGI mode, so the
+ * client still gets an OAuth error rather than a web server's error page.
+ */
+static void
+fcgi_main_cgi_fail(struct response *resp)
+{
+	struct fcgi_sink sink = {fcgi_main_cgi_write, NULL};
+
+	(void)fcgi_response_write(resp, &sink);
+	response_free(resp);
+}
+
+static void
+fcgi_main_signal(int sig)
+{
+	(void)sig;
+	fcgi_main_quit = 1;
+	/* libfcgi checks this right before accept(2): it closes the race. */
+	FCGX_ShutdownPending();
+}
+
+/*
+ * Makes SIGTERM, SIGINT and SIGUSR1 (Apache's graceful stop) set
+ * fcgi_main_quit.  No SA_RESTART: a blocked accept(2) must return.
+ * Returns 0, or -1 when a handler cannot be installed.
+ */
+static int
+fcgi_main_signals(sigset_t *stop)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fcgi_main_signal;
+	sigemptyset(stop);
+	sigaddset(stop, SIGTERM);
+	sigaddset(stop, SIGINT);
+	sigaddset(stop, SIGUSR1);
+	sa.sa_mask = *stop;
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGUSR1, &sa, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Serves FastCGI requests on the socket of addr, or on the listening socket
+ * the web server passed as standard input when addr is NULL, until a
+ * signal asks us to stop.  The stop signals are blocked while a request is
+ * served, so one arriving then neither cuts the request's reads short nor
+ * is lost: it is taken when we come back to accept.  Returns the exit
+ * status: 0 after a stop signal, 1 when the socket cannot be used.
+ */
+static int
+fcgi_main_fastcgi(const struct handler_env *env, const char *addr)
+{
+	FCGX_Request req;
+	struct fcgi_source src = {fcgi_main_fcgx_param, fcgi_main_fcgx_read,
+	    &req};
+	struct fcgi_sink sink = {fcgi_main_fcgx_write, &req};
+	sigset_t stop;
+	int sock = STDIN_FILENO, rc;
+
+	if (FCGX_Init() != 0) {
+		log_event("cannot initialise libfcgi");
+		return 1;
+	}
+	if (addr != NULL &&
+	    (sock = FCGX_OpenSocket(addr, FCGI_LISTEN_BACKLOG)) == -1) {
+		log_event("cannot listen on %s: %s", addr, strerror(errno));
+		return 1;
+	}
+	if (FCGX_InitRequest(&req, sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_event("cannot set up a FastCGI request");
+		rc = 1;
+		goto out;
+	}
+	if (fcgi_main_signals(&stop) == -1 ||
+	    sigprocmask(SIG_BLOCK, &stop, NULL) == -1) {
+		log_event("cannot install signal handlers: %s",
+		    strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	for (;;) {
+		/* A signal that came during the last request lands here. */
+		(void)sigprocmask(SIG_UNBLOCK, &stop, NULL);
+		if (fcgi_main_quit) {
+			rc = 0;
+			break;
+		}
+		rc = FCGX_Accept_r(&req);
+		(void)sigprocmask(SIG_BLOCK, &stop, NULL);
+		if (rc < 0) {
+			if (fcgi_main_quit) {
+				rc = 0;
+				break;
+			}
+			log_event("cannot accept a FastCGI request: %s",
+			    rc > -1000 ? strerror(-rc) : "libfcgi error");
+			rc = 1;
+			break;
+		}
+		(void)fcgi_serve(env, &src, &sink);
+		FCGX_Finish_r(&req);
+	}
+	FCGX_Free(&req, 1);
+out:
+	if (sock != STDIN_FILENO)
+		(void)close(sock);
+	return rc;
+}
+
+/* Answers the one request of the CGI environment.  Returns the exit status. */
+static int
+fcgi_main_cgi(const struct handler_env *env)
+{
+	struct fcgi_source src = {fcgi_main_cgi_param, fcgi_main_cgi_read,
+	    NULL};
+	struct fcgi_sink sink = {fcgi_main_cgi_write, NULL};
+
+	return fcgi_serve(env, &src, &sink) == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config cfg;
+	struct store *store = NULL;
+	struct handler_env env;
+	struct response resp;
+	enum store_status st;
+	const char *listen_addr = NULL;
+	char err[256];
+	int cgi, rc;
+
+	switch (fcgi_main_parse_args(argc, argv, &listen_addr)) {
+	case FCGI_MAIN_RUN:
+		break;
+	case FCGI_MAIN_HELP:
+		fcgi_main_usage(stdout);
+		printf("\nAn OAuth 2.0 authorization server.  Run by a web "
+		    "server as CGI, or as FastCGI\nwith a listening socket "
+		    "on standard input or --listen.  Configured by\nOAUTH_* "
+		    "environment variables; see oauth.fcgi(8).\n");
+		return 0;
+	case FCGI_MAIN_VERSION:
+		printf("oauth.fcgi %s\n", OAUTH_VERSION);
+		return 0;
+	case FCGI_MAIN_USAGE:
+	case FCGI_MAIN_ARGS__MAX:
+		fcgi_main_usage(stderr);
+		return 2;
+	}
+
+	/* A peer that goes away must cost a write error, not the process. */
+	(void)signal(SIGPIPE, SIG_IGN);
+	/* A listening socket on standard input means FastCGI. */
+	cgi = listen_addr == NULL && FCGX_IsCGI();
+	response_init(&resp);
+
+	if (config_load(&cfg, err, sizeof(err)) == -1) {
+		log_event("%s", err);
+		if (cgi) {
+			response_error(&resp, OAUTH_SERVER_ERROR,
+			    "the server is not configured");
+			fcgi_main_cgi_fail(&resp);
+		}
+		return 1;
+	}
+	if (crypto_init() == -1) {
+		log_event("cannot initialise the crypto library");
+		if (cgi) {
+			response_error(&resp, OAUTH_SERVER_ERROR,
+			    "the server cannot start");
+			fcgi_main_cgi_fail(&resp);
+		}
+		config_free(&cfg);
+		return 1;
+	}
+	/* One environment per process, opened before any request. */
+	if ((st = store_open(cfg.db_path, cfg.map_size, 0, &store)) !=
+	    STORE_OK) {
+		log_event("cannot open the database in %s: %s", cfg.db_path,
+		    store_strerror(st));
+		if (cgi) {
+			response_store_error(&resp, st);
+			fcgi_main_cgi_fail(&resp);
+		}
+		config_free(&cfg);
+		return 1;
+	}
+
+	memset(&env, 0, sizeof(env));
+	env.config = &cfg;
+	env.store = store;
+	env.now = fcgi_main_now;
+	env.random = fcgi_main_random;
+	if (cgi)
+		rc = fcgi_main_cgi(&env);
+	else
+		rc = fcgi_main_fastcgi(&env, listen_addr);
+
+	store_close(store);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,194 @@
+/*
+ * Filling a struct request from a CGI environment or a FastCGI request.
+ * The source is abstract (getparam and read callbacks), so CGI and FastCGI
+ * go through the same checks: every variable is copied and capped, and
+ * CONTENT_LENGTH is checked against the configured maximum before a single
+ * body byte is read.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi.h"
+
+/* The variables we copy, where each goes, and how long it may be. */
+static const struct fcgi_request_var {
+	const char *name;	/* the CGI variable */
+	const char *what;	/* for the error description */
+	size_t offset;		/* of the char * in struct request */
+	size_t max;
+} fcgi_request_vars[] = {
+	{"REQUEST_METHOD", "request method", offsetof(struct request, method),
+	    FCGI_METHOD_MAX},
+	{"PATH_INFO", "path", offsetof(struct request, path), FCGI_PATH_MAX},
+	{"QUERY_STRING", "query string", offsetof(struct request, query),
+	    FCGI_QUERY_MAX},
+	{"CONTENT_TYPE", "content type", offsetof(struct request, content_type),
+	    FCGI_CONTENT_TYPE_MAX},
+	{"HTTP_AUTHORIZATION", "Authorization header",
+	    offsetof(struct request, authorization), AUTH_HEADER_MAX},
+	{"REMOTE_USER", "user name", offsetof(struct request, remote_user),
+	    USERNAME_MAX},
+	{"HTTP_HOST", "Host header", offsetof(struct request, host), HOST_MAX},
+	{"SERVER_NAME", "server name", offsetof(struct request, server_name),
+	    HOST_MAX},
+	{"SERVER_PORT", "server port", offsetof(struct request, server_port),
+	    FCGI_PORT_MAX},
+	{"SCRIPT_NAME", "script name", offsetof(struct request, script_name),
+	    FCGI_PATH_MAX},
+	{"HTTPS", "HTTPS flag", offsetof(struct request, https),
+	    FCGI_FLAG_MAX},
+};
+
+#define FCGI_REQUEST_VARS \
+	(sizeof(fcgi_request_vars) / sizeof(fcgi_request_vars[0]))
+
+/*
+ * Copies the variables of fcgi_request_vars from src into req.  Returns
+ * OAUTH_OK; OAUTH_INVALID_REQUEST when one is longer than its cap, with
+ * *what naming it; or OAUTH_SERVER_ERROR when memory runs out.  What was
+ * copied before a failure stays in req for request_free.
+ */
+static enum oauth_error
+fcgi_request_copy_vars(const struct fcgi_source *src, struct request *req,
+    const char **what)
+{
+	const struct fcgi_request_var *v;
+	const char *value;
+	char **field;
+	size_t i, len;
+
+	for (i = 0; i < FCGI_REQUEST_VARS; i++) {
+		v = &fcgi_request_vars[i];
+		if ((value = src->getparam(src->ctx, v->name)) == NULL)
+			continue;
+		/* Look no further than the cap: the value may be huge. */
+		len = strnlen(value, v->max + 1);
+		if (len > v->max) {
+			*what = v->what;
+			return OAUTH_INVALID_REQUEST;
+		}
+		field = (char **)(void *)((char *)req + v->offset);
+		if ((*field = malloc(len + 1)) == NULL)
+			return OAUTH_SERVER_ERROR;
+		memcpy(*field, value, len);
+		(*field)[len] = '\0';
+	}
+	return OAUTH_OK;
+}
+
+/*
+ * Reads exactly len body bytes from src into a new NUL-terminated
+ * req->body.  Returns OAUTH_OK; OAUTH_INVALID_REQUEST when the body ends
+ * early or cannot be read; or OAUTH_SERVER_ERROR when memory runs out or
+ * the source hands back more than it was asked for.  On failure req->body
+ * stays for request_free to wipe and release.
+ */
+static enum oauth_error
+fcgi_request_read_body(const struct fcgi_source *src, struct request *req,
+    size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	if (len == SIZE_MAX || (req->body = malloc(len + 1)) == NULL)
+		return OAUTH_SERVER_ERROR;
+	req->body_len = 0;
+	req->body[0] = '\0';
+	while (got < len) {
+		n = src->read(src->ctx, req->body + got, len - got);
+		if (n <= 0)
+			return OAUTH_INVALID_REQUEST;
+		if ((size_t)n > len - got)
+			return OAUTH_SERVER_ERROR;
+		got += (size_t)n;
+		req->body_len = got;
+	}
+	req->body[len] = '\0';
+	return OAUTH_OK;
+}
+
+/*
+ * Fills req, which must be all zero, from src.  Every variable is copied
+ * (a FastCGI request's memory is gone after FCGX_Finish_r) and capped: an
+ * over-long one is refused, never cut.  CONTENT_LENGTH is checked against
+ * config->max_body before any body byte is read; then exactly that many
+ * bytes are read and NUL-terminated, so body is never NULL on success.
+ *
+ * Returns OAUTH_OK when req is ready for handler_dispatch and resp is
+ * untouched.  Otherwise returns the error and resp holds its JSON error
+ * response: OAUTH_INVALID_REQUEST (400) for a missing REQUEST_METHOD, an
+ * over-long variable, a malformed CONTENT_LENGTH, or a body shorter than
+ * announced; OAUTH_BODY_TOO_LARGE (413) for a CONTENT_LENGTH above the
+ * maximum, no byte of the body having been read; OAUTH_SERVER_ERROR (500)
+ * when memory runs out.  On failure req is released and zero again.
+ */
+enum oauth_error
+fcgi_request_read(const struct fcgi_source *src, const struct config *config,
+    struct request *req, struct response *resp)
+{
+	enum oauth_error err;
+	const char *what = NULL, *desc = NULL;
+	char msg[96];
+	size_t len = 0;
+
+	if ((err = fcgi_request_copy_vars(src, req, &what)) != OAUTH_OK) {
+		if (err == OAUTH_INVALID_REQUEST) {
+			(void)snprintf(msg, sizeof(msg), "the %s is too long",
+			    what);
+			desc = msg;
+		} else
+			desc = "out of memory";
+		goto fail;
+	}
+	/* RFC 3875 §4.1.12: the server always sets REQUEST_METHOD. */
+	if (req->method == NULL || req->method[0] == '\0') {
+		err = OAUTH_INVALID_REQUEST;
+		desc = "the request method is missing";
+		goto fail;
+	}
+	/*
+	 * RFC 3875 §4.1.2: an unset or empty CONTENT_LENGTH means no body,
+	 * for POST as for any method.
+	 */
+	err = request_content_length(src->getparam(src->ctx, "CONTENT_LENGTH"),
+	    config->max_body, &len);
+	switch (err) {
+	case OAUTH_OK:
+		break;
+	case OAUTH_BODY_TOO_LARGE:
+		desc = "the request body is too large";
+		goto fail;
+	case OAUTH_INVALID_REQUEST:
+	case OAUTH_INVALID_CLIENT:
+	case OAUTH_INVALID_GRANT:
+	case OAUTH_UNAUTHORIZED_CLIENT:
+	case OAUTH_UNSUPPORTED_GRANT_TYPE:
+	case OAUTH_INVALID_SCOPE:
+	case OAUTH_UNSUPPORTED_RESPONSE_TYPE:
+	case OAUTH_ACCESS_DENIED:
+	case OAUTH_NOT_FOUND:
+	case OAUTH_METHOD_NOT_ALLOWED:
+	case OAUTH_NOT_AUTHENTICATED:
+	case OAUTH_SERVER_ERROR:
+	case OAUTH_TEMPORARILY_UNAVAILABLE:
+	case OAUTH_ERROR__MAX:
+		err = OAUTH_INVALID_REQUEST;
+		desc = "the Content-Length is not a number";
+		goto fail;
+	}
+	if ((err = fcgi_request_read_body(src, req, len)) != OAUTH_OK) {
+		desc = err == OAUTH_INVALID_REQUEST ?
+		    "the request body is shorter than its Content-Length" :
+		    "the request body could not be stored";
+		goto fail;
+	}
+	return OAUTH_OK;
+
+fail:
+	request_free(req);
+	response_error(resp, err, desc);
+	return err;
+}
