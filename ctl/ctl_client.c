@@ -1,0 +1,842 @@
+/*
+ * The client commands: add, list, show, remove, secret.  Everything an
+ * operator types is checked before the database is opened, so a usage
+ * error never touches it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+/* What "client add" was told. */
+struct ctl_client_spec {
+	const char *id;
+	char *secret_arg;		/* --secret, an argv string */
+	int is_public;
+	int introspect;
+	int json;
+	const char *scope;
+	const char *grant_types;
+	const char *audience;
+	const char *uris[REDIRECT_URIS_MAX];
+	size_t uri_count;
+};
+
+/* The options of "client add", indexed as ctl_args_next returns them. */
+enum ctl_client_add_opt {
+	CTL_ADD_SECRET = 0,
+	CTL_ADD_PUBLIC,
+	CTL_ADD_SCOPE,
+	CTL_ADD_GRANT_TYPES,
+	CTL_ADD_REDIRECT_URI,
+	CTL_ADD_AUDIENCE,
+	CTL_ADD_INTROSPECT,
+	CTL_ADD_JSON,
+	CTL_ADD__MAX
+};
+
+static const struct ctl_option ctl_client_add_opts[CTL_ADD__MAX] = {
+	[CTL_ADD_SECRET] = { "--secret", 1, 0 },
+	[CTL_ADD_PUBLIC] = { "--public", 0, 0 },
+	[CTL_ADD_SCOPE] = { "--scope", 1, 0 },
+	[CTL_ADD_GRANT_TYPES] = { "--grant-types", 1, 0 },
+	[CTL_ADD_REDIRECT_URI] = { "--redirect-uri", 1, 1 },
+	[CTL_ADD_AUDIENCE] = { "--audience", 1, 0 },
+	[CTL_ADD_INTROSPECT] = { "--introspect", 0, 0 },
+	[CTL_ADD_JSON] = { "--json", 0, 0 },
+};
+
+static const struct ctl_option ctl_client_json_opt[] = {
+	{ "--json", 0, 0 },
+};
+
+/* What a walk over the tokens and grants of a removed client counts. */
+struct ctl_client_purge {
+	const char *id;
+	size_t tokens;
+	size_t codes;
+	size_t grants;
+};
+
+/* Where "client list" puts what it sees. */
+struct ctl_client_walk {
+	cJSON *array;		/* --json; NULL for lines of text */
+	int failed;		/* memory ran out */
+};
+
+static enum ctl_exit ctl_client_parse_add(struct ctl *, int, char **,
+    struct ctl_client_spec *);
+static enum ctl_exit ctl_client_parse_id(struct ctl *, int, char **,
+    const char **, int *);
+static int ctl_client_grants_parse(const char *, unsigned *);
+static enum ctl_exit ctl_client_secret_take(const struct ctl *, char *,
+    char *, size_t, size_t *);
+static enum ctl_exit ctl_client_secret_set(const struct ctl *,
+    struct client *, char *, size_t, size_t *);
+static enum ctl_exit ctl_client_build(const struct ctl *,
+    const struct ctl_client_spec *, struct client *);
+static enum ctl_exit ctl_client_print_secret(const struct ctl *,
+    const char *, const char *, int);
+static cJSON *ctl_client_json(const struct client *);
+static int ctl_client_print(const struct client *);
+static enum store_each ctl_client_list_one(const struct client *, void *);
+static enum store_each ctl_client_token_drop(const unsigned char *,
+    const struct token *, void *);
+static enum store_each ctl_client_grant_drop(const struct grant *, void *);
+
+/*
+ * Whether id may name a client: 1 to CLIENT_ID_MAX bytes of printable
+ * ASCII without space (RFC 6749 Appendix A allows VSCHAR; a space would
+ * make our listings ambiguous).  Returns 1 or 0.
+ */
+int
+ctl_client_id_valid(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i] != '\0'; i++)
+		if (i == CLIENT_ID_MAX || (unsigned char)id[i] < 0x21 ||
+		    (unsigned char)id[i] > 0x7e)
+			return 0;
+	return i > 0;
+}
+
+/*
+ * Whether uri may be registered as a redirect URI.  Returns 1, or 0 with
+ * the reason in *why.
+ */
+int
+ctl_redirect_uri_valid(const char *uri, const char **why)
+{
+	size_t i, len = strlen(uri);
+
+	if (len == 0 || len > REDIRECT_URI_MAX) {
+		*why = "must be 1 to " CTL_STR(REDIRECT_URI_MAX) " bytes";
+		return 0;
+	}
+	/* RFC 3986 §2: a URI is ASCII; anything else is percent-encoded. */
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)uri[i] <= 0x20 ||
+		    (unsigned char)uri[i] >= 0x7f) {
+			*why = "contains a space, a control or a non-ASCII "
+			    "character (RFC 3986 §2)";
+			return 0;
+		}
+	}
+	/* RFC 6749 §3.1.2: absolute (RFC 3986 §4.3), without fragment. */
+	if (memchr(uri, '#', len) != NULL) {
+		*why = "has a fragment (RFC 6749 §3.1.2)";
+		return 0;
+	}
+	/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+	if (!((uri[0] >= 'a' && uri[0] <= 'z') ||
+	    (uri[0] >= 'A' && uri[0] <= 'Z'))) {
+		*why = "is not an absolute URI with a scheme (RFC 6749 §3.1.2)";
+		return 0;
+	}
+	for (i = 1; i < len && uri[i] != ':'; i++) {
+		if (!((uri[i] >= 'a' && uri[i] <= 'z') ||
+		    (uri[i] >= 'A' && uri[i] <= 'Z') ||
+		    (uri[i] >= '0' && uri[i] <= '9') ||
+		    uri[i] == '+' || uri[i] == '-' || uri[i] == '.')) {
+			*why = "is not an absolute URI with a scheme "
+			    "(RFC 6749 §3.1.2)";
+			return 0;
+		}
+	}
+	if (i >= len - 1) {
+		*why = "is not an absolute URI with a scheme (RFC 6749 §3.1.2)";
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Parses a comma-separated list of grant type names into *bits.  Returns 0,
+ * or -1 for an unknown or empty name.
+ */
+static int
+ctl_client_grants_parse(const char *list, unsigned *bits)
+{
+	const char *p = list, *end;
+	size_t i, len;
+
+	*bits = 0;
+	for (;;) {
+		end = strchr(p, ',');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		for (i = 0; i < CTL_GRANT_COUNT; i++)
+			if (strlen(ctl_grants[i].name) == len &&
+			    memcmp(ctl_grants[i].name, p, len) == 0)
+				break;
+		if (i == CTL_GRANT_COUNT)
+			return -1;
+		*bits |= ctl_grants[i].bit;
+		if (end == NULL)
+			return 0;
+		p = end + 1;
+	}
+}
+
+/*
+ * Reads the command line of "client add" into *spec.  Returns
+ * CTL_EXIT_OK; CTL_EXIT_USAGE once reported; or, for --help, the help's
+ * CTL_EXIT_OK with spec->id left NULL.
+ */
+static enum ctl_exit
+ctl_client_parse_add(struct ctl *ctl, int argc, char **argv,
+    struct ctl_client_spec *spec)
+{
+	struct ctl_args a;
+	char *v;
+	int o;
+
+	memset(spec, 0, sizeof(*spec));
+	ctl_args_init(&a, ctl, ctl_client_add_opts, CTL_ADD__MAX, argc, argv);
+	while ((o = ctl_args_next(&a, &v)) != CTL_ARGS_END) {
+		switch (o) {
+		case CTL_ADD_SECRET:
+			spec->secret_arg = v;
+			break;
+		case CTL_ADD_PUBLIC:
+			spec->is_public = 1;
+			break;
+		case CTL_ADD_SCOPE:
+			spec->scope = v;
+			break;
+		case CTL_ADD_GRANT_TYPES:
+			spec->grant_types = v;
+			break;
+		case CTL_ADD_REDIRECT_URI:
+			if (spec->uri_count == REDIRECT_URIS_MAX)
+				return ctl_usage_error(ctl, "at most "
+				    CTL_STR(REDIRECT_URIS_MAX)
+				    " --redirect-uri");
+			spec->uris[spec->uri_count++] = v;
+			break;
+		case CTL_ADD_AUDIENCE:
+			spec->audience = v;
+			break;
+		case CTL_ADD_INTROSPECT:
+			spec->introspect = 1;
+			break;
+		case CTL_ADD_JSON:
+			spec->json = 1;
+			break;
+		case CTL_ARGS_OPERAND:
+			if (ctl_args_operand(ctl, &spec->id, 1, v) !=
+			    CTL_EXIT_OK)
+				return CTL_EXIT_USAGE;
+			break;
+		case CTL_ARGS_HELP:
+			spec->id = NULL;
+			return ctl_help(ctl);
+		default:
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (spec->id == NULL)
+		return ctl_usage_error(ctl, "missing client ID");
+	return CTL_EXIT_OK;
+}
+
+/*
+ * Reads "ID [--json]" (json NULL: "ID" alone).  Returns CTL_EXIT_OK with
+ * *id set; CTL_EXIT_OK with *id NULL after --help; CTL_EXIT_USAGE once
+ * reported, a malformed ID included.
+ */
+static enum ctl_exit
+ctl_client_parse_id(struct ctl *ctl, int argc, char **argv, const char **id,
+    int *json)
+{
+	struct ctl_args a;
+	char *v;
+	int o;
+
+	*id = NULL;
+	ctl_args_init(&a, ctl, ctl_client_json_opt, json != NULL ? 1 : 0,
+	    argc, argv);
+	while ((o = ctl_args_next(&a, &v)) != CTL_ARGS_END) {
+		switch (o) {
+		case 0:
+			*json = 1;
+			break;
+		case CTL_ARGS_OPERAND:
+			if (ctl_args_operand(ctl, id, 1, v) != CTL_EXIT_OK)
+				return CTL_EXIT_USAGE;
+			break;
+		case CTL_ARGS_HELP:
+			*id = NULL;
+			return ctl_help(ctl);
+		default:
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (*id == NULL)
+		return ctl_usage_error(ctl, "missing client ID");
+	if (!ctl_client_id_valid(*id))
+		return ctl_usage_error(ctl, "a client ID is 1 to "
+		    CTL_STR(CLIENT_ID_MAX) " printable ASCII characters "
+		    "without space");
+	return CTL_EXIT_OK;
+}
+
+/*
+ * Copies the operator's --secret into secret (size bytes), reading it from
+ * standard input for "-", and wipes the argv copy so that it does not
+ * linger in the process's memory.  Client secrets are stored as a salted
+ * SHA-256 so that authenticating a client costs microseconds on every
+ * request.  A fast hash is only safe for a secret that cannot be guessed:
+ * rather than make every request pay for a slow KDF, we refuse a secret
+ * shorter than CLIENT_SECRET_SUPPLIED_MIN bytes.  Returns CTL_EXIT_OK with
+ * *len set, or CTL_EXIT_USAGE / CTL_EXIT_FAIL once reported (secret wiped).
+ */
+static enum ctl_exit
+ctl_client_secret_take(const struct ctl *ctl, char *arg, char *secret,
+    size_t size, size_t *len)
+{
+	enum ctl_exit rv;
+	size_t i;
+
+	if (strcmp(arg, "-") == 0) {
+		if ((rv = ctl_read_line(ctl, "the secret", secret, size,
+		    len)) != CTL_EXIT_OK)
+			return rv;
+	} else {
+		*len = strlen(arg);
+		if (*len < size)
+			memcpy(secret, arg, *len + 1);
+		crypto_wipe(arg, *len);
+		if (*len >= size)
+			return ctl_usage_error(ctl, "--secret is longer than "
+			    CTL_STR(CLIENT_SECRET_MAX) " bytes");
+	}
+	if (*len < CLIENT_SECRET_SUPPLIED_MIN || *len > CLIENT_SECRET_MAX) {
+		crypto_wipe(secret, size);
+		return ctl_usage_error(ctl, "--secret must be "
+		    CTL_STR(CLIENT_SECRET_SUPPLIED_MIN) " to "
+		    CTL_STR(CLIENT_SECRET_MAX) " bytes (or let one be "
+		    "generated)");
+	}
+	/* RFC 6749 Appendix A: client-secret = *VSCHAR (%x20-7E). */
+	for (i = 0; i < *len; i++) {
+		if ((unsigned char)secret[i] < 0x20 ||
+		    (unsigned char)secret[i] > 0x7e) {
+			crypto_wipe(secret, size);
+			return ctl_usage_error(ctl, "--secret must be "
+			    "printable ASCII (RFC 6749 Appendix A)");
+		}
+	}
+	return CTL_EXIT_OK;
+}
+
+/*
+ * Gives c a new random salt and the hash of secret.  When *len is 0 a
+ * secret is generated first: SECRET_RANDOM_LEN random bytes, base64url,
+ * into secret (size bytes, at least CTL_SECRET_STRING_MAX).  Returns
+ * CTL_EXIT_OK, or CTL_EXIT_FAIL once reported; c's hash is then
+ * unspecified and the caller must not store it.
+ */
+static enum ctl_exit
+ctl_client_secret_set(const struct ctl *ctl, struct client *c, char *secret,
+    size_t size, size_t *len)
+{
+	unsigned char raw[SECRET_RANDOM_LEN];
+
+	if (*len == 0) {
+		if (crypto_random(raw, sizeof(raw)) == -1) {
+			crypto_wipe(raw, sizeof(raw));
+			return ctl_fail(ctl, "no random bytes for a secret");
+		}
+		*len = b64url_encode(raw, sizeof(raw), secret, size);
+		crypto_wipe(raw, sizeof(raw));
+		if (*len == 0)
+			return ctl_fail(ctl, "cannot encode the secret");
+	}
+	if (crypto_random(c->secret_salt, sizeof(c->secret_salt)) == -1 ||
+	    crypto_secret_hash(c->secret_salt, secret, *len,
+	    c->secret_hash) == -1)
+		return ctl_fail(ctl, "cannot hash the secret");
+	return CTL_EXIT_OK;
+}
+
+/*
+ * Checks everything in spec but the secret and fills c (zeroed first,
+ * owned by the caller and released with client_free even on failure).
+ * Returns CTL_EXIT_OK, CTL_EXIT_USAGE or CTL_EXIT_FAIL, reported.
+ */
+static enum ctl_exit
+ctl_client_build(const struct ctl *ctl, const struct ctl_client_spec *spec,
+    struct client *c)
+{
+	const char *why;
+	size_t i, j, len;
+
+	memset(c, 0, sizeof(*c));
+	if (!ctl_client_id_valid(spec->id))
+		return ctl_usage_error(ctl, "a client ID is 1 to "
+		    CTL_STR(CLIENT_ID_MAX) " printable ASCII characters "
+		    "without space");
+	memcpy(c->id, spec->id, strlen(spec->id) + 1);
+	c->is_public = spec->is_public;
+	c->may_introspect = spec->introspect;
+	c->created_at = ctl->now;
+
+	if (spec->is_public && spec->secret_arg != NULL)
+		return ctl_usage_error(ctl, "--secret and --public exclude "
+		    "each other");
+	if (spec->grant_types == NULL)
+		c->grant_types = spec->is_public ?
+		    GRANT_AUTHORIZATION_CODE | GRANT_REFRESH_TOKEN :
+		    GRANT_CLIENT_CREDENTIALS;
+	else if (ctl_client_grants_parse(spec->grant_types,
+	    &c->grant_types) == -1)
+		return ctl_usage_error(ctl, "--grant-types is a comma-separated "
+		    "list of client_credentials, authorization_code, "
+		    "refresh_token");
+	/* RFC 6749 §4.4: client_credentials is for confidential clients. */
+	if (spec->is_public && (c->grant_types & GRANT_CLIENT_CREDENTIALS))
+		return ctl_usage_error(ctl, "a public client cannot use "
+		    "client_credentials (RFC 6749 §4.4)");
+	/* RFC 6749 §3.1.2.2: we redirect only to registered URIs. */
+	if ((c->grant_types & GRANT_AUTHORIZATION_CODE) &&
+	    spec->uri_count == 0)
+		return ctl_usage_error(ctl, "authorization_code needs at least "
+		    "one --redirect-uri (RFC 6749 §3.1.2.2)");
+	if ((c->grant_types & GRANT_REFRESH_TOKEN) &&
+	    !(c->grant_types & GRANT_AUTHORIZATION_CODE))
+		fprintf(stderr, "oauthctl: %s: warning: refresh_token without "
+		    "authorization_code: no refresh token will ever be "
+		    "issued\n", ctl->command);
+
+	if (spec->scope == NULL || spec->scope[0] == '\0')
+		c->scope = strdup("");
+	else if (!scope_valid(spec->scope))
+		return ctl_usage_error(ctl, "--scope must be at most "
+		    CTL_STR(SCOPE_MAX) " bytes of scope tokens separated by "
+		    "single spaces (RFC 6749 §3.3)");
+	else
+		c->scope = scope_normalize(spec->scope);
+	if (c->scope == NULL)
+		return ctl_fail(ctl, "out of memory");
+
+	if (spec->audience != NULL) {
+		len = strlen(spec->audience);
+		if (len == 0 || len > AUDIENCE_MAX ||
+		    !utf8_valid(spec->audience, len))
+			return ctl_usage_error(ctl, "--audience must be 1 to "
+			    CTL_STR(AUDIENCE_MAX) " bytes of UTF-8");
+		for (i = 0; i < len; i++)
+			if ((unsigned char)spec->audience[i] < 0x20 ||
+			    spec->audience[i] == 0x7f)
+				return ctl_usage_error(ctl, "--audience "
+				    "contains a control character");
+		if ((c->audience = strdup(spec->audience)) == NULL)
+			return ctl_fail(ctl, "out of memory");
+	}
+
+	for (i = 0; i < spec->uri_count; i++) {
+		if (!ctl_redirect_uri_valid(spec->uris[i], &why))
+			return ctl_usage_error(ctl, "--redirect-uri #%zu %s",
+			    i + 1, why);
+		for (j = 0; j < i; j++)
+			if (strcmp(spec->uris[i], spec->uris[j]) == 0)
+				return ctl_usage_error(ctl, "--redirect-uri "
+				    "#%zu repeats #%zu", i + 1, j + 1);
+		if ((c->redirect_uris[i] = strdup(spec->uris[i])) == NULL)
+			return ctl_fail(ctl, "out of memory");
+		c->redirect_uri_count = i + 1;
+	}
+	return CTL_EXIT_OK;
+}
+
+/*
+ * Prints a client's id and, unless it is NULL, its secret: as two lines,
+ * or with json as one object.  The JSON text is wiped after printing.
+ */
+static enum ctl_exit
+ctl_client_print_secret(const struct ctl *ctl, const char *id,
+    const char *secret, int json)
+{
+	cJSON *o;
+
+	if (!json) {
+		printf("client_id: %s\n", id);
+		if (secret != NULL)
+			printf("client_secret: %s\n", secret);
+		return CTL_EXIT_OK;
+	}
+	if ((o = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(o, "client_id", id) == NULL ||
+	    (secret != NULL &&
+	    cJSON_AddStringToObject(o, "client_secret", secret) == NULL)) {
+		ctl_json_wipe(o);
+		cJSON_Delete(o);
+		return ctl_fail(ctl, "out of memory");
+	}
+	return ctl_json_print(ctl, o, 1);
+}
+
+enum ctl_exit
+ctl_cmd_client_add(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_client_spec spec;
+	struct client c;
+	struct store_txn *txn;
+	enum store_status st;
+	enum ctl_exit rv;
+	char secret[CLIENT_SECRET_MAX + 1];
+	size_t secret_len = 0;
+
+	memset(&c, 0, sizeof(c));
+	if ((rv = ctl_client_parse_add(ctl, argc, argv, &spec)) !=
+	    CTL_EXIT_OK || spec.id == NULL)
+		goto wipe_arg;
+	if ((rv = ctl_client_build(ctl, &spec, &c)) != CTL_EXIT_OK)
+		goto wipe_arg;
+	if (!spec.is_public) {
+		if (spec.secret_arg != NULL &&
+		    (rv = ctl_client_secret_take(ctl, spec.secret_arg, secret,
+		    sizeof(secret), &secret_len)) != CTL_EXIT_OK)
+			goto out;
+		if ((rv = ctl_client_secret_set(ctl, &c, secret,
+		    sizeof(secret), &secret_len)) != CTL_EXIT_OK)
+			goto out;
+	}
+	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
+		goto out;
+
+	if ((st = store_txn_begin(ctl->store, 1, &txn)) != STORE_OK) {
+		rv = ctl_store_fail(ctl, "begin", st);
+		goto out;
+	}
+	if ((st = store_client_put(txn, &c, 0)) != STORE_OK) {
+		store_txn_abort(txn);
+		rv = st == STORE_EXISTS ?
+		    ctl_fail(ctl, "client '%s' already exists", c.id) :
+		    ctl_store_fail(ctl, "store the client", st);
+		goto out;
+	}
+	if ((st = store_txn_commit(txn)) != STORE_OK) {
+		rv = ctl_store_fail(ctl, "commit", st);
+		goto out;
+	}
+	rv = ctl_client_print_secret(ctl, c.id, spec.is_public ? NULL : secret,
+	    spec.json);
+	goto out;
+
+wipe_arg:
+	/* The secret was never copied: wipe it where the shell put it. */
+	if (spec.secret_arg != NULL && strcmp(spec.secret_arg, "-") != 0)
+		crypto_wipe(spec.secret_arg, strlen(spec.secret_arg));
+out:
+	crypto_wipe(secret, sizeof(secret));
+	client_free(&c);
+	return rv;
+}
+
+/*
+ * Everything about c but its salt and hash, as a new JSON object.
+ * Returns NULL when memory runs out.
+ */
+static cJSON *
+ctl_client_json(const struct client *c)
+{
+	cJSON *o, *a, *item;
+	size_t i;
+
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	if (cJSON_AddStringToObject(o, "client_id", c->id) == NULL ||
+	    cJSON_AddBoolToObject(o, "public", c->is_public) == NULL ||
+	    cJSON_AddStringToObject(o, "scope",
+	    c->scope != NULL ? c->scope : "") == NULL ||
+	    (a = cJSON_AddArrayToObject(o, "grant_types")) == NULL)
+		goto fail;
+	for (i = 0; i < CTL_GRANT_COUNT; i++) {
+		if ((c->grant_types & ctl_grants[i].bit) == 0)
+			continue;
+		if ((item = cJSON_CreateString(ctl_grants[i].name)) == NULL)
+			goto fail;
+		if (!cJSON_AddItemToArray(a, item)) {
+			cJSON_Delete(item);
+			goto fail;
+		}
+	}
+	if ((a = cJSON_AddArrayToObject(o, "redirect_uris")) == NULL)
+		goto fail;
+	for (i = 0; i < c->redirect_uri_count; i++) {
+		if ((item = cJSON_CreateString(c->redirect_uris[i])) == NULL)
+			goto fail;
+		if (!cJSON_AddItemToArray(a, item)) {
+			cJSON_Delete(item);
+			goto fail;
+		}
+	}
+	if ((c->audience != NULL ?
+	    cJSON_AddStringToObject(o, "audience", c->audience) :
+	    cJSON_AddNullToObject(o, "audience")) == NULL ||
+	    cJSON_AddBoolToObject(o, "introspect", c->may_introspect) == NULL ||
+	    cJSON_AddNumberToObject(o, "created_at",
+	    (double)c->created_at) == NULL)
+		goto fail;
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+/*
+ * Prints everything about c but its salt and hash as "key: value" lines.
+ * Returns 0, or -1 when memory runs out.
+ */
+static int
+ctl_client_print(const struct client *c)
+{
+	struct buf grants = { 0 };
+	char when[CTL_TIME_MAX];
+	size_t i;
+
+	if (ctl_grant_join(c->grant_types, ",", &grants) == -1)
+		return -1;
+	ctl_time_format(c->created_at, when);
+	printf("client_id: %s\n", c->id);
+	printf("type: %s\n", c->is_public ? "public" : "confidential");
+	printf("scope:%s%s\n", c->scope != NULL && *c->scope != '\0' ?
+	    " " : "", c->scope != NULL ? c->scope : "");
+	printf("grant_types: %s\n", grants.data);
+	for (i = 0; i < c->redirect_uri_count; i++)
+		printf("redirect_uri: %s\n", c->redirect_uris[i]);
+	if (c->audience != NULL)
+		printf("audience: %s\n", c->audience);
+	printf("introspect: %s\n", c->may_introspect ? "yes" : "no");
+	printf("created_at: %s\n", when);
+	buf_free(&grants);
+	return 0;
+}
+
+/* A "client list" line, or an element of its JSON array. */
+static enum store_each
+ctl_client_list_one(const struct client *c, void *arg)
+{
+	struct ctl_client_walk *w = arg;
+	struct buf grants = { 0 };
+	cJSON *o;
+
+	if (w->array != NULL) {
+		if ((o = ctl_client_json(c)) == NULL ||
+		    !cJSON_AddItemToArray(w->array, o)) {
+			cJSON_Delete(o);
+			w->failed = 1;
+			return STORE_EACH_STOP;
+		}
+		return STORE_EACH_NEXT;
+	}
+	if (ctl_grant_join(c->grant_types, ",", &grants) == -1) {
+		w->failed = 1;
+		return STORE_EACH_STOP;
+	}
+	printf("%s\t%s\t%s\t%s\n", c->id,
+	    c->is_public ? "public" : "confidential",
+	    grants.len > 0 ? grants.data : "-",
+	    c->scope != NULL ? c->scope : "");
+	buf_free(&grants);
+	return STORE_EACH_NEXT;
+}
+
+enum ctl_exit
+ctl_cmd_client_list(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_client_walk w = { NULL, 0 };
+	struct ctl_args a;
+	struct store_txn *txn;
+	enum store_status st;
+	enum ctl_exit rv;
+	char *v;
+	int o, json = 0;
+
+	ctl_args_init(&a, ctl, ctl_client_json_opt, 1, argc, argv);
+	while ((o = ctl_args_next(&a, &v)) != CTL_ARGS_END) {
+		switch (o) {
+		case 0:
+			json = 1;
+			break;
+		case CTL_ARGS_HELP:
+			return ctl_help(ctl);
+		case CTL_ARGS_OPERAND:
+			return ctl_usage_error(ctl, "too many arguments");
+		default:
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
+		return rv;
+	if (json && (w.array = cJSON_CreateArray()) == NULL)
+		return ctl_fail(ctl, "out of memory");
+	if ((st = store_txn_begin(ctl->store, 0, &txn)) != STORE_OK) {
+		cJSON_Delete(w.array);
+		return ctl_store_fail(ctl, "begin", st);
+	}
+	st = store_client_foreach(txn, ctl_client_list_one, &w);
+	store_txn_abort(txn);
+	if (st != STORE_OK || w.failed) {
+		cJSON_Delete(w.array);
+		return st != STORE_OK ? ctl_store_fail(ctl, "list", st) :
+		    ctl_fail(ctl, "out of memory");
+	}
+	return json ? ctl_json_print(ctl, w.array, 0) : CTL_EXIT_OK;
+}
+
+enum ctl_exit
+ctl_cmd_client_show(struct ctl *ctl, int argc, char **argv)
+{
+	struct client c;
+	struct store_txn *txn;
+	enum store_status st;
+	enum ctl_exit rv;
+	const char *id;
+	int json = 0;
+
+	if ((rv = ctl_client_parse_id(ctl, argc, argv, &id, &json)) !=
+	    CTL_EXIT_OK || id == NULL)
+		return rv;
+	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
+		return rv;
+	if ((st = store_txn_begin(ctl->store, 0, &txn)) != STORE_OK)
+		return ctl_store_fail(ctl, "begin", st);
+	st = store_client_get(txn, id, &c);
+	store_txn_abort(txn);
+	if (st == STORE_NOTFOUND)
+		return ctl_fail(ctl, "no such client '%s'", id);
+	if (st != STORE_OK)
+		return ctl_store_fail(ctl, id, st);
+	if (json)
+		rv = ctl_json_print(ctl, ctl_client_json(&c), 0);
+	else if (ctl_client_print(&c) == -1)
+		rv = ctl_fail(ctl, "out of memory");
+	client_free(&c);
+	return rv;
+}
+
+/* Deletes the tokens and codes of the client being removed. */
+static enum store_each
+ctl_client_token_drop(const unsigned char *hash, const struct token *t,
+    void *arg)
+{
+	struct ctl_client_purge *p = arg;
+
+	(void)hash;
+	if (strcmp(t->client_id, p->id) != 0)
+		return STORE_EACH_NEXT;
+	if (t->kind == TOKEN_CODE)
+		p->codes++;
+	else
+		p->tokens++;
+	return STORE_EACH_DELETE;
+}
+
+/* Deletes the grants of the client being removed. */
+static enum store_each
+ctl_client_grant_drop(const struct grant *g, void *arg)
+{
+	struct ctl_client_purge *p = arg;
+
+	if (strcmp(g->client_id, p->id) != 0)
+		return STORE_EACH_NEXT;
+	p->grants++;
+	return STORE_EACH_DELETE;
+}
+
+/*
+ * Removes a client and, in the same transaction, everything issued to it:
+ * a token outliving its client would pass introspection for nobody.
+ */
+enum ctl_exit
+ctl_cmd_client_remove(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_client_purge p;
+	struct store_txn *txn;
+	enum store_status st;
+	enum ctl_exit rv;
+	const char *id;
+
+	if ((rv = ctl_client_parse_id(ctl, argc, argv, &id, NULL)) !=
+	    CTL_EXIT_OK || id == NULL)
+		return rv;
+	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
+		return rv;
+	memset(&p, 0, sizeof(p));
+	p.id = id;
+	if ((st = store_txn_begin(ctl->store, 1, &txn)) != STORE_OK)
+		return ctl_store_fail(ctl, "begin", st);
+	st = store_client_delete(txn, id);
+	if (st == STORE_OK)
+		st = store_token_foreach(txn, ctl_client_token_drop, &p);
+	if (st == STORE_OK)
+		st = store_grant_foreach(txn, ctl_client_grant_drop, &p);
+	if (st != STORE_OK) {
+		store_txn_abort(txn);
+		if (st == STORE_NOTFOUND)
+			return ctl_fail(ctl, "no such client '%s'", id);
+		return ctl_store_fail(ctl, id, st);
+	}
+	if ((st = store_txn_commit(txn)) != STORE_OK)
+		return ctl_store_fail(ctl, "commit", st);
+	printf("removed client %s: %zu tokens, %zu codes, %zu grants\n", id,
+	    p.tokens, p.codes, p.grants);
+	return CTL_EXIT_OK;
+}
+
+/* Replaces a confidential client's secret and prints the new one once. */
+enum ctl_exit
+ctl_cmd_client_secret(struct ctl *ctl, int argc, char **argv)
+{
+	struct client c;
+	struct store_txn *txn;
+	enum store_status st;
+	enum ctl_exit rv;
+	char secret[CTL_SECRET_STRING_MAX];
+	size_t secret_len = 0;
+	const char *id;
+	int json = 0;
+
+	if ((rv = ctl_client_parse_id(ctl, argc, argv, &id, &json)) !=
+	    CTL_EXIT_OK || id == NULL)
+		return rv;
+	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
+		return rv;
+	if ((st = store_txn_begin(ctl->store, 1, &txn)) != STORE_OK)
+		return ctl_store_fail(ctl, "begin", st);
+	if ((st = store_client_get(txn, id, &c)) != STORE_OK) {
+		store_txn_abort(txn);
+		if (st == STORE_NOTFOUND)
+			return ctl_fail(ctl, "no such client '%s'", id);
+		return ctl_store_fail(ctl, id, st);
+	}
+	if (c.is_public) {
+		store_txn_abort(txn);
+		client_free(&c);
+		return ctl_fail(ctl, "client '%s' is public: it has no secret",
+		    id);
+	}
+	if ((rv = ctl_client_secret_set(ctl, &c, secret, sizeof(secret),
+	    &secret_len)) != CTL_EXIT_OK) {
+		store_txn_abort(txn);
+		goto out;
+	}
+	if ((st = store_client_put(txn, &c, 1)) != STORE_OK) {
+		store_txn_abort(txn);
+		rv = ctl_store_fail(ctl, "store the client", st);
+		goto out;
+	}
+	if ((st = store_txn_commit(txn)) != STORE_OK) {
+		rv = ctl_store_fail(ctl, "commit", st);
+		goto out;
+	}
+	rv = ctl_client_print_secret(ctl, c.id, secret, json);
+out:
+	crypto_wipe(secret, sizeof(secret));
+	client_free(&c);
+	return rv;
+}

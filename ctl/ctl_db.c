@@ -1,0 +1,95 @@
+/*
+ * Opening the database, and "init", which creates it.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+/*
+ * Loads the configuration (OAUTH_CONFIG's file and the environment, with
+ * --db put in front of both) and opens the store, creating it when create
+ * is set.  Returns CTL_EXIT_OK with ctl->store open, CTL_EXIT_USAGE when no
+ * database was named at all, CTL_EXIT_FAIL with a reason otherwise.
+ */
+enum ctl_exit
+ctl_open(struct ctl *ctl, int create)
+{
+	char err[256];
+	enum store_status st;
+	const char *env;
+
+	/*
+	 * The configuration takes the environment over its file, so --db
+	 * placed in the environment wins over both, as it should.
+	 */
+	if (ctl->db_arg != NULL && setenv("OAUTH_DB", ctl->db_arg, 1) == -1)
+		return ctl_fail(ctl, "setenv: %s", strerror(errno));
+	if (config_load(&ctl->config, err, sizeof(err)) == -1) {
+		env = getenv("OAUTH_DB");
+		if ((env == NULL || *env == '\0') &&
+		    getenv("OAUTH_CONFIG") == NULL)
+			return ctl_usage_error(ctl, "no database: give --db "
+			    "PATH or set OAUTH_DB");
+		return ctl_fail(ctl, "configuration: %s", err);
+	}
+	ctl->config_loaded = 1;
+	st = store_open(ctl->config.db_path, ctl->config.map_size, create,
+	    &ctl->store);
+	if (st == STORE_IOERR && !create && errno == ENOENT)
+		return ctl_fail(ctl, "%s: no database there (run 'oauthctl "
+		    "init' first)", ctl->config.db_path);
+	if (st == STORE_IOERR)
+		return ctl_fail(ctl, "%s: %s", ctl->config.db_path,
+		    strerror(errno));
+	if (st != STORE_OK)
+		return ctl_store_fail(ctl, ctl->config.db_path, st);
+	return CTL_EXIT_OK;
+}
+
+/*
+ * Creates the database directory (0700) and environment (0600) if they
+ * are missing, and prints where the database is.  Idempotent: an existing
+ * database is opened and left as it was.
+ */
+enum ctl_exit
+ctl_cmd_init(struct ctl *ctl, int argc, char **argv)
+{
+	struct ctl_args a;
+	struct stat sb;
+	enum ctl_exit rv;
+	char *v, *real;
+	int o;
+
+	ctl_args_init(&a, ctl, NULL, 0, argc, argv);
+	while ((o = ctl_args_next(&a, &v)) != CTL_ARGS_END) {
+		switch (o) {
+		case CTL_ARGS_HELP:
+			return ctl_help(ctl);
+		case CTL_ARGS_OPERAND:
+			return ctl_usage_error(ctl, "too many arguments");
+		default:
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if ((rv = ctl_open(ctl, 1)) != CTL_EXIT_OK)
+		return rv;
+	/*
+	 * A directory made by someone else may be open to others; the
+	 * files in it are ours alone, but say so before anyone relies on it.
+	 */
+	if (stat(ctl->config.db_path, &sb) == 0 &&
+	    (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		fprintf(stderr, "oauthctl: init: warning: %s is accessible to "
+		    "group or others (mode %03o); chmod 700 it\n",
+		    ctl->config.db_path, (unsigned)(sb.st_mode & 0777));
+	real = realpath(ctl->config.db_path, NULL);
+	printf("database ready in %s\n",
+	    real != NULL ? real : ctl->config.db_path);
+	free(real);
+	return CTL_EXIT_OK;
+}
