@@ -343,18 +343,23 @@ store_client_get(struct store_txn *t, const char *id, struct client *c)
 {
 	MDB_val v;
 	enum store_status st;
+	char key[CLIENT_ID_MAX + 1];
 	size_t len = strnlen(id, CLIENT_ID_MAX + 1);
 
-	memset(c, 0, sizeof(*c));
-	if (len == 0 || len > CLIENT_ID_MAX)
+	if (len == 0 || len > CLIENT_ID_MAX) {
+		memset(c, 0, sizeof(*c));
 		return STORE_NOTFOUND;
-	if ((st = store_lmdb_get(t, t->store->clients, id, len, &v)) !=
+	}
+	/* A copy: id may point into *c, which is cleared next. */
+	memcpy(key, id, len + 1);
+	memset(c, 0, sizeof(*c));
+	if ((st = store_lmdb_get(t, t->store->clients, key, len, &v)) !=
 	    STORE_OK)
 		return st;
 	if ((st = store_record_client_decode(v.mv_data, v.mv_size, c)) !=
 	    STORE_OK)
 		return st;
-	if (strcmp(c->id, id) != 0) {
+	if (strcmp(c->id, key) != 0) {
 		client_free(c);
 		return STORE_CORRUPT;
 	}
@@ -399,8 +404,8 @@ store_client_delete(struct store_txn *t, const char *id)
  * it must copy what it keeps, and may read through t but not write.
  * STORE_EACH_DELETE deletes the record just seen (a read transaction gets
  * STORE_INVALID and the walk stops).  Returns STORE_OK at the end or on
- * STORE_EACH_STOP, STORE_CORRUPT at a record that does not decode, or the
- * LMDB failure.
+ * STORE_EACH_STOP, STORE_CORRUPT at a record that does not decode or does
+ * not match its key, or the LMDB failure.
  */
 static enum store_status
 store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi,
@@ -427,6 +432,12 @@ store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi,
 			    &rec.c);
 			if (st != STORE_OK)
 				break;
+			if (k.mv_size != strlen(rec.c.id) ||
+			    memcmp(k.mv_data, rec.c.id, k.mv_size) != 0) {
+				client_free(&rec.c);
+				st = STORE_CORRUPT;
+				break;
+			}
 			next = each->client(&rec.c, each->arg);
 			client_free(&rec.c);
 		} else if (each->token != NULL) {
@@ -447,6 +458,12 @@ store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi,
 			    &rec.g);
 			if (st != STORE_OK)
 				break;
+			if (k.mv_size != sizeof(rec.g.id) ||
+			    memcmp(k.mv_data, rec.g.id, k.mv_size) != 0) {
+				grant_free(&rec.g);
+				st = STORE_CORRUPT;
+				break;
+			}
 			next = each->grant(&rec.g, each->arg);
 			grant_free(&rec.g);
 		}
@@ -559,15 +576,18 @@ store_grant_get(struct store_txn *t, const unsigned char id[GRANT_ID_LEN],
 {
 	MDB_val v;
 	enum store_status st;
+	unsigned char key[GRANT_ID_LEN];
 
+	/* A copy: id may point into *g, which is cleared next. */
+	memcpy(key, id, sizeof(key));
 	memset(g, 0, sizeof(*g));
-	if ((st = store_lmdb_get(t, t->store->grants, id, GRANT_ID_LEN, &v)) !=
+	if ((st = store_lmdb_get(t, t->store->grants, key, sizeof(key), &v)) !=
 	    STORE_OK)
 		return st;
 	if ((st = store_record_grant_decode(v.mv_data, v.mv_size, g)) !=
 	    STORE_OK)
 		return st;
-	if (memcmp(g->id, id, GRANT_ID_LEN) != 0) {
+	if (memcmp(g->id, key, sizeof(key)) != 0) {
 		grant_free(g);
 		return STORE_CORRUPT;
 	}
