@@ -92,6 +92,7 @@ static const struct has_case has_cases[] = {
 	{__LINE__, "read write", "readX", 4, 1},
 	{__LINE__, "read write", "writeable", 5, 1},
 	{__LINE__, "read write", "wri", 3, 0},
+	{__LINE__, "readwrite", "readwrite", 4, 0},
 };
 
 static void

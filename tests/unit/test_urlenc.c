@@ -60,7 +60,9 @@ static const struct dec_case dec_cases[] = {
 	{__LINE__, "%-1", 0, NULL, 0},
 	{__LINE__, "%%41", 0, NULL, 0},
 	{__LINE__, "%41%", 0, NULL, 0},
-	{__LINE__, "%2", 1, NULL, 0},	/* the digit lies past len */
+	{__LINE__, "%2", 1, NULL, 0},	/* the digits lie past len */
+	{__LINE__, "%41", 2, NULL, 0},
+	{__LINE__, "a%41", 3, NULL, 0},
 	/* NUL, encoded or raw. */
 	{__LINE__, "%00", 0, NULL, 0},
 	{__LINE__, "a%00b", 0, NULL, 0},
