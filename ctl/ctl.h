@@ -62,6 +62,7 @@ struct ctl_args {
 	char **argv;
 	int next;
 	int options_done;
+	int dash_operands;	/* an unknown "-word" is an operand */
 	unsigned seen;		/* bit i: options[i] was given */
 };
 

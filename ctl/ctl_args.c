@@ -71,6 +71,10 @@ ctl_args_next(struct ctl_args *a, char **value)
 	eq = strchr(arg, '=');
 	len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
 	if ((i = ctl_args_lookup(a, arg, len)) == -1) {
+		if (a->dash_operands) {
+			*value = arg;
+			return CTL_ARGS_OPERAND;
+		}
 		ctl_usage_error(a->ctl, "unknown option '%.*s'", (int)len, arg);
 		return CTL_ARGS_ERROR;
 	}

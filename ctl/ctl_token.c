@@ -60,6 +60,8 @@ ctl_cmd_token_revoke(struct ctl *ctl, int argc, char **argv)
 	int o, was_revoked;
 
 	ctl_args_init(&a, ctl, NULL, 0, argc, argv);
+	/* One token in 64 begins with '-' (base64url): not an option. */
+	a.dash_operands = 1;
 	while ((o = ctl_args_next(&a, &v)) != CTL_ARGS_END) {
 		switch (o) {
 		case CTL_ARGS_HELP:
