@@ -443,7 +443,7 @@ fx_introspect(struct fx *f, const char *id, const char *secret,
     const char *token)
 {
 	struct fx_resp out;
-	int active;
+	int active = 0;
 
 	if (secret != NULL)
 		fx_postf(f, "/introspect", NULL, &out,
