@@ -111,7 +111,7 @@ expect_in() {
 # by the last run (json.load refuses trailing data).
 json() {
 	if [ "$have_python" -eq 0 ]; then
-		note "skip: $1 (no python3)"
+		note "skipped: $1 (no python3)"
 		return
 	fi
 	if python3 -c 'import json, sys
@@ -490,7 +490,7 @@ if command -v mdb_dump >/dev/null 2>&1; then
 	check "the stored record holds no plain secret" lacks "$tmp/after" \
 	    "$(printf '%s' "$new_secret" | od -An -tx1 | tr -d ' \n')"
 else
-	note "skip: stored hash comparison (mdb_dump from lmdb-utils missing)"
+	note "skipped: stored hash comparison (mdb_dump from lmdb-utils missing)"
 fi
 expect 0 "client secret --json" --db "$db" client secret svc --json
 json "client secret --json prints client_id and client_secret" \
@@ -598,7 +598,7 @@ code_flow() {
 }
 
 if [ ! -x "$OAUTH_FCGI" ]; then
-	note "skip: tests with real tokens ($OAUTH_FCGI is not built)"
+	note "skipped: tests with real tokens ($OAUTH_FCGI is not built)"
 else
 	t1=$(token svc "$svc_secret")
 	check "the current secret works at /token" test -n "$t1"
@@ -647,7 +647,7 @@ else
 
 	# Codes, refresh tokens and grants from the code flow.
 	if [ -z "$challenge" ]; then
-		note "skip: code flow (openssl command missing)"
+		note "skipped: code flow (openssl command missing)"
 	else
 		pair=$(code_flow web)
 		check "the code flow issues access and refresh tokens" \
