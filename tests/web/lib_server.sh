@@ -1,0 +1,600 @@
+# Shared by the tests/web scripts that run fcgi-oauth under a real web
+# server with a configuration shipped in etc/.  POSIX sh; source it from the
+# top of the source tree:
+#
+#	cd "$(dirname "$0")/../.." || exit 1
+#	WS_NAME=test_x
+#	. tests/web/lib_server.sh
+#
+# It offers: result lines ("ok - ...", "not ok - ...", a closing "N passed,
+# M failed", "skipped: reason" when a package is missing), a temp dir
+# removed on exit, free loopback ports, bounded waits for a port or a
+# socket, bounded stops, the rendering of an etc/ template, a database with
+# test clients, and the end-to-end OAuth cases every server must pass.
+#
+# Environment: FCGI, OAUTHCTL (binaries, default build/), LOG_DIR (where
+# the server logs of a failed run are kept, default build/test-logs/web),
+# WS_KEEP=1 keeps the temp dir.
+#
+# Run as root (as here and in CI), the web servers drop to www-data as
+# Debian's do, so everything they touch belongs to www-data: the database
+# is made by oauthctl run as www-data, the run dir is chowned to it, and
+# the binaries are copied into the temp dir so that www-data can execute
+# them wherever the tree is checked out.  Run as another user, everything
+# is that user's and the servers' User lines are ignored.
+
+FCGI=${FCGI:-build/oauth.fcgi}
+OAUTHCTL=${OAUTHCTL:-build/oauthctl}
+LOG_DIR=${LOG_DIR:-build/test-logs/web}
+WS_NAME=${WS_NAME:-web}
+
+WS_START_TIMEOUT=15	# seconds for a server to answer
+WS_STOP_TIMEOUT=5	# seconds for a process to exit after SIGTERM
+WS_CURL_TIMEOUT=10	# seconds for one HTTP exchange
+WS_PORT_TRIES=20	# random ports tried when python3 is missing
+
+# Client secrets of the test database (oauthctl wants at least 32 chars).
+WS_SVC_SECRET=svc-secret-0123456789abcdefghijklmnop
+WS_RS_SECRET=rs-secret-0123456789abcdefghijklmnopq
+WS_APP_SECRET=app-secret-0123456789abcdefghijklmnop
+WS_USER_NAME=alice
+WS_USER_PASS=wonderland-pass
+WS_REDIRECT=http://127.0.0.1:9/cb
+
+ws_passed=0
+ws_failed=0
+ws_pids=
+ws_tmp=
+ws_worker=
+[ "$(id -u)" -eq 0 ] && ws_worker=www-data
+
+ws_ok() {
+	ws_passed=$((ws_passed + 1))
+	echo "ok - $*"
+}
+
+ws_notok() {
+	ws_failed=$((ws_failed + 1))
+	echo "not ok - $*"
+}
+
+# ws_check DESC CMD...: one result line for whether CMD succeeds.
+ws_check() {
+	_desc=$1
+	shift
+	if "$@"; then
+		ws_ok "$_desc"
+	else
+		ws_notok "$_desc"
+	fi
+}
+
+# A prerequisite is missing: say so visibly and count nothing.
+ws_skip() {
+	echo "skipped: $*"
+	echo "0 passed, 0 failed"
+	exit 0
+}
+
+# ws_need_cmd CMD PACKAGE: skip unless CMD is installed (sbin included).
+ws_need_cmd() {
+	command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] ||
+	    ws_skip "$1 not installed (apt-get install $2)"
+}
+
+# ws_need_file PATH PACKAGE
+ws_need_file() {
+	[ -e "$1" ] || ws_skip "$1 missing (apt-get install $2)"
+}
+
+# What every script uses: curl for HTTP, python3 for JSON and PKCE, ss
+# to see a FastCGI port listen.
+ws_need_common() {
+	ws_need_cmd curl curl
+	ws_need_cmd python3 python3
+	ws_need_cmd ss iproute2
+	[ -z "$ws_worker" ] || ws_need_cmd setpriv util-linux
+}
+
+# The binaries are the project's own: missing is a failure, not a skip.
+ws_need_build() {
+	for _b in "$FCGI" "$OAUTHCTL"; do
+		if [ ! -x "$_b" ]; then
+			ws_notok "$_b is built (run make first)"
+			ws_finish
+		fi
+	done
+}
+
+# The closing line; on failure the server logs are kept under LOG_DIR.
+ws_finish() {
+	if [ "$ws_failed" -gt 0 ] && [ -n "$ws_tmp" ] && [ -d "$ws_tmp/run" ]
+	then
+		mkdir -p "$LOG_DIR/$WS_NAME" 2>/dev/null &&
+		    find "$ws_tmp/run" -maxdepth 1 -type f \
+			\( -name '*.log' -o -name '*.out' \) \
+			-exec cp {} "$LOG_DIR/$WS_NAME/" \; 2>/dev/null &&
+		    echo "# server logs kept in $LOG_DIR/$WS_NAME"
+	fi
+	echo "$ws_passed passed, $ws_failed failed"
+	[ "$ws_failed" -eq 0 ]
+	exit
+}
+
+# ws_quiet CMD...: run CMD, showing its output only when it fails.
+ws_quiet() {
+	"$@" >"$ws_tmp/quiet.out" 2>&1 && return 0
+	_rc=$?
+	sed 's/^/#   /' "$ws_tmp/quiet.out"
+	return $_rc
+}
+
+# Run a command as the user the servers' workers run as.
+ws_as_worker() {
+	if [ -n "$ws_worker" ]; then
+		setpriv --reuid="$ws_worker" --regid="$ws_worker" \
+		    --clear-groups -- "$@"
+	else
+		"$@"
+	fi
+}
+
+ws_ctl() {
+	ws_as_worker "$WS_BIN/oauthctl" --db "$WS_DB" "$@"
+}
+
+# The temp dir and the paths of the placeholders (etc/README.md).
+ws_init() {
+	ws_tmp=$(mktemp -d "${TMPDIR:-/tmp}/$WS_NAME.XXXXXX") || exit 1
+	trap ws_cleanup EXIT
+	trap 'exit 130' INT TERM HUP
+	chmod 0755 "$ws_tmp"
+	WS_RUN=$ws_tmp/run
+	WS_DB=$ws_tmp/db
+	WS_BIN=$ws_tmp/bin
+	WS_HTPASSWD=$ws_tmp/htpasswd
+	WS_SOCKET=$WS_RUN/oauth.sock
+	mkdir -p "$WS_RUN" "$WS_DB" "$WS_BIN"
+	cp "$FCGI" "$WS_BIN/oauth.fcgi" && cp "$OAUTHCTL" "$WS_BIN/oauthctl" ||
+	    exit 1
+	chmod 0700 "$WS_DB"
+	[ -n "$ws_worker" ] && chown "$ws_worker:" "$WS_RUN" "$WS_DB"
+	WS_PORT=$(ws_free_port) || { ws_notok "a free port"; ws_finish; }
+}
+
+ws_cleanup() {
+	for _p in $ws_pids; do
+		ws_stop "$_p"
+	done
+	ws_pids=
+	ws_kill_strays >/dev/null
+	if [ -n "$ws_tmp" ] && [ "${WS_KEEP:-0}" != 1 ]; then
+		rm -rf "$ws_tmp"
+	fi
+}
+
+# A free TCP port on 127.0.0.1: the kernel's pick, or random ones that
+# nothing listens on.
+ws_free_port() {
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])' && return 0
+	fi
+	_i=0
+	while [ $_i -lt $WS_PORT_TRIES ]; do
+		_p=$(( $(od -An -N2 -tu2 /dev/urandom) % 20000 + 30000 ))
+		if [ -z "$(ss -Htln "sport = :$_p" 2>/dev/null)" ]; then
+			echo "$_p"
+			return 0
+		fi
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# ws_start NAME CMD...: run CMD in the background, output in
+# run/NAME.out; its pid in ws_pid, and stopped at exit.
+ws_start() {
+	_name=$1
+	shift
+	"$@" >"$WS_RUN/$_name.out" 2>&1 &
+	ws_pid=$!
+	ws_pids="$ws_pid $ws_pids"
+}
+
+# ws_stop PID: SIGTERM, then SIGKILL after WS_STOP_TIMEOUT seconds.
+# Returns 1 when SIGKILL was needed.
+ws_stop() {
+	kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+	kill -TERM "$1" 2>/dev/null
+	_i=0
+	while kill -0 "$1" 2>/dev/null && ws_alive "$1" &&
+	    [ $_i -lt $((WS_STOP_TIMEOUT * 10)) ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	_rc=0
+	if ws_alive "$1"; then
+		kill -KILL "$1" 2>/dev/null
+		_rc=1
+	fi
+	wait "$1" 2>/dev/null
+	return $_rc
+}
+
+# Whether PID runs (a zombie awaiting wait does not).
+ws_alive() {
+	[ -d "/proc/$1" ] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null
+}
+
+# The pids of live oauth.fcgi processes started from this test's copy of
+# the binary (the path is unique to the run, so no other process matches).
+ws_responders() {
+	for _d in /proc/[0-9]*; do
+		[ "$(readlink "$_d/exe" 2>/dev/null)" = "$WS_BIN/oauth.fcgi" ] &&
+		    ws_alive "${_d#/proc/}" && echo "${_d#/proc/}"
+	done
+}
+
+# Kill, by pid, responders of this run that outlived their server; print
+# how many there were.
+ws_kill_strays() {
+	[ -n "$ws_tmp" ] || { echo 0; return; }
+	_n=0
+	for _p in $(ws_responders); do
+		kill -KILL "$_p" 2>/dev/null
+		_n=$((_n + 1))
+	done
+	echo $_n
+}
+
+# ws_stop_server PID DESC: stop it, then check that it took its responders
+# with it within WS_STOP_TIMEOUT seconds.
+ws_stop_server() {
+	ws_check "$2 stops on SIGTERM" ws_stop "$1"
+	_i=0
+	while [ -n "$(ws_responders)" ] && [ $_i -lt $((WS_STOP_TIMEOUT * 10)) ]
+	do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	_n=$(ws_kill_strays)
+	ws_check "no oauth.fcgi outlives $2 ($_n left)" [ "$_n" -eq 0 ]
+}
+
+# ws_wait_http PORT PID: wait until an HTTP server answers on PORT, or PID
+# died, or WS_START_TIMEOUT seconds passed.
+ws_wait_http() {
+	_i=0
+	while [ $_i -lt $((WS_START_TIMEOUT * 10)) ]; do
+		ws_alive "$2" || return 1
+		curl -s --noproxy '*' -o /dev/null --max-time 1 \
+		    "http://127.0.0.1:$1/" && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# ws_wait_listen PORT|PATH PID: wait until a TCP port or a unix socket
+# listens (FastCGI: no HTTP to probe with).
+ws_wait_listen() {
+	_i=0
+	while [ $_i -lt $((WS_START_TIMEOUT * 10)) ]; do
+		ws_alive "$2" || return 1
+		case $1 in
+		/*)	[ -S "$1" ] && return 0 ;;
+		*)	[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ] &&
+			    return 0 ;;
+		esac
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+
+# ws_render TEMPLATE OUT: replace the placeholders, nothing else; fails if
+# one is left unknown.
+ws_render() {
+	sed -e "s|@PORT@|${WS_PORT:-}|g" \
+	    -e "s|@RUNDIR@|$WS_RUN|g" \
+	    -e "s|@DB@|$WS_DB|g" \
+	    -e "s|@BUILD@|$WS_BIN|g" \
+	    -e "s|@HTPASSWD@|$WS_HTPASSWD|g" \
+	    -e "s|@SOCKET@|$WS_SOCKET|g" \
+	    -e "s|@FCGI_PORT@|${WS_FCGI_PORT:-}|g" \
+	    -e "s|@INTROSPECT_URL@|${WS_INTROSPECT_URL:-}|g" \
+	    -e "s|@RS_ID@|rs|g" \
+	    -e "s|@RS_SECRET@|$WS_RS_SECRET|g" \
+	    -e "s|@API_DIR@|${WS_API_DIR:-}|g" \
+	    "$1" >"$2" || return 1
+	if grep -n '@[A-Z_]*@' "$2" >&2; then
+		echo "# $1: placeholder left unrendered" >&2
+		return 1
+	fi
+}
+
+# The clients the cases use, and the Basic-auth user of /authorize.
+#   svc  confidential, client_credentials, scopes read write
+#   rs   a resource server: may introspect any token
+#   app  confidential, authorization_code + refresh_token
+#   pub  public (no secret, PKCE), authorization_code + refresh_token
+ws_setup_db() {
+	ws_ctl init >/dev/null &&
+	ws_ctl client add svc --secret "$WS_SVC_SECRET" --scope "read write" \
+	    --grant-types client_credentials >/dev/null &&
+	ws_ctl client add rs --secret "$WS_RS_SECRET" --scope "read" \
+	    --grant-types client_credentials --introspect >/dev/null &&
+	ws_ctl client add app --secret "$WS_APP_SECRET" --scope "read write" \
+	    --grant-types authorization_code,refresh_token \
+	    --redirect-uri "$WS_REDIRECT" >/dev/null &&
+	ws_ctl client add pub --public --scope "read write" \
+	    --grant-types authorization_code,refresh_token \
+	    --redirect-uri "$WS_REDIRECT" >/dev/null || return 1
+	if command -v htpasswd >/dev/null 2>&1; then
+		htpasswd -cbB "$WS_HTPASSWD" "$WS_USER_NAME" "$WS_USER_PASS" \
+		    2>/dev/null
+	else
+		printf '%s:%s\n' "$WS_USER_NAME" \
+		    "$(openssl passwd -apr1 "$WS_USER_PASS")" >"$WS_HTPASSWD"
+	fi || return 1
+	chmod 0644 "$WS_HTPASSWD"
+}
+
+# ---- HTTP ----------------------------------------------------------------
+
+# ws_http URL [CURL ARGS...]: the status in ws_status, the body in
+# $ws_tmp/body, the headers in $ws_tmp/headers.  No redirect is followed.
+ws_http() {
+	_url=$1
+	shift
+	ws_status=$(curl -sS --noproxy '*' --max-time "$WS_CURL_TIMEOUT" \
+	    -o "$ws_tmp/body" -D "$ws_tmp/headers" -w '%{http_code}' \
+	    "$@" "$_url" 2>"$ws_tmp/curl.err") || ws_status=000
+}
+
+# ws_header NAME: the value of a response header (the last one).
+ws_header() {
+	tr -d '\r' <"$ws_tmp/headers" |
+	    sed -n "s/^$1:[[:space:]]*//Ip" | tail -n 1
+}
+
+# ws_json KEY: a top-level member of the JSON body, strings unquoted,
+# booleans as true/false; empty when absent; fails if the body is not a
+# JSON object.
+ws_json() {
+	python3 -c 'import json, sys
+o = json.load(open(sys.argv[1]))
+if not isinstance(o, dict):
+	sys.exit(1)
+v = o.get(sys.argv[2])
+if v is None:
+	print("")
+elif isinstance(v, bool):
+	print("true" if v else "false")
+else:
+	print(v)' "$ws_tmp/body" "$1" 2>/dev/null
+}
+
+ws_body() {
+	cat "$ws_tmp/body"
+}
+
+# ws_expect DESC STATUS [KEY=VALUE...]: one result line: the status and
+# each JSON member as given ("KEY=" asks for an absent or empty member,
+# "KEY=?" for a present one).  What differed is shown on failure.
+ws_expect() {
+	_desc=$1 _want=$2
+	shift 2
+	_bad=
+	[ "$ws_status" = "$_want" ] ||
+	    _bad="status $ws_status, wanted $_want"
+	for _kv in "$@"; do
+		_k=${_kv%%=*} _v=${_kv#*=}
+		_got=$(ws_json "$_k") || { _bad="$_bad; body is not JSON"; break; }
+		if [ "$_v" = "?" ]; then
+			[ -n "$_got" ] || _bad="$_bad; no $_k"
+		elif [ "$_got" != "$_v" ]; then
+			_bad="$_bad; $_k is '$_got', wanted '$_v'"
+		fi
+	done
+	if [ -z "$_bad" ]; then
+		ws_ok "$_desc"
+	else
+		ws_notok "$_desc"
+		echo "#   ${_bad#; }"
+		echo "#   body: $(head -c 400 "$ws_tmp/body" 2>/dev/null)"
+		[ -s "$ws_tmp/curl.err" ] && echo "#   curl: $(cat "$ws_tmp/curl.err")"
+	fi
+}
+
+# PKCE (RFC 7636 §4.1, §4.2): a verifier and its S256 challenge.
+ws_pkce() {
+	set -- $(python3 -c 'import base64, hashlib, os
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+v = b64(os.urandom(32))
+print(v, b64(hashlib.sha256(v.encode()).digest()))')
+	ws_verifier=$1 ws_challenge=$2
+}
+
+# ws_location_param NAME: a query parameter of the Location header.
+ws_location_param() {
+	ws_header Location | sed -n "s/.*[?&]$1=\([^&#]*\).*/\1/p"
+}
+
+# ---- The cases -----------------------------------------------------------
+
+# ws_authorize: a fresh PKCE pair and GET /authorize as the Basic user for
+# the public client; the code in ws_code.
+ws_authorize() {
+	ws_pkce
+	ws_http "$ws_as/authorize" -G -u "$WS_USER_NAME:$WS_USER_PASS" \
+	    -d response_type=code -d client_id=pub \
+	    --data-urlencode "redirect_uri=$WS_REDIRECT" -d scope=read \
+	    -d state=xyz-state -d code_challenge_method=S256 \
+	    -d "code_challenge=$ws_challenge"
+	ws_code=$(ws_location_param code)
+}
+
+# ws_oauth_cases BASE: everything a deployment must get right, through the
+# server at BASE (http://127.0.0.1:PORT), the endpoints under BASE/oauth.
+ws_oauth_cases() {
+	_base=$1
+	ws_as=$_base/oauth
+
+	# Metadata, under the mount and at the RFC 8414 §3 path.
+	ws_http "$ws_as/.well-known/oauth-authorization-server"
+	ws_expect "metadata under /oauth names the issuer and endpoints" 200 \
+	    "issuer=$ws_as" "token_endpoint=$ws_as/token" \
+	    "introspection_endpoint=$ws_as/introspect"
+	ws_http "$_base/.well-known/oauth-authorization-server/oauth"
+	ws_expect "RFC 8414 well-known path serves the same issuer" 200 \
+	    "issuer=$ws_as" "authorization_endpoint=$ws_as/authorize"
+
+	# client_credentials with client_secret_basic and client_secret_post.
+	ws_http "$ws_as/token" -u "svc:$WS_SVC_SECRET" \
+	    -d grant_type=client_credentials -d scope=read
+	ws_expect "token with client_secret_basic" 200 \
+	    access_token=? token_type=Bearer scope=read refresh_token=
+	_tok1=$(ws_json access_token)
+	ws_check "token response is JSON with Cache-Control: no-store" \
+	    ws_headers_are "application/json" "no-store"
+	ws_http "$ws_as/token" -d grant_type=client_credentials \
+	    -d client_id=svc -d "client_secret=$WS_SVC_SECRET"
+	ws_expect "token with client_secret_post" 200 \
+	    access_token=? token_type=Bearer "scope=read write"
+	_tok2=$(ws_json access_token)
+
+	# Introspection by the resource server and by the owner.
+	ws_http "$ws_as/introspect" -u "rs:$WS_RS_SECRET" -d "token=$_tok1"
+	ws_expect "introspect by the resource server: active" 200 \
+	    active=true client_id=svc sub=svc scope=read "iss=$ws_as"
+	ws_http "$ws_as/introspect" -d client_id=svc \
+	    -d "client_secret=$WS_SVC_SECRET" -d "token=$_tok2"
+	ws_expect "introspect by the owning client (post): active" 200 \
+	    active=true client_id=svc "scope=read write"
+
+	# Revocation, then the token is inactive; the other one is not.
+	ws_http "$ws_as/revoke" -u "svc:$WS_SVC_SECRET" -d "token=$_tok1"
+	ws_expect "revoke the token" 200
+	ws_http "$ws_as/introspect" -u "rs:$WS_RS_SECRET" -d "token=$_tok1"
+	ws_check "introspect after revoke: exactly {\"active\":false}" \
+	    ws_body_is '{"active":false}'
+	ws_http "$ws_as/introspect" -u "rs:$WS_RS_SECRET" -d "token=$_tok2"
+	ws_expect "the other token stays active" 200 active=true
+
+	# A bad secret: 401, and WWW-Authenticate only because the request
+	# used the Authorization header, which proves the server passed it.
+	ws_http "$ws_as/token" -u "svc:wrong-secret-0123456789abcdefghijkl" \
+	    -d grant_type=client_credentials
+	ws_expect "bad secret in Authorization: 401 invalid_client" 401 \
+	    error=invalid_client
+	ws_check "... with WWW-Authenticate: Basic (header reached oauth.fcgi)" \
+	    ws_header_matches WWW-Authenticate '^Basic realm='
+	ws_http "$ws_as/token" -d grant_type=client_credentials \
+	    -d client_id=svc -d client_secret=wrong-secret-0123456789abcdefg
+	ws_expect "bad secret in the body: 401 invalid_client" 401 \
+	    error=invalid_client
+	ws_check "... without WWW-Authenticate" \
+	    ws_header_absent WWW-Authenticate
+
+	# Routing errors are JSON from oauth.fcgi, not the server's pages.
+	ws_http "$ws_as/no-such-endpoint"
+	ws_expect "unknown path under /oauth: 404 JSON" 404 error=?
+	ws_check "... with Content-Type: application/json" \
+	    ws_header_matches Content-Type '^application/json'
+	ws_http "$ws_as/token"
+	ws_expect "GET /token: 405 JSON" 405 error=?
+	ws_check "... with Allow: POST" ws_header_matches Allow 'POST'
+
+	# A body over OAUTH_MAX_BODY (16 KiB) but under the server's cap.
+	head -c 20000 /dev/zero | tr '\0' 'a' | sed 's/^/grant_type=/' \
+	    >"$ws_tmp/big"
+	ws_http "$ws_as/token" -u "svc:$WS_SVC_SECRET" \
+	    -H 'Content-Type: application/x-www-form-urlencoded' \
+	    --data-binary "@$ws_tmp/big"
+	ws_expect "a 20000-byte body: 413 from oauth.fcgi" 413 error=?
+
+	# /authorize: the server authenticates the user (Basic), the
+	# responder redirects with a code; the code is redeemed with PKCE.
+	ws_http "$ws_as/authorize?response_type=code&client_id=pub"
+	ws_check "/authorize without credentials: 401 from the server" \
+	    [ "$ws_status" = 401 ]
+	ws_authorize
+	ws_check "/authorize as a Basic-authenticated user: 302 with a code" \
+	    ws_redirected_with_code
+	ws_check "... back to the registered redirect_uri with the state" \
+	    ws_location_is_redirect
+	_verifier=$ws_verifier _code=$ws_code
+	ws_http "$ws_as/token" -d grant_type=authorization_code \
+	    -d client_id=pub -d "code=$_code" \
+	    --data-urlencode "redirect_uri=$WS_REDIRECT" \
+	    -d "code_verifier=$_verifier"
+	ws_expect "the code redeemed with its PKCE verifier" 200 \
+	    access_token=? refresh_token=? scope=read
+	_utok=$(ws_json access_token)
+	_rtok=$(ws_json refresh_token)
+	ws_http "$ws_as/introspect" -u "rs:$WS_RS_SECRET" -d "token=$_utok"
+	ws_expect "the user's token names the user from REMOTE_USER" 200 \
+	    active=true client_id=pub "sub=$WS_USER_NAME"
+	ws_http "$ws_as/token" -d grant_type=refresh_token -d client_id=pub \
+	    -d "refresh_token=$_rtok"
+	ws_expect "the refresh token rotates" 200 access_token=? refresh_token=?
+	_utok=$(ws_json access_token)
+	ws_http "$ws_as/token" -d grant_type=authorization_code \
+	    -d client_id=pub -d "code=$_code" \
+	    --data-urlencode "redirect_uri=$WS_REDIRECT" \
+	    -d "code_verifier=$_verifier"
+	ws_expect "the same code again: invalid_grant" 400 error=invalid_grant
+	ws_http "$ws_as/introspect" -u "rs:$WS_RS_SECRET" -d "token=$_utok"
+	ws_check "... which revokes the tokens issued from it" \
+	    ws_body_is '{"active":false}'
+	ws_authorize
+	ws_http "$ws_as/token" -d grant_type=authorization_code \
+	    -d client_id=pub -d "code=$ws_code" \
+	    --data-urlencode "redirect_uri=$WS_REDIRECT" \
+	    -d "code_verifier=$_verifier"
+	ws_expect "a code with another code's verifier: invalid_grant" 400 \
+	    error=invalid_grant
+}
+
+ws_headers_are() {
+	ws_header_matches Content-Type "^$1" &&
+	    ws_header_matches Cache-Control "$2"
+}
+
+ws_header_matches() {
+	ws_header "$1" | grep -q -- "$2"
+}
+
+ws_header_absent() {
+	! grep -qi "^$1:" "$ws_tmp/headers"
+}
+
+ws_body_is() {
+	[ "$ws_status" = 200 ] && [ "$(cat "$ws_tmp/body")" = "$1" ]
+}
+
+ws_redirected_with_code() {
+	[ "$ws_status" = 302 ] && [ -n "$ws_code" ]
+}
+
+ws_location_is_redirect() {
+	_loc=$(ws_header Location)
+	case $_loc in
+	"$WS_REDIRECT?"*) ;;
+	*)	return 1 ;;
+	esac
+	[ "$(ws_location_param state)" = xyz-state ]
+}
+
+# ws_server_log FILE: show the end of a server log after a failed start.
+ws_server_log() {
+	for _f in "$@"; do
+		[ -s "$_f" ] && tail -n 15 "$_f" |
+		    sed "s|^|#   $(basename "$_f"): |"
+	done
+	return 0
+}
