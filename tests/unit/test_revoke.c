@@ -1,0 +1,416 @@
+/*
+ * revoke.c: POST /revoke (RFC 7009).  Unknown, expired or revoked tokens get
+ * an empty 200; another client's live token is refused with invalid_grant
+ * and stays live; a refresh token takes its grant's access tokens along.
+ */
+#include "handler_fixture.h"
+
+#define RV_CONF_AUTH "&client_id=" FX_CONF "&client_secret=" FX_CONF_SECRET
+#define RV_OTHER_AUTH "&client_id=" FX_OTHER "&client_secret=" FX_OTHER_SECRET
+#define RV_RS_AUTH "&client_id=" FX_RS "&client_secret=" FX_RS_SECRET
+
+/* Revokes token with the caller's authentication and extra params. */
+static void
+rv_post(struct fx *f, const char *auth, const char *token, const char *extra,
+    struct fx_resp *out)
+{
+	fx_postf(f, "/revoke", NULL, out, "token=%s%s%s", token, auth,
+	    extra != NULL ? extra : "");
+}
+
+/* Fails unless out is the empty 200 of RFC 7009 §2.2. */
+static void
+rv_check_empty(int line, const struct fx_resp *out)
+{
+	fx_check_status(line, out, 200);
+	if (out->r.body.len != 0 || out->r.content_type != NULL)
+		fail_msg("line %d: a body or Content-Type on the 200: %s", line,
+		    out->r.body.data != NULL ? out->r.body.data : "");
+	if (out->r.location != NULL || out->r.www_authenticate != NULL ||
+	    out->r.allow != NULL)
+		fail_msg("line %d: stray headers on the 200", line);
+}
+
+#define rv_assert_empty(out) rv_check_empty(__LINE__, (out))
+
+/* The caller's own access token: revoked, and nothing else is. */
+static void
+test_revoke_access_token(void **state)
+{
+	struct fx *f = *state;
+	char token[TOKEN_PRESENTED_MAX + 1], sibling[TOKEN_PRESENTED_MAX + 1];
+	struct fx_tokens t;
+	struct fx_resp out;
+
+	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, token);
+	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, sibling);
+	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &t);
+	rv_post(f, RV_CONF_AUTH, token, NULL, &out);
+	rv_assert_empty(&out);
+	fx_resp_free(&out);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, token), 0);
+	assert_int_equal(fx_introspect(f, FX_RS, FX_RS_SECRET, token), 0);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, sibling), 1);
+
+	/* An access token of a grant goes alone; its refresh token lives. */
+	rv_post(f, RV_CONF_AUTH, t.access, NULL, &out);
+	rv_assert_empty(&out);
+	fx_resp_free(&out);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, t.access),
+	    0);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, t.refresh),
+	    1);
+
+	/* Revoking again: still the empty 200 (RFC 7009 §2.2). */
+	rv_post(f, RV_CONF_AUTH, token, NULL, &out);
+	rv_assert_empty(&out);
+	fx_resp_free(&out);
+}
+
+/*
+ * A refresh token takes its whole grant: the access tokens issued with it
+ * and before it in the rotation (RFC 7009 §2.1).
+ */
+static void
+test_revoke_refresh_token(void **state)
+{
+	struct fx *f = *state;
+	struct fx_tokens first, t, other;
+	struct fx_resp out;
+
+	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &first);
+	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &other);
+	fx_refresh(f, FX_CONF, FX_CONF_SECRET, first.refresh, NULL, &out);
+	fx_assert_status(&out, 200);
+	fx_copy(t.access, &out, "access_token");
+	fx_copy(t.refresh, &out, "refresh_token");
+	fx_resp_free(&out);
+
+	rv_post(f, RV_CONF_AUTH, t.refresh, "&token_type_hint=refresh_token",
+	    &out);
+	rv_assert_empty(&out);
+	fx_resp_free(&out);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, t.refresh),
+	    0);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, t.access),
+	    0);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
+	    first.access), 0);
+	fx_refresh(f, FX_CONF, FX_CONF_SECRET, t.refresh, NULL, &out);
+	fx_assert_error(&out, 400, "invalid_grant");
+	fx_resp_free(&out);
+	/* Another grant of the same client is untouched. */
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
+	    other.access), 1);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
+	    other.refresh), 1);
+}
+
+/* token_type_hint is only a hint (RFC 7009 §2.1). */
+static void
+test_revoke_hint_ignored(void **state)
+{
+	static const char *const hints[] = {"&token_type_hint=refresh_token",
+	    "&token_type_hint=access_token", "&token_type_hint=bogus"};
+	struct fx *f = *state;
+	char token[TOKEN_PRESENTED_MAX + 1];
+	struct fx_tokens t;
+	struct fx_resp out;
+	size_t i;
+
+	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, token);
+		rv_post(f, RV_CONF_AUTH, token, hints[i], &out);
+		rv_assert_empty(&out);
+		fx_resp_free(&out);
+		assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
+		    token), 0);
+		fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &t);
+		rv_post(f, RV_CONF_AUTH, t.refresh, hints[i], &out);
+		rv_assert_empty(&out);
+		fx_resp_free(&out);
+		assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
+		    t.access), 0);
+	}
+}
+
+/* Public clients revoke their own tokens by client_id (RFC 7009 §2.1). */
+static void
+test_revoke_public(void **state)
+{
+	struct fx *f = *state;
+	char header[FX_HEADER_MAX];
+	struct fx_tokens t, u;
+	struct fx_resp out;
+
+	fx_code_flow(f, FX_PUB, NULL, NULL, &t);
+	fx_code_flow(f, FX_PUB, NULL, NULL, &u);
+	rv_post(f, "&client_id=" FX_PUB, t.access, NULL, &out);
+	rv_assert_empty(&out);
+	fx_resp_free(&out);
+	assert_int_equal(fx_introspect(f, FX_PUB, NULL, t.access), 0);
+	fx_post(f, "/revoke", fx_basic(header, FX_PUB ":"), "token=dummy",
+	    &out);
+	rv_assert_empty(&out);
+	fx_resp_free(&out);
+	fx_postf(f, "/revoke", fx_basic(header, FX_PUB ":"), &out, "token=%s",
+	    u.refresh);
+	rv_assert_empty(&out);
+	fx_resp_free(&out);
+	assert_int_equal(fx_introspect(f, FX_PUB, NULL, u.access), 0);
+	rv_post(f, "&client_id=" FX_PUB, t.refresh, NULL, &out);
+	rv_assert_empty(&out);
+	fx_resp_free(&out);
+	assert_int_equal(fx_introspect(f, FX_PUB, NULL, t.refresh), 0);
+}
+
+/*
+ * Another client's live token: 400 invalid_grant, and it stays live;
+ * a resource server's introspect permission does not extend to revoking.
+ */
+static void
+test_revoke_other_client(void **state)
+{
+	static const char *const callers[] = {RV_OTHER_AUTH, RV_RS_AUTH,
+	    "&client_id=" FX_PUB};
+	struct fx *f = *state;
+	char token[TOKEN_PRESENTED_MAX + 1], dead[TOKEN_PRESENTED_MAX + 1];
+	struct fx_tokens t;
+	struct fx_resp out;
+	size_t i;
+
+	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, token);
+	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &t);
+	for (i = 0; i < sizeof(callers) / sizeof(callers[0]); i++) {
+		rv_post(f, callers[i], token, NULL, &out);
+		fx_assert_error(&out, 400, "invalid_grant");
+		fx_resp_free(&out);
+		rv_post(f, callers[i], t.access, NULL, &out);
+		fx_assert_error(&out, 400, "invalid_grant");
+		fx_resp_free(&out);
+		rv_post(f, callers[i], t.refresh, NULL, &out);
+		fx_assert_error(&out, 400, "invalid_grant");
+		fx_resp_free(&out);
+	}
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, token), 1);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, t.access),
+	    1);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, t.refresh),
+	    1);
+	fx_refresh(f, FX_CONF, FX_CONF_SECRET, t.refresh, NULL, &out);
+	fx_assert_status(&out, 200);
+	fx_resp_free(&out);
+
+	/* Another client's dead token tells nothing: the empty 200. */
+	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, dead);
+	rv_post(f, RV_CONF_AUTH, dead, NULL, &out);
+	rv_assert_empty(&out);
+	fx_resp_free(&out);
+	rv_post(f, RV_OTHER_AUTH, dead, NULL, &out);
+	rv_assert_empty(&out);
+	fx_resp_free(&out);
+}
+
+/*
+ * Nothing to revoke: unknown, over-long, expired, revoked, rotated, and
+ * codes (not tokens).  All get the empty 200 (RFC 7009 §2.2).
+ */
+static void
+test_revoke_nothing(void **state)
+{
+	struct fx *f = *state;
+	char code[TOKEN_PRESENTED_MAX + 1], expired[TOKEN_PRESENTED_MAX + 1];
+	char long_token[TOKEN_PRESENTED_MAX + 2];
+	struct fx_tokens rotated;
+	struct fx_resp out;
+	struct {
+		int line;
+		const char *token;
+	} cases[6];
+	size_t i, n = 0, before;
+
+	memset(long_token, 'A', TOKEN_PRESENTED_MAX + 1);
+	long_token[TOKEN_PRESENTED_MAX + 1] = '\0';
+	fx_code(f, FX_CONF, NULL, code);
+	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &rotated);
+	fx_refresh(f, FX_CONF, FX_CONF_SECRET, rotated.refresh, NULL, &out);
+	fx_assert_status(&out, 200);
+	fx_resp_free(&out);
+	f->now -= FX_ACCESS_TTL;
+	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, expired);
+	f->now = UNIT_NOW;
+
+	cases[n].line = __LINE__, cases[n++].token = "unknown";
+	cases[n].line = __LINE__, cases[n++].token = long_token;
+	cases[n].line = __LINE__, cases[n++].token = code;
+	cases[n].line = __LINE__, cases[n++].token = expired;
+	cases[n].line = __LINE__, cases[n++].token = rotated.refresh;
+	before = fx_token_count(f);
+	for (i = 0; i < n; i++) {
+		rv_post(f, RV_CONF_AUTH, cases[i].token, NULL, &out);
+		rv_check_empty(cases[i].line, &out);
+		fx_resp_free(&out);
+	}
+	assert_int_equal(fx_token_count(f), before);
+	/* The code was left alone: it is redeemed normally. */
+	fx_redeem(f, FX_CONF, FX_CONF_SECRET, code, &out);
+	fx_assert_status(&out, 200);
+	fx_resp_free(&out);
+	/* The rotated refresh token was not replayed by being revoked. */
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
+	    rotated.access), 1);
+}
+
+struct error_case {
+	int line;
+	const char *content_type;
+	const char *body;
+	int status;
+	const char *code;
+};
+
+static const struct error_case error_cases[] = {
+	{__LINE__, "application/x-www-form-urlencoded", RV_CONF_AUTH + 1, 400,
+	    "invalid_request"},
+	{__LINE__, "application/x-www-form-urlencoded", "token=" RV_CONF_AUTH,
+	    400, "invalid_request"},
+	{__LINE__, "application/x-www-form-urlencoded",
+	    "token=a&token=b" RV_CONF_AUTH, 400, "invalid_request"},
+	{__LINE__, "text/plain", "token=a" RV_CONF_AUTH, 400,
+	    "invalid_request"},
+	{__LINE__, NULL, "token=a" RV_CONF_AUTH, 400, "invalid_request"},
+	{__LINE__, "application/x-www-form-urlencoded", "token=a", 401,
+	    "invalid_client"},
+	{__LINE__, "application/x-www-form-urlencoded",
+	    "token=a&client_id=" FX_CONF, 401, "invalid_client"},
+	{__LINE__, "application/x-www-form-urlencoded",
+	    "token=a&client_id=nobody", 401, "invalid_client"},
+	{__LINE__, "application/x-www-form-urlencoded",
+	    "token=a&client_id=" FX_CONF "&client_secret=" FX_OTHER_SECRET, 401,
+	    "invalid_client"},
+};
+
+static void
+test_revoke_errors(void **state)
+{
+	struct fx *f = *state;
+	char token[TOKEN_PRESENTED_MAX + 1], body[FX_BODY_MAX];
+	size_t i;
+
+	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, token);
+	for (i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++) {
+		const struct error_case *c = &error_cases[i];
+		struct fx_req q = {0};
+		struct fx_resp out;
+
+		q.method = "POST";
+		q.path = "/revoke";
+		q.content_type = c->content_type;
+		q.body = c->body;
+		fx_run(f, &q, &out);
+		fx_check_error(c->line, &out, c->status, c->code);
+		fx_resp_free(&out);
+	}
+	/* An unauthenticated request cannot revoke a token it knows. */
+	{
+		struct fx_resp out;
+
+		snprintf(body, sizeof(body), "token=%s&client_id=" FX_CONF,
+		    token);
+		fx_post(f, "/revoke", NULL, body, &out);
+		fx_assert_error(&out, 401, "invalid_client");
+		fx_resp_free(&out);
+	}
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, token), 1);
+}
+
+#define RV_FILL_MAX 20000
+
+/*
+ * A full map: revocation answers 503 temporarily_unavailable and the token
+ * stays active, or succeeds; never anything in between.  The map is filled
+ * with tokens first, then with revocations, until one is refused.
+ */
+static void
+test_revoke_full_map(void **state)
+{
+	struct fx *f = *state;
+	char (*tokens)[TOKEN_PRESENTED_MAX + 1];
+	struct fx_tokens t;
+	struct fx_resp out;
+	size_t n = 0, i, refused = 0;
+
+	tokens = calloc(RV_FILL_MAX, sizeof(*tokens));
+	assert_non_null(tokens);
+	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &t);
+	for (;;) {
+		assert_true(n < RV_FILL_MAX);
+		fx_post(f, "/token", NULL, "grant_type=client_credentials"
+		    RV_CONF_AUTH, &out);
+		if (out.r.status != 200)
+			break;
+		fx_copy(tokens[n++], &out, "access_token");
+		fx_resp_free(&out);
+	}
+	fx_assert_error(&out, 503, "temporarily_unavailable");
+	fx_resp_free(&out);
+	assert_true(n > 0);
+
+	for (i = 0; i < n; i++) {
+		rv_post(f, RV_CONF_AUTH, tokens[i], NULL, &out);
+		if (out.r.status == 200) {
+			rv_assert_empty(&out);
+			assert_int_equal(fx_introspect(f, FX_CONF,
+			    FX_CONF_SECRET, tokens[i]), 0);
+		} else {
+			fx_assert_error(&out, 503, "temporarily_unavailable");
+			assert_int_equal(fx_introspect(f, FX_CONF,
+			    FX_CONF_SECRET, tokens[i]), 1);
+			refused++;
+		}
+		fx_resp_free(&out);
+	}
+	/* A refresh token's revocation writes two records, or none. */
+	rv_post(f, RV_CONF_AUTH, t.refresh, NULL, &out);
+	if (out.r.status == 200) {
+		rv_assert_empty(&out);
+		assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
+		    t.access), 0);
+	} else {
+		fx_assert_error(&out, 503, "temporarily_unavailable");
+		assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
+		    t.refresh), 1);
+		assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
+		    t.access), 1);
+		refused++;
+	}
+	fx_resp_free(&out);
+	print_message("revocations refused on a full map: %zu\n", refused);
+	assert_true(refused > 0);
+	free(tokens);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_revoke_access_token,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_refresh_token,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_hint_ignored,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_public, fx_setup,
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_other_client,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_nothing, fx_setup,
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_errors, fx_setup,
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_full_map,
+		    fx_setup_tiny, fx_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
