@@ -528,6 +528,23 @@ test_full(void **state)
 	scope[256] = '\0';
 	make_token(&tok, TOKEN_ACCESS, scope);
 
+	/*
+	 * One transaction too big for the map: the put that fails poisons
+	 * it, so that even a commit writes none of it.
+	 */
+	t = begin(s, 1);
+	for (i = 0; i < 1000; i++) {
+		key_of(key, 6, i);
+		if ((st = store_token_put(t, key, &tok)) != STORE_OK)
+			break;
+	}
+	assert_int_equal(st, STORE_FULL);
+	assert_int_equal(store_txn_commit(t), STORE_FULL);
+	t = begin(s, 0);
+	key_of(key, 6, 0);
+	assert_int_equal(store_token_get(t, key, &got), STORE_NOTFOUND);
+	store_txn_abort(t);
+
 	/* Two tokens a transaction, until the map will take no more. */
 	for (;;) {
 		t = begin(s, 1);
