@@ -181,7 +181,7 @@ store_open(const char *dir, size_t map_size, int create, struct store **sp)
 	if ((rc = mdb_env_create(&s->env)) != 0) {
 		st = store_lmdb_status(rc);
 		saved = rc;
-		goto free;
+		goto fail_free;
 	}
 	if (map_size == 0)
 		map_size = CONFIG_MAP_DEFAULT;
@@ -195,22 +195,22 @@ store_open(const char *dir, size_t map_size, int create, struct store **sp)
 	    STORE_LMDB_FILE_MODE)) != 0) {
 		st = store_lmdb_status(rc);
 		saved = rc;
-		goto close;
+		goto fail_close;
 	}
 	if ((rc = mdb_reader_check(s->env, &dead)) != 0) {
 		st = store_lmdb_status(rc);
 		saved = rc;
-		goto close;
+		goto fail_close;
 	}
 	if ((st = store_lmdb_dbis(s)) != STORE_OK) {
 		saved = EIO;
-		goto close;
+		goto fail_close;
 	}
 	*sp = s;
 	return STORE_OK;
-close:
+fail_close:
 	mdb_env_close(s->env);
-free:
+fail_free:
 	free(s);
 	/* LMDB's own codes are negative: no errno describes them. */
 	errno = saved > 0 ? saved : EIO;
@@ -229,7 +229,8 @@ store_close(struct store *s)
 
 /*
  * Begins a transaction, read-only unless writable is set.  A write
- * transaction waits for other writers, in this process or another.  On
+ * transaction waits for the writers of other processes; one process must
+ * not begin a second while it holds one (LMDB would deadlock).  On
  * success *tp is ended by store_txn_commit or store_txn_abort.  Returns
  * STORE_FULL when the reader table is full, STORE_IOERR when the store was
  * opened by another process (an environment must not cross fork), and NULL
