@@ -37,8 +37,7 @@ enum ctl_exit {
 struct ctl {
 	const char *db_arg;	/* --db, or NULL: the configuration decides */
 	const char *command;	/* "client add": used in messages */
-	struct config config;
-	int config_loaded;
+	struct config config;	/* zeroed until ctl_open loads it */
 	struct store *store;
 	int64_t now;
 };
@@ -118,8 +117,6 @@ enum ctl_exit ctl_cmd_client_list(struct ctl *, int, char **);
 enum ctl_exit ctl_cmd_client_show(struct ctl *, int, char **);
 enum ctl_exit ctl_cmd_client_remove(struct ctl *, int, char **);
 enum ctl_exit ctl_cmd_client_secret(struct ctl *, int, char **);
-int ctl_client_id_valid(const char *);
-int ctl_redirect_uri_valid(const char *, const char **);
 
 /* ctl_token.c */
 enum ctl_exit ctl_cmd_token_revoke(struct ctl *, int, char **);

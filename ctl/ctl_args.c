@@ -145,6 +145,8 @@ ctl_read_line(const struct ctl *ctl, const char *what, char *buf,
 	size_t n = 0;
 	int c;
 
+	/* Unbuffered: no copy of the secret is left in a stdio buffer. */
+	(void)setvbuf(stdin, NULL, _IONBF, 0);
 	while ((c = getchar()) != EOF && c != '\n') {
 		if (c == '\0' || n + 1 >= size) {
 			crypto_wipe(buf, size);

@@ -65,6 +65,8 @@ struct ctl_client_walk {
 	int failed;		/* memory ran out */
 };
 
+static int ctl_client_id_valid(const char *);
+static int ctl_redirect_uri_valid(const char *, const char **);
 static enum ctl_exit ctl_client_parse_add(struct ctl *, int, char **,
     struct ctl_client_spec *);
 static enum ctl_exit ctl_client_parse_id(struct ctl *, int, char **,
@@ -90,7 +92,7 @@ static enum store_each ctl_client_grant_drop(const struct grant *, void *);
  * ASCII without space (RFC 6749 Appendix A allows VSCHAR; a space would
  * make our listings ambiguous).  Returns 1 or 0.
  */
-int
+static int
 ctl_client_id_valid(const char *id)
 {
 	size_t i;
@@ -106,7 +108,7 @@ ctl_client_id_valid(const char *id)
  * Whether uri may be registered as a redirect URI.  Returns 1, or 0 with
  * the reason in *why.
  */
-int
+static int
 ctl_redirect_uri_valid(const char *uri, const char **why)
 {
 	size_t i, len = strlen(uri);
@@ -386,6 +388,13 @@ ctl_client_build(const struct ctl *ctl, const struct ctl_client_spec *spec,
 	if (spec->is_public && spec->secret_arg != NULL)
 		return ctl_usage_error(ctl, "--secret and --public exclude "
 		    "each other");
+	/*
+	 * A public client authenticates by its id alone: allowed to
+	 * introspect every token, it would let anyone do so.
+	 */
+	if (spec->is_public && spec->introspect)
+		return ctl_usage_error(ctl, "--introspect needs a confidential "
+		    "client, not --public");
 	if (spec->grant_types == NULL)
 		c->grant_types = spec->is_public ?
 		    GRANT_AUTHORIZATION_CODE | GRANT_REFRESH_TOKEN :
@@ -454,28 +463,35 @@ ctl_client_build(const struct ctl *ctl, const struct ctl_client_spec *spec,
 /*
  * Prints a client's id and, unless it is NULL, its secret: as two lines,
  * or with json as one object.  The JSON text is wiped after printing.
+ * The client is stored by now, so a secret that could not be printed is
+ * reported with the way to get another.
  */
 static enum ctl_exit
 ctl_client_print_secret(const struct ctl *ctl, const char *id,
     const char *secret, int json)
 {
+	enum ctl_exit rv = CTL_EXIT_OK;
 	cJSON *o;
 
 	if (!json) {
 		printf("client_id: %s\n", id);
 		if (secret != NULL)
 			printf("client_secret: %s\n", secret);
-		return CTL_EXIT_OK;
-	}
-	if ((o = cJSON_CreateObject()) == NULL ||
+	} else if ((o = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(o, "client_id", id) == NULL ||
 	    (secret != NULL &&
 	    cJSON_AddStringToObject(o, "client_secret", secret) == NULL)) {
 		ctl_json_wipe(o);
 		cJSON_Delete(o);
-		return ctl_fail(ctl, "out of memory");
-	}
-	return ctl_json_print(ctl, o, 1);
+		rv = CTL_EXIT_FAIL;
+	} else
+		rv = ctl_json_print(ctl, o, 1);
+	if (secret != NULL && (rv != CTL_EXIT_OK || fflush(stdout) == EOF ||
+	    ferror(stdout)))
+		return ctl_fail(ctl, "the secret of client '%s' could not be "
+		    "printed; 'oauthctl client secret %s' makes another", id,
+		    id);
+	return rv;
 }
 
 enum ctl_exit

@@ -37,7 +37,6 @@ ctl_open(struct ctl *ctl, int create)
 			    "PATH or set OAUTH_DB");
 		return ctl_fail(ctl, "configuration: %s", err);
 	}
-	ctl->config_loaded = 1;
 	st = store_open(ctl->config.db_path, ctl->config.map_size, create,
 	    &ctl->store);
 	if (st == STORE_IOERR && !create && errno == ENOENT)

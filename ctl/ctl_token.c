@@ -67,11 +67,10 @@ ctl_cmd_token_revoke(struct ctl *ctl, int argc, char **argv)
 		case CTL_ARGS_HELP:
 			return ctl_help(ctl);
 		case CTL_ARGS_OPERAND:
-			if (operand == NULL) {
-				operand = v;
-				break;
-			}
-			return ctl_usage_error(ctl, "too many arguments");
+			if (ctl_args_operand(ctl, &operand, 1, v) !=
+			    CTL_EXIT_OK)
+				return CTL_EXIT_USAGE;
+			break;
 		default:
 			return CTL_EXIT_USAGE;
 		}

@@ -106,7 +106,8 @@ static void ctl_main_usage(FILE *);
 static const struct ctl_command *ctl_lookup(const char *, const char *,
     int *);
 static int ctl_is_group(const char *);
-static enum ctl_exit ctl_group_help(const char *);
+static int ctl_is_help(const char *);
+static void ctl_group_help(const char *);
 static enum ctl_exit ctl_flush(const struct ctl *);
 
 /* Writes "oauthctl: [command: ]message" to standard error. */
@@ -233,21 +234,30 @@ ctl_lookup(const char *word, const char *sub, int *used)
 	return NULL;
 }
 
-/* Prints the commands of a group on stdout.  CTL_EXIT_OK. */
-static enum ctl_exit
+/* Whether arg asks for help. */
+static int
+ctl_is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* Prints the commands of a group on stdout. */
+static void
 ctl_group_help(const char *group)
 {
 	size_t i, len = strlen(group);
+	const char *lead = "usage: ";
 
-	printf("usage:");
-	for (i = 0; i < CTL_COMMAND_COUNT; i++)
-		if (strncmp(ctl_commands[i].name, group, len) == 0 &&
-		    ctl_commands[i].name[len] == ' ')
-			printf("\toauthctl [--db PATH] %s\n",
-			    ctl_commands[i].synopsis);
+	for (i = 0; i < CTL_COMMAND_COUNT; i++) {
+		if (strncmp(ctl_commands[i].name, group, len) != 0 ||
+		    ctl_commands[i].name[len] != ' ')
+			continue;
+		printf("%soauthctl [--db PATH] %s\n", lead,
+		    ctl_commands[i].synopsis);
+		lead = "       ";
+	}
 	printf("\nRun 'oauthctl %s COMMAND --help' for one of them.\n",
 	    group);
-	return CTL_EXIT_OK;
 }
 
 /*
@@ -268,8 +278,8 @@ main(int argc, char *argv[])
 	struct ctl ctl;
 	const struct ctl_command *cmd;
 	enum ctl_exit rv;
-	int i, used = 0;
-	const char *arg;
+	int i, used = 0, want_help = 0;
+	const char *arg, *sub;
 
 	memset(&ctl, 0, sizeof(ctl));
 	/* Whatever we create holds credentials: ours alone. */
@@ -281,7 +291,7 @@ main(int argc, char *argv[])
 			i++;
 			break;
 		}
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+		if (ctl_is_help(arg)) {
 			ctl_main_usage(stdout);
 			return ctl_flush(&ctl);
 		}
@@ -297,48 +307,41 @@ main(int argc, char *argv[])
 		} else if (strncmp(arg, "--db=", 5) == 0)
 			ctl.db_arg = arg + 5;
 		else
-			return ctl_usage_error(&ctl, "unknown option '%s'",
-			    arg);
+			return ctl_usage_error(&ctl, "unknown option '%.*s'",
+			    (int)strcspn(arg, "="), arg);
 		if (*ctl.db_arg == '\0')
 			return ctl_usage_error(&ctl, "--db needs a PATH");
 	}
 	if (i == argc)
 		return ctl_usage_error(&ctl, "no command given");
-
+	/* "help COMMAND" is "COMMAND --help". */
 	if (strcmp(argv[i], "help") == 0) {
-		if (i + 1 == argc) {
+		want_help = 1;
+		if (++i == argc) {
 			ctl_main_usage(stdout);
 			return ctl_flush(&ctl);
 		}
-		i++;
-		cmd = ctl_lookup(argv[i], i + 1 < argc ? argv[i + 1] : NULL,
-		    &used);
-		if (cmd == NULL && ctl_is_group(argv[i]))
-			return ctl_group_help(argv[i]);
-		if (cmd == NULL)
-			return ctl_usage_error(&ctl, "unknown command '%s'",
-			    argv[i]);
-		ctl.command = cmd->name;
-		rv = ctl_help(&ctl);
-		return rv == CTL_EXIT_OK ? ctl_flush(&ctl) : rv;
 	}
-
-	cmd = ctl_lookup(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &used);
+	sub = i + 1 < argc ? argv[i + 1] : NULL;
+	cmd = ctl_lookup(argv[i], sub, &used);
 	if (cmd == NULL && ctl_is_group(argv[i])) {
-		if (i + 1 == argc)
-			return ctl_usage_error(&ctl, "%s: missing command",
-			    argv[i]);
-		if (strcmp(argv[i + 1], "--help") == 0 ||
-		    strcmp(argv[i + 1], "-h") == 0) {
+		if (sub == NULL ? want_help : ctl_is_help(sub)) {
 			ctl_group_help(argv[i]);
 			return ctl_flush(&ctl);
 		}
+		if (sub == NULL)
+			return ctl_usage_error(&ctl, "%s: missing command",
+			    argv[i]);
 		return ctl_usage_error(&ctl, "unknown command '%s %s'",
-		    argv[i], argv[i + 1]);
+		    argv[i], sub);
 	}
 	if (cmd == NULL)
 		return ctl_usage_error(&ctl, "unknown command '%s'", argv[i]);
 	ctl.command = cmd->name;
+	if (want_help) {
+		ctl_help(&ctl);
+		return ctl_flush(&ctl);
+	}
 
 	if (crypto_init() == -1)
 		return ctl_fail(&ctl, "OpenSSL offers no SHA-256");
@@ -348,7 +351,6 @@ main(int argc, char *argv[])
 	if (rv == CTL_EXIT_OK)
 		rv = ctl_flush(&ctl);
 	store_close(ctl.store);
-	if (ctl.config_loaded)
-		config_free(&ctl.config);
+	config_free(&ctl.config);
 	return rv;
 }

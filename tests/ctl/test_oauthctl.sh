@@ -339,6 +339,8 @@ expect 2 "--public defaults to authorization_code: needs a redirect URI" \
     --db "$db" client add p --public
 expect 2 "--public with client_credentials" --db "$db" client add p \
     --public --grant-types client_credentials
+expect 2 "--public with --introspect" --db "$db" client add p --public \
+    --introspect --redirect-uri https://a.example/cb
 expect 0 "client add --public" --db "$db" client add web --public \
     --redirect-uri https://app.example/cb --redirect-uri \
     com.example.app:/oauth --json
@@ -402,6 +404,21 @@ expect 0 "a resource server" --db "$db" client add rs --introspect \
     --audience https://api.example --scope "read" --json
 expect 1 "nothing was stored for the refused clients" --db "$db" \
     client show s
+
+if [ -w /dev/full ]; then
+	"$OAUTHCTL" --db "$db" client add lost >/dev/full 2>"$tmp/err"
+	rc=$?
+	verdict 1 "a secret that cannot be printed is a failure"
+	check "the failure says how to get another secret" \
+	    grep -q 'client secret lost' "$tmp/err"
+	"$OAUTHCTL" --help >/dev/full 2>"$tmp/err"
+	rc=$?
+	verdict 1 "a write error on standard output is a failure"
+	expect 0 "remove the client whose secret was lost" --db "$db" \
+	    client remove lost
+else
+	note "skipped: write errors (no /dev/full)"
+fi
 
 # --------------------------------------------------- client show / list
 
