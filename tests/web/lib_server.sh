@@ -41,12 +41,22 @@ WS_USER_NAME=alice
 WS_USER_PASS=wonderland-pass
 WS_REDIRECT=http://127.0.0.1:9/cb
 
+# Debian's python3 when there is one: a version manager's shim in PATH
+# costs a tenth of a second a call, and ws_json is called often.
+WS_PYTHON=python3
+[ -x /usr/bin/python3 ] && WS_PYTHON=/usr/bin/python3
+
 ws_passed=0
 ws_failed=0
 ws_pids=
 ws_tmp=
 ws_worker=
-[ "$(id -u)" -eq 0 ] && ws_worker=www-data
+ws_runas=
+if [ "$(id -u)" -eq 0 ]; then
+	ws_worker=www-data
+	# A command prefix, used unquoted (none of its words has a space).
+	ws_runas="setpriv --reuid=$ws_worker --regid=$ws_worker --clear-groups --"
+fi
 
 ws_ok() {
 	ws_passed=$((ws_passed + 1))
@@ -91,8 +101,9 @@ ws_need_file() {
 # to see a FastCGI port listen.
 ws_need_common() {
 	ws_need_cmd curl curl
-	ws_need_cmd python3 python3
+	ws_need_cmd "$WS_PYTHON" python3
 	ws_need_cmd ss iproute2
+	ws_need_cmd setsid util-linux
 	[ -z "$ws_worker" ] || ws_need_cmd setpriv util-linux
 }
 
@@ -131,12 +142,8 @@ ws_quiet() {
 
 # Run a command as the user the servers' workers run as.
 ws_as_worker() {
-	if [ -n "$ws_worker" ]; then
-		setpriv --reuid="$ws_worker" --regid="$ws_worker" \
-		    --clear-groups -- "$@"
-	else
-		"$@"
-	fi
+	# shellcheck disable=SC2086
+	$ws_runas "$@"
 }
 
 ws_ctl() {
@@ -149,16 +156,22 @@ ws_init() {
 	trap ws_cleanup EXIT
 	trap 'exit 130' INT TERM HUP
 	chmod 0755 "$ws_tmp"
+	# Laid out as systemd would for etc/systemd/oauth-fcgi.service:
+	# WS_STATE for %S (/var/lib), WS_RT for %t (/run).
 	WS_RUN=$ws_tmp/run
-	WS_DB=$ws_tmp/db
+	WS_STATE=$ws_tmp/lib
+	WS_DB=$WS_STATE/oauth-fcgi
+	WS_RT=$WS_RUN/rt
+	WS_SOCKET=$WS_RT/oauth-fcgi/oauth.sock
 	WS_BIN=$ws_tmp/bin
 	WS_HTPASSWD=$ws_tmp/htpasswd
-	WS_SOCKET=$WS_RUN/oauth.sock
-	mkdir -p "$WS_RUN" "$WS_DB" "$WS_BIN"
+	mkdir -p "$WS_RUN" "$WS_DB" "$WS_RT/oauth-fcgi" "$WS_BIN"
 	cp "$FCGI" "$WS_BIN/oauth.fcgi" && cp "$OAUTHCTL" "$WS_BIN/oauthctl" ||
 	    exit 1
 	chmod 0700 "$WS_DB"
-	[ -n "$ws_worker" ] && chown "$ws_worker:" "$WS_RUN" "$WS_DB"
+	chmod 0750 "$WS_RT/oauth-fcgi"
+	[ -n "$ws_worker" ] &&
+	    chown "$ws_worker:" "$WS_RUN" "$WS_DB" "$WS_RT/oauth-fcgi"
 	WS_PORT=$(ws_free_port) || { ws_notok "a free port"; ws_finish; }
 }
 
@@ -176,8 +189,8 @@ ws_cleanup() {
 # A free TCP port on 127.0.0.1: the kernel's pick, or random ones that
 # nothing listens on.
 ws_free_port() {
-	if command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import socket
+	if command -v "$WS_PYTHON" >/dev/null 2>&1; then
+		"$WS_PYTHON" -c 'import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])' && return 0
@@ -195,11 +208,15 @@ print(s.getsockname()[1])' && return 0
 }
 
 # ws_start NAME CMD...: run CMD in the background, output in
-# run/NAME.out; its pid in ws_pid, and stopped at exit.
+# run/NAME.out; its pid in ws_pid, and stopped at exit.  It gets a session
+# of its own: a foreground apache2 with the prefork MPM signals its whole
+# process group when it stops, which would otherwise include this script.
+# (A background child of a non-interactive shell leads no group, so
+# setsid execs in place and ws_pid is the server's pid.)
 ws_start() {
 	_name=$1
 	shift
-	"$@" >"$WS_RUN/$_name.out" 2>&1 &
+	setsid "$@" >"$WS_RUN/$_name.out" 2>&1 </dev/null &
 	ws_pid=$!
 	ws_pids="$ws_pid $ws_pids"
 }
@@ -254,6 +271,12 @@ ws_kill_strays() {
 # with it within WS_STOP_TIMEOUT seconds.
 ws_stop_server() {
 	ws_check "$2 stops on SIGTERM" ws_stop "$1"
+	ws_check_strays "$2"
+}
+
+# ws_check_strays DESC: no responder of this run is left, within
+# WS_STOP_TIMEOUT seconds.
+ws_check_strays() {
 	_i=0
 	while [ -n "$(ws_responders)" ] && [ $_i -lt $((WS_STOP_TIMEOUT * 10)) ]
 	do
@@ -261,7 +284,7 @@ ws_stop_server() {
 		_i=$((_i + 1))
 	done
 	_n=$(ws_kill_strays)
-	ws_check "no oauth.fcgi outlives $2 ($_n left)" [ "$_n" -eq 0 ]
+	ws_check "no oauth.fcgi outlives $1 ($_n left)" [ "$_n" -eq 0 ]
 }
 
 # ws_wait_http PORT PID: wait until an HTTP server answers on PORT, or PID
@@ -343,6 +366,26 @@ ws_setup_db() {
 	chmod 0644 "$WS_HTPASSWD"
 }
 
+# ws_unit_start UNIT: start what a rendered systemd unit's ExecStart runs,
+# as systemd would but without it (it is not init here): %t and %S
+# expanded to WS_RT and WS_STATE, Environment= lines exported, UMask=
+# applied, User= replaced by the worker user (the unit's user does not
+# exist here).  Nothing of the unit is quoted, so plain word splitting is
+# how systemd splits it too.
+ws_unit_start() {
+	_x=$(sed -n 's/^ExecStart=//p' "$1" |
+	    sed "s|%t|$WS_RT|g; s|%S|$WS_STATE|g")
+	_e=$(sed -n 's/^Environment=//p' "$1" |
+	    sed "s|%t|$WS_RT|g; s|%S|$WS_STATE|g")
+	_u=$(sed -n 's/^UMask=//p' "$1")
+	[ -n "$_x" ] || return 1
+	_old_umask=$(umask)
+	umask "${_u:-0022}"
+	# shellcheck disable=SC2086
+	ws_start unit env $_e $ws_runas $_x
+	umask "$_old_umask"
+}
+
 # ---- HTTP ----------------------------------------------------------------
 
 # ws_http URL [CURL ARGS...]: the status in ws_status, the body in
@@ -365,7 +408,7 @@ ws_header() {
 # booleans as true/false; empty when absent; fails if the body is not a
 # JSON object.
 ws_json() {
-	python3 -c 'import json, sys
+	"$WS_PYTHON" -c 'import json, sys
 o = json.load(open(sys.argv[1]))
 if not isinstance(o, dict):
 	sys.exit(1)
@@ -412,7 +455,7 @@ ws_expect() {
 
 # PKCE (RFC 7636 §4.1, §4.2): a verifier and its S256 challenge.
 ws_pkce() {
-	set -- $(python3 -c 'import base64, hashlib, os
+	set -- $("$WS_PYTHON" -c 'import base64, hashlib, os
 b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 v = b64(os.urandom(32))
 print(v, b64(hashlib.sha256(v.encode()).digest()))')

@@ -1,0 +1,92 @@
+#!/bin/sh
+# fcgi-oauth behind nginx with spawn-fcgi, as etc/ ships them: the systemd
+# unit etc/systemd/oauth-fcgi.service is checked (systemd-analyze verify,
+# systemd-sysusers on a scratch root) and its ExecStart, which runs
+# spawn-fcgi on a unix socket, is started as systemd would start it (no
+# systemd runs here as init, so it cannot start the unit itself);
+# etc/nginx/oauth-spawn-fcgi.conf, placeholders filled in, serves a free
+# loopback port and the end-to-end cases of lib_server.sh run through it.
+# Skips, with a visible line, when nginx or spawn-fcgi is missing.  Last
+# line: "N passed, M failed".
+
+cd "$(dirname "$0")/../.." || exit 1
+WS_NAME=test_nginx_spawnfcgi
+. tests/web/lib_server.sh
+
+ws_need_common
+ws_need_cmd nginx nginx
+ws_need_cmd spawn-fcgi spawn-fcgi
+ws_need_build
+ws_init
+
+unit=$WS_RUN/oauth-fcgi.service
+ws_check "etc/systemd/oauth-fcgi.service renders" \
+    ws_render etc/systemd/oauth-fcgi.service "$unit"
+
+# systemd-analyze verify exits 0 on unknown keys; it must say nothing.
+verify_unit() {
+	systemd-analyze verify "$unit" >"$WS_RUN/verify.out" 2>&1
+	_rc=$?
+	sed 's/^/#   /' "$WS_RUN/verify.out"
+	[ $_rc -eq 0 ] && [ ! -s "$WS_RUN/verify.out" ]
+}
+
+# Without systemd-analyze: every line a comment, a [Section] or Key=Value.
+syntax_unit() {
+	! grep -nEv '^(#.*|\[[A-Za-z]+\]|[A-Za-z]+=.*|)$' "$unit"
+}
+
+sysusers() {
+	mkdir -p "$ws_tmp/sysroot/etc" &&
+	    : >"$ws_tmp/sysroot/etc/passwd" && : >"$ws_tmp/sysroot/etc/group" &&
+	    ws_quiet systemd-sysusers --root="$ws_tmp/sysroot" - \
+		<etc/systemd/oauth-fcgi.sysusers &&
+	    grep -q '^oauth-fcgi:' "$ws_tmp/sysroot/etc/passwd" &&
+	    grep -q '^oauth-fcgi:.*:www-data' "$ws_tmp/sysroot/etc/group"
+}
+
+if command -v systemd-analyze >/dev/null 2>&1; then
+	ws_check "systemd-analyze verify finds nothing to say" verify_unit
+else
+	ws_check "unit syntax (systemd-analyze missing)" syntax_unit
+fi
+if command -v systemd-sysusers >/dev/null 2>&1; then
+	ws_check "oauth-fcgi.sysusers makes the user, www-data in its group" \
+	    sysusers
+else
+	echo "# systemd-sysusers missing: oauth-fcgi.sysusers not checked"
+fi
+
+ws_check "database with the test clients" ws_setup_db
+ws_unit_start "$unit"
+fpid=$ws_pid
+if ws_wait_listen "$WS_SOCKET" "$fpid"; then
+	ws_ok "the unit's spawn-fcgi command listens on $WS_SOCKET"
+else
+	ws_notok "the unit's spawn-fcgi command listens on $WS_SOCKET"
+	ws_server_log "$WS_RUN/unit.out"
+fi
+ws_check "the socket is mode 0660 (spawn-fcgi -M)" \
+    [ "$(stat -c %a "$WS_SOCKET" 2>/dev/null)" = 660 ]
+ws_check "spawn-fcgi -n left oauth.fcgi itself for systemd to supervise" \
+    [ "$(ws_responders)" = "$fpid" ]
+
+ws_check "etc/nginx/oauth-spawn-fcgi.conf renders" \
+    ws_render etc/nginx/oauth-spawn-fcgi.conf "$WS_RUN/nginx.conf"
+ws_check "nginx -t accepts it" ws_quiet \
+    nginx -t -q -e "$WS_RUN/error.log" -c "$WS_RUN/nginx.conf"
+ws_start nginx nginx -e "$WS_RUN/error.log" -c "$WS_RUN/nginx.conf" \
+    -g 'daemon off;'
+npid=$ws_pid
+if ws_wait_http "$WS_PORT" "$npid"; then
+	ws_ok "nginx answers on 127.0.0.1:$WS_PORT"
+	ws_oauth_cases "http://127.0.0.1:$WS_PORT"
+else
+	ws_notok "nginx answers on 127.0.0.1:$WS_PORT"
+	ws_server_log "$WS_RUN/nginx.out" "$WS_RUN/error.log"
+fi
+
+ws_check "nginx stops on SIGTERM" ws_stop "$npid"
+ws_check "oauth.fcgi stops on SIGTERM" ws_stop "$fpid"
+ws_check_strays "the test"
+ws_finish
