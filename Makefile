@@ -93,7 +93,12 @@ asan:
 run: deps all
 	@sh scripts/demo.sh
 
-bench: all
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a \
+		$(PKG_LIBS)
+
+bench: all $(BUILD)/bench/bench_handlers
 	@sh bench/run.sh
 
 install: all

@@ -86,6 +86,15 @@ int scope_subset(const char *, const char *);
 char *scope_normalize(const char *);
 
 /* config.c */
+
+/* OAUTH_DB_SYNC: how a commit reaches the disk before the response. */
+enum config_sync {
+	CONFIG_SYNC_FULL = 0,	/* data and meta page flushed */
+	CONFIG_SYNC_DATA,	/* data flushed; an OS crash may undo the last */
+	CONFIG_SYNC_NONE,	/* the OS flushes; an OS crash may lose recent */
+	CONFIG_SYNC__MAX
+};
+
 struct config {
 	char *db_path;		/* OAUTH_DB, required */
 	char *issuer;		/* OAUTH_ISSUER, NULL: derived per request */
@@ -94,6 +103,7 @@ struct config {
 	int64_t code_ttl;	/* OAUTH_CODE_TTL */
 	size_t max_body;	/* OAUTH_MAX_BODY */
 	size_t map_size;	/* OAUTH_MAP_SIZE, bytes of the LMDB map */
+	enum config_sync db_sync; /* OAUTH_DB_SYNC */
 };
 
 int config_load(struct config *, char *, size_t);

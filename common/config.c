@@ -24,6 +24,7 @@ enum config_key {
 	CONFIG_CODE_TTL,
 	CONFIG_MAX_BODY,
 	CONFIG_MAP_SIZE,
+	CONFIG_DB_SYNC,
 	CONFIG_KEY__MAX
 };
 
@@ -35,6 +36,13 @@ static const char *const config_names[CONFIG_KEY__MAX] = {
 	[CONFIG_CODE_TTL] = "OAUTH_CODE_TTL",
 	[CONFIG_MAX_BODY] = "OAUTH_MAX_BODY",
 	[CONFIG_MAP_SIZE] = "OAUTH_MAP_SIZE",
+	[CONFIG_DB_SYNC] = "OAUTH_DB_SYNC",
+};
+
+static const char *const config_sync_names[CONFIG_SYNC__MAX] = {
+	[CONFIG_SYNC_FULL] = "full",
+	[CONFIG_SYNC_DATA] = "data",
+	[CONFIG_SYNC_NONE] = "none",
 };
 
 /*
@@ -231,6 +239,18 @@ config_load(struct config *cfg, char *err, size_t errsz)
 		CONFIG_MAP_LIMIT, &map, err, errsz) == -1)
 		goto out;
 
+	if (values[CONFIG_DB_SYNC] != NULL) {
+		for (k = 0; k < CONFIG_SYNC__MAX; k++)
+			if (strcmp(values[CONFIG_DB_SYNC],
+				config_sync_names[k]) == 0)
+				break;
+		if (k == CONFIG_SYNC__MAX) {
+			snprintf(err, errsz, "OAUTH_DB_SYNC must be full, "
+			    "data or none");
+			goto out;
+		}
+		cfg->db_sync = (enum config_sync)k;
+	}
 	cfg->db_path = values[CONFIG_DB];
 	values[CONFIG_DB] = NULL;
 	if (values[CONFIG_ISSUER] != NULL && values[CONFIG_ISSUER][0] != '\0') {

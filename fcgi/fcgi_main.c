@@ -382,7 +382,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	/* One environment per process, opened before any request. */
-	if ((st = store_open(cfg.db_path, cfg.map_size, 0, &store)) !=
+	if ((st = store_open(cfg.db_path, cfg.map_size,
+	    store_open_sync_flags(cfg.db_sync), &store)) !=
 	    STORE_OK) {
 		log_event("cannot open the database in %s: %s", cfg.db_path,
 		    store_strerror(st));

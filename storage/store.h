@@ -105,8 +105,14 @@ enum store_each {
 struct store;
 struct store_txn;
 
+/* How store_open opens: bits of its flags. */
+#define STORE_OPEN_CREATE 0x01u		/* create the directory if missing */
+#define STORE_OPEN_SYNC_DATA 0x02u	/* one flush a commit, not two */
+#define STORE_OPEN_SYNC_NONE 0x04u	/* leave flushing to the OS */
+
 /* store_lmdb.c */
-enum store_status store_open(const char *, size_t, int, struct store **);
+unsigned store_open_sync_flags(enum config_sync);
+enum store_status store_open(const char *, size_t, unsigned, struct store **);
 void store_close(struct store *);
 enum store_status store_txn_begin(struct store *, int, struct store_txn **);
 enum store_status store_txn_commit(struct store_txn *);

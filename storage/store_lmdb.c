@@ -156,9 +156,26 @@ store_lmdb_dbis(struct store *s)
 	return store_lmdb_status(mdb_txn_commit(txn));
 }
 
+/* The store_open flags that carry out an OAUTH_DB_SYNC setting. */
+unsigned
+store_open_sync_flags(enum config_sync sync)
+{
+	switch (sync) {
+	case CONFIG_SYNC_DATA:
+		return STORE_OPEN_SYNC_DATA;
+	case CONFIG_SYNC_NONE:
+		return STORE_OPEN_SYNC_NONE;
+	case CONFIG_SYNC_FULL:
+	case CONFIG_SYNC__MAX:
+		break;
+	}
+	return 0;
+}
+
 /*
  * Opens the environment in dir with a map of map_size bytes (0: the
- * default), creating dir (mode 0700) when create is set; the files are
+ * default), creating dir (mode 0700) when flags has STORE_OPEN_CREATE, and
+ * flushing commits as the STORE_OPEN_SYNC_* bits of flags say; the files are
  * created with mode 0600.  Readers left behind by crashed processes are
  * cleared.  On success *sp is the caller's, released with store_close.
  * Returns STORE_IOERR (errno set) when dir is missing or unusable,
@@ -166,14 +183,26 @@ store_lmdb_dbis(struct store *s)
  * *sp is NULL on failure.
  */
 enum store_status
-store_open(const char *dir, size_t map_size, int create, struct store **sp)
+store_open(const char *dir, size_t map_size, unsigned flags,
+    struct store **sp)
 {
 	struct store *s;
 	enum store_status st;
+	unsigned env_flags = MDB_NOTLS;
 	int rc, dead, saved;
 
+	/*
+	 * LMDB's default flushes data and meta page on every commit.  Without
+	 * the meta flush an OS crash may undo the last commit; without any,
+	 * recent commits, yet a process crash loses nothing either way.
+	 */
+	if (flags & STORE_OPEN_SYNC_DATA)
+		env_flags |= MDB_NOMETASYNC;
+	if (flags & STORE_OPEN_SYNC_NONE)
+		env_flags |= MDB_NOSYNC;
 	*sp = NULL;
-	if ((st = store_lmdb_dir(dir, create)) != STORE_OK)
+	if ((st = store_lmdb_dir(dir, (flags & STORE_OPEN_CREATE) != 0)) !=
+	    STORE_OK)
 		return st;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return STORE_NOMEM;
@@ -191,7 +220,7 @@ store_open(const char *dir, size_t map_size, int create, struct store **sp)
 	 */
 	if ((rc = mdb_env_set_mapsize(s->env, map_size)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(s->env, STORE_LMDB_DBS)) != 0 ||
-	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS,
+	    (rc = mdb_env_open(s->env, dir, env_flags,
 	    STORE_LMDB_FILE_MODE)) != 0) {
 		st = store_lmdb_status(rc);
 		saved = rc;
