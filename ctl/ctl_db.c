@@ -43,8 +43,8 @@ ctl_open(struct ctl *ctl, int create)
 		return ctl_fail(ctl, "%s: no database there (run 'oauthctl "
 		    "init' first)", ctl->config.db_path);
 	if (st == STORE_IOERR)
-		return ctl_fail(ctl, "%s: %s", ctl->config.db_path,
-		    strerror(errno));
+		return ctl_fail(ctl, "%s: %s: %s", ctl->config.db_path,
+		    store_strerror(st), strerror(errno));
 	if (st != STORE_OK)
 		return ctl_store_fail(ctl, ctl->config.db_path, st);
 	return CTL_EXIT_OK;

@@ -268,6 +268,25 @@ mkdir "$tmp/corrupt"
 head -c 65536 /dev/urandom >"$tmp/corrupt/data.mdb"
 expect 1 "a corrupt database" --db "$tmp/corrupt" client list
 
+# A map too small for one client: the storage error, and nothing stored.
+full=$tmp/full
+OAUTH_MAP_SIZE=32768 "$OAUTHCTL" --db "$full" init >/dev/null 2>&1
+big=
+i=1
+while [ "$i" -le 16 ]; do
+	big="$big --redirect-uri https://a.example/$(repeat a 2000)$i"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086
+OAUTH_MAP_SIZE=32768 "$OAUTHCTL" --db "$full" client add big \
+    --grant-types authorization_code $big >"$tmp/out" 2>"$tmp/err"
+rc=$?
+verdict 1 "a full database"
+check "a full database is reported as such" grep -q 'database full' "$tmp/err"
+check "a full database prints no secret" test ! -s "$tmp/out"
+expect 1 "a client that did not fit was not stored" --db "$full" \
+    client show big
+
 # ----------------------------------------------------------- client add
 
 S32=0123456789abcdefghijklmnopqrstuv
