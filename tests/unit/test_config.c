@@ -1,0 +1,492 @@
+/*
+ * config.c: OAUTH_* from the environment and from the file OAUTH_CONFIG
+ * names, the environment winning; OAUTH_DB required; numbers in range.
+ */
+#include <unistd.h>
+
+#include "unit.h"
+
+#define CF_ERR_MAX 512
+
+static const char *const cf_keys[] = {"OAUTH_DB", "OAUTH_ISSUER",
+    "OAUTH_ACCESS_TTL", "OAUTH_REFRESH_TTL", "OAUTH_CODE_TTL",
+    "OAUTH_MAX_BODY", "OAUTH_MAP_SIZE", "OAUTH_CONFIG", NULL};
+
+static char cf_path[64];
+
+/* Every test starts from an environment without OAUTH_*. */
+static int
+cf_setup(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; cf_keys[i] != NULL; i++)
+		unsetenv(cf_keys[i]);
+	cf_path[0] = '\0';
+	return 0;
+}
+
+static int
+cf_teardown(void **state)
+{
+	if (cf_path[0] != '\0')
+		unlink(cf_path);
+	return cf_setup(state);
+}
+
+/* Writes text to a new file and points OAUTH_CONFIG at it. */
+static void
+cf_file(const char *text)
+{
+	FILE *fp;
+	int fd;
+
+	strcpy(cf_path, "/tmp/oauth-unit-conf-XXXXXX");
+	assert_true((fd = mkstemp(cf_path)) != -1);
+	assert_non_null(fp = fdopen(fd, "w"));
+	assert_int_equal(fputs(text, fp) >= 0, 1);
+	assert_int_equal(fclose(fp), 0);
+	setenv("OAUTH_CONFIG", cf_path, 1);
+}
+
+/* Fails unless config_load fails with err naming want; cfg stays empty. */
+static void
+cf_check_fails(int line, const char *want)
+{
+	struct config cfg;
+	char err[CF_ERR_MAX];
+
+	memset(&cfg, 0x5a, sizeof(cfg));
+	err[0] = '\0';
+	if (config_load(&cfg, err, sizeof(err)) != -1)
+		fail_msg("line %d: config_load succeeded", line);
+	if (strstr(err, want) == NULL)
+		fail_msg("line %d: error \"%s\" does not name %s", line, err,
+		    want);
+	if (cfg.db_path != NULL || cfg.issuer != NULL)
+		fail_msg("line %d: a failed load left strings", line);
+	config_free(&cfg);
+}
+
+#define cf_assert_fails(want) cf_check_fails(__LINE__, (want))
+
+/* Loads, failing the test with the reason when config_load fails. */
+static void
+cf_load(struct config *cfg)
+{
+	char err[CF_ERR_MAX];
+
+	if (config_load(cfg, err, sizeof(err)) != 0)
+		fail_msg("config_load: %s", err);
+}
+
+struct number_case {
+	int line;
+	const char *s;
+	long long min, max;
+	int rc;
+	long long out;
+};
+
+static const struct number_case number_cases[] = {
+	{__LINE__, "0", 0, 10, 0, 0},
+	{__LINE__, "10", 0, 10, 0, 10},
+	{__LINE__, "11", 0, 10, -1, 0},
+	{__LINE__, "0", 1, 10, -1, 0},
+	{__LINE__, "007", 1, 10, 0, 7},
+	{__LINE__, "3600", 1, 3600, 0, 3600},
+	{__LINE__, "9223372036854775807", 0, 9223372036854775807LL, 0,
+	    9223372036854775807LL},
+	{__LINE__, "9223372036854775808", 0, 9223372036854775807LL, -1, 0},
+	{__LINE__, "99999999999999999999", 0, 9223372036854775807LL, -1, 0},
+	/* Whole decimal strings only: like strtonum, not like atoi. */
+	{__LINE__, "", 0, 10, -1, 0},
+	{__LINE__, NULL, 0, 10, -1, 0},
+	{__LINE__, "-1", -10, 10, -1, 0},
+	{__LINE__, "+1", 0, 10, -1, 0},
+	{__LINE__, " 1", 0, 10, -1, 0},
+	{__LINE__, "1 ", 0, 10, -1, 0},
+	{__LINE__, "1\n", 0, 10, -1, 0},
+	{__LINE__, "1a", 0, 10, -1, 0},
+	{__LINE__, "0x1", 0, 10, -1, 0},
+	{__LINE__, "1e1", 0, 100, -1, 0},
+	{__LINE__, "1.0", 0, 10, -1, 0},
+	{__LINE__, "a", 0, 10, -1, 0},
+};
+
+static void
+test_parse_number(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(number_cases) / sizeof(number_cases[0]); i++) {
+		const struct number_case *c = &number_cases[i];
+		long long out = -42;
+		int rc = config_parse_number(c->s, c->min, c->max, &out);
+
+		if (rc != c->rc)
+			fail_msg("line %d: rc %d", c->line, rc);
+		if (rc == 0 && out != c->out)
+			fail_msg("line %d: %lld", c->line, out);
+		if (rc == -1 && out != -42)
+			fail_msg("line %d: *out changed on failure", c->line);
+	}
+}
+
+/* OAUTH_DB alone: the contract's defaults. */
+static void
+test_defaults(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	setenv("OAUTH_DB", "/var/db/oauth", 1);
+	cf_load(&cfg);
+	assert_string_equal(cfg.db_path, "/var/db/oauth");
+	assert_null(cfg.issuer);
+	assert_int_equal(cfg.access_ttl, 3600);
+	assert_int_equal(cfg.refresh_ttl, 1209600);
+	assert_int_equal(cfg.code_ttl, 60);
+	assert_int_equal(cfg.max_body, 16384);
+	assert_int_equal(cfg.map_size, CONFIG_MAP_DEFAULT);
+	config_free(&cfg);
+	assert_null(cfg.db_path);
+	config_free(&cfg);
+	config_free(NULL);
+}
+
+/* OAUTH_DB is required, and the error says so by name. */
+static void
+test_db_required(void **state)
+{
+	(void)state;
+	cf_assert_fails("OAUTH_DB");
+	setenv("OAUTH_DB", "", 1);
+	cf_assert_fails("OAUTH_DB");
+	unsetenv("OAUTH_DB");
+	/* Other keys do not make up for it, from either source. */
+	setenv("OAUTH_ISSUER", "https://as.example", 1);
+	cf_assert_fails("OAUTH_DB");
+	cf_file("# no database here\nOAUTH_ACCESS_TTL=10\n");
+	cf_assert_fails("OAUTH_DB");
+}
+
+static void
+test_environment(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	setenv("OAUTH_DB", "/db", 1);
+	setenv("OAUTH_ISSUER", "https://as.example/oauth", 1);
+	setenv("OAUTH_ACCESS_TTL", "60", 1);
+	setenv("OAUTH_REFRESH_TTL", "86400", 1);
+	setenv("OAUTH_CODE_TTL", "30", 1);
+	setenv("OAUTH_MAX_BODY", "1024", 1);
+	setenv("OAUTH_MAP_SIZE", "1048576", 1);
+	cf_load(&cfg);
+	assert_string_equal(cfg.db_path, "/db");
+	assert_string_equal(cfg.issuer, "https://as.example/oauth");
+	assert_int_equal(cfg.access_ttl, 60);
+	assert_int_equal(cfg.refresh_ttl, 86400);
+	assert_int_equal(cfg.code_ttl, 30);
+	assert_int_equal(cfg.max_body, 1024);
+	assert_int_equal(cfg.map_size, 1048576);
+	config_free(&cfg);
+	/* An empty OAUTH_ISSUER means derive it. */
+	setenv("OAUTH_ISSUER", "", 1);
+	cf_load(&cfg);
+	assert_null(cfg.issuer);
+	config_free(&cfg);
+}
+
+/* KEY=value lines, # comments, blank lines, spaces, CRLF. */
+static void
+test_file(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	cf_file("# fcgi-oauth\n"
+		"\n"
+		"OAUTH_DB=/srv/oauth\n"
+		"   # indented comment\n"
+		"  OAUTH_ISSUER = https://as.example/a=b  \n"
+		"OAUTH_ACCESS_TTL=120\r\n"
+		"\t\n"
+		"OAUTH_REFRESH_TTL=\t7200\n"
+		"OAUTH_CODE_TTL=45\n"
+		"OAUTH_MAX_BODY=2048\n"
+		"OAUTH_MAP_SIZE=65536");
+	cf_load(&cfg);
+	assert_string_equal(cfg.db_path, "/srv/oauth");
+	assert_string_equal(cfg.issuer, "https://as.example/a=b");
+	assert_int_equal(cfg.access_ttl, 120);
+	assert_int_equal(cfg.refresh_ttl, 7200);
+	assert_int_equal(cfg.code_ttl, 45);
+	assert_int_equal(cfg.max_body, 2048);
+	assert_int_equal(cfg.map_size, 65536);
+	config_free(&cfg);
+}
+
+/* The environment wins over the file, key by key. */
+static void
+test_environment_wins(void **state)
+{
+	struct config cfg;
+
+	(void)state;
+	cf_file("OAUTH_DB=/from/file\n"
+		"OAUTH_ISSUER=https://file.example\n"
+		"OAUTH_ACCESS_TTL=100\n"
+		"OAUTH_CODE_TTL=10\n");
+	setenv("OAUTH_DB", "/from/env", 1);
+	setenv("OAUTH_ACCESS_TTL", "200", 1);
+	cf_load(&cfg);
+	assert_string_equal(cfg.db_path, "/from/env");
+	assert_string_equal(cfg.issuer, "https://file.example");
+	assert_int_equal(cfg.access_ttl, 200);
+	assert_int_equal(cfg.code_ttl, 10);
+	assert_int_equal(cfg.refresh_ttl, 1209600);
+	config_free(&cfg);
+	/* A bad value in the file is overridden by a good one in the env. */
+	unlink(cf_path);
+	cf_file("OAUTH_DB=/from/file\nOAUTH_ACCESS_TTL=0\n");
+	cf_load(&cfg);
+	assert_int_equal(cfg.access_ttl, 200);
+	config_free(&cfg);
+}
+
+struct range_case {
+	int line;
+	const char *key;
+	const char *value;
+	long long want;		/* -1: refused */
+};
+
+#define CF_TTL_LIMIT_S "316224000"
+#define CF_TTL_OVER_S "316224001"
+
+static const struct range_case range_cases[] = {
+	{__LINE__, "OAUTH_ACCESS_TTL", "1", 1},
+	{__LINE__, "OAUTH_ACCESS_TTL", CF_TTL_LIMIT_S, CONFIG_TTL_LIMIT},
+	{__LINE__, "OAUTH_ACCESS_TTL", CF_TTL_OVER_S, -1},
+	{__LINE__, "OAUTH_ACCESS_TTL", "0", -1},
+	{__LINE__, "OAUTH_ACCESS_TTL", "-1", -1},
+	{__LINE__, "OAUTH_ACCESS_TTL", "1h", -1},
+	{__LINE__, "OAUTH_ACCESS_TTL", "3600 ", -1},
+	{__LINE__, "OAUTH_ACCESS_TTL", "99999999999999999999999", -1},
+	{__LINE__, "OAUTH_REFRESH_TTL", "1", 1},
+	{__LINE__, "OAUTH_REFRESH_TTL", CF_TTL_LIMIT_S, CONFIG_TTL_LIMIT},
+	{__LINE__, "OAUTH_REFRESH_TTL", CF_TTL_OVER_S, -1},
+	{__LINE__, "OAUTH_REFRESH_TTL", "0", -1},
+	{__LINE__, "OAUTH_CODE_TTL", "1", 1},
+	{__LINE__, "OAUTH_CODE_TTL", "3600", 3600},
+	{__LINE__, "OAUTH_CODE_TTL", "3601", -1},
+	{__LINE__, "OAUTH_CODE_TTL", "0", -1},
+	{__LINE__, "OAUTH_MAX_BODY", "1", 1},
+	{__LINE__, "OAUTH_MAX_BODY", "1048576", CONFIG_BODY_LIMIT},
+	{__LINE__, "OAUTH_MAX_BODY", "1048577", -1},
+	{__LINE__, "OAUTH_MAX_BODY", "0", -1},
+	{__LINE__, "OAUTH_MAX_BODY", "16k", -1},
+	{__LINE__, "OAUTH_MAP_SIZE", "32768", 32768},
+	{__LINE__, "OAUTH_MAP_SIZE", "32767", -1},
+	{__LINE__, "OAUTH_MAP_SIZE", "1099511627776", 1099511627776LL},
+	{__LINE__, "OAUTH_MAP_SIZE", "1099511627777", -1},
+};
+
+/* The value config_load stored for key. */
+static long long
+cf_value(const struct config *cfg, const char *key)
+{
+	if (strcmp(key, "OAUTH_ACCESS_TTL") == 0)
+		return cfg->access_ttl;
+	if (strcmp(key, "OAUTH_REFRESH_TTL") == 0)
+		return cfg->refresh_ttl;
+	if (strcmp(key, "OAUTH_CODE_TTL") == 0)
+		return cfg->code_ttl;
+	if (strcmp(key, "OAUTH_MAX_BODY") == 0)
+		return (long long)cfg->max_body;
+	return (long long)cfg->map_size;
+}
+
+/* Each number in its range; the error names the key, not the value. */
+static void
+test_ranges(void **state)
+{
+	char err[CF_ERR_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(range_cases) / sizeof(range_cases[0]); i++) {
+		const struct range_case *c = &range_cases[i];
+		struct config cfg;
+		int rc;
+
+		cf_setup(state);
+		setenv("OAUTH_DB", "/db", 1);
+		setenv(c->key, c->value, 1);
+		err[0] = '\0';
+		rc = config_load(&cfg, err, sizeof(err));
+		if (c->want == -1) {
+			if (rc != -1)
+				fail_msg("line %d: accepted", c->line);
+			if (strstr(err, c->key) == NULL)
+				fail_msg("line %d: error \"%s\"", c->line, err);
+			if (strstr(err, c->value) != NULL &&
+			    strlen(c->value) > 3)
+				fail_msg("line %d: error echoes the value",
+				    c->line);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("line %d: refused: %s", c->line, err);
+		if (cf_value(&cfg, c->key) != c->want)
+			fail_msg("line %d: %lld", c->line,
+			    cf_value(&cfg, c->key));
+		config_free(&cfg);
+	}
+}
+
+struct issuer_case {
+	int line;
+	const char *value;
+	int ok;
+};
+
+static const struct issuer_case issuer_cases[] = {
+	{__LINE__, "https://as.example", 1},
+	{__LINE__, "https://as.example:8443/oauth", 1},
+	{__LINE__, "http://127.0.0.1:8080/oauth.fcgi", 1},
+	{__LINE__, "ftp://as.example", 0},
+	{__LINE__, "as.example", 0},
+	{__LINE__, "//as.example", 0},
+	{__LINE__, "HTTPS:", 0},
+	{__LINE__, "https://as.example/?secret-query", 0},
+	{__LINE__, "https://as.example/#secret-fragment", 0},
+	{__LINE__, "https://as example", 0},
+	{__LINE__, "https://as.example/\x01", 0},
+	{__LINE__, "https://as.example/\xc3\xa9", 0},
+};
+
+/* RFC 8414 §2: an http(s) URL without query or fragment. */
+static void
+test_issuer(void **state)
+{
+	char err[CF_ERR_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(issuer_cases) / sizeof(issuer_cases[0]); i++) {
+		const struct issuer_case *c = &issuer_cases[i];
+		struct config cfg;
+		int rc;
+
+		cf_setup(state);
+		setenv("OAUTH_DB", "/db", 1);
+		setenv("OAUTH_ISSUER", c->value, 1);
+		err[0] = '\0';
+		rc = config_load(&cfg, err, sizeof(err));
+		if (c->ok) {
+			if (rc != 0)
+				fail_msg("line %d: refused: %s", c->line, err);
+			assert_string_equal(cfg.issuer, c->value);
+			config_free(&cfg);
+			continue;
+		}
+		if (rc != -1)
+			fail_msg("line %d: accepted", c->line);
+		if (strstr(err, "OAUTH_ISSUER") == NULL ||
+		    strstr(err, "secret") != NULL)
+			fail_msg("line %d: error \"%s\"", c->line, err);
+	}
+}
+
+/* Broken files are errors that say where, never what the line held. */
+static void
+test_file_errors(void **state)
+{
+	char line[5000];
+
+	(void)state;
+	setenv("OAUTH_CONFIG", "/nonexistent/oauth.conf", 1);
+	setenv("OAUTH_DB", "/db", 1);
+	cf_assert_fails("OAUTH_CONFIG");
+	cf_assert_fails("/nonexistent/oauth.conf");
+	/* A directory cannot be read as a file. */
+	setenv("OAUTH_CONFIG", "/tmp", 1);
+	cf_assert_fails("OAUTH_CONFIG");
+
+	cf_file("OAUTH_DB=/db\nOAUTH_ACCESS_TTL 60\n");
+	cf_assert_fails(":2:");
+	unlink(cf_path);
+	cf_file("OAUTH_DB=/db\n\n# x\nOAUTH_SECRET=hunter2\n");
+	cf_assert_fails(":4:");
+	{
+		struct config cfg;
+		char err[CF_ERR_MAX];
+
+		assert_int_equal(config_load(&cfg, err, sizeof(err)), -1);
+		assert_null(strstr(err, "hunter2"));
+	}
+	unlink(cf_path);
+	/* Keys are case-sensitive, as in the environment. */
+	cf_file("oauth_db=/db\n");
+	cf_assert_fails(":1:");
+	unlink(cf_path);
+	cf_file("=/db\n");
+	cf_assert_fails(":1:");
+	unlink(cf_path);
+	/* A value that is out of range in the file names its key. */
+	cf_file("OAUTH_DB=/db\nOAUTH_CODE_TTL=86400\n");
+	cf_assert_fails("OAUTH_CODE_TTL");
+	unlink(cf_path);
+	/* An over-long line is refused, not split into two. */
+	memset(line, 'x', sizeof(line));
+	memcpy(line, "OAUTH_ISSUER=https://", 21);
+	line[sizeof(line) - 1] = '\0';
+	{
+		char text[sizeof(line) + 32];
+
+		snprintf(text, sizeof(text), "OAUTH_DB=/db\n%s\n", line);
+		cf_file(text);
+	}
+	cf_assert_fails(":2:");
+	/* An empty OAUTH_CONFIG names no file. */
+	unlink(cf_path);
+	cf_path[0] = '\0';
+	setenv("OAUTH_CONFIG", "", 1);
+	{
+		struct config cfg;
+
+		cf_load(&cfg);
+		assert_string_equal(cfg.db_path, "/db");
+		config_free(&cfg);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_number),
+		cmocka_unit_test_setup_teardown(test_defaults, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(test_db_required, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(test_environment, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(test_file, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(test_environment_wins, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(test_ranges, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(test_issuer, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(test_file_errors, cf_setup,
+		    cf_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
