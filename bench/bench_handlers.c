@@ -5,6 +5,8 @@
  *
  *   bench_handlers DBDIR token|introspect COUNT
  *
+ * The OAUTH_* configuration applies (OAUTH_DB_SYNC above all); DBDIR
+ * stands in for OAUTH_DB.
  * Prints the requests per second it saw.  For numbers that do not depend
  * on the machine's load, run it under callgrind with two COUNTs and divide
  * the difference in instructions (bench/run.sh does).
@@ -92,6 +94,7 @@ int
 main(int argc, char *argv[])
 {
 	struct config cfg;
+	char err[256];
 	struct store *store;
 	struct handler_env env;
 	struct buf first = {0}, body = {0};
@@ -109,14 +112,15 @@ main(int argc, char *argv[])
 				"COUNT\n");
 		return 2;
 	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.db_path = argv[1];
-	cfg.access_ttl = 3600;
-	cfg.refresh_ttl = 3600;
-	cfg.code_ttl = 60;
-	cfg.max_body = CONFIG_BODY_DEFAULT;
+	if (setenv("OAUTH_DB", argv[1], 1) == -1 ||
+	    config_load(&cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "bench_handlers: %s\n", err);
+		return 1;
+	}
 	if (crypto_init() == -1 ||
-	    store_open(argv[1], CONFIG_MAP_DEFAULT, 1, &store) != STORE_OK ||
+	    store_open(argv[1], cfg.map_size,
+		STORE_OPEN_CREATE | store_open_sync_flags(cfg.db_sync),
+		&store) != STORE_OK ||
 	    bench_client(store) == -1) {
 		fprintf(stderr, "bench_handlers: cannot set up %s\n", argv[1]);
 		return 1;
@@ -157,5 +161,6 @@ main(int argc, char *argv[])
 	buf_free(&first);
 	buf_free(&body);
 	store_close(store);
+	config_free(&cfg);
 	return 0;
 }
