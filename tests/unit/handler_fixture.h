@@ -447,7 +447,8 @@ fx_introspect(struct fx *f, const char *id, const char *secret,
 
 	if (secret != NULL)
 		fx_postf(f, "/introspect", NULL, &out,
-		    "client_id=%s&client_secret=%s&token=%s", id, secret, token);
+		    "client_id=%s&client_secret=%s&token=%s", id, secret,
+		    token);
 	else
 		fx_postf(f, "/introspect", NULL, &out, "client_id=%s&token=%s",
 		    id, token);

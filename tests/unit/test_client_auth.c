@@ -103,13 +103,15 @@ static const struct ca_case ca_cases[] = {
 	    "client_id=" FX_CONF "&client_secret=" FX_OTHER_SECRET,
 	    OAUTH_INVALID_CLIENT, 0, 0, NULL},
 	{__LINE__, NULL, NULL,
-	    "client_id=" FX_CONF "&client_secret=conf-secret-0123456789abcdef012",
+	    "client_id=" FX_CONF
+	    "&client_secret=conf-secret-0123456789abcdef012",
 	    OAUTH_INVALID_CLIENT, 0, 0, NULL},
 	{__LINE__, NULL, NULL,
 	    "client_id=" FX_CONF "&client_secret=" FX_CONF_SECRET "x",
 	    OAUTH_INVALID_CLIENT, 0, 0, NULL},
 	{__LINE__, NULL, NULL,
-	    "client_id=" FX_CONF "&client_secret=CONF-SECRET-0123456789ABCDEF0123",
+	    "client_id=" FX_CONF
+	    "&client_secret=CONF-SECRET-0123456789ABCDEF0123",
 	    OAUTH_INVALID_CLIENT, 0, 0, NULL},
 	/* Client ids are compared exactly. */
 	{__LINE__, NULL, NULL, "client_id=CONF&client_secret=" FX_CONF_SECRET,

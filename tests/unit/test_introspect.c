@@ -190,7 +190,8 @@ test_active_derived_issuer(void **state)
 	q.script_name = "/oauth.fcgi";
 	fx_run(f, &q, &out);
 	in_check_active(__LINE__, &out);
-	assert_string_equal(fx_str(&out, "iss"), "https://as.example/oauth.fcgi");
+	assert_string_equal(fx_str(&out, "iss"),
+	    "https://as.example/oauth.fcgi");
 	fx_resp_free(&out);
 }
 
@@ -266,7 +267,8 @@ test_inactive(void **state)
 {
 	struct fx *f = *state;
 	char code[TOKEN_PRESENTED_MAX + 1], revoked[TOKEN_PRESENTED_MAX + 1];
-	char expiring[TOKEN_PRESENTED_MAX + 1], long_token[TOKEN_PRESENTED_MAX + 2];
+	char expiring[TOKEN_PRESENTED_MAX + 1];
+	char long_token[TOKEN_PRESENTED_MAX + 2];
 	struct fx_tokens rotated, dead;
 	struct fx_resp out;
 	struct {
