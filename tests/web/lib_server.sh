@@ -122,9 +122,11 @@ ws_finish() {
 	if [ "$ws_failed" -gt 0 ] && [ -n "$ws_tmp" ] && [ -d "$ws_tmp/run" ]
 	then
 		mkdir -p "$LOG_DIR/$WS_NAME" 2>/dev/null &&
-		    find "$ws_tmp/run" -maxdepth 1 -type f \
-			\( -name '*.log' -o -name '*.out' \) \
-			-exec cp {} "$LOG_DIR/$WS_NAME/" \; 2>/dev/null &&
+		for _f in $(find "$ws_tmp/run" -maxdepth 2 -type f \
+		    \( -name '*.log' -o -name '*.out' \)); do
+			_r=${_f#"$ws_tmp/run/"}
+			cp "$_f" "$LOG_DIR/$WS_NAME/$(echo "$_r" | tr / -)"
+		done 2>/dev/null &&
 		    echo "# server logs kept in $LOG_DIR/$WS_NAME"
 	fi
 	echo "$ws_passed passed, $ws_failed failed"
@@ -384,6 +386,18 @@ ws_unit_start() {
 	# shellcheck disable=SC2086
 	ws_start unit env $_e $ws_runas $_x
 	umask "$_old_umask"
+}
+
+# ws_lighttpd_start: etc/lighttpd/oauth-fastcgi.conf rendered and run on
+# WS_PORT; 0 once it answers, its pid in ws_pid either way.  lighttpd opens
+# its error log after dropping to www-data, hence the run dir's owner.
+ws_lighttpd_start() {
+	ws_render etc/lighttpd/oauth-fastcgi.conf "$WS_RUN/lighttpd.conf" &&
+	    ws_quiet lighttpd -tt -f "$WS_RUN/lighttpd.conf" || return 1
+	ws_start lighttpd lighttpd -D -f "$WS_RUN/lighttpd.conf"
+	ws_wait_http "$WS_PORT" "$ws_pid" && return 0
+	ws_server_log "$WS_RUN/lighttpd.out" "$WS_RUN/error.log"
+	return 1
 }
 
 # ---- HTTP ----------------------------------------------------------------

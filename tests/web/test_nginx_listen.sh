@@ -1,10 +1,11 @@
 #!/bin/sh
 # fcgi-oauth behind nginx with oauth.fcgi opening its own FastCGI socket
-# (oauth.fcgi --listen 127.0.0.1:PORT, no spawn-fcgi), with
-# etc/nginx/oauth-listen.conf as shipped (placeholders filled in): nginx on
-# a free loopback port runs the end-to-end cases of lib_server.sh, then both
-# stop on SIGTERM.  Skips, with a visible line, when nginx is missing.
-# Last line: "N passed, M failed".
+# (oauth.fcgi --listen 127.0.0.1:PORT, no spawn-fcgi, configured by
+# OAUTH_CONFIG=etc/oauth.conf), with etc/nginx/oauth-listen.conf as shipped
+# (placeholders filled in): nginx on a free loopback port runs the
+# end-to-end cases of lib_server.sh, then both stop on SIGTERM.  Skips,
+# with a visible line, when nginx is missing.  Last line: "N passed, M
+# failed".
 
 cd "$(dirname "$0")/../.." || exit 1
 WS_NAME=test_nginx_listen
@@ -20,8 +21,10 @@ WS_FCGI_PORT=$(ws_free_port) || { ws_notok "a second free port"; ws_finish; }
     WS_FCGI_PORT=$(ws_free_port) || { ws_notok "a second free port"; ws_finish; }
 
 ws_check "database with the test clients" ws_setup_db
+# The responder takes its configuration from etc/oauth.conf as shipped.
+ws_check "etc/oauth.conf renders" ws_render etc/oauth.conf "$WS_RUN/oauth.conf"
 # shellcheck disable=SC2086
-ws_start oauth env OAUTH_DB="$WS_DB" $ws_runas \
+ws_start oauth env -u OAUTH_DB OAUTH_CONFIG="$WS_RUN/oauth.conf" $ws_runas \
     "$WS_BIN/oauth.fcgi" --listen "127.0.0.1:$WS_FCGI_PORT"
 fpid=$ws_pid
 if ws_wait_listen "$WS_FCGI_PORT" "$fpid"; then
