@@ -5,6 +5,7 @@
  * requests until told to stop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -100,6 +101,31 @@ fcgi_main_parse_args(int argc, char *argv[], const char **addrp)
 		*addrp = addr;
 	}
 	return FCGI_MAIN_RUN;
+}
+
+/*
+ * Opens /dev/null on whichever of descriptors 0, 1 and 2 is closed, so that
+ * no file we open later (the LMDB data and lock files) lands on one of
+ * them and receives a response or a log line.  Returns 0, or -1 when a
+ * descriptor cannot be filled.
+ */
+static int
+fcgi_main_stdio(void)
+{
+	int fd, nul;
+
+	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* open(2) returns the lowest free descriptor: this one. */
+		if ((nul = open("/dev/null", O_RDWR)) == -1)
+			return -1;
+		if (nul != fd) {
+			(void)close(nul);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* The clock of struct handler_env: the system's. */
@@ -337,6 +363,8 @@ main(int argc, char *argv[])
 	char err[256];
 	int cgi, rc;
 
+	if (fcgi_main_stdio() == -1)
+		return 1;
 	switch (fcgi_main_parse_args(argc, argv, &listen_addr)) {
 	case FCGI_MAIN_RUN:
 		break;
@@ -385,8 +413,10 @@ main(int argc, char *argv[])
 	if ((st = store_open(cfg.db_path, cfg.map_size,
 	    store_open_sync_flags(cfg.db_sync), &store)) !=
 	    STORE_OK) {
-		log_event("cannot open the database in %s: %s", cfg.db_path,
-		    store_strerror(st));
+		log_event("cannot open the database in %s: %s%s%s",
+		    cfg.db_path, store_strerror(st),
+		    st == STORE_IOERR ? ": " : "",
+		    st == STORE_IOERR ? strerror(errno) : "");
 		if (cgi) {
 			response_store_error(&resp, st);
 			fcgi_main_cgi_fail(&resp);

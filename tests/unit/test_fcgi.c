@@ -22,8 +22,11 @@ struct fake_source {
 	size_t body_len;
 	size_t pos;
 	size_t chunk;		/* most bytes one read returns; 0: no limit */
+	size_t lie;		/* added to what a read claims to return */
 	int reads;
 };
+
+#define TEST_READS_MAX 1000	/* a reader that loops forever fails */
 
 static const char *
 fake_getparam(void *ctx, const char *name)
@@ -43,7 +46,8 @@ fake_read(void *ctx, char *buf, size_t n)
 	struct fake_source *f = ctx;
 	size_t left;
 
-	f->reads++;
+	if (++f->reads > TEST_READS_MAX)
+		fail_msg("read called %d times", f->reads);
 	if (f->body == NULL)
 		return -1;
 	left = f->body_len - f->pos;
@@ -53,7 +57,7 @@ fake_read(void *ctx, char *buf, size_t n)
 		n = f->chunk;
 	memcpy(buf, f->body + f->pos, n);
 	f->pos += n;
-	return (ssize_t)n;
+	return (ssize_t)(n + f->lie);
 }
 
 /* A sink that keeps what it is given, and fails from write fail_at on. */
@@ -418,6 +422,33 @@ test_read_unset(void **state)
 	assert_non_null(req.body);
 	assert_int_equal(req.body_len, 0);
 	request_free(&req);
+	response_free(&resp);
+}
+
+/* A source claiming more bytes than it was asked for is not trusted. */
+static void
+test_read_source_lies(void **state)
+{
+	struct config cfg = test_config();
+	struct fake_source f;
+	struct fcgi_source src = {fake_getparam, fake_read, &f};
+	struct request req;
+	struct response resp;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.vars[0] = (struct fake_var){"REQUEST_METHOD", "POST"};
+	f.vars[1] = (struct fake_var){"CONTENT_LENGTH", "3"};
+	f.body = "a=b";
+	f.body_len = 3;
+	f.lie = 1;
+	memset(&req, 0, sizeof(req));
+	response_init(&resp);
+	assert_int_equal(fcgi_request_read(&src, &cfg, &req, &resp),
+	    OAUTH_SERVER_ERROR);
+	assert_int_equal(resp.status, 500);
+	assert_int_equal(f.reads, 1);
+	assert_request_empty(&req, __LINE__);
 	response_free(&resp);
 }
 
@@ -824,6 +855,7 @@ main(void)
 		cmocka_unit_test(test_read_caps),
 		cmocka_unit_test(test_read_copies),
 		cmocka_unit_test(test_read_unset),
+		cmocka_unit_test(test_read_source_lies),
 		cmocka_unit_test(test_write_json_error),
 		cmocka_unit_test(test_write_token),
 		cmocka_unit_test(test_write_redirect),
