@@ -60,7 +60,7 @@ $(BUILD)/oauth.fcgi: $(BUILD)/obj/fcgi/fcgi_main.o $(BUILD)/libcore.a
 $(BUILD)/oauthctl: $(CTL_OBJ) $(BUILD)/libcore.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libcore.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a \
 		$(PKG_LIBS) $(CMOCKA_LIBS)

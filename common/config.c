@@ -212,7 +212,13 @@ config_load(struct config *cfg, char *err, size_t errsz)
 			goto out;
 		}
 	}
-	if (values[CONFIG_DB] == NULL || values[CONFIG_DB][0] == '\0') {
+	/* A key given an empty value counts as not given. */
+	for (k = 0; k < CONFIG_KEY__MAX; k++)
+		if (values[k] != NULL && values[k][0] == '\0') {
+			free(values[k]);
+			values[k] = NULL;
+		}
+	if (values[CONFIG_DB] == NULL) {
 		snprintf(err, errsz, "OAUTH_DB is not set: name the directory "
 		    "of the LMDB database");
 		goto out;
@@ -221,7 +227,7 @@ config_load(struct config *cfg, char *err, size_t errsz)
 		snprintf(err, errsz, "OAUTH_DB is too long");
 		goto out;
 	}
-	if (values[CONFIG_ISSUER] != NULL && values[CONFIG_ISSUER][0] != '\0' &&
+	if (values[CONFIG_ISSUER] != NULL &&
 	    !config_issuer_valid(values[CONFIG_ISSUER])) {
 		snprintf(err, errsz, "OAUTH_ISSUER must be an http(s) URL "
 		    "without query or fragment");
@@ -253,10 +259,8 @@ config_load(struct config *cfg, char *err, size_t errsz)
 	}
 	cfg->db_path = values[CONFIG_DB];
 	values[CONFIG_DB] = NULL;
-	if (values[CONFIG_ISSUER] != NULL && values[CONFIG_ISSUER][0] != '\0') {
-		cfg->issuer = values[CONFIG_ISSUER];
-		values[CONFIG_ISSUER] = NULL;
-	}
+	cfg->issuer = values[CONFIG_ISSUER];
+	values[CONFIG_ISSUER] = NULL;
 	cfg->access_ttl = access;
 	cfg->refresh_ttl = refresh;
 	cfg->code_ttl = code;

@@ -88,21 +88,23 @@ handler_metadata(const struct handler_env *env, const struct request *req,
 	char *issuer;
 	cJSON *o = NULL, *scopes;
 	struct buf url = {0};
-	size_t i;
+	size_t i, slash;
 
 	if ((issuer = handler_issuer(env, req)) == NULL) {
 		response_error(resp, OAUTH_SERVER_ERROR,
 		    "no issuer: set OAUTH_ISSUER");
 		return;
 	}
+	/* An issuer may end in "/": the endpoints then must not repeat it. */
+	slash = issuer[0] != '\0' && issuer[strlen(issuer) - 1] == '/';
 	if ((o = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(o, "issuer", issuer) == NULL)
 		goto nomem;
 	for (i = 0; i < sizeof(metadata_endpoints) / sizeof(metadata_endpoints[0]);
 	     i++) {
 		buf_free(&url);
-		if (buf_printf(&url, "%s%s", issuer, metadata_endpoints[i].path) ==
-			-1 ||
+		if (buf_printf(&url, "%s%s", issuer,
+			metadata_endpoints[i].path + slash) == -1 ||
 		    cJSON_AddStringToObject(o, metadata_endpoints[i].name,
 			url.data) == NULL)
 			goto nomem;

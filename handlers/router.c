@@ -64,11 +64,14 @@ router_host_valid(const char *s)
 	return 1;
 }
 
-/* 1 when s is a path fit to put in a URL: "/" then unreserved or "/". */
+/*
+ * 1 when s is a SCRIPT_NAME fit to put in a URL after the host: empty, or
+ * "/" then unreserved characters and "/" (RFC 3875 §4.1.13).
+ */
 static int
 router_path_valid(const char *s)
 {
-	if (strlen(s) > REDIRECT_URI_MAX)
+	if (strlen(s) > REDIRECT_URI_MAX || (*s != '\0' && *s != '/'))
 		return 0;
 	for (; *s != '\0'; s++)
 		if (!isalnum((unsigned char)*s) && strchr("-._~/%", *s) == NULL)
