@@ -31,7 +31,7 @@ WS_NAME=${WS_NAME:-web}
 WS_START_TIMEOUT=15	# seconds for a server to answer
 WS_STOP_TIMEOUT=5	# seconds for a process to exit after SIGTERM
 WS_CURL_TIMEOUT=10	# seconds for one HTTP exchange
-WS_PORT_TRIES=20	# random ports tried when python3 is missing
+WS_PORT_TRIES=20	# ports tried before giving up
 
 # Client secrets of the test database (oauthctl wants at least 32 chars).
 WS_SVC_SECRET=svc-secret-0123456789abcdefghijklmnop
@@ -188,23 +188,22 @@ ws_cleanup() {
 	fi
 }
 
-# A free TCP port on 127.0.0.1: the kernel's pick, or random ones that
-# nothing listens on.
+# A free TCP port on 127.0.0.1, not WS_PORT: the kernel's pick, or random
+# ones that nothing listens on.
 ws_free_port() {
-	if command -v "$WS_PYTHON" >/dev/null 2>&1; then
-		"$WS_PYTHON" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])' && return 0
-	fi
 	_i=0
 	while [ $_i -lt $WS_PORT_TRIES ]; do
-		_p=$(( $(od -An -N2 -tu2 /dev/urandom) % 20000 + 30000 ))
+		_i=$((_i + 1))
+		_p=$("$WS_PYTHON" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])' 2>/dev/null) ||
+		    _p=$(( $(od -An -N2 -tu2 /dev/urandom) % 20000 + 30000 ))
+		[ "$_p" != "${WS_PORT:-}" ] || continue
 		if [ -z "$(ss -Htln "sport = :$_p" 2>/dev/null)" ]; then
 			echo "$_p"
 			return 0
 		fi
-		_i=$((_i + 1))
 	done
 	return 1
 }
@@ -579,6 +578,24 @@ ws_oauth_cases() {
 	ws_http "$ws_as/authorize?response_type=code&client_id=pub"
 	ws_check "/authorize without credentials: 401 from the server" \
 	    [ "$ws_status" = 401 ]
+	ws_http "$ws_as/authorize?response_type=code&client_id=pub" \
+	    -u "$WS_USER_NAME:not-the-password"
+	ws_check "/authorize with a wrong password: 401 from the server" \
+	    [ "$ws_status" = 401 ]
+	# The server must authenticate every way of reaching /authorize,
+	# never pass an unchecked Basic name on as REMOTE_USER.
+	for _p in "/oauth/authorize/" "/oauth//authorize" "/oauth/./authorize" \
+	    "/oauth/%61uthorize" "/oauth/authorize;x"; do
+		ws_pkce
+		ws_http "$_base$_p" -G --path-as-is \
+		    -u "$WS_USER_NAME:not-the-password" \
+		    -d response_type=code -d client_id=pub \
+		    --data-urlencode "redirect_uri=$WS_REDIRECT" \
+		    -d code_challenge_method=S256 \
+		    -d "code_challenge=$ws_challenge"
+		ws_check "$_p with a wrong password issues no code ($ws_status)" \
+		    ws_no_code
+	done
 	ws_authorize
 	ws_check "/authorize as a Basic-authenticated user: 302 with a code" \
 	    ws_redirected_with_code
@@ -632,6 +649,10 @@ ws_header_absent() {
 
 ws_body_is() {
 	[ "$ws_status" = 200 ] && [ "$(cat "$ws_tmp/body")" = "$1" ]
+}
+
+ws_no_code() {
+	[ "$ws_status" != 000 ] && [ -z "$(ws_location_param code)" ]
 }
 
 ws_redirected_with_code() {

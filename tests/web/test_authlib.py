@@ -6,7 +6,8 @@ lighttpd serving etc/lighttpd/oauth-fastcgi.conf as shipped.
 Run as a program, it hands over to tests/web/lib_server.sh, which makes
 the database, starts lighttpd on a free loopback port and runs this file
 again with WS_BASE_URL set (the client half); the shell half counts the
-client's "ok -" lines with its own and stops the server.  Without authlib
+client's "ok -" lines with its own, runs lib_server.sh's end-to-end cases
+through the same lighttpd and stops it.  Without authlib
 or requests (in this interpreter or Debian's /usr/bin/python3) it prints a
 visible "skipped: ..." line.  Last line: "N passed, M failed".
 """
@@ -68,6 +69,8 @@ if ws_lighttpd_start; then
 	ws_passed=$((ws_passed + n))
 	ws_failed=$((ws_failed + m))
 	ws_check "the Authlib client finished (exit $rc)" [ "$rc" -eq 0 ]
+	# The same server through the cases every configuration must pass.
+	ws_oauth_cases "http://127.0.0.1:$WS_PORT"
 	ws_stop_server "$lpid" lighttpd
 else
 	ws_notok "lighttpd serves etc/lighttpd/oauth-fastcgi.conf on $WS_PORT"
