@@ -23,7 +23,7 @@
 #define FCGI_FLAG_MAX 8		    /* bytes of HTTPS: "on", "off", "1" */
 
 #define FCGI_LISTEN_BACKLOG 128	    /* listen(2) backlog of --listen */
-#define FCGI_LISTEN_ADDR_MAX 107    /* bytes of --listen: a sun_path */
+#define FCGI_LISTEN_HOST_MAX 255    /* bytes of the host of --listen */
 
 /*
  * Where a request comes from.  getparam returns the value of a CGI

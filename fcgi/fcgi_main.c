@@ -4,9 +4,14 @@
  * the database once, then answers one CGI request or loops over FastCGI
  * requests until told to stop.
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,38 +44,69 @@ fcgi_main_usage(FILE *f)
 }
 
 /*
- * An address for FCGX_OpenSocket: "host:port" (host may be empty: every
- * address) or the path of a unix socket.  libfcgi copies it into a
- * fixed buffer and reads the port with atoi, so both are checked here.
- * Returns 1 when addr is acceptable.
+ * A --listen address: the path of a unix socket, or a host (empty: every
+ * address; an IPv6 literal in brackets) and a port.
+ */
+struct fcgi_main_addr {
+	int is_unix;
+	char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
+	char host[FCGI_LISTEN_HOST_MAX + 1];
+	char port[sizeof("65535")];
+};
+
+/*
+ * Splits s into *a.  A string that starts with '/' or '.', or holds no
+ * colon, is a unix socket path; anything else is host:port, split at the
+ * last colon.  Returns 0, or -1 when the path does not fit a sockaddr_un,
+ * the host is too long or the port is not a number from 1 to 65535.
  */
 static int
-fcgi_main_addr_valid(const char *addr)
+fcgi_main_addr_parse(const char *s, struct fcgi_main_addr *a)
 {
-	const char *colon;
+	const char *colon, *host;
+	size_t hostlen;
 	long long port;
 
-	if (addr[0] == '\0' || strlen(addr) > FCGI_LISTEN_ADDR_MAX)
+	memset(a, 0, sizeof(*a));
+	if (s[0] == '\0')
+		return -1;
+	if (s[0] == '/' || s[0] == '.' || (colon = strrchr(s, ':')) == NULL) {
+		if (strlen(s) >= sizeof(a->path))
+			return -1;
+		a->is_unix = 1;
+		memcpy(a->path, s, strlen(s) + 1);
 		return 0;
-	if ((colon = strchr(addr, ':')) == NULL)
-		return 1;
-	return config_parse_number(colon + 1, 1, FCGI_MAIN_PORT_MAX,
-	    &port) == 0;
+	}
+	if (config_parse_number(colon + 1, 1, FCGI_MAIN_PORT_MAX, &port) == -1)
+		return -1;
+	memcpy(a->port, colon + 1, strlen(colon + 1) + 1);
+	host = s;
+	hostlen = (size_t)(colon - s);
+	if (hostlen >= 2 && host[0] == '[' && host[hostlen - 1] == ']') {
+		host++;
+		hostlen -= 2;
+	}
+	if (hostlen > FCGI_LISTEN_HOST_MAX)
+		return -1;
+	memcpy(a->host, host, hostlen);
+	a->host[hostlen] = '\0';
+	return 0;
 }
 
 /*
- * Reads argv.  Returns FCGI_MAIN_RUN with *addrp set to the --listen
- * address or NULL; FCGI_MAIN_HELP or FCGI_MAIN_VERSION when asked; or
- * FCGI_MAIN_USAGE for an unknown option, an operand, or a missing or bad
- * address, having said why on standard error.
+ * Reads argv.  Returns FCGI_MAIN_RUN with *addr filled when --listen was
+ * given (*listening set to 1); FCGI_MAIN_HELP or FCGI_MAIN_VERSION when
+ * asked; or FCGI_MAIN_USAGE for an unknown option, an operand, or a
+ * missing or bad address, having said why on standard error.
  */
 static enum fcgi_main_args
-fcgi_main_parse_args(int argc, char *argv[], const char **addrp)
+fcgi_main_parse_args(int argc, char *argv[], struct fcgi_main_addr *addr,
+    int *listening)
 {
-	const char *arg, *addr;
+	const char *arg, *value;
 	int i;
 
-	*addrp = NULL;
+	*listening = 0;
 	for (i = 1; i < argc; i++) {
 		arg = argv[i];
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
@@ -83,24 +119,132 @@ fcgi_main_parse_args(int argc, char *argv[], const char **addrp)
 				    "an address\n");
 				return FCGI_MAIN_USAGE;
 			}
-			addr = argv[++i];
+			value = argv[++i];
 		} else if (strncmp(arg, "--listen=", 9) == 0)
-			addr = arg + 9;
+			value = arg + 9;
 		else {
 			fprintf(stderr, "oauth.fcgi: unknown argument: %s\n",
 			    arg);
 			return FCGI_MAIN_USAGE;
 		}
-		if (!fcgi_main_addr_valid(addr)) {
-			fprintf(stderr, "oauth.fcgi: bad --listen address "
-			    "(host:port with a port of 1 to %d, or a socket "
-			    "path of at most %d bytes)\n", FCGI_MAIN_PORT_MAX,
-			    FCGI_LISTEN_ADDR_MAX);
+		if (fcgi_main_addr_parse(value, addr) == -1) {
+			fprintf(stderr, "oauth.fcgi: bad --listen address: "
+			    "want host:port with a port from 1 to %d, or a "
+			    "socket path of at most %zu bytes\n",
+			    FCGI_MAIN_PORT_MAX, sizeof(addr->path) - 1);
 			return FCGI_MAIN_USAGE;
 		}
-		*addrp = addr;
+		*listening = 1;
 	}
 	return FCGI_MAIN_RUN;
+}
+
+/*
+ * Opens a listening unix socket at path.  A socket left there by a process
+ * that is gone is replaced; one that still answers, or a file of another
+ * kind, is not.  Returns the descriptor, or -1 with errno set.
+ */
+static int
+fcgi_main_listen_unix(const char *path)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	int fd, probe, saved;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		if ((probe = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+			return -1;
+		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			(void)close(probe);
+			errno = EADDRINUSE;
+			return -1;
+		}
+		(void)close(probe);
+		if (unlink(path) == -1)
+			return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    listen(fd, FCGI_LISTEN_BACKLOG) == -1) {
+		saved = errno;
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Opens a listening TCP socket on host (NULL: every address) and port.
+ * IPv4 addresses are tried before IPv6 ones, so "localhost" means
+ * 127.0.0.1 as it does to most FastCGI clients.  Returns the descriptor,
+ * or -1 with *why set to a static message.
+ */
+static int
+fcgi_main_listen_inet(const char *host, const char *port, const char **why)
+{
+	struct addrinfo hints, *res, *ai;
+	int fd = -1, on = 1, rc, pass;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		*why = gai_strerror(rc);
+		return -1;
+	}
+	*why = "no usable address";
+	for (pass = 0; pass < 2 && fd == -1; pass++) {
+		for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
+			if ((ai->ai_family == AF_INET) != (pass == 0))
+				continue;
+			if ((fd = socket(ai->ai_family, ai->ai_socktype,
+			    ai->ai_protocol)) == -1) {
+				*why = strerror(errno);
+				continue;
+			}
+			/* A restart must not wait for TIME_WAIT to pass. */
+			if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+			    sizeof(on)) == -1 ||
+			    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+			    listen(fd, FCGI_LISTEN_BACKLOG) == -1) {
+				*why = strerror(errno);
+				(void)close(fd);
+				fd = -1;
+			}
+		}
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/*
+ * Opens the listening socket of --listen, rather than through
+ * FCGX_OpenSocket, which exits the process when bind(2) fails and copies
+ * its argument into a fixed buffer.  Returns the descriptor, or -1 having
+ * logged why.
+ */
+static int
+fcgi_main_listen(const struct fcgi_main_addr *a)
+{
+	const char *why = NULL;
+	int fd;
+
+	if (a->is_unix) {
+		if ((fd = fcgi_main_listen_unix(a->path)) == -1)
+			log_event("cannot listen on %s: %s", a->path,
+			    strerror(errno));
+		return fd;
+	}
+	if ((fd = fcgi_main_listen_inet(a->host[0] != '\0' ? a->host : NULL,
+	    a->port, &why)) == -1)
+		log_event("cannot listen on %s:%s: %s", a->host, a->port, why);
+	return fd;
 }
 
 /*
@@ -273,15 +417,16 @@ fcgi_main_signals(sigset_t *stop)
 }
 
 /*
- * Serves FastCGI requests on the socket of addr, or on the listening socket
- * the web server passed as standard input when addr is NULL, until a
+ * Serves FastCGI requests on a socket opened on addr, or on the listening
+ * socket the web server passed as standard input when addr is NULL, until a
  * signal asks us to stop.  The stop signals are blocked while a request is
  * served, so one arriving then neither cuts the request's reads short nor
  * is lost: it is taken when we come back to accept.  Returns the exit
  * status: 0 after a stop signal, 1 when the socket cannot be used.
  */
 static int
-fcgi_main_fastcgi(const struct handler_env *env, const char *addr)
+fcgi_main_fastcgi(const struct handler_env *env,
+    const struct fcgi_main_addr *addr)
 {
 	FCGX_Request req;
 	struct fcgi_source src = {fcgi_main_fcgx_param, fcgi_main_fcgx_read,
@@ -294,11 +439,8 @@ fcgi_main_fastcgi(const struct handler_env *env, const char *addr)
 		log_event("cannot initialise libfcgi");
 		return 1;
 	}
-	if (addr != NULL &&
-	    (sock = FCGX_OpenSocket(addr, FCGI_LISTEN_BACKLOG)) == -1) {
-		log_event("cannot listen on %s: %s", addr, strerror(errno));
+	if (addr != NULL && (sock = fcgi_main_listen(addr)) == -1)
 		return 1;
-	}
 	if (FCGX_InitRequest(&req, sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_event("cannot set up a FastCGI request");
 		rc = 1;
@@ -359,13 +501,13 @@ main(int argc, char *argv[])
 	struct handler_env env;
 	struct response resp;
 	enum store_status st;
-	const char *listen_addr = NULL;
+	struct fcgi_main_addr addr;
 	char err[256];
-	int cgi, rc;
+	int cgi, listening, rc;
 
 	if (fcgi_main_stdio() == -1)
 		return 1;
-	switch (fcgi_main_parse_args(argc, argv, &listen_addr)) {
+	switch (fcgi_main_parse_args(argc, argv, &addr, &listening)) {
 	case FCGI_MAIN_RUN:
 		break;
 	case FCGI_MAIN_HELP:
@@ -387,7 +529,7 @@ main(int argc, char *argv[])
 	/* A peer that goes away must cost a write error, not the process. */
 	(void)signal(SIGPIPE, SIG_IGN);
 	/* A listening socket on standard input means FastCGI. */
-	cgi = listen_addr == NULL && FCGX_IsCGI();
+	cgi = !listening && FCGX_IsCGI();
 	response_init(&resp);
 
 	if (config_load(&cfg, err, sizeof(err)) == -1) {
@@ -433,7 +575,7 @@ main(int argc, char *argv[])
 	if (cgi)
 		rc = fcgi_main_cgi(&env);
 	else
-		rc = fcgi_main_fastcgi(&env, listen_addr);
+		rc = fcgi_main_fastcgi(&env, listening ? &addr : NULL);
 
 	store_close(store);
 	config_free(&cfg);
