@@ -572,6 +572,13 @@ ws_oauth_cases() {
 	    -H 'Content-Type: application/x-www-form-urlencoded' \
 	    --data-binary "@$ws_tmp/big"
 	ws_expect "a 20000-byte body: 413 from oauth.fcgi" 413 error=?
+	head -c 70000 /dev/zero | tr '\0' 'a' | sed 's/^/grant_type=/' \
+	    >"$ws_tmp/big"
+	ws_http "$ws_as/token" -u "svc:$WS_SVC_SECRET" \
+	    -H 'Content-Type: application/x-www-form-urlencoded' \
+	    --data-binary "@$ws_tmp/big"
+	ws_check "a 70000-byte body: 413 from the server's 64 KiB cap" \
+	    [ "$ws_status" = 413 ]
 
 	# /authorize: the server authenticates the user (Basic), the
 	# responder redirects with a code; the code is redeemed with PKCE.
@@ -676,3 +683,33 @@ ws_server_log() {
 	done
 	return 0
 }
+
+# ---- Run rather than sourced ---------------------------------------------
+
+# tests/check.sh runs every tests/web/*.sh, this file included.  Run, it
+# checks what needs no server: each file of etc/ renders with nothing left
+# unfilled, and each is used by a test of tests/web.
+ws_lint_etc() {
+	ws_tmp=$(mktemp -d "${TMPDIR:-/tmp}/lib_server.XXXXXX") || exit 1
+	trap ws_cleanup EXIT
+	WS_RUN=$ws_tmp/run WS_DB=$ws_tmp/db WS_BIN=$ws_tmp/bin
+	WS_HTPASSWD=$ws_tmp/htpasswd WS_SOCKET=$ws_tmp/oauth.sock
+	WS_PORT=8080 WS_FCGI_PORT=9000 WS_API_DIR=$ws_tmp/api
+	WS_INTROSPECT_URL=http://127.0.0.1:8080/oauth/introspect
+	for _f in $(find etc -type f ! -name README.md | sort); do
+		ws_check "$_f: every placeholder is a known one" \
+		    ws_quiet ws_render "$_f" "$ws_tmp/out"
+		ws_check "$_f: run by a test of tests/web" \
+		    grep -q "$_f" tests/web/test_*
+		ws_check "$_f: listed in etc/README.md" \
+		    grep -q "${_f#etc/}" etc/README.md
+	done
+	ws_finish
+}
+
+case $0 in
+*lib_server.sh)
+	cd "$(dirname "$0")/../.." || exit 1
+	ws_lint_etc
+	;;
+esac
