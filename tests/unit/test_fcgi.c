@@ -219,7 +219,8 @@ test_read_cases(void **state)
 			assert_request_empty(&req, c->line);
 			if (resp.status != oauth_error_status(c->want) ||
 			    resp.content_type == NULL ||
-			    strcmp(resp.content_type, "application/json") != 0 ||
+			    strcmp(resp.content_type,
+				"application/json") != 0 ||
 			    resp.body.data == NULL ||
 			    strstr(resp.body.data,
 				"\"error\":\"invalid_request\"") == NULL)
@@ -347,7 +348,8 @@ test_read_copies(void **state)
 		{"HTTPS", offsetof(struct request, https)},
 	};
 	static const char *const values[] = {
-		"POST", "/token", "a=1&b=2", "application/x-www-form-urlencoded",
+		"POST", "/token", "a=1&b=2",
+		"application/x-www-form-urlencoded",
 		"Basic YTpi", "alice", "auth.example:8443", "auth.example",
 		"8443", "/oauth", "on",
 	};
@@ -485,7 +487,8 @@ test_write_json_error(void **state)
 	    "Cache-Control: no-store\r\n"
 	    "Content-Length: 59\r\n"
 	    "\r\n"
-	    "{\"error\":\"invalid_request\",\"error_description\":\"bad thing\"}");
+	    "{\"error\":\"invalid_request\","
+	    "\"error_description\":\"bad thing\"}");
 	response_free(&r);
 }
 
