@@ -14,12 +14,19 @@ response_init(struct response *r)
 	r->status = 200;
 }
 
-/* Releases everything r owns and leaves it as response_init does. */
+/*
+ * Releases everything r owns and leaves it as response_init does.  The body
+ * and Location may carry tokens or a code, so they are wiped first.
+ */
 void
 response_free(struct response *r)
 {
 	if (r == NULL)
 		return;
+	if (r->location != NULL)
+		crypto_wipe(r->location, strlen(r->location));
+	if (r->body.data != NULL)
+		crypto_wipe(r->body.data, r->body.len);
 	free(r->location);
 	free(r->www_authenticate);
 	buf_free(&r->body);
