@@ -168,6 +168,13 @@ enum oauth_error token_issue_grant(const struct handler_env *,
     const char *, struct token_issue *, const char **);
 enum oauth_error token_replayed(struct store_txn *, const struct token *,
     struct token_issue *, const char *, const char **);
+enum oauth_error token_take(const struct handler_env *, struct store_txn *,
+    const struct params *, enum token_kind, const struct client *,
+    unsigned char[TOKEN_HASH_LEN], struct token *, struct token_issue *,
+    const char **);
+enum oauth_error token_spend(struct store_txn *,
+    const unsigned char[TOKEN_HASH_LEN], struct token *, struct grant *,
+    const char **);
 
 /* token_code.c */
 enum oauth_error token_grant_authorization_code(const struct handler_env *,
@@ -180,6 +187,21 @@ enum oauth_error token_grant_refresh_token(const struct handler_env *,
     struct token_issue *, const char **);
 void handler_token(const struct handler_env *, const struct request *,
     struct response *);
+
+/* A client presenting a token, as introspection and revocation see it. */
+struct presented {
+	struct params params;
+	struct store_txn *txn;
+	struct client_auth auth;
+	struct token token;
+	unsigned char key[TOKEN_HASH_LEN];
+	int found;		/* token holds an access or refresh token */
+};
+
+/* presented.c */
+int presented_begin(const struct handler_env *, const struct request *,
+    struct response *, int, struct presented *);
+void presented_end(struct presented *);
 
 /* introspect.c */
 void handler_introspect(const struct handler_env *, const struct request *,

@@ -56,70 +56,37 @@ introspect_active(const struct token *tok, const unsigned char *key,
  * A token is reported only when it is active and the caller may see it: the
  * client it was issued to, or a client with the introspect permission.
  * Everything else, codes included, is exactly {"active":false} (§2.2), so
- * the answer does not tell which tokens exist.  token_type_hint is only a
- * hint: every kind is found by the same lookup.
+ * the answer does not tell which tokens exist.
  */
 void
 handler_introspect(const struct handler_env *env, const struct request *req,
     struct response *resp)
 {
-	struct params params = {0};
-	struct client_auth auth;
-	struct token tok;
-	struct store_txn *txn = NULL;
-	unsigned char key[TOKEN_HASH_LEN];
-	enum store_status st;
-	enum oauth_error err;
-	const char *why = NULL, *presented;
+	struct presented p;
 	cJSON *o = NULL;
 	char *issuer = NULL;
 
-	memset(&tok, 0, sizeof(tok));
-	if ((err = params_parse_body(req, &params, &why)) != OAUTH_OK) {
-		response_error(resp, err, why);
-		return;
-	}
-	if ((st = store_txn_begin(env->store, 0, &txn)) != STORE_OK) {
-		response_store_error(resp, st);
+	if (presented_begin(env, req, resp, 0, &p) == -1)
 		goto out;
-	}
-	if ((err = client_auth(txn, req, &params, &auth, &why)) != OAUTH_OK) {
-		client_auth_fail(resp, req, err, why);
-		goto out;
-	}
-	if ((presented = params_get(&params, "token")) == NULL) {
-		response_error(resp, OAUTH_INVALID_REQUEST, "token is required");
-		goto done;
-	}
-	st = token_find(txn, presented, key, &tok);
-	if (st != STORE_OK && st != STORE_NOTFOUND) {
-		response_store_error(resp, st);
-		goto done;
-	}
-	if (st == STORE_OK && tok.kind != TOKEN_CODE &&
-	    store_token_is_active(txn, &tok, env->now(env->ctx)) &&
-	    (strcmp(tok.client_id, auth.client.id) == 0 ||
-		auth.client.may_introspect)) {
+	if (p.found && store_token_is_active(p.txn, &p.token,
+			   env->now(env->ctx)) &&
+	    (strcmp(p.token.client_id, p.auth.client.id) == 0 ||
+		p.auth.client.may_introspect)) {
 		if ((issuer = handler_issuer(env, req)) == NULL ||
-		    (o = introspect_active(&tok, key, issuer)) == NULL) {
+		    (o = introspect_active(&p.token, p.key, issuer)) == NULL) {
 			response_error(resp, OAUTH_SERVER_ERROR,
 			    "the response could not be built");
-			goto done;
+			goto out;
 		}
 	} else if ((o = cJSON_CreateObject()) == NULL ||
 		   cJSON_AddFalseToObject(o, "active") == NULL) {
 		cJSON_Delete(o);
 		response_error(resp, OAUTH_SERVER_ERROR, "out of memory");
-		goto done;
+		goto out;
 	}
 	if (response_json(resp, 200, o) == 0)
 		resp->no_store = 1;
-done:
-	client_free(&auth.client);
 out:
-	store_txn_abort(txn);
-	token_free(&tok);
+	presented_end(&p);
 	free(issuer);
-	crypto_wipe(key, sizeof(key));
-	params_free(&params);
 }

@@ -328,3 +328,77 @@ token_replayed(struct store_txn *txn, const struct token *tok,
 	*why = "the grant was already used; it is now revoked";
 	return OAUTH_INVALID_GRANT;
 }
+
+/* What a failed token_take says of each kind of single-use credential. */
+static const struct {
+	const char *param;
+	const char *name;
+	const char *missing;
+	const char *invalid;
+} token_take_kinds[TOKEN_KIND__MAX] = {
+	[TOKEN_REFRESH] = {"refresh_token", "refresh token",
+	    "refresh_token is required",
+	    "the refresh token is invalid, expired, revoked or was issued to "
+	    "another client"},
+	[TOKEN_CODE] = {"code", "authorization code", "code is required",
+	    "the code is invalid, expired or was issued to another client"},
+};
+
+/*
+ * Finds the code or refresh token (kind) that the request presents for
+ * client, and checks it may be spent: it exists, is of that kind, belongs
+ * to client, has a grant and is active.  One already spent is a replay,
+ * which revokes its grant (token_replayed).  Returns OAUTH_OK with *tok
+ * and key set; *tok is the caller's to token_free whatever the result.
+ */
+enum oauth_error
+token_take(const struct handler_env *env, struct store_txn *txn,
+    const struct params *params, enum token_kind kind,
+    const struct client *client, unsigned char key[TOKEN_HASH_LEN],
+    struct token *tok, struct token_issue *out, const char **why)
+{
+	const char *presented = params_get(params, token_take_kinds[kind].param);
+	enum store_status st;
+
+	memset(tok, 0, sizeof(*tok));
+	if (presented == NULL) {
+		*why = token_take_kinds[kind].missing;
+		return OAUTH_INVALID_REQUEST;
+	}
+	st = token_find(txn, presented, key, tok);
+	if (st != STORE_OK && st != STORE_NOTFOUND) {
+		*why = "the database failed";
+		return oauth_error_from_store(st);
+	}
+	*why = token_take_kinds[kind].invalid;
+	if (st == STORE_NOTFOUND || tok->kind != kind ||
+	    strcmp(tok->client_id, client->id) != 0 || !tok->has_grant)
+		return OAUTH_INVALID_GRANT;
+	if (tok->state == TOKEN_STATE_USED)
+		return token_replayed(txn, tok, out,
+		    token_take_kinds[kind].name, why);
+	if (!store_token_is_active(txn, tok, env->now(env->ctx)))
+		return OAUTH_INVALID_GRANT;
+	return OAUTH_OK;
+}
+
+/*
+ * Spends tok, stored under key: marks it used, so that presenting it again
+ * is a replay, and loads its grant into *grant (the caller's to
+ * grant_free).  Returns OAUTH_OK, or the error to answer.
+ */
+enum oauth_error
+token_spend(struct store_txn *txn, const unsigned char key[TOKEN_HASH_LEN],
+    struct token *tok, struct grant *grant, const char **why)
+{
+	enum store_status st;
+
+	*why = "the database failed";
+	if ((st = store_grant_get(txn, tok->grant_id, grant)) != STORE_OK)
+		return st == STORE_NOTFOUND ? OAUTH_INVALID_GRANT
+					    : oauth_error_from_store(st);
+	tok->state = TOKEN_STATE_USED;
+	if ((st = store_token_put(txn, key, tok)) != STORE_OK)
+		return oauth_error_from_store(st);
+	return OAUTH_OK;
+}

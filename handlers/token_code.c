@@ -1,6 +1,7 @@
 /*
  * The authorization_code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -68,35 +69,18 @@ token_grant_authorization_code(const struct handler_env *env,
     struct store_txn *txn, const struct params *params,
     const struct client *client, struct token_issue *out, const char **why)
 {
-	const char *presented = params_get(params, "code");
 	const char *verifier = params_get(params, "code_verifier");
 	unsigned char key[TOKEN_HASH_LEN];
 	struct token code;
 	struct grant grant;
-	enum store_status st;
-	enum oauth_error err = OAUTH_INVALID_GRANT;
+	enum oauth_error err;
 
 	memset(&grant, 0, sizeof(grant));
-	if (presented == NULL) {
-		*why = "code is required";
-		return OAUTH_INVALID_REQUEST;
-	}
-	st = token_find(txn, presented, key, &code);
-	if (st != STORE_OK && st != STORE_NOTFOUND) {
-		*why = "the database failed";
-		return oauth_error_from_store(st);
-	}
-	*why = "the code is invalid, expired or was issued to another client";
-	if (st == STORE_NOTFOUND || code.kind != TOKEN_CODE ||
-	    strcmp(code.client_id, client->id) != 0 || !code.has_grant)
+	err = token_take(env, txn, params, TOKEN_CODE, client, key, &code, out,
+	    why);
+	if (err != OAUTH_OK)
 		goto out;
-	if (code.state == TOKEN_STATE_USED) {
-		err = token_replayed(txn, &code, out, "authorization code",
-		    why);
-		goto out;
-	}
-	if (!store_token_is_active(txn, &code, env->now(env->ctx)))
-		goto out;
+	err = OAUTH_INVALID_GRANT;
 	if (!token_code_redirect_matches(&code, client,
 		params_get(params, "redirect_uri"))) {
 		*why = "redirect_uri does not match the authorization request";
@@ -109,18 +93,8 @@ token_grant_authorization_code(const struct handler_env *env,
 		*why = "code_verifier does not match the code_challenge";
 		goto out;
 	}
-	if ((st = store_grant_get(txn, code.grant_id, &grant)) != STORE_OK) {
-		*why = "the database failed";
-		err = st == STORE_NOTFOUND ? OAUTH_INVALID_GRANT
-					   : oauth_error_from_store(st);
+	if ((err = token_spend(txn, key, &code, &grant, why)) != OAUTH_OK)
 		goto out;
-	}
-	code.state = TOKEN_STATE_USED;
-	if ((st = store_token_put(txn, key, &code)) != STORE_OK) {
-		*why = "the database failed";
-		err = oauth_error_from_store(st);
-		goto out;
-	}
 	if ((out->scope = strdup(code.scope != NULL ? code.scope : "")) ==
 	    NULL) {
 		*why = "out of memory";
