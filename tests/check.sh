@@ -1,0 +1,136 @@
+#!/bin/sh
+# Every test suite, then the same suites again on the sanitizer build
+# (make asan).  Each suite's output goes to build/test-logs/SUITE.log and
+# is shown when the suite fails; one result line per suite, then the
+# closing line "N passed, M failed" summing all.  Exit 1 if any failed.
+#
+# Run by `make check` after the builds; SUITE_TIMEOUT (seconds, default
+# 900) bounds each suite.
+
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+LOGS=build/test-logs
+SUITE_TIMEOUT=${SUITE_TIMEOUT:-900}
+SHOWN_LINES=150		# lines of a failing suite's log shown here
+ASAN_ENV="ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
+
+total_passed=0
+total_failed=0
+mkdir -p "$LOGS"
+
+# Nothing of the caller's configuration reaches the programs under test.
+unset OAUTH_DB OAUTH_CONFIG OAUTH_ISSUER OAUTH_ACCESS_TTL OAUTH_REFRESH_TTL \
+    OAUTH_CODE_TTL OAUTH_MAX_BODY OAUTH_MAP_SIZE
+
+# suite LABEL KIND ENV CMD...: run CMD with the extra environment ENV
+# (newline-separated KEY=VALUE) under the time bound, output to a log;
+# KIND says how to count: cmocka (its [ PASSED ]/[ FAILED ] lines), count
+# (a last "N passed, M failed" line) or one (exit status, one test).
+suite() {
+	label=$1 kind=$2 extra=$3
+	shift 3
+	log="$LOGS/$(echo "${label%% (*}" | tr ' /' '--').log"
+	(
+		IFS='
+'
+		# shellcheck disable=SC2086 # one KEY=VALUE a line
+		[ -n "$extra" ] && export $extra
+		exec timeout "$SUITE_TIMEOUT" "$@"
+	) >"$log" 2>&1 </dev/null
+	rc=$?
+	p=0
+	f=0
+	case $kind in
+	cmocka)
+		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" |
+		    awk '{ s += $1 } END { print s + 0 }')
+		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" |
+		    awk '{ s += $1 } END { print s + 0 }')
+		;;
+	count)
+		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" |
+		    tail -n 1)
+		if [ -n "$line" ]; then
+			p=${line%% passed*}
+			f=${line#*passed, }
+			f=${f%% failed}
+		fi
+		;;
+	one)
+		[ $rc -eq 0 ] && p=1
+		;;
+	esac
+	# A crash, a sanitizer report or a timeout counts even when the
+	# suite printed no failure (or nothing at all).
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	total_passed=$((total_passed + p))
+	total_failed=$((total_failed + f))
+	note=
+	[ $rc -eq 124 ] && note=" (timed out after ${SUITE_TIMEOUT}s)"
+	printf '%-44s %s passed, %s failed%s\n' "$label" "$p" "$f" "$note"
+	grep -i 'skipped' "$log" | sed 's/^/    /'
+	if [ "$f" -ne 0 ]; then
+		echo "---- $log (exit $rc), last $SHOWN_LINES lines:"
+		tail -n "$SHOWN_LINES" "$log"
+		echo "----"
+	fi
+}
+
+# run_all DIR TAG ENV: the suites on the binaries of DIR, labelled TAG.
+run_all() {
+	dir=$1 prefix=${2:+$2 } env=$3
+	for t in "$dir"/tests/test_*; do
+		[ -x "$t" ] || continue
+		suite "${prefix}unit $(basename "$t")" cmocka "$env" "$t"
+	done
+	for z in "$dir"/fuzz/fuzz_*; do
+		[ -x "$z" ] || continue
+		name=$(basename "$z")
+		corpus=tests/fuzz/corpus/${name#fuzz_}
+		if [ -d "$corpus" ]; then
+			suite "${prefix}fuzz $name ($(ls "$corpus" | wc -l) inputs)" \
+			    one "$env" "$z" "$corpus"
+		else
+			suite "${prefix}fuzz $name (no corpus: empty input)" \
+			    one "$env" "$z" /dev/null
+		fi
+	done
+	if [ -f tests/ctl/test_oauthctl.sh ]; then
+		suite "${prefix}ctl test_oauthctl.sh" count \
+		    "${env:+$env
+}OAUTHCTL=$dir/oauthctl
+OAUTH_FCGI=$dir/oauth.fcgi" sh tests/ctl/test_oauthctl.sh
+	fi
+	suite "${prefix}cases run_cases.py --cgi" count "$env" \
+	    python3 tests/run_cases.py --cgi "$dir/oauth.fcgi" \
+	    --oauthctl "$dir/oauthctl" --log-dir "$LOGS/${2:+$2-}cases-cgi"
+}
+
+run_all build "" ""
+# Web server suites: shell scripts, and Python programs (test_*.py).
+for w in tests/web/*.sh tests/web/test_*.py; do
+	[ -f "$w" ] || continue
+	case $w in
+	*.py) run=python3 ;;
+	*) run=sh ;;
+	esac
+	suite "web $(basename "$w")" count "FCGI=build/oauth.fcgi
+OAUTHCTL=build/oauthctl
+LOG_DIR=$LOGS/web" "$run" "$w"
+done
+if [ -x build/asan/oauth.fcgi ]; then
+	run_all build/asan asan "$ASAN_ENV"
+else
+	printf '%-44s 0 passed, 1 failed\n' "asan build/asan/oauth.fcgi missing"
+	total_failed=$((total_failed + 1))
+fi
+
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
