@@ -31,7 +31,7 @@ unset OAUTH_DB OAUTH_CONFIG OAUTH_ISSUER OAUTH_ACCESS_TTL OAUTH_REFRESH_TTL \
 suite() {
 	label=$1 kind=$2 extra=$3
 	shift 3
-	log="$LOGS/$(echo "${label%% (*}" | tr ' /' '--').log"
+	log="$LOGS/$(echo "${label%% (*}" | sed 's/ --.*//' | tr ' /' '--').log"
 	(
 		IFS='
 '
@@ -77,8 +77,8 @@ suite() {
 	printf '%-44s %s passed, %s failed%s\n' "$label" "$p" "$f" "$note"
 	grep -i 'skipped' "$log" | sed 's/^/    /'
 	if [ "$f" -ne 0 ]; then
-		echo "---- $log (exit $rc), last $SHOWN_LINES lines:"
-		tail -n "$SHOWN_LINES" "$log"
+		echo "---- $log (exit $rc), last $SHOWN_LINES lines but \"ok\" ones:"
+		grep -v '^ok ' "$log" | tail -n "$SHOWN_LINES"
 		echo "----"
 	fi
 }

@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -194,8 +195,11 @@ def parse_lines(case, lines):
             step = Step("sleep", number, secs)
             case.steps.append(step)
         elif key == "oauthctl":
-            if not arg:
-                raise CaseError("%s: oauthctl needs a command" % where)
+            try:
+                if not shlex.split(arg):
+                    raise CaseError("%s: oauthctl needs a command" % where)
+            except ValueError as e:
+                raise CaseError("%s: %s" % (where, e))
             step = Step("oauthctl", number, arg)
             case.steps.append(step)
         elif key in REQUEST_KEYS:
@@ -389,14 +393,13 @@ class Response:
         values = [v for k, v in self.headers if k.lower() == name.lower()]
         return ", ".join(values) if values else None
 
-    def text(self):
-        return self.body.decode("utf-8", "replace")
-
 
 class Runner:
     def __init__(self, opts):
         self.opts = opts
         self.fixture_vars, self.fixture_cmds = load_fixture(opts.fixture)
+        self.template = None	# CGI mode: the seeded database to copy
+        self.added_ids = set()	# URL mode: clients the last case added
 
     # -- environment shared by the responder and oauthctl
 
@@ -582,6 +585,8 @@ class Runner:
             return False, "cannot run: %s" % e, log
         except StepFailed as e:
             return False, str(e), log
+        except Exception:	# a runner bug must not hide the other cases
+            return False, "runner error:\n" + traceback.format_exc(), log
         finally:
             if tmp:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -976,8 +981,12 @@ def main(argv):
         other_config = sum(1 for c in cases if c.config_key() != key)
         cases = [c for c in cases if c.config_key() == key]
 
-    runner = Runner(opts)
-    runner.added_ids = set()
+    try:
+        runner = Runner(opts)
+    except (CaseError, OSError, ValueError) as e:
+        print("cannot read the fixture: %s" % e)
+        print("0 passed, %d failed" % len(cases))
+        return 1
     work = tempfile.mkdtemp(prefix="run_cases-")
     opts.workdir = work
     try:

@@ -25,10 +25,12 @@ failed=0
 lpid=
 tmp=
 
-if [ -z "${LIGHTTPD:-}" ]; then
-	LIGHTTPD=$(command -v lighttpd 2>/dev/null) ||
-	    { [ -x /usr/sbin/lighttpd ] && LIGHTTPD=/usr/sbin/lighttpd; } ||
-	    LIGHTTPD=
+want=${LIGHTTPD:-lighttpd}
+LIGHTTPD=$(command -v "$want" 2>/dev/null) || LIGHTTPD=
+# Debian's lighttpd is in /usr/sbin, outside a user's PATH.
+if [ -z "$LIGHTTPD" ] && [ "$want" = lighttpd ] && [ -x /usr/sbin/lighttpd ]
+then
+	LIGHTTPD=/usr/sbin/lighttpd
 fi
 if [ -z "$LIGHTTPD" ]; then
 	echo "test_lighttpd: skipped (lighttpd not installed)"
@@ -43,10 +45,11 @@ for b in "$FCGI" "$OAUTHCTL"; do
 	fi
 done
 
-# Whether PID is a live oauth.fcgi (an unreaped zombie is not).
-running() {
-	grep -q '^oauth.fcgi$' "/proc/$1/comm" 2>/dev/null &&
-	    ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null
+# alive PID [COMM]: whether PID runs (an unreaped zombie does not), as
+# COMM when given.
+alive() {
+	[ -r "/proc/$1/stat" ] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null &&
+	    { [ $# -lt 2 ] || grep -qx "$2" "/proc/$1/comm" 2>/dev/null; }
 }
 
 stop_server() {
@@ -54,11 +57,11 @@ stop_server() {
 	children=$(responders)
 	kill "$lpid" 2>/dev/null
 	i=0
-	while kill -0 "$lpid" 2>/dev/null && [ $i -lt $((STOP_TIMEOUT * 10)) ]; do
+	while alive "$lpid" && [ $i -lt $((STOP_TIMEOUT * 10)) ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	if kill -0 "$lpid" 2>/dev/null; then
+	if alive "$lpid"; then
 		echo "test_lighttpd: lighttpd ignored SIGTERM, killing it"
 		kill -9 "$lpid" 2>/dev/null
 	fi
@@ -67,12 +70,13 @@ stop_server() {
 	# lighttpd ends its responders; make sure none outlives the test.
 	for c in $children; do
 		i=0
-		while running "$c" && [ $i -lt $((STOP_TIMEOUT * 10)) ]; do
+		while alive "$c" oauth.fcgi &&
+		    [ $i -lt $((STOP_TIMEOUT * 10)) ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
-		if running "$c"; then
-			echo "test_lighttpd: responder $c outlived lighttpd"
+		if alive "$c" oauth.fcgi; then
+			result "responder $c stops with lighttpd" FAIL
 			kill -9 "$c" 2>/dev/null
 		fi
 	done
@@ -269,11 +273,13 @@ while read -r cfg <&3; do
 	fi
 
 	if [ $n = 1 ]; then
-		"$OAUTHCTL" --db "$db" client add load --scope "read write" \
+		timeout 30 "$OAUTHCTL" --db "$db" client add load \
+		    --scope "read write" \
 		    --grant-types client_credentials \
 		    --secret load-secret-0123456789abcdefghijklmnopqrst \
 		    >/dev/null &&
-		"$OAUTHCTL" --db "$db" client add loadrs --introspect \
+		timeout 30 "$OAUTHCTL" --db "$db" client add loadrs \
+		    --introspect \
 		    --grant-types client_credentials \
 		    --secret loadrs-secret-0123456789abcdefghijklmnopq \
 		    >/dev/null
