@@ -3,9 +3,10 @@
 # only those missing.  One short line when all are there.  Elsewhere, say
 # what is needed and succeed when pkg-config finds the libraries.
 #
-# WEB_SERVERS=1 adds what the Apache and nginx tests of tests/web use
-# (they skip without it).  Not by default: on a machine with an init
-# system, installing them starts daemons that compete for port 80.
+# That includes the web servers tests/web drives (Apache, nginx,
+# spawn-fcgi); their daemons are kept from starting at install, since the
+# tests start their own on loopback ports.  WEB_SERVERS=0 leaves them out
+# (their tests then skip).
 
 set -u
 
@@ -20,7 +21,7 @@ TEST_PKGS="libcmocka-dev lighttpd python3 curl lmdb-utils"
 WEB_PKGS="apache2 libapache2-mod-fcgid libapache2-mod-oauth2 nginx
 spawn-fcgi python3-authlib python3-requests iproute2 util-linux"
 PKGS=$(echo $BUILD_PKGS $TEST_PKGS)
-[ "${WEB_SERVERS:-0}" = 1 ] && PKGS=$(echo $PKGS $WEB_PKGS)
+[ "${WEB_SERVERS:-1}" = 1 ] && PKGS=$(echo $PKGS $WEB_PKGS)
 LIBS="fcgi libcjson lmdb libcrypto cmocka"
 
 if ! command -v dpkg-query >/dev/null 2>&1 ||
@@ -45,7 +46,7 @@ missing() {
 
 core=$(missing $BUILD_PKGS $TEST_PKGS)
 web=
-[ "${WEB_SERVERS:-0}" = 1 ] && web=$(missing $WEB_PKGS)
+[ "${WEB_SERVERS:-1}" = 1 ] && web=$(missing $WEB_PKGS)
 if [ -z "$core$web" ]; then
 	echo "deps: all $(echo $PKGS | wc -w) packages installed"
 	exit 0
@@ -71,10 +72,18 @@ if [ -n "$core" ]; then
 	apt install -y -q --no-install-recommends $core || exit 1
 fi
 if [ -n "$web" ]; then
-	# Best effort: a web server whose daemon fails to start at install
-	# (port 80 taken) must not stop the build; its tests then skip.
+	# policy-rc.d answering 101 keeps Debian's maintainer scripts from
+	# starting the daemons (they would compete for port 80); it is ours
+	# only while we install, and only when the machine had none.
+	policy=/usr/sbin/policy-rc.d
+	own_policy=
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' | $as_root tee "$policy" >/dev/null &&
+		    $as_root chmod 0755 "$policy" && own_policy=1
+	fi
 	# shellcheck disable=SC2086
 	apt install -y -q --no-install-recommends $web ||
 	    echo "deps: some of$web failed to install; their tests skip"
+	[ -n "$own_policy" ] && $as_root rm -f "$policy"
 fi
 exit 0

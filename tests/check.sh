@@ -18,6 +18,7 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
 
 total_passed=0
 total_failed=0
+total_skipped=0
 mkdir -p "$LOGS"
 
 # Nothing of the caller's configuration reaches the programs under test.
@@ -67,9 +68,16 @@ suite() {
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 	fi
+	# A suite that ran nothing failed, unless it said why it skipped.
+	skipped=0
 	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
-		f=1
+		if grep -qi 'skipped' "$log"; then
+			skipped=1
+		else
+			f=1
+		fi
 	fi
+	total_skipped=$((total_skipped + skipped))
 	total_passed=$((total_passed + p))
 	total_failed=$((total_failed + f))
 	note=
@@ -132,5 +140,9 @@ else
 	total_failed=$((total_failed + 1))
 fi
 
-echo "$total_passed passed, $total_failed failed"
+if [ "$total_skipped" -gt 0 ]; then
+	echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
+else
+	echo "$total_passed passed, $total_failed failed"
+fi
 [ "$total_failed" -eq 0 ]
