@@ -106,7 +106,7 @@ curl -s -u 'demo-rs:$RS_SECRET' -d "token=\$TOKEN" $BASE/introspect; echo
 curl -s -u 'demo:$DEMO_SECRET' -d "token=\$TOKEN" $BASE/revoke
 curl -s -u 'demo-rs:$RS_SECRET' -d "token=\$TOKEN" $BASE/introspect; echo
 
-# The public app "demo-app": authorization code with PKCE, alice consenting:
+# The public app "demo-app": authorization code with PKCE, signed in as alice by the web server:
 curl -s -u 'alice:$ALICE_PW' -o /dev/null -w '%{redirect_url}\\n' '$BASE/authorize?response_type=code&client_id=demo-app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=read&state=xyz&code_challenge=$CHALLENGE&code_challenge_method=S256'
 # then, with the code from that URL:
 curl -s -d grant_type=authorization_code -d client_id=demo-app -d code=CODE -d redirect_uri=$REDIRECT -d code_verifier=$VERIFIER $BASE/token; echo
