@@ -463,7 +463,11 @@ fcgi_main_fastcgi(const struct handler_env *env,
 		rc = FCGX_Accept_r(&req);
 		(void)sigprocmask(SIG_BLOCK, &stop, NULL);
 		if (rc < 0) {
-			if (fcgi_main_quit) {
+			/*
+			 * lighttpd shuts the listening socket down as it
+			 * stops: that is the end of work, not an error.
+			 */
+			if (fcgi_main_quit || rc == -ENOTCONN) {
 				rc = 0;
 				break;
 			}
