@@ -71,8 +71,38 @@ struct ctl_args {
 #define CTL_ARGS_HELP (-3)	/* --help: print usage, exit 0 */
 #define CTL_ARGS_ERROR (-4)	/* a usage error, already reported */
 
+/* How ctl_args_line reads a command line: bits of its flags. */
+#define CTL_LINE_JSON 0x01u	/* --json is an option */
+#define CTL_LINE_DASH 0x02u	/* an unknown "-word" is the operand */
+
+/* A command line of at most one operand and no option but --json. */
+struct ctl_line {
+	const char *operand;	/* an argv string; NULL when none is taken */
+	int json;
+	int helped;		/* --help was given and answered */
+};
+
 /* The commands, each one a function of (ctl, arguments after its name). */
 typedef enum ctl_exit (*ctl_command_fn)(struct ctl *, int, char **);
+
+/*
+ * What a command does inside its one transaction (ctl_txn): it reports its
+ * own failures and returns CTL_EXIT_OK for the transaction to commit.
+ */
+typedef enum ctl_exit (*ctl_txn_fn)(const struct ctl *, struct store_txn *,
+    void *);
+
+/*
+ * What ctl_token_drop deletes: everything of client_id, or with client_id
+ * NULL everything expired by now; and how many of each it deleted.
+ */
+struct ctl_drop {
+	const char *client_id;
+	int64_t now;
+	size_t tokens;
+	size_t codes;
+	size_t grants;
+};
 
 /* A grant type and its name (RFC 6749 §4.1, §4.4, §6). */
 struct ctl_grant {
@@ -97,6 +127,8 @@ void ctl_args_init(struct ctl_args *, struct ctl *,
 int ctl_args_next(struct ctl_args *, char **);
 enum ctl_exit ctl_args_operand(const struct ctl *, const char **, size_t,
     const char *);
+enum ctl_exit ctl_args_line(struct ctl *, int, char **, unsigned,
+    const char *, struct ctl_line *);
 enum ctl_exit ctl_read_line(const struct ctl *, const char *, char *,
     size_t, size_t *);
 
@@ -109,6 +141,7 @@ int ctl_grant_join(unsigned, const char *, struct buf *);
 
 /* ctl_db.c */
 enum ctl_exit ctl_open(struct ctl *, int);
+enum ctl_exit ctl_txn(struct ctl *, int, ctl_txn_fn, void *);
 enum ctl_exit ctl_cmd_init(struct ctl *, int, char **);
 
 /* ctl_client.c */
@@ -119,6 +152,7 @@ enum ctl_exit ctl_cmd_client_remove(struct ctl *, int, char **);
 enum ctl_exit ctl_cmd_client_secret(struct ctl *, int, char **);
 
 /* ctl_token.c */
+enum store_status ctl_token_drop(struct store_txn *, struct ctl_drop *);
 enum ctl_exit ctl_cmd_token_revoke(struct ctl *, int, char **);
 enum ctl_exit ctl_cmd_purge(struct ctl *, int, char **);
 

@@ -8,6 +8,10 @@
 
 #include "ctl.h"
 
+static const struct ctl_option ctl_args_json_opt[] = {
+	{ "--json", 0, 0 },
+};
+
 static int ctl_args_lookup(const struct ctl_args *, const char *, size_t);
 
 /* Prepares a walk over argv[0..argc) with the given options. */
@@ -129,6 +133,50 @@ ctl_args_operand(const struct ctl *ctl, const char **slots, size_t count,
 		}
 	}
 	return ctl_usage_error(ctl, "too many arguments");
+}
+
+/*
+ * Reads the command line of a command that takes one operand when what
+ * names it ("client ID", used in "missing client ID"), none when what is
+ * NULL, and no option but --json when flags has CTL_LINE_JSON.  With
+ * CTL_LINE_DASH an unknown "-word" is the operand.  Returns CTL_EXIT_OK
+ * with l filled; CTL_EXIT_OK with l->helped set once --help has been
+ * answered; CTL_EXIT_USAGE once reported.
+ */
+enum ctl_exit
+ctl_args_line(struct ctl *ctl, int argc, char **argv, unsigned flags,
+    const char *what, struct ctl_line *l)
+{
+	struct ctl_args a;
+	char *v;
+	int o;
+
+	memset(l, 0, sizeof(*l));
+	ctl_args_init(&a, ctl, ctl_args_json_opt,
+	    (flags & CTL_LINE_JSON) != 0 ? 1 : 0, argc, argv);
+	a.dash_operands = (flags & CTL_LINE_DASH) != 0;
+	while ((o = ctl_args_next(&a, &v)) != CTL_ARGS_END) {
+		switch (o) {
+		case 0:
+			l->json = 1;
+			break;
+		case CTL_ARGS_OPERAND:
+			if (what == NULL)
+				return ctl_usage_error(ctl, "too many arguments");
+			if (ctl_args_operand(ctl, &l->operand, 1, v) !=
+			    CTL_EXIT_OK)
+				return CTL_EXIT_USAGE;
+			break;
+		case CTL_ARGS_HELP:
+			l->helped = 1;
+			return ctl_help(ctl);
+		default:
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (what != NULL && l->operand == NULL)
+		return ctl_usage_error(ctl, "missing %s", what);
+	return CTL_EXIT_OK;
 }
 
 /*

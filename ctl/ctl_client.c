@@ -47,16 +47,12 @@ static const struct ctl_option ctl_client_add_opts[CTL_ADD__MAX] = {
 	[CTL_ADD_JSON] = { "--json", 0, 0 },
 };
 
-static const struct ctl_option ctl_client_json_opt[] = {
-	{ "--json", 0, 0 },
-};
-
-/* What a walk over the tokens and grants of a removed client counts. */
-struct ctl_client_purge {
-	const char *id;
-	size_t tokens;
-	size_t codes;
-	size_t grants;
+/* The client that "client show" and "client secret" work on. */
+struct ctl_client_one {
+	struct ctl_line line;	/* "ID [--json]": the ID is line.operand */
+	struct client c;	/* read in the transaction; client_free */
+	char secret[CTL_SECRET_STRING_MAX]; /* "client secret": the new one */
+	size_t secret_len;
 };
 
 /* Where "client list" puts what it sees. */
@@ -65,12 +61,12 @@ struct ctl_client_walk {
 	int failed;		/* memory ran out */
 };
 
-static int ctl_client_id_valid(const char *);
+static enum ctl_exit ctl_client_id_check(const struct ctl *, const char *);
 static int ctl_redirect_uri_valid(const char *, const char **);
 static enum ctl_exit ctl_client_parse_add(struct ctl *, int, char **,
     struct ctl_client_spec *);
 static enum ctl_exit ctl_client_parse_id(struct ctl *, int, char **,
-    const char **, int *);
+    unsigned, struct ctl_line *);
 static int ctl_client_grants_parse(const char *, unsigned *);
 static enum ctl_exit ctl_client_secret_take(const struct ctl *, char *,
     char *, size_t, size_t *);
@@ -80,28 +76,47 @@ static enum ctl_exit ctl_client_build(const struct ctl *,
     const struct ctl_client_spec *, struct client *);
 static enum ctl_exit ctl_client_print_secret(const struct ctl *,
     const char *, const char *, int);
+static enum ctl_exit ctl_client_fail(const struct ctl *, const char *,
+    enum store_status);
+static enum ctl_exit ctl_client_put(const struct ctl *, struct store_txn *,
+    const struct client *, int);
+static enum ctl_exit ctl_client_add_txn(const struct ctl *,
+    struct store_txn *, void *);
+static int ctl_client_json_push(cJSON *, const char *);
 static cJSON *ctl_client_json(const struct client *);
 static int ctl_client_print(const struct client *);
 static enum store_each ctl_client_list_one(const struct client *, void *);
-static enum store_each ctl_client_token_drop(const unsigned char *,
-    const struct token *, void *);
-static enum store_each ctl_client_grant_drop(const struct grant *, void *);
+static enum ctl_exit ctl_client_list_txn(const struct ctl *,
+    struct store_txn *, void *);
+static enum ctl_exit ctl_client_get_txn(const struct ctl *,
+    struct store_txn *, void *);
+static enum ctl_exit ctl_client_one_txn(struct ctl *, int, char **, int,
+    ctl_txn_fn, struct ctl_client_one *);
+static enum ctl_exit ctl_client_remove_txn(const struct ctl *,
+    struct store_txn *, void *);
+static enum ctl_exit ctl_client_secret_txn(const struct ctl *,
+    struct store_txn *, void *);
 
 /*
  * Whether id may name a client: 1 to CLIENT_ID_MAX bytes of printable
  * ASCII without space (RFC 6749 Appendix A allows VSCHAR; a space would
- * make our listings ambiguous).  Returns 1 or 0.
+ * make our listings ambiguous).  Returns CTL_EXIT_OK, or CTL_EXIT_USAGE
+ * once reported.
  */
-static int
-ctl_client_id_valid(const char *id)
+static enum ctl_exit
+ctl_client_id_check(const struct ctl *ctl, const char *id)
 {
 	size_t i;
 
 	for (i = 0; id[i] != '\0'; i++)
 		if (i == CLIENT_ID_MAX || (unsigned char)id[i] < 0x21 ||
 		    (unsigned char)id[i] > 0x7e)
-			return 0;
-	return i > 0;
+			break;
+	if (i == 0 || id[i] != '\0')
+		return ctl_usage_error(ctl, "a client ID is 1 to "
+		    CTL_STR(CLIENT_ID_MAX) " printable ASCII characters "
+		    "without space");
+	return CTL_EXIT_OK;
 }
 
 /*
@@ -244,44 +259,20 @@ ctl_client_parse_add(struct ctl *ctl, int argc, char **argv,
 }
 
 /*
- * Reads "ID [--json]" (json NULL: "ID" alone).  Returns CTL_EXIT_OK with
- * *id set; CTL_EXIT_OK with *id NULL after --help; CTL_EXIT_USAGE once
- * reported, a malformed ID included.
+ * Reads "ID", or "ID [--json]" when flags has CTL_LINE_JSON, into l, the
+ * ID in l->operand.  Returns what ctl_args_line returns (l->helped after
+ * --help), or CTL_EXIT_USAGE once a malformed ID has been reported.
  */
 static enum ctl_exit
-ctl_client_parse_id(struct ctl *ctl, int argc, char **argv, const char **id,
-    int *json)
+ctl_client_parse_id(struct ctl *ctl, int argc, char **argv, unsigned flags,
+    struct ctl_line *l)
 {
-	struct ctl_args a;
-	char *v;
-	int o;
+	enum ctl_exit rv;
 
-	*id = NULL;
-	ctl_args_init(&a, ctl, ctl_client_json_opt, json != NULL ? 1 : 0,
-	    argc, argv);
-	while ((o = ctl_args_next(&a, &v)) != CTL_ARGS_END) {
-		switch (o) {
-		case 0:
-			*json = 1;
-			break;
-		case CTL_ARGS_OPERAND:
-			if (ctl_args_operand(ctl, id, 1, v) != CTL_EXIT_OK)
-				return CTL_EXIT_USAGE;
-			break;
-		case CTL_ARGS_HELP:
-			*id = NULL;
-			return ctl_help(ctl);
-		default:
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (*id == NULL)
-		return ctl_usage_error(ctl, "missing client ID");
-	if (!ctl_client_id_valid(*id))
-		return ctl_usage_error(ctl, "a client ID is 1 to "
-		    CTL_STR(CLIENT_ID_MAX) " printable ASCII characters "
-		    "without space");
-	return CTL_EXIT_OK;
+	if ((rv = ctl_args_line(ctl, argc, argv, flags, "client ID", l)) !=
+	    CTL_EXIT_OK || l->helped)
+		return rv;
+	return ctl_client_id_check(ctl, l->operand);
 }
 
 /*
@@ -376,10 +367,8 @@ ctl_client_build(const struct ctl *ctl, const struct ctl_client_spec *spec,
 	size_t i, j, len;
 
 	memset(c, 0, sizeof(*c));
-	if (!ctl_client_id_valid(spec->id))
-		return ctl_usage_error(ctl, "a client ID is 1 to "
-		    CTL_STR(CLIENT_ID_MAX) " printable ASCII characters "
-		    "without space");
+	if (ctl_client_id_check(ctl, spec->id) != CTL_EXIT_OK)
+		return CTL_EXIT_USAGE;
 	memcpy(c->id, spec->id, strlen(spec->id) + 1);
 	c->is_public = spec->is_public;
 	c->may_introspect = spec->introspect;
@@ -494,13 +483,47 @@ ctl_client_print_secret(const struct ctl *ctl, const char *id,
 	return rv;
 }
 
+/*
+ * Reports the failure st of a transaction on the client id: "no such
+ * client" when it is unknown.  Returns CTL_EXIT_FAIL.
+ */
+static enum ctl_exit
+ctl_client_fail(const struct ctl *ctl, const char *id, enum store_status st)
+{
+	if (st == STORE_NOTFOUND)
+		return ctl_fail(ctl, "no such client '%s'", id);
+	return ctl_store_fail(ctl, id, st);
+}
+
+/*
+ * Stores c in txn, replacing the client of its id when replace is set.
+ * Returns CTL_EXIT_OK, or CTL_EXIT_FAIL once reported.
+ */
+static enum ctl_exit
+ctl_client_put(const struct ctl *ctl, struct store_txn *txn,
+    const struct client *c, int replace)
+{
+	enum store_status st;
+
+	if ((st = store_client_put(txn, c, replace)) == STORE_EXISTS)
+		return ctl_fail(ctl, "client '%s' already exists", c->id);
+	if (st != STORE_OK)
+		return ctl_store_fail(ctl, "store the client", st);
+	return CTL_EXIT_OK;
+}
+
+/* The transaction of "client add": arg is the new struct client. */
+static enum ctl_exit
+ctl_client_add_txn(const struct ctl *ctl, struct store_txn *txn, void *arg)
+{
+	return ctl_client_put(ctl, txn, arg, 0);
+}
+
 enum ctl_exit
 ctl_cmd_client_add(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_client_spec spec;
 	struct client c;
-	struct store_txn *txn;
-	enum store_status st;
 	enum ctl_exit rv;
 	char secret[CLIENT_SECRET_MAX + 1];
 	size_t secret_len = 0;
@@ -520,24 +543,8 @@ ctl_cmd_client_add(struct ctl *ctl, int argc, char **argv)
 		    sizeof(secret), &secret_len)) != CTL_EXIT_OK)
 			goto out;
 	}
-	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
+	if ((rv = ctl_txn(ctl, 1, ctl_client_add_txn, &c)) != CTL_EXIT_OK)
 		goto out;
-
-	if ((st = store_txn_begin(ctl->store, 1, &txn)) != STORE_OK) {
-		rv = ctl_store_fail(ctl, "begin", st);
-		goto out;
-	}
-	if ((st = store_client_put(txn, &c, 0)) != STORE_OK) {
-		store_txn_abort(txn);
-		rv = st == STORE_EXISTS ?
-		    ctl_fail(ctl, "client '%s' already exists", c.id) :
-		    ctl_store_fail(ctl, "store the client", st);
-		goto out;
-	}
-	if ((st = store_txn_commit(txn)) != STORE_OK) {
-		rv = ctl_store_fail(ctl, "commit", st);
-		goto out;
-	}
 	rv = ctl_client_print_secret(ctl, c.id, spec.is_public ? NULL : secret,
 	    spec.json);
 	goto out;
@@ -552,6 +559,21 @@ out:
 	return rv;
 }
 
+/* Appends the string s to array.  Returns 0, or -1 when memory runs out. */
+static int
+ctl_client_json_push(cJSON *array, const char *s)
+{
+	cJSON *item;
+
+	if ((item = cJSON_CreateString(s)) == NULL)
+		return -1;
+	if (!cJSON_AddItemToArray(array, item)) {
+		cJSON_Delete(item);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Everything about c but its salt and hash, as a new JSON object.
  * Returns NULL when memory runs out.
@@ -559,7 +581,7 @@ out:
 static cJSON *
 ctl_client_json(const struct client *c)
 {
-	cJSON *o, *a, *item;
+	cJSON *o, *a;
 	size_t i;
 
 	if ((o = cJSON_CreateObject()) == NULL)
@@ -570,26 +592,15 @@ ctl_client_json(const struct client *c)
 	    c->scope != NULL ? c->scope : "") == NULL ||
 	    (a = cJSON_AddArrayToObject(o, "grant_types")) == NULL)
 		goto fail;
-	for (i = 0; i < CTL_GRANT_COUNT; i++) {
-		if ((c->grant_types & ctl_grants[i].bit) == 0)
-			continue;
-		if ((item = cJSON_CreateString(ctl_grants[i].name)) == NULL)
+	for (i = 0; i < CTL_GRANT_COUNT; i++)
+		if ((c->grant_types & ctl_grants[i].bit) != 0 &&
+		    ctl_client_json_push(a, ctl_grants[i].name) == -1)
 			goto fail;
-		if (!cJSON_AddItemToArray(a, item)) {
-			cJSON_Delete(item);
-			goto fail;
-		}
-	}
 	if ((a = cJSON_AddArrayToObject(o, "redirect_uris")) == NULL)
 		goto fail;
-	for (i = 0; i < c->redirect_uri_count; i++) {
-		if ((item = cJSON_CreateString(c->redirect_uris[i])) == NULL)
+	for (i = 0; i < c->redirect_uri_count; i++)
+		if (ctl_client_json_push(a, c->redirect_uris[i]) == -1)
 			goto fail;
-		if (!cJSON_AddItemToArray(a, item)) {
-			cJSON_Delete(item);
-			goto fail;
-		}
-	}
 	if ((c->audience != NULL ?
 	    cJSON_AddStringToObject(o, "audience", c->audience) :
 	    cJSON_AddNullToObject(o, "audience")) == NULL ||
@@ -661,107 +672,109 @@ ctl_client_list_one(const struct client *c, void *arg)
 	return STORE_EACH_NEXT;
 }
 
+/* The transaction of "client list": arg is a struct ctl_client_walk. */
+static enum ctl_exit
+ctl_client_list_txn(const struct ctl *ctl, struct store_txn *txn, void *arg)
+{
+	struct ctl_client_walk *w = arg;
+	enum store_status st;
+
+	if ((st = store_client_foreach(txn, ctl_client_list_one, w)) !=
+	    STORE_OK)
+		return ctl_store_fail(ctl, "list", st);
+	if (w->failed)
+		return ctl_fail(ctl, "out of memory");
+	return CTL_EXIT_OK;
+}
+
 enum ctl_exit
 ctl_cmd_client_list(struct ctl *ctl, int argc, char **argv)
 {
 	struct ctl_client_walk w = { NULL, 0 };
-	struct ctl_args a;
-	struct store_txn *txn;
-	enum store_status st;
+	struct ctl_line l;
 	enum ctl_exit rv;
-	char *v;
-	int o, json = 0;
 
-	ctl_args_init(&a, ctl, ctl_client_json_opt, 1, argc, argv);
-	while ((o = ctl_args_next(&a, &v)) != CTL_ARGS_END) {
-		switch (o) {
-		case 0:
-			json = 1;
-			break;
-		case CTL_ARGS_HELP:
-			return ctl_help(ctl);
-		case CTL_ARGS_OPERAND:
-			return ctl_usage_error(ctl, "too many arguments");
-		default:
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
+	if ((rv = ctl_args_line(ctl, argc, argv, CTL_LINE_JSON, NULL, &l)) !=
+	    CTL_EXIT_OK || l.helped)
 		return rv;
-	if (json && (w.array = cJSON_CreateArray()) == NULL)
+	if (l.json && (w.array = cJSON_CreateArray()) == NULL)
 		return ctl_fail(ctl, "out of memory");
-	if ((st = store_txn_begin(ctl->store, 0, &txn)) != STORE_OK) {
+	if ((rv = ctl_txn(ctl, 0, ctl_client_list_txn, &w)) != CTL_EXIT_OK) {
 		cJSON_Delete(w.array);
-		return ctl_store_fail(ctl, "begin", st);
+		return rv;
 	}
-	st = store_client_foreach(txn, ctl_client_list_one, &w);
-	store_txn_abort(txn);
-	if (st != STORE_OK || w.failed) {
-		cJSON_Delete(w.array);
-		return st != STORE_OK ? ctl_store_fail(ctl, "list", st) :
-		    ctl_fail(ctl, "out of memory");
-	}
-	return json ? ctl_json_print(ctl, w.array, 0) : CTL_EXIT_OK;
+	return l.json ? ctl_json_print(ctl, w.array, 0) : CTL_EXIT_OK;
+}
+
+/*
+ * Reads the client named by one->line into one->c.  Returns CTL_EXIT_OK,
+ * or CTL_EXIT_FAIL once reported.  The transaction of "client show".
+ */
+static enum ctl_exit
+ctl_client_get_txn(const struct ctl *ctl, struct store_txn *txn, void *arg)
+{
+	struct ctl_client_one *one = arg;
+	enum store_status st;
+
+	if ((st = store_client_get(txn, one->line.operand, &one->c)) !=
+	    STORE_OK)
+		return ctl_client_fail(ctl, one->line.operand, st);
+	return CTL_EXIT_OK;
+}
+
+/*
+ * Zeroes one, reads "ID [--json]" into one->line and runs fn on that
+ * client in one transaction, a write one when write is set.  Returns what
+ * ctl_client_parse_id returns (one->line.helped after --help), else what
+ * ctl_txn returns.  The caller releases one->c with client_free whatever
+ * this returns.
+ */
+static enum ctl_exit
+ctl_client_one_txn(struct ctl *ctl, int argc, char **argv, int write,
+    ctl_txn_fn fn, struct ctl_client_one *one)
+{
+	enum ctl_exit rv;
+
+	memset(one, 0, sizeof(*one));
+	if ((rv = ctl_client_parse_id(ctl, argc, argv, CTL_LINE_JSON,
+	    &one->line)) != CTL_EXIT_OK || one->line.helped)
+		return rv;
+	return ctl_txn(ctl, write, fn, one);
 }
 
 enum ctl_exit
 ctl_cmd_client_show(struct ctl *ctl, int argc, char **argv)
 {
-	struct client c;
-	struct store_txn *txn;
-	enum store_status st;
+	struct ctl_client_one one;
 	enum ctl_exit rv;
-	const char *id;
-	int json = 0;
 
-	if ((rv = ctl_client_parse_id(ctl, argc, argv, &id, &json)) !=
-	    CTL_EXIT_OK || id == NULL)
-		return rv;
-	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
-		return rv;
-	if ((st = store_txn_begin(ctl->store, 0, &txn)) != STORE_OK)
-		return ctl_store_fail(ctl, "begin", st);
-	st = store_client_get(txn, id, &c);
-	store_txn_abort(txn);
-	if (st == STORE_NOTFOUND)
-		return ctl_fail(ctl, "no such client '%s'", id);
-	if (st != STORE_OK)
-		return ctl_store_fail(ctl, id, st);
-	if (json)
-		rv = ctl_json_print(ctl, ctl_client_json(&c), 0);
-	else if (ctl_client_print(&c) == -1)
-		rv = ctl_fail(ctl, "out of memory");
-	client_free(&c);
+	if ((rv = ctl_client_one_txn(ctl, argc, argv, 0, ctl_client_get_txn,
+	    &one)) == CTL_EXIT_OK && !one.line.helped) {
+		if (one.line.json)
+			rv = ctl_json_print(ctl, ctl_client_json(&one.c), 0);
+		else if (ctl_client_print(&one.c) == -1)
+			rv = ctl_fail(ctl, "out of memory");
+	}
+	client_free(&one.c);
 	return rv;
 }
 
-/* Deletes the tokens and codes of the client being removed. */
-static enum store_each
-ctl_client_token_drop(const unsigned char *hash, const struct token *t,
+/*
+ * The transaction of "client remove": arg is a struct ctl_drop naming the
+ * client, which is deleted with everything issued to it.
+ */
+static enum ctl_exit
+ctl_client_remove_txn(const struct ctl *ctl, struct store_txn *txn,
     void *arg)
 {
-	struct ctl_client_purge *p = arg;
+	struct ctl_drop *d = arg;
+	enum store_status st;
 
-	(void)hash;
-	if (strcmp(t->client_id, p->id) != 0)
-		return STORE_EACH_NEXT;
-	if (t->kind == TOKEN_CODE)
-		p->codes++;
-	else
-		p->tokens++;
-	return STORE_EACH_DELETE;
-}
-
-/* Deletes the grants of the client being removed. */
-static enum store_each
-ctl_client_grant_drop(const struct grant *g, void *arg)
-{
-	struct ctl_client_purge *p = arg;
-
-	if (strcmp(g->client_id, p->id) != 0)
-		return STORE_EACH_NEXT;
-	p->grants++;
-	return STORE_EACH_DELETE;
+	if ((st = store_client_delete(txn, d->client_id)) == STORE_OK)
+		st = ctl_token_drop(txn, d);
+	if (st != STORE_OK)
+		return ctl_client_fail(ctl, d->client_id, st);
+	return CTL_EXIT_OK;
 }
 
 /*
@@ -771,88 +784,56 @@ ctl_client_grant_drop(const struct grant *g, void *arg)
 enum ctl_exit
 ctl_cmd_client_remove(struct ctl *ctl, int argc, char **argv)
 {
-	struct ctl_client_purge p;
-	struct store_txn *txn;
-	enum store_status st;
+	struct ctl_drop d;
+	struct ctl_line l;
 	enum ctl_exit rv;
-	const char *id;
 
-	if ((rv = ctl_client_parse_id(ctl, argc, argv, &id, NULL)) !=
-	    CTL_EXIT_OK || id == NULL)
+	if ((rv = ctl_client_parse_id(ctl, argc, argv, 0, &l)) !=
+	    CTL_EXIT_OK || l.helped)
 		return rv;
-	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
+	memset(&d, 0, sizeof(d));
+	d.client_id = l.operand;
+	if ((rv = ctl_txn(ctl, 1, ctl_client_remove_txn, &d)) != CTL_EXIT_OK)
 		return rv;
-	memset(&p, 0, sizeof(p));
-	p.id = id;
-	if ((st = store_txn_begin(ctl->store, 1, &txn)) != STORE_OK)
-		return ctl_store_fail(ctl, "begin", st);
-	st = store_client_delete(txn, id);
-	if (st == STORE_OK)
-		st = store_token_foreach(txn, ctl_client_token_drop, &p);
-	if (st == STORE_OK)
-		st = store_grant_foreach(txn, ctl_client_grant_drop, &p);
-	if (st != STORE_OK) {
-		store_txn_abort(txn);
-		if (st == STORE_NOTFOUND)
-			return ctl_fail(ctl, "no such client '%s'", id);
-		return ctl_store_fail(ctl, id, st);
-	}
-	if ((st = store_txn_commit(txn)) != STORE_OK)
-		return ctl_store_fail(ctl, "commit", st);
-	printf("removed client %s: %zu tokens, %zu codes, %zu grants\n", id,
-	    p.tokens, p.codes, p.grants);
+	printf("removed client %s: %zu tokens, %zu codes, %zu grants\n",
+	    d.client_id, d.tokens, d.codes, d.grants);
 	return CTL_EXIT_OK;
+}
+
+/*
+ * The transaction of "client secret": arg is a struct ctl_client_one whose
+ * client gets a new generated secret, into one->secret.
+ */
+static enum ctl_exit
+ctl_client_secret_txn(const struct ctl *ctl, struct store_txn *txn,
+    void *arg)
+{
+	struct ctl_client_one *one = arg;
+	enum ctl_exit rv;
+
+	if ((rv = ctl_client_get_txn(ctl, txn, one)) != CTL_EXIT_OK)
+		return rv;
+	if (one->c.is_public)
+		return ctl_fail(ctl, "client '%s' is public: it has no secret",
+		    one->c.id);
+	if ((rv = ctl_client_secret_set(ctl, &one->c, one->secret,
+	    sizeof(one->secret), &one->secret_len)) != CTL_EXIT_OK)
+		return rv;
+	return ctl_client_put(ctl, txn, &one->c, 1);
 }
 
 /* Replaces a confidential client's secret and prints the new one once. */
 enum ctl_exit
 ctl_cmd_client_secret(struct ctl *ctl, int argc, char **argv)
 {
-	struct client c;
-	struct store_txn *txn;
-	enum store_status st;
+	struct ctl_client_one one;
 	enum ctl_exit rv;
-	char secret[CTL_SECRET_STRING_MAX];
-	size_t secret_len = 0;
-	const char *id;
-	int json = 0;
 
-	if ((rv = ctl_client_parse_id(ctl, argc, argv, &id, &json)) !=
-	    CTL_EXIT_OK || id == NULL)
-		return rv;
-	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
-		return rv;
-	if ((st = store_txn_begin(ctl->store, 1, &txn)) != STORE_OK)
-		return ctl_store_fail(ctl, "begin", st);
-	if ((st = store_client_get(txn, id, &c)) != STORE_OK) {
-		store_txn_abort(txn);
-		if (st == STORE_NOTFOUND)
-			return ctl_fail(ctl, "no such client '%s'", id);
-		return ctl_store_fail(ctl, id, st);
-	}
-	if (c.is_public) {
-		store_txn_abort(txn);
-		client_free(&c);
-		return ctl_fail(ctl, "client '%s' is public: it has no secret",
-		    id);
-	}
-	if ((rv = ctl_client_secret_set(ctl, &c, secret, sizeof(secret),
-	    &secret_len)) != CTL_EXIT_OK) {
-		store_txn_abort(txn);
-		goto out;
-	}
-	if ((st = store_client_put(txn, &c, 1)) != STORE_OK) {
-		store_txn_abort(txn);
-		rv = ctl_store_fail(ctl, "store the client", st);
-		goto out;
-	}
-	if ((st = store_txn_commit(txn)) != STORE_OK) {
-		rv = ctl_store_fail(ctl, "commit", st);
-		goto out;
-	}
-	rv = ctl_client_print_secret(ctl, c.id, secret, json);
-out:
-	crypto_wipe(secret, sizeof(secret));
-	client_free(&c);
+	if ((rv = ctl_client_one_txn(ctl, argc, argv, 1, ctl_client_secret_txn,
+	    &one)) == CTL_EXIT_OK && !one.line.helped)
+		rv = ctl_client_print_secret(ctl, one.c.id, one.secret,
+		    one.line.json);
+	crypto_wipe(one.secret, sizeof(one.secret));
+	client_free(&one.c);
 	return rv;
 }

@@ -1,5 +1,6 @@
 /*
- * Opening the database, and "init", which creates it.
+ * Opening the database, the one transaction of a command, and "init",
+ * which creates the database.
  */
 #include <sys/stat.h>
 
@@ -51,6 +52,34 @@ ctl_open(struct ctl *ctl, int create)
 }
 
 /*
+ * Opens the store and runs fn(ctl, txn, arg) in one transaction, a write
+ * transaction when write is set.  fn reports its own failures; a write
+ * transaction is committed only when fn returns CTL_EXIT_OK, a read one is
+ * always ended without writing.  Returns what fn returned; or, reported,
+ * what ctl_open returned, or CTL_EXIT_FAIL when the transaction could not
+ * begin or commit: nothing was then written.
+ */
+enum ctl_exit
+ctl_txn(struct ctl *ctl, int write, ctl_txn_fn fn, void *arg)
+{
+	struct store_txn *txn;
+	enum store_status st;
+	enum ctl_exit rv;
+
+	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
+		return rv;
+	if ((st = store_txn_begin(ctl->store, write, &txn)) != STORE_OK)
+		return ctl_store_fail(ctl, "begin", st);
+	if ((rv = fn(ctl, txn, arg)) != CTL_EXIT_OK || !write) {
+		store_txn_abort(txn);
+		return rv;
+	}
+	if ((st = store_txn_commit(txn)) != STORE_OK)
+		return ctl_store_fail(ctl, "commit", st);
+	return CTL_EXIT_OK;
+}
+
+/*
  * Creates the database directory (0700) and environment (0600) if they
  * are missing, and prints where the database is.  Idempotent: an existing
  * database is opened and left as it was.
@@ -58,23 +87,14 @@ ctl_open(struct ctl *ctl, int create)
 enum ctl_exit
 ctl_cmd_init(struct ctl *ctl, int argc, char **argv)
 {
-	struct ctl_args a;
+	struct ctl_line l;
 	struct stat sb;
 	enum ctl_exit rv;
-	char *v, *real;
-	int o;
+	char *real;
 
-	ctl_args_init(&a, ctl, NULL, 0, argc, argv);
-	while ((o = ctl_args_next(&a, &v)) != CTL_ARGS_END) {
-		switch (o) {
-		case CTL_ARGS_HELP:
-			return ctl_help(ctl);
-		case CTL_ARGS_OPERAND:
-			return ctl_usage_error(ctl, "too many arguments");
-		default:
-			return CTL_EXIT_USAGE;
-		}
-	}
+	if ((rv = ctl_args_line(ctl, argc, argv, 0, NULL, &l)) != CTL_EXIT_OK ||
+	    l.helped)
+		return rv;
 	if ((rv = ctl_open(ctl, 1)) != CTL_EXIT_OK)
 		return rv;
 	/*

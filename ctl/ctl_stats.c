@@ -60,6 +60,8 @@ static enum store_each ctl_stats_grant(const struct grant *, void *);
 static size_t ctl_stats_total(const struct ctl_stats *, enum ctl_stats_row);
 static cJSON *ctl_stats_json(const struct ctl_stats *);
 static void ctl_stats_print(const struct ctl_stats *);
+static enum ctl_exit ctl_stats_txn(const struct ctl *, struct store_txn *,
+    void *);
 
 static enum store_each
 ctl_stats_client(const struct client *c, void *arg)
@@ -198,46 +200,40 @@ ctl_stats_print(const struct ctl_stats *s)
 	}
 }
 
+/* The transaction of "stats": arg is the struct ctl_stats to fill. */
+static enum ctl_exit
+ctl_stats_txn(const struct ctl *ctl, struct store_txn *txn, void *arg)
+{
+	struct ctl_stats *s = arg;
+	enum store_status st;
+
+	s->txn = txn;
+	st = store_client_foreach(txn, ctl_stats_client, s);
+	if (st == STORE_OK)
+		st = store_token_foreach(txn, ctl_stats_token, s);
+	if (st == STORE_OK)
+		st = store_grant_foreach(txn, ctl_stats_grant, s);
+	s->txn = NULL;
+	if (st != STORE_OK)
+		return ctl_store_fail(ctl, "stats", st);
+	return CTL_EXIT_OK;
+}
+
 enum ctl_exit
 ctl_cmd_stats(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct ctl_option opts[] = { { "--json", 0, 0 } };
 	struct ctl_stats s;
-	struct ctl_args a;
-	enum store_status st;
+	struct ctl_line l;
 	enum ctl_exit rv;
-	char *v;
-	int o, json = 0;
 
-	ctl_args_init(&a, ctl, opts, 1, argc, argv);
-	while ((o = ctl_args_next(&a, &v)) != CTL_ARGS_END) {
-		switch (o) {
-		case 0:
-			json = 1;
-			break;
-		case CTL_ARGS_HELP:
-			return ctl_help(ctl);
-		case CTL_ARGS_OPERAND:
-			return ctl_usage_error(ctl, "too many arguments");
-		default:
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
+	if ((rv = ctl_args_line(ctl, argc, argv, CTL_LINE_JSON, NULL, &l)) !=
+	    CTL_EXIT_OK || l.helped)
 		return rv;
 	memset(&s, 0, sizeof(s));
 	s.now = ctl->now;
-	if ((st = store_txn_begin(ctl->store, 0, &s.txn)) != STORE_OK)
-		return ctl_store_fail(ctl, "begin", st);
-	st = store_client_foreach(s.txn, ctl_stats_client, &s);
-	if (st == STORE_OK)
-		st = store_token_foreach(s.txn, ctl_stats_token, &s);
-	if (st == STORE_OK)
-		st = store_grant_foreach(s.txn, ctl_stats_grant, &s);
-	store_txn_abort(s.txn);
-	if (st != STORE_OK)
-		return ctl_store_fail(ctl, "stats", st);
-	if (json)
+	if ((rv = ctl_txn(ctl, 0, ctl_stats_txn, &s)) != CTL_EXIT_OK)
+		return rv;
+	if (l.json)
 		return ctl_json_print(ctl, ctl_stats_json(&s), 0);
 	ctl_stats_print(&s);
 	return CTL_EXIT_OK;

@@ -1,25 +1,31 @@
 /*
- * The token commands: "token revoke" and "purge".  A token is only ever
- * handled as the SHA-256 it is stored under; its string is wiped as soon
- * as it has been hashed and never printed.
+ * The token commands: "token revoke" and "purge", and the walk that
+ * deletes tokens, codes and grants, which "client remove" shares.  A token
+ * is only ever handled as the SHA-256 it is stored under; its string is
+ * wiped as soon as it has been hashed and never printed.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "ctl.h"
 
-/* What "purge" deleted. */
-struct ctl_token_purge {
-	int64_t now;
-	size_t tokens;
-	size_t codes;
-	size_t grants;
+/* What "token revoke" revokes, and what it found. */
+struct ctl_token_revoke {
+	unsigned char hash[TOKEN_HASH_LEN];
+	struct token tok;	/* read in the transaction; token_free */
+	int was_revoked;
 };
 
 static const char *ctl_token_kind_name(enum token_kind);
-static enum store_each ctl_token_purge_one(const unsigned char *,
+static int ctl_token_drop_picks(const struct ctl_drop *, const char *,
+    int64_t);
+static enum store_each ctl_token_drop_one(const unsigned char *,
     const struct token *, void *);
-static enum store_each ctl_token_purge_grant(const struct grant *, void *);
+static enum store_each ctl_token_drop_grant(const struct grant *, void *);
+static enum ctl_exit ctl_token_revoke_txn(const struct ctl *,
+    struct store_txn *, void *);
+static enum ctl_exit ctl_token_purge_txn(const struct ctl *,
+    struct store_txn *, void *);
 
 /* What to call a token of kind k in a message. */
 static const char *
@@ -38,6 +44,82 @@ ctl_token_kind_name(enum token_kind k)
 	return "token";
 }
 
+/* Whether d picks a record of client_id that expires at expires_at. */
+static int
+ctl_token_drop_picks(const struct ctl_drop *d, const char *client_id,
+    int64_t expires_at)
+{
+	if (d->client_id != NULL)
+		return strcmp(client_id, d->client_id) == 0;
+	return expires_at <= d->now;
+}
+
+/* Deletes a token or code that the drop picks. */
+static enum store_each
+ctl_token_drop_one(const unsigned char *hash, const struct token *t,
+    void *arg)
+{
+	struct ctl_drop *d = arg;
+
+	(void)hash;
+	if (!ctl_token_drop_picks(d, t->client_id, t->expires_at))
+		return STORE_EACH_NEXT;
+	if (t->kind == TOKEN_CODE)
+		d->codes++;
+	else
+		d->tokens++;
+	return STORE_EACH_DELETE;
+}
+
+/*
+ * Deletes a grant that the drop picks.  An expired grant is safe to drop:
+ * its expiry is the latest of anything issued under it, so nothing that
+ * still needs it is left behind.
+ */
+static enum store_each
+ctl_token_drop_grant(const struct grant *g, void *arg)
+{
+	struct ctl_drop *d = arg;
+
+	if (!ctl_token_drop_picks(d, g->client_id, g->expires_at))
+		return STORE_EACH_NEXT;
+	d->grants++;
+	return STORE_EACH_DELETE;
+}
+
+/*
+ * Deletes, in the write transaction txn, the tokens, codes and grants d
+ * picks, adding how many of each to d.  Returns STORE_OK, or the failure
+ * of a walk: the caller must then abort, as part may have been deleted.
+ */
+enum store_status
+ctl_token_drop(struct store_txn *txn, struct ctl_drop *d)
+{
+	enum store_status st;
+
+	if ((st = store_token_foreach(txn, ctl_token_drop_one, d)) != STORE_OK)
+		return st;
+	return store_grant_foreach(txn, ctl_token_drop_grant, d);
+}
+
+/* The transaction of "token revoke": arg is a struct ctl_token_revoke. */
+static enum ctl_exit
+ctl_token_revoke_txn(const struct ctl *ctl, struct store_txn *txn, void *arg)
+{
+	struct ctl_token_revoke *r = arg;
+	enum store_status st;
+
+	if ((st = store_token_get(txn, r->hash, &r->tok)) == STORE_NOTFOUND)
+		return ctl_fail(ctl, "no such token");
+	if (st != STORE_OK)
+		return ctl_store_fail(ctl, "read the token", st);
+	r->was_revoked = r->tok.state == TOKEN_STATE_REVOKED;
+	/* Again even when already revoked: it also ends a refresh grant. */
+	if ((st = store_token_revoke(txn, r->hash, &r->tok)) != STORE_OK)
+		return ctl_store_fail(ctl, "revoke", st);
+	return CTL_EXIT_OK;
+}
+
 /*
  * Revokes the token given as the operand, or read from standard input for
  * "-".  Revoking a refresh token takes its grant down with it
@@ -47,111 +129,49 @@ ctl_token_kind_name(enum token_kind k)
 enum ctl_exit
 ctl_cmd_token_revoke(struct ctl *ctl, int argc, char **argv)
 {
-	struct ctl_args a;
-	struct store_txn *txn;
-	struct token tok;
-	enum store_status st;
+	struct ctl_token_revoke r;
+	struct ctl_line l;
 	enum ctl_exit rv;
-	unsigned char hash[TOKEN_HASH_LEN];
 	char buf[TOKEN_PRESENTED_MAX + 1];
-	const char *operand = NULL;
 	size_t len;
-	char *v;
-	int o, was_revoked;
 
-	ctl_args_init(&a, ctl, NULL, 0, argc, argv);
 	/* One token in 64 begins with '-' (base64url): not an option. */
-	a.dash_operands = 1;
-	while ((o = ctl_args_next(&a, &v)) != CTL_ARGS_END) {
-		switch (o) {
-		case CTL_ARGS_HELP:
-			return ctl_help(ctl);
-		case CTL_ARGS_OPERAND:
-			if (ctl_args_operand(ctl, &operand, 1, v) !=
-			    CTL_EXIT_OK)
-				return CTL_EXIT_USAGE;
-			break;
-		default:
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (operand == NULL)
-		return ctl_usage_error(ctl, "missing TOKEN");
-
-	if (strcmp(operand, "-") == 0) {
+	if ((rv = ctl_args_line(ctl, argc, argv, CTL_LINE_DASH, "TOKEN",
+	    &l)) != CTL_EXIT_OK || l.helped)
+		return rv;
+	if (strcmp(l.operand, "-") == 0) {
 		if ((rv = ctl_read_line(ctl, "the token", buf, sizeof(buf),
 		    &len)) != CTL_EXIT_OK)
 			return rv;
-	} else if ((len = strlen(operand)) == 0 || len > TOKEN_PRESENTED_MAX)
+	} else if ((len = strlen(l.operand)) == 0 || len > TOKEN_PRESENTED_MAX)
 		return ctl_usage_error(ctl, "a token is 1 to "
 		    CTL_STR(TOKEN_PRESENTED_MAX) " bytes");
 	else
-		memcpy(buf, operand, len + 1);
-	if (crypto_sha256(buf, len, hash) == -1) {
+		memcpy(buf, l.operand, len + 1);
+	memset(&r, 0, sizeof(r));
+	if (crypto_sha256(buf, len, r.hash) == -1) {
 		crypto_wipe(buf, sizeof(buf));
 		return ctl_fail(ctl, "cannot hash the token");
 	}
 	crypto_wipe(buf, sizeof(buf));
 
-	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
-		return rv;
-	if ((st = store_txn_begin(ctl->store, 1, &txn)) != STORE_OK)
-		return ctl_store_fail(ctl, "begin", st);
-	if ((st = store_token_get(txn, hash, &tok)) != STORE_OK) {
-		store_txn_abort(txn);
-		if (st == STORE_NOTFOUND)
-			return ctl_fail(ctl, "no such token");
-		return ctl_store_fail(ctl, "read the token", st);
-	}
-	was_revoked = tok.state == TOKEN_STATE_REVOKED;
-	/* Again even when already revoked: it also ends a refresh grant. */
-	if ((st = store_token_revoke(txn, hash, &tok)) != STORE_OK) {
-		store_txn_abort(txn);
-		rv = ctl_store_fail(ctl, "revoke", st);
-		goto out;
-	}
-	if ((st = store_txn_commit(txn)) != STORE_OK) {
-		rv = ctl_store_fail(ctl, "commit", st);
-		goto out;
-	}
-	printf("%s %s of client %s\n", was_revoked ? "already revoked:" :
-	    "revoked", ctl_token_kind_name(tok.kind), tok.client_id);
-	rv = CTL_EXIT_OK;
-out:
-	token_free(&tok);
+	if ((rv = ctl_txn(ctl, 1, ctl_token_revoke_txn, &r)) == CTL_EXIT_OK)
+		printf("%s %s of client %s\n", r.was_revoked ?
+		    "already revoked:" : "revoked",
+		    ctl_token_kind_name(r.tok.kind), r.tok.client_id);
+	token_free(&r.tok);
 	return rv;
 }
 
-/* Deletes a token or code that has expired. */
-static enum store_each
-ctl_token_purge_one(const unsigned char *hash, const struct token *t,
-    void *arg)
+/* The transaction of "purge": arg is a struct ctl_drop. */
+static enum ctl_exit
+ctl_token_purge_txn(const struct ctl *ctl, struct store_txn *txn, void *arg)
 {
-	struct ctl_token_purge *p = arg;
+	enum store_status st;
 
-	(void)hash;
-	if (t->expires_at > p->now)
-		return STORE_EACH_NEXT;
-	if (t->kind == TOKEN_CODE)
-		p->codes++;
-	else
-		p->tokens++;
-	return STORE_EACH_DELETE;
-}
-
-/*
- * Deletes a grant that has expired: its expiry is the latest of anything
- * issued under it, so nothing that still needs it is left behind.
- */
-static enum store_each
-ctl_token_purge_grant(const struct grant *g, void *arg)
-{
-	struct ctl_token_purge *p = arg;
-
-	if (g->expires_at > p->now)
-		return STORE_EACH_NEXT;
-	p->grants++;
-	return STORE_EACH_DELETE;
+	if ((st = ctl_token_drop(txn, arg)) != STORE_OK)
+		return ctl_store_fail(ctl, "purge", st);
+	return CTL_EXIT_OK;
 }
 
 /*
@@ -163,41 +183,18 @@ ctl_token_purge_grant(const struct grant *g, void *arg)
 enum ctl_exit
 ctl_cmd_purge(struct ctl *ctl, int argc, char **argv)
 {
-	struct ctl_token_purge p;
-	struct ctl_args a;
-	struct store_txn *txn;
-	enum store_status st;
+	struct ctl_drop d;
+	struct ctl_line l;
 	enum ctl_exit rv;
-	char *v;
-	int o;
 
-	ctl_args_init(&a, ctl, NULL, 0, argc, argv);
-	while ((o = ctl_args_next(&a, &v)) != CTL_ARGS_END) {
-		switch (o) {
-		case CTL_ARGS_HELP:
-			return ctl_help(ctl);
-		case CTL_ARGS_OPERAND:
-			return ctl_usage_error(ctl, "too many arguments");
-		default:
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
+	if ((rv = ctl_args_line(ctl, argc, argv, 0, NULL, &l)) != CTL_EXIT_OK ||
+	    l.helped)
 		return rv;
-	memset(&p, 0, sizeof(p));
-	p.now = ctl->now;
-	if ((st = store_txn_begin(ctl->store, 1, &txn)) != STORE_OK)
-		return ctl_store_fail(ctl, "begin", st);
-	st = store_token_foreach(txn, ctl_token_purge_one, &p);
-	if (st == STORE_OK)
-		st = store_grant_foreach(txn, ctl_token_purge_grant, &p);
-	if (st != STORE_OK) {
-		store_txn_abort(txn);
-		return ctl_store_fail(ctl, "purge", st);
-	}
-	if ((st = store_txn_commit(txn)) != STORE_OK)
-		return ctl_store_fail(ctl, "commit", st);
-	printf("purged %zu tokens, %zu codes, %zu grants\n", p.tokens, p.codes,
-	    p.grants);
+	memset(&d, 0, sizeof(d));
+	d.now = ctl->now;
+	if ((rv = ctl_txn(ctl, 1, ctl_token_purge_txn, &d)) != CTL_EXIT_OK)
+		return rv;
+	printf("purged %zu tokens, %zu codes, %zu grants\n", d.tokens, d.codes,
+	    d.grants);
 	return CTL_EXIT_OK;
 }
