@@ -174,6 +174,16 @@ repeat() {
 	printf '%s' "$s"
 }
 
+# redirect_uris PREFIX N: " --redirect-uri PREFIX1 ... --redirect-uri
+# PREFIXN", for word splitting.
+redirect_uris() {
+	i=1
+	while [ "$i" -le "$2" ]; do
+		printf ' --redirect-uri %s%s' "$1" "$i"
+		i=$((i + 1))
+	done
+}
+
 # ---------------------------------------------------------------- usage
 
 expect 0 "--help" --help
@@ -271,12 +281,7 @@ expect 1 "a corrupt database" --db "$tmp/corrupt" client list
 # A map too small for one client: the storage error, and nothing stored.
 full=$tmp/full
 OAUTH_MAP_SIZE=32768 "$OAUTHCTL" --db "$full" init >/dev/null 2>&1
-big=
-i=1
-while [ "$i" -le 16 ]; do
-	big="$big --redirect-uri https://a.example/$(repeat a 2000)$i"
-	i=$((i + 1))
-done
+big=$(redirect_uris "https://a.example/$(repeat a 2000)" 16)
 # shellcheck disable=SC2086
 OAUTH_MAP_SIZE=32768 "$OAUTHCTL" --db "$full" client add big \
     --grant-types authorization_code $big >"$tmp/out" 2>"$tmp/err"
@@ -393,12 +398,7 @@ expect 0 "a redirect URI of 2048 bytes" --db "$db" client add r2048 \
 expect 2 "the same redirect URI twice" --db "$db" client add r \
     --grant-types authorization_code --redirect-uri https://a.example/cb \
     --redirect-uri https://a.example/cb
-uris=
-i=1
-while [ "$i" -le 16 ]; do
-	uris="$uris --redirect-uri https://a.example/cb$i"
-	i=$((i + 1))
-done
+uris=$(redirect_uris https://a.example/cb 16)
 # shellcheck disable=SC2086
 expect 0 "16 redirect URIs" --db "$db" client add r16 \
     --grant-types authorization_code $uris

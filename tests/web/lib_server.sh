@@ -9,8 +9,9 @@
 # It offers: result lines ("ok - ...", "not ok - ...", a closing "N passed,
 # M failed", "skipped: reason" when a package is missing), a temp dir
 # removed on exit, free loopback ports, bounded waits for a port or a
-# socket, bounded stops, the rendering of an etc/ template, a database with
-# test clients, and the end-to-end OAuth cases every server must pass.
+# socket, bounded stops, the rendering of an etc/ template and a web
+# server (apache2, nginx, lighttpd) started on it, a database with test
+# clients, and the end-to-end OAuth cases every server must pass.
 #
 # Environment: FCGI, OAUTHCTL (binaries, default build/), LOG_DIR (where
 # the server logs of a failed run are kept, default build/test-logs/web),
@@ -268,11 +269,21 @@ ws_kill_strays() {
 	echo $_n
 }
 
-# ws_stop_server PID DESC: stop it, then check that it took its responders
-# with it within WS_STOP_TIMEOUT seconds.
+# ws_stop_server PID DESC [PID DESC]... [-- WHAT]: stop each in turn,
+# one result line each, then check that no responder outlives WHAT (the
+# last DESC by default) for more than WS_STOP_TIMEOUT seconds.
 ws_stop_server() {
-	ws_check "$2 stops on SIGTERM" ws_stop "$1"
-	ws_check_strays "$2"
+	_what=
+	while [ $# -gt 0 ]; do
+		if [ "$1" = -- ]; then
+			_what=$2
+			break
+		fi
+		ws_check "$2 stops on SIGTERM" ws_stop "$1"
+		_what=$2
+		shift 2
+	done
+	ws_check_strays "$_what"
 }
 
 # ws_check_strays DESC: no responder of this run is left, within
@@ -387,16 +398,54 @@ ws_unit_start() {
 	umask "$_old_umask"
 }
 
-# ws_lighttpd_start: etc/lighttpd/oauth-fastcgi.conf rendered and run on
-# WS_PORT; 0 once it answers, its pid in ws_pid either way.  lighttpd opens
-# its error log after dropping to www-data, hence the run dir's owner.
-ws_lighttpd_start() {
-	ws_render etc/lighttpd/oauth-fastcgi.conf "$WS_RUN/lighttpd.conf" &&
-	    ws_quiet lighttpd -tt -f "$WS_RUN/lighttpd.conf" || return 1
-	ws_start lighttpd lighttpd -D -f "$WS_RUN/lighttpd.conf"
-	ws_wait_http "$WS_PORT" "$ws_pid" && return 0
-	ws_server_log "$WS_RUN/lighttpd.out" "$WS_RUN/error.log"
+# ws_came_up DESC http|listen PORT|PATH LOG...: one result line DESC for
+# whether what ws_start just started (ws_pid) comes up: an HTTP server on
+# PORT (ws_wait_http), or a FastCGI socket (ws_wait_listen).  When it does
+# not, the end of each LOG is shown and 1 returned.
+ws_came_up() {
+	_desc=$1 _how=$2 _where=$3
+	shift 3
+	if "ws_wait_$_how" "$_where" "$ws_pid"; then
+		ws_ok "$_desc"
+		return 0
+	fi
+	ws_notok "$_desc"
+	ws_server_log "$@"
 	return 1
+}
+
+# ws_serve apache2|nginx|lighttpd TEMPLATE: the web server with the etc/
+# TEMPLATE rendered into run/SERVER.conf, checked by the server's own
+# syntax test and run in the foreground on WS_PORT, a result line for each
+# of the three; 0 once it answers, its pid in ws_pid either way.  (lighttpd
+# opens its error log after dropping to www-data, hence the run dir's
+# owner.)
+ws_serve() {
+	_srv=$1 _conf=$WS_RUN/$1.conf
+	ws_check "$2 renders" ws_render "$2" "$_conf"
+	case $_srv in
+	apache2)
+		ws_check "apache2 -t accepts it" ws_quiet apache2 -t -f "$_conf"
+		ws_start apache2 apache2 -f "$_conf" -DFOREGROUND
+		;;
+	nginx)
+		ws_check "nginx -t accepts it" ws_quiet \
+		    nginx -t -q -e "$WS_RUN/error.log" -c "$_conf"
+		ws_start nginx nginx -e "$WS_RUN/error.log" -c "$_conf" \
+		    -g 'daemon off;'
+		;;
+	lighttpd)
+		ws_check "lighttpd -tt accepts it" ws_quiet \
+		    lighttpd -tt -f "$_conf"
+		ws_start lighttpd lighttpd -D -f "$_conf"
+		;;
+	*)
+		ws_notok "$_srv is a web server lib_server.sh knows"
+		return 1
+		;;
+	esac
+	ws_came_up "$_srv answers on 127.0.0.1:$WS_PORT" http "$WS_PORT" \
+	    "$WS_RUN/$_srv.out" "$WS_RUN/error.log"
 }
 
 # ---- HTTP ----------------------------------------------------------------

@@ -16,20 +16,10 @@ ws_need_build
 ws_init
 
 ws_check "database with the test clients" ws_setup_db
-ws_check "etc/apache2/oauth-fcgid.conf renders" \
-    ws_render etc/apache2/oauth-fcgid.conf "$WS_RUN/apache2.conf"
-ws_check "apache2 -t accepts it" ws_quiet \
-    apache2 -t -f "$WS_RUN/apache2.conf"
-ws_start apache2 apache2 -f "$WS_RUN/apache2.conf" -DFOREGROUND
-apid=$ws_pid
-if ws_wait_http "$WS_PORT" "$apid"; then
-	ws_ok "apache2 answers on 127.0.0.1:$WS_PORT"
+if ws_serve apache2 etc/apache2/oauth-fcgid.conf; then
 	ws_oauth_cases "http://127.0.0.1:$WS_PORT"
 	ws_check "mod_fcgid started oauth.fcgi as a FastCGI process" \
 	    [ -n "$(ws_responders)" ]
-else
-	ws_notok "apache2 answers on 127.0.0.1:$WS_PORT"
-	ws_server_log "$WS_RUN/apache2.out" "$WS_RUN/error.log"
 fi
-ws_stop_server "$apid" apache2
+ws_stop_server "$ws_pid" apache2
 ws_finish

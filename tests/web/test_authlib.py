@@ -54,9 +54,7 @@ ws_need_cmd lighttpd lighttpd
 ws_need_build
 ws_init
 ws_check "database with the test clients" ws_setup_db
-if ws_lighttpd_start; then
-	ws_ok "lighttpd serves etc/lighttpd/oauth-fastcgi.conf on $WS_PORT"
-	lpid=$ws_pid
+if ws_serve lighttpd etc/lighttpd/oauth-fastcgi.conf; then
 	WS_BASE_URL=http://127.0.0.1:$WS_PORT WS_USER_NAME=$WS_USER_NAME \
 	    WS_USER_PASS=$WS_USER_PASS WS_REDIRECT=$WS_REDIRECT \
 	    WS_SVC_SECRET=$WS_SVC_SECRET WS_RS_SECRET=$WS_RS_SECRET \
@@ -71,10 +69,8 @@ if ws_lighttpd_start; then
 	ws_check "the Authlib client finished (exit $rc)" [ "$rc" -eq 0 ]
 	# The same server through the cases every configuration must pass.
 	ws_oauth_cases "http://127.0.0.1:$WS_PORT"
-	ws_stop_server "$lpid" lighttpd
-else
-	ws_notok "lighttpd serves etc/lighttpd/oauth-fastcgi.conf on $WS_PORT"
 fi
+ws_stop_server "$ws_pid" lighttpd
 ws_finish
 '''
     return subprocess.run(["sh", "-c", script, "sh", python,

@@ -39,13 +39,8 @@ ws_check "etc/apache2/oauth-fcgid.conf renders" \
 ws_start as apache2 -f "$as_run/apache2.conf" -DFOREGROUND
 as_pid=$ws_pid
 as_up=0
-if ws_wait_http "$as_port" "$as_pid"; then
-	as_up=1
-	ws_ok "authorization server (apache2 + mod_fcgid) on $as_port"
-else
-	ws_notok "authorization server (apache2 + mod_fcgid) on $as_port"
-	ws_server_log "$as_run/as.out" "$as_run/error.log"
-fi
+ws_came_up "authorization server (apache2 + mod_fcgid) on $as_port" \
+    http "$as_port" "$as_run/as.out" "$as_run/error.log" && as_up=1
 
 # The resource server: its own port and run dir.
 WS_PORT=$rs_port WS_RUN=$rs_run ws_render \
@@ -55,13 +50,8 @@ ws_check "apache2 -t accepts it" ws_quiet apache2 -t -f "$rs_run/apache2.conf"
 ws_start rs apache2 -f "$rs_run/apache2.conf" -DFOREGROUND
 rs_pid=$ws_pid
 rs_up=0
-if ws_wait_http "$rs_port" "$rs_pid"; then
-	rs_up=1
-	ws_ok "resource server (apache2 + mod_oauth2) on $rs_port"
-else
-	ws_notok "resource server (apache2 + mod_oauth2) on $rs_port"
-	ws_server_log "$WS_RUN/rs.out" "$rs_run/error.log"
-fi
+ws_came_up "resource server (apache2 + mod_oauth2) on $rs_port" \
+    http "$rs_port" "$WS_RUN/rs.out" "$rs_run/error.log" && rs_up=1
 
 api=http://127.0.0.1:$rs_port/api/hello.txt
 as=http://127.0.0.1:$as_port/oauth
@@ -128,6 +118,5 @@ if [ $as_up -eq 1 ] && [ $rs_up -eq 1 ]; then
 	    ws_body_is '{"active":false}'
 fi
 
-ws_check "resource server stops on SIGTERM" ws_stop "$rs_pid"
-ws_stop_server "$as_pid" "authorization server"
+ws_stop_server "$rs_pid" "resource server" "$as_pid" "authorization server"
 ws_finish

@@ -25,29 +25,10 @@ ws_check "etc/oauth.conf renders" ws_render etc/oauth.conf "$WS_RUN/oauth.conf"
 ws_start oauth env -u OAUTH_DB OAUTH_CONFIG="$WS_RUN/oauth.conf" $ws_runas \
     "$WS_BIN/oauth.fcgi" --listen "127.0.0.1:$WS_FCGI_PORT"
 fpid=$ws_pid
-if ws_wait_listen "$WS_FCGI_PORT" "$fpid"; then
-	ws_ok "oauth.fcgi --listen 127.0.0.1:$WS_FCGI_PORT listens"
-else
-	ws_notok "oauth.fcgi --listen 127.0.0.1:$WS_FCGI_PORT listens"
-	ws_server_log "$WS_RUN/oauth.out"
-fi
+ws_came_up "oauth.fcgi --listen 127.0.0.1:$WS_FCGI_PORT listens" \
+    listen "$WS_FCGI_PORT" "$WS_RUN/oauth.out"
 
-ws_check "etc/nginx/oauth-listen.conf renders" \
-    ws_render etc/nginx/oauth-listen.conf "$WS_RUN/nginx.conf"
-ws_check "nginx -t accepts it" ws_quiet \
-    nginx -t -q -e "$WS_RUN/error.log" -c "$WS_RUN/nginx.conf"
-ws_start nginx nginx -e "$WS_RUN/error.log" -c "$WS_RUN/nginx.conf" \
-    -g 'daemon off;'
-npid=$ws_pid
-if ws_wait_http "$WS_PORT" "$npid"; then
-	ws_ok "nginx answers on 127.0.0.1:$WS_PORT"
-	ws_oauth_cases "http://127.0.0.1:$WS_PORT"
-else
-	ws_notok "nginx answers on 127.0.0.1:$WS_PORT"
-	ws_server_log "$WS_RUN/nginx.out" "$WS_RUN/error.log"
-fi
-
-ws_check "nginx stops on SIGTERM" ws_stop "$npid"
-ws_check "oauth.fcgi --listen stops on SIGTERM" ws_stop "$fpid"
-ws_check_strays "the test"
+ws_serve nginx etc/nginx/oauth-listen.conf &&
+    ws_oauth_cases "http://127.0.0.1:$WS_PORT"
+ws_stop_server "$ws_pid" nginx "$fpid" "oauth.fcgi --listen" -- "the test"
 ws_finish

@@ -60,33 +60,14 @@ fi
 ws_check "database with the test clients" ws_setup_db
 ws_unit_start "$unit"
 fpid=$ws_pid
-if ws_wait_listen "$WS_SOCKET" "$fpid"; then
-	ws_ok "the unit's spawn-fcgi command listens on $WS_SOCKET"
-else
-	ws_notok "the unit's spawn-fcgi command listens on $WS_SOCKET"
-	ws_server_log "$WS_RUN/unit.out"
-fi
+ws_came_up "the unit's spawn-fcgi command listens on $WS_SOCKET" \
+    listen "$WS_SOCKET" "$WS_RUN/unit.out"
 ws_check "the socket is mode 0660 (spawn-fcgi -M)" \
     [ "$(stat -c %a "$WS_SOCKET" 2>/dev/null)" = 660 ]
 ws_check "spawn-fcgi -n left oauth.fcgi itself for systemd to supervise" \
     [ "$(ws_responders)" = "$fpid" ]
 
-ws_check "etc/nginx/oauth-spawn-fcgi.conf renders" \
-    ws_render etc/nginx/oauth-spawn-fcgi.conf "$WS_RUN/nginx.conf"
-ws_check "nginx -t accepts it" ws_quiet \
-    nginx -t -q -e "$WS_RUN/error.log" -c "$WS_RUN/nginx.conf"
-ws_start nginx nginx -e "$WS_RUN/error.log" -c "$WS_RUN/nginx.conf" \
-    -g 'daemon off;'
-npid=$ws_pid
-if ws_wait_http "$WS_PORT" "$npid"; then
-	ws_ok "nginx answers on 127.0.0.1:$WS_PORT"
-	ws_oauth_cases "http://127.0.0.1:$WS_PORT"
-else
-	ws_notok "nginx answers on 127.0.0.1:$WS_PORT"
-	ws_server_log "$WS_RUN/nginx.out" "$WS_RUN/error.log"
-fi
-
-ws_check "nginx stops on SIGTERM" ws_stop "$npid"
-ws_check "oauth.fcgi stops on SIGTERM" ws_stop "$fpid"
-ws_check_strays "the test"
+ws_serve nginx etc/nginx/oauth-spawn-fcgi.conf &&
+    ws_oauth_cases "http://127.0.0.1:$WS_PORT"
+ws_stop_server "$ws_pid" nginx "$fpid" oauth.fcgi -- "the test"
 ws_finish
