@@ -83,10 +83,16 @@ struct param {
 	size_t value_len;
 };
 
-/* A request's parameters: unique names, non-empty values. */
+/*
+ * A request's parameters: unique names, non-empty values.  The names of
+ * those sent empty, which count as omitted, are kept apart so that a repeat
+ * of one is seen.
+ */
 struct params {
 	struct param items[PARAMS_MAX];
 	size_t count;
+	char *omitted[PARAMS_MAX];
+	size_t omitted_count;
 };
 
 /*

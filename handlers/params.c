@@ -162,19 +162,28 @@ params_add(struct params *params, char *name, size_t namelen, char *value,
 			msg = "a parameter name is not printable ASCII";
 			goto bad;
 		}
-	if (vlen == 0) {
-		free(name);
-		free(value);
-		return OAUTH_OK;
-	}
-	/* RFC 6749 §3.1: parameters MUST NOT be included more than once. */
+	/*
+	 * RFC 6749 §3.1: parameters MUST NOT be included more than once, and
+	 * one sent empty counts as omitted; its name is remembered so that
+	 * "a=&a=x" is still a repeat.
+	 */
 	if (params_get(params, name) != NULL) {
 		msg = "a parameter is repeated";
 		goto bad;
 	}
-	if (params->count == PARAMS_MAX) {
+	for (i = 0; i < params->omitted_count; i++)
+		if (strcmp(params->omitted[i], name) == 0) {
+			msg = "a parameter is repeated";
+			goto bad;
+		}
+	if (params->count + params->omitted_count == PARAMS_MAX) {
 		msg = "too many parameters";
 		goto bad;
+	}
+	if (vlen == 0) {
+		params->omitted[params->omitted_count++] = name;
+		free(value);
+		return OAUTH_OK;
 	}
 	params->items[params->count].name = name;
 	params->items[params->count].value = value;
@@ -469,6 +478,8 @@ params_free(struct params *params)
 			    params->items[i].value_len);
 		free(params->items[i].value);
 	}
+	for (i = 0; i < params->omitted_count; i++)
+		free(params->omitted[i]);
 	memset(params, 0, sizeof(*params));
 }
 
