@@ -44,8 +44,8 @@ fcgi_main_usage(FILE *f)
 }
 
 /*
- * A --listen address: the path of a unix socket, or a host (empty: every
- * address; an IPv6 literal in brackets) and a port.
+ * A --listen address: the path of a unix socket, or a host (an IPv6
+ * literal in brackets) and a port.
  */
 struct fcgi_main_addr {
 	int is_unix;
@@ -58,7 +58,8 @@ struct fcgi_main_addr {
  * Splits s into *a.  A string that starts with '/' or '.', or holds no
  * colon, is a unix socket path; anything else is host:port, split at the
  * last colon.  Returns 0, or -1 when the path does not fit a sockaddr_un,
- * the host is too long or the port is not a number from 1 to 65535.
+ * the host is empty or too long, or the port is not a number from 1 to
+ * 65535.
  */
 static int
 fcgi_main_addr_parse(const char *s, struct fcgi_main_addr *a)
@@ -86,7 +87,11 @@ fcgi_main_addr_parse(const char *s, struct fcgi_main_addr *a)
 		host++;
 		hostlen -= 2;
 	}
-	if (hostlen > FCGI_LISTEN_HOST_MAX)
+	/*
+	 * Whoever reaches the socket is trusted with REMOTE_USER and all:
+	 * listening on every address must be asked for by name (0.0.0.0).
+	 */
+	if (hostlen == 0 || hostlen > FCGI_LISTEN_HOST_MAX)
 		return -1;
 	memcpy(a->host, host, hostlen);
 	a->host[hostlen] = '\0';
@@ -129,8 +134,9 @@ fcgi_main_parse_args(int argc, char *argv[], struct fcgi_main_addr *addr,
 		}
 		if (fcgi_main_addr_parse(value, addr) == -1) {
 			fprintf(stderr, "oauth.fcgi: bad --listen address: "
-			    "want host:port with a port from 1 to %d, or a "
-			    "socket path of at most %zu bytes\n",
+			    "want host:port, the host named (127.0.0.1; "
+			    "0.0.0.0 for every address) and a port from 1 to "
+			    "%d, or a socket path of at most %zu bytes\n",
 			    FCGI_MAIN_PORT_MAX, sizeof(addr->path) - 1);
 			return FCGI_MAIN_USAGE;
 		}
