@@ -116,6 +116,8 @@ run_all() {
 }OAUTHCTL=$dir/oauthctl
 OAUTH_FCGI=$dir/oauth.fcgi" sh tests/ctl/test_oauthctl.sh
 	fi
+	suite "${prefix}cli test_oauth_fcgi.sh" count "${env:+$env
+}FCGI=$dir/oauth.fcgi" sh tests/cli/test_oauth_fcgi.sh
 	suite "${prefix}cases run_cases.py --cgi" count "$env" \
 	    python3 tests/run_cases.py --cgi "$dir/oauth.fcgi" \
 	    --oauthctl "$dir/oauthctl" --log-dir "$LOGS/${2:+$2-}cases-cgi"
