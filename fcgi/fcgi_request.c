@@ -171,7 +171,7 @@ fcgi_request_read(const struct fcgi_source *src, const struct config *config,
 	case OAUTH_ACCESS_DENIED:
 	case OAUTH_NOT_FOUND:
 	case OAUTH_METHOD_NOT_ALLOWED:
-	case OAUTH_NOT_AUTHENTICATED:
+	case OAUTH_NO_REMOTE_USER:
 	case OAUTH_SERVER_ERROR:
 	case OAUTH_TEMPORARILY_UNAVAILABLE:
 	case OAUTH_ERROR__MAX:

@@ -252,7 +252,7 @@ handler_authorize(const struct handler_env *env, const struct request *req,
 		goto out;
 	}
 	if (req->remote_user == NULL || req->remote_user[0] == '\0') {
-		response_error(resp, OAUTH_NOT_AUTHENTICATED,
+		response_error(resp, OAUTH_NO_REMOTE_USER,
 		    "no authenticated user: the web server must authenticate "
 		    "this location and set REMOTE_USER");
 		goto out;

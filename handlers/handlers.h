@@ -34,7 +34,7 @@ enum oauth_error {
 	OAUTH_BODY_TOO_LARGE,		/* 413, code invalid_request */
 	OAUTH_NOT_FOUND,		/* 404, code invalid_request */
 	OAUTH_METHOD_NOT_ALLOWED,	/* 405, code invalid_request */
-	OAUTH_NOT_AUTHENTICATED,	/* 401 at /authorize: no REMOTE_USER */
+	OAUTH_NO_REMOTE_USER,		/* 500: /authorize left unprotected */
 	OAUTH_SERVER_ERROR,
 	OAUTH_TEMPORARILY_UNAVAILABLE,
 	OAUTH_ERROR__MAX

@@ -20,7 +20,12 @@ static const struct {
 	[OAUTH_BODY_TOO_LARGE] = {413, "invalid_request"},
 	[OAUTH_NOT_FOUND] = {404, "invalid_request"},
 	[OAUTH_METHOD_NOT_ALLOWED] = {405, "invalid_request"},
-	[OAUTH_NOT_AUTHENTICATED] = {401, "access_denied"},
+	/*
+	 * The web server must authenticate /authorize; a request without
+	 * REMOTE_USER means it does not, which is the server's fault.  Not a
+	 * 401: that would need a challenge this program cannot answer.
+	 */
+	[OAUTH_NO_REMOTE_USER] = {500, "server_error"},
 	[OAUTH_SERVER_ERROR] = {500, "server_error"},
 	[OAUTH_TEMPORARILY_UNAVAILABLE] = {503, "temporarily_unavailable"},
 };

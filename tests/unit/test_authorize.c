@@ -1,7 +1,7 @@
 /*
  * authorize.c: GET /authorize (RFC 6749 §4.1.1, RFC 7636, RFC 9207).
  * Before the redirect URI is trusted errors are 400 JSON; without
- * REMOTE_USER 401 JSON; after, errors are 302s to the redirect URI with
+ * REMOTE_USER 500 JSON (the web server must authenticate); after, errors are 302s to the redirect URI with
  * error, error_description, state and iss; success is a 302 with code,
  * state and iss.
  */
@@ -273,7 +273,7 @@ static char az_max_user[USERNAME_MAX + 1];
 
 /*
  * Before the redirect URI is trusted: a 400 JSON error, never a redirect
- * (RFC 6749 §4.1.2.1); then 401 when the web server named no user.
+ * (RFC 6749 §4.1.2.1); then 500 when the web server named no user.
  */
 static const struct early_case early_cases[] = {
 	{__LINE__, FX_USER, NULL, 400, "invalid_request"},
@@ -328,9 +328,9 @@ static const struct early_case early_cases[] = {
 	    "&redirect_uri=https%3A%2F%2Fevil.example%2Fcb", 400,
 	    "invalid_request"},
 	/* No user: the web server did not authenticate this location. */
-	{__LINE__, NULL, AZ_OK "&client_id=" FX_CONF, 401, "access_denied"},
-	{__LINE__, "", AZ_OK "&client_id=" FX_CONF, 401, "access_denied"},
-	{__LINE__, NULL, "client_id=" FX_CONF, 401, "access_denied"},
+	{__LINE__, NULL, AZ_OK "&client_id=" FX_CONF, 500, "server_error"},
+	{__LINE__, "", AZ_OK "&client_id=" FX_CONF, 500, "server_error"},
+	{__LINE__, NULL, "client_id=" FX_CONF, 500, "server_error"},
 	/* A user name we cannot record. */
 	{__LINE__, "al\nice", AZ_OK "&client_id=" FX_CONF, 400,
 	    "invalid_request"},

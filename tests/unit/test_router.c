@@ -404,7 +404,7 @@ static const struct error_case error_cases[] = {
 	{__LINE__, OAUTH_BODY_TOO_LARGE, 413, "invalid_request"},
 	{__LINE__, OAUTH_NOT_FOUND, 404, "invalid_request"},
 	{__LINE__, OAUTH_METHOD_NOT_ALLOWED, 405, "invalid_request"},
-	{__LINE__, OAUTH_NOT_AUTHENTICATED, 401, "access_denied"},
+	{__LINE__, OAUTH_NO_REMOTE_USER, 500, "server_error"},
 	{__LINE__, OAUTH_SERVER_ERROR, 500, "server_error"},
 	{__LINE__, OAUTH_TEMPORARILY_UNAVAILABLE, 503,
 	    "temporarily_unavailable"},
