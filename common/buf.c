@@ -26,8 +26,17 @@ buf_reserve(struct buf *b, size_t extra)
 	cap = b->cap > 0 ? b->cap : 64;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-	if ((p = realloc(b->data, cap)) == NULL)
+	/*
+	 * Not realloc: buffers carry tokens and codes, and realloc would
+	 * leave a copy of them in freed memory.
+	 */
+	if ((p = malloc(cap)) == NULL)
 		return -1;
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len + 1);
+		crypto_wipe(b->data, b->cap);
+		free(b->data);
+	}
 	b->data = p;
 	b->cap = cap;
 	return 0;

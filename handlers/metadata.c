@@ -42,11 +42,18 @@ metadata_add_list(cJSON *o, const char *name, const char *const *strings)
 	return 0;
 }
 
-/* Adds each scope token of a client to the array arg, once. */
+/* The scopes in use, gathered client by client. */
+struct metadata_scopes {
+	cJSON *array;
+	int failed;		/* memory ran out: the list is partial */
+};
+
+/* Adds each scope token of a client to the list arg, once. */
 static enum store_each
 metadata_collect_scope(const struct client *c, void *arg)
 {
-	cJSON *a = arg, *item, *s;
+	struct metadata_scopes *scopes = arg;
+	cJSON *a = scopes->array, *item, *s;
 	const char *p = c->scope, *end;
 	size_t len;
 	int seen;
@@ -65,6 +72,7 @@ metadata_collect_scope(const struct client *c, void *arg)
 			if (token == NULL ||
 			    (s = cJSON_CreateString(token)) == NULL) {
 				free(token);
+				scopes->failed = 1;
 				return STORE_EACH_STOP;
 			}
 			free(token);
@@ -86,7 +94,8 @@ handler_metadata(const struct handler_env *env, const struct request *req,
 	struct store_txn *txn = NULL;
 	enum store_status st;
 	char *issuer;
-	cJSON *o = NULL, *scopes;
+	struct metadata_scopes scopes = {NULL, 0};
+	cJSON *o = NULL;
 	struct buf url = {0};
 	size_t i, slash;
 
@@ -125,14 +134,17 @@ handler_metadata(const struct handler_env *env, const struct request *req,
 		metadata_pkce_methods) == -1 ||
 	    cJSON_AddTrueToObject(o,
 		"authorization_response_iss_parameter_supported") == NULL ||
-	    (scopes = cJSON_AddArrayToObject(o, "scopes_supported")) == NULL)
+	    (scopes.array = cJSON_AddArrayToObject(o, "scopes_supported")) ==
+		NULL)
 		goto nomem;
 	if ((st = store_txn_begin(env->store, 0, &txn)) != STORE_OK ||
-	    (st = store_client_foreach(txn, metadata_collect_scope, scopes)) !=
-		STORE_OK) {
+	    (st = store_client_foreach(txn, metadata_collect_scope,
+		 &scopes)) != STORE_OK) {
 		response_store_error(resp, st);
 		goto out;
 	}
+	if (scopes.failed)
+		goto nomem;
 	response_json(resp, 200, o);
 	o = NULL;
 	goto out;

@@ -76,9 +76,23 @@ response_store_error(struct response *r, enum store_status st)
 			     : "the database failed");
 }
 
+/* Wipes every string in the tree o: a token response holds tokens. */
+static void
+response_json_wipe(cJSON *o)
+{
+	cJSON *item;
+
+	if (o == NULL)
+		return;
+	if (cJSON_IsString(o) && o->valuestring != NULL)
+		crypto_wipe(o->valuestring, strlen(o->valuestring));
+	cJSON_ArrayForEach(item, o)
+		response_json_wipe(item);
+}
+
 /*
  * Makes r a JSON response of status with the body o, which this function
- * takes and deletes.  Returns 0; or -1 when o is NULL or printing fails, r
+ * takes, wipes and deletes.  Returns 0; or -1 when o is NULL or printing fails, r
  * being a 500 error then.
  */
 int
@@ -87,17 +101,17 @@ response_json(struct response *r, int status, cJSON *o)
 	char *s;
 
 	response_free(r);
-	if (o == NULL || (s = cJSON_PrintUnformatted(o)) == NULL) {
-		cJSON_Delete(o);
-		response_error(r, OAUTH_SERVER_ERROR, "out of memory");
-		return -1;
-	}
+	s = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
+	response_json_wipe(o);
 	cJSON_Delete(o);
-	if (buf_puts(&r->body, s) == -1) {
+	if (s == NULL || buf_puts(&r->body, s) == -1) {
+		if (s != NULL)
+			crypto_wipe(s, strlen(s));
 		cJSON_free(s);
 		response_error(r, OAUTH_SERVER_ERROR, "out of memory");
 		return -1;
 	}
+	crypto_wipe(s, strlen(s));
 	cJSON_free(s);
 	r->status = status;
 	r->content_type = "application/json";
