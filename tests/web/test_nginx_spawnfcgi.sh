@@ -70,4 +70,32 @@ ws_check "spawn-fcgi -n left oauth.fcgi itself for systemd to supervise" \
 ws_serve nginx etc/nginx/oauth-spawn-fcgi.conf &&
     ws_oauth_cases "http://127.0.0.1:$WS_PORT"
 ws_stop_server "$ws_pid" nginx "$fpid" oauth.fcgi -- "the test"
+
+# The purge timer and its service: valid units, and the service's
+# ExecStart, run as systemd would run it, purges the database the cases
+# above filled.
+purge=$WS_RUN/oauth-purge.service
+ws_check "etc/systemd/oauth-purge.service renders" \
+    ws_render etc/systemd/oauth-purge.service "$purge"
+cp etc/systemd/oauth-purge.timer "$WS_RUN/oauth-purge.timer"
+if command -v systemd-analyze >/dev/null 2>&1; then
+	unit=$purge
+	ws_check "systemd-analyze verify: oauth-purge.service" verify_unit
+	unit=$WS_RUN/oauth-purge.timer
+	ws_check "systemd-analyze verify: oauth-purge.timer" verify_unit
+else
+	unit=$purge
+	ws_check "oauth-purge.service syntax (systemd-analyze missing)" \
+	    syntax_unit
+fi
+purge_run() {
+	_x=$(sed -n 's/^ExecStart=//p' "$purge" |
+	    sed "s|%t|$WS_RT|g; s|%S|$WS_STATE|g")
+	_e=$(sed -n 's/^Environment=//p' "$purge" |
+	    sed "s|%t|$WS_RT|g; s|%S|$WS_STATE|g")
+	# shellcheck disable=SC2086
+	env $_e $ws_runas $_x >"$WS_RUN/purge.out" 2>&1 &&
+	    grep -q '^purged [0-9]* tokens' "$WS_RUN/purge.out"
+}
+ws_check "oauth-purge.service's ExecStart purges the database" purge_run
 ws_finish
