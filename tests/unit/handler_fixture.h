@@ -7,6 +7,8 @@
 #ifndef HANDLER_FIXTURE_H
 #define HANDLER_FIXTURE_H
 
+#include <unistd.h>
+
 #include <openssl/evp.h>
 
 #include "unit.h"
@@ -601,6 +603,44 @@ fx_refresh(struct fx *f, const char *id, const char *secret,
 	    refresh, id, secret != NULL ? "&client_secret=" : "",
 	    secret != NULL ? secret : "", scope != NULL ? "&scope=" : "",
 	    scope != NULL ? scope : "");
+}
+
+/* Standard error, captured into a file while a test runs requests. */
+struct fx_capture {
+	char path[sizeof("/tmp/oauth-unit-log-XXXXXX")];
+	int fd;
+	int saved;
+};
+
+/* Sends standard error to a fresh temporary file until fx_capture_end. */
+static inline void
+fx_capture_begin(struct fx_capture *c)
+{
+	memcpy(c->path, "/tmp/oauth-unit-log-XXXXXX", sizeof(c->path));
+	assert_true((c->fd = mkstemp(c->path)) != -1);
+	fflush(stderr);
+	assert_true((c->saved = dup(STDERR_FILENO)) != -1);
+	assert_true(dup2(c->fd, STDERR_FILENO) != -1);
+}
+
+/*
+ * Restores standard error and copies what was written to it into log
+ * (NUL-terminated, at most size - 1 bytes); removes the file.
+ */
+static inline void
+fx_capture_end(struct fx_capture *c, char *log, size_t size)
+{
+	ssize_t n;
+
+	fflush(stderr);
+	assert_true(dup2(c->saved, STDERR_FILENO) != -1);
+	close(c->saved);
+	assert_true(lseek(c->fd, 0, SEEK_SET) == 0);
+	n = read(c->fd, log, size - 1);
+	close(c->fd);
+	unlink(c->path);
+	assert_true(n >= 0);
+	log[n] = '\0';
 }
 
 #endif /* HANDLER_FIXTURE_H */

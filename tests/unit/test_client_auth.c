@@ -393,17 +393,11 @@ static void
 test_failure_log(void **state)
 {
 	struct fx *f = *state;
-	char path[] = "/tmp/oauth-unit-log-XXXXXX";
 	char header[FX_HEADER_MAX], log[8192];
+	struct fx_capture capture;
 	struct fx_resp out;
-	int fd, saved;
-	ssize_t n;
 
-	assert_true((fd = mkstemp(path)) != -1);
-	fflush(stderr);
-	assert_true((saved = dup(STDERR_FILENO)) != -1);
-	assert_true(dup2(fd, STDERR_FILENO) != -1);
-
+	fx_capture_begin(&capture);
 	fx_post(f, "/token", NULL, "grant_type=client_credentials&client_id="
 	    FX_CONF "&client_secret=hunter2-presented-secret", &out);
 	fx_resp_free(&out);
@@ -413,16 +407,8 @@ test_failure_log(void **state)
 	fx_post(f, "/token", NULL, "grant_type=client_credentials"
 	    "&client_id=evil%0Aoauth.fcgi:+forged&client_secret=x", &out);
 	fx_resp_free(&out);
-
-	fflush(stderr);
-	assert_true(dup2(saved, STDERR_FILENO) != -1);
-	close(saved);
-	assert_true(lseek(fd, 0, SEEK_SET) == 0);
-	n = read(fd, log, sizeof(log) - 1);
-	close(fd);
-	unlink(path);
-	assert_true(n > 0);
-	log[n] = '\0';
+	fx_capture_end(&capture, log, sizeof(log));
+	assert_true(log[0] != '\0');
 	assert_non_null(strstr(log, "\"" FX_CONF "\""));
 	assert_null(strstr(log, "hunter2"));
 	assert_null(strstr(log, "basic-presented-pw"));
