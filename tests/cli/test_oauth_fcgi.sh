@@ -46,9 +46,10 @@ check "$(run --listen "$long")" 2 "a socket path too long for sockaddr_un is ref
 
 # CGI mode with no database configured: a JSON 500 for the client, the
 # reason (naming OAUTH_DB) for the log, exit 1.
-status=$(env -u OAUTH_DB -u OAUTH_CONFIG REQUEST_METHOD=GET \
+env -u OAUTH_DB -u OAUTH_CONFIG REQUEST_METHOD=GET \
     PATH_INFO=/.well-known/oauth-authorization-server "$FCGI" \
-    </dev/null 2>"$tmp/err" | tee "$tmp/out" | head -n 1 | tr -d '\r')
+    </dev/null >"$tmp/out" 2>"$tmp/err"
+status=$(head -n 1 "$tmp/out" | tr -d '\r')
 check "$status" "Status: 500 Internal Server Error" "no OAUTH_DB: CGI 500"
 check "$(grep -c '"error":"server_error"' "$tmp/out")" 1 "no OAUTH_DB: JSON server_error"
 check "$(grep -c 'OAUTH_DB' "$tmp/err")" 1 "no OAUTH_DB: the log names OAUTH_DB"
