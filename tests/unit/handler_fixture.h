@@ -643,4 +643,100 @@ fx_capture_end(struct fx_capture *c, char *log, size_t size)
 	log[n] = '\0';
 }
 
+/* POSTs body to path as content_type (NULL: unset), unlike fx_post's form. */
+static inline void
+fx_post_type(struct fx *f, const char *path, const char *content_type,
+    const char *body, struct fx_resp *out)
+{
+	fx_run(f, &(const struct fx_req){.method = "POST", .path = path,
+	    .content_type = content_type, .body = body}, out);
+}
+
+/* A row of a request table: body POSTed as content_type, and the answer. */
+struct fx_error_case {
+	int line;
+	const char *content_type;	/* NULL: unset */
+	const char *body;
+	int status;
+	const char *code;		/* NULL: not an error; the table says */
+};
+
+/* POSTs each of the n cases to path; each must be its error response. */
+static inline void
+fx_check_error_cases(struct fx *f, const char *path,
+    const struct fx_error_case *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct fx_resp out;
+
+		fx_post_type(f, path, cases[i].content_type, cases[i].body,
+		    &out);
+		fx_check_error(cases[i].line, &out, cases[i].status,
+		    cases[i].code);
+		fx_resp_free(&out);
+	}
+}
+
+/* Writes into dst a token one byte longer than any presented token. */
+static inline const char *
+fx_overlong_token(char dst[TOKEN_PRESENTED_MAX + 2])
+{
+	memset(dst, 'A', TOKEN_PRESENTED_MAX + 1);
+	dst[TOKEN_PRESENTED_MAX + 1] = '\0';
+	return dst;
+}
+
+#define FX_FILL_MAX 20000	/* tokens fx_fill may issue before it fails */
+
+/*
+ * Issues client_credentials tokens to FX_CONF until the map is full; the
+ * refused request must be the contract's 503, with no token.  Returns how
+ * many were issued.  When tokens is not NULL, *tokens is set to their
+ * strings, which the caller releases with fx_fill_free.
+ */
+static inline size_t
+fx_fill(struct fx *f, char ***tokens)
+{
+	char token[TOKEN_PRESENTED_MAX + 1];
+	struct fx_resp out;
+	size_t n = 0;
+
+	if (tokens != NULL) {
+		*tokens = calloc(FX_FILL_MAX, sizeof(**tokens));
+		assert_non_null(*tokens);
+	}
+	for (;;) {
+		assert_true(n < FX_FILL_MAX);
+		fx_post(f, "/token", NULL, "grant_type=client_credentials"
+		    "&client_id=" FX_CONF "&client_secret=" FX_CONF_SECRET,
+		    &out);
+		if (out.r.status != 200)
+			break;
+		fx_copy(token, &out, "access_token");
+		if (tokens != NULL)
+			(*tokens)[n] = fx_strdup(token);
+		n++;
+		fx_resp_free(&out);
+	}
+	fx_assert_error(&out, 503, "temporarily_unavailable");
+	assert_null(fx_str(&out, "access_token"));
+	fx_resp_free(&out);
+	return n;
+}
+
+/* Releases the strings fx_fill left; accepts NULL. */
+static inline void
+fx_fill_free(char **tokens)
+{
+	size_t i;
+
+	if (tokens == NULL)
+		return;
+	for (i = 0; i < FX_FILL_MAX && tokens[i] != NULL; i++)
+		free(tokens[i]);
+	free(tokens);
+}
+
 #endif /* HANDLER_FIXTURE_H */

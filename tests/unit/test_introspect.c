@@ -58,15 +58,22 @@ in_check_members(int line, const struct fx_resp *out,
 		fail_msg("line %d: members of %s", line, out->r.body.data);
 }
 
-/* Fails unless out is the active answer's frame: 200, JSON, no-store. */
+/* Fails unless out is an introspection answer's frame: 200, JSON, no-store. */
 static void
-in_check_active(int line, const struct fx_resp *out)
+in_check_frame(int line, const struct fx_resp *out)
 {
 	fx_check_status(line, out, 200);
 	if (out->r.content_type == NULL ||
 	    strcmp(out->r.content_type, "application/json") != 0 ||
 	    !out->r.no_store)
 		fail_msg("line %d: headers of an introspection answer", line);
+}
+
+/* Fails unless out is an active answer. */
+static void
+in_check_active(int line, const struct fx_resp *out)
+{
+	in_check_frame(line, out);
 	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(out->json,
 	    "active")))
 		fail_msg("line %d: not active: %s", line, out->r.body.data);
@@ -76,11 +83,7 @@ in_check_active(int line, const struct fx_resp *out)
 static void
 in_check_inactive(int line, const struct fx_resp *out)
 {
-	fx_check_status(line, out, 200);
-	if (out->r.content_type == NULL ||
-	    strcmp(out->r.content_type, "application/json") != 0 ||
-	    !out->r.no_store)
-		fail_msg("line %d: headers of an introspection answer", line);
+	in_check_frame(line, out);
 	if (out->r.body.data == NULL ||
 	    strcmp(out->r.body.data, IN_INACTIVE) != 0)
 		fail_msg("line %d: answer %s, want " IN_INACTIVE, line,
@@ -277,8 +280,6 @@ test_inactive(void **state)
 	} cases[10];
 	size_t n = 0, i;
 
-	memset(long_token, 'A', TOKEN_PRESENTED_MAX + 1);
-	long_token[TOKEN_PRESENTED_MAX + 1] = '\0';
 	fx_code(f, FX_CONF, NULL, code);
 	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, revoked);
 	fx_postf(f, "/revoke", NULL, &out, "token=%s" IN_CONF_AUTH, revoked);
@@ -296,7 +297,7 @@ test_inactive(void **state)
 	fx_resp_free(&out);
 
 	cases[n].line = __LINE__, cases[n++].token = "unknown";
-	cases[n].line = __LINE__, cases[n++].token = long_token;
+	cases[n].line = __LINE__, cases[n++].token = fx_overlong_token(long_token);
 	cases[n].line = __LINE__, cases[n++].token = code;
 	cases[n].line = __LINE__, cases[n++].token = revoked;
 	cases[n].line = __LINE__, cases[n++].token = rotated.refresh;
@@ -331,15 +332,7 @@ test_inactive(void **state)
 	fx_resp_free(&out);
 }
 
-struct error_case {
-	int line;
-	const char *content_type;
-	const char *body;
-	int status;
-	const char *code;
-};
-
-static const struct error_case error_cases[] = {
+static const struct fx_error_case error_cases[] = {
 	{__LINE__, "application/x-www-form-urlencoded", IN_CONF_AUTH + 1, 400,
 	    "invalid_request"},
 	{__LINE__, "application/x-www-form-urlencoded",
@@ -366,22 +359,8 @@ static const struct error_case error_cases[] = {
 static void
 test_errors(void **state)
 {
-	struct fx *f = *state;
-	size_t i;
-
-	for (i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++) {
-		const struct error_case *c = &error_cases[i];
-		struct fx_req q = {0};
-		struct fx_resp out;
-
-		q.method = "POST";
-		q.path = "/introspect";
-		q.content_type = c->content_type;
-		q.body = c->body;
-		fx_run(f, &q, &out);
-		fx_check_error(c->line, &out, c->status, c->code);
-		fx_resp_free(&out);
-	}
+	fx_check_error_cases(*state, "/introspect", error_cases,
+	    sizeof(error_cases) / sizeof(error_cases[0]));
 }
 
 /* A JSON body works like a form. */
@@ -390,17 +369,12 @@ test_json_body(void **state)
 {
 	struct fx *f = *state;
 	char token[TOKEN_PRESENTED_MAX + 1], body[FX_BODY_MAX];
-	struct fx_req q = {0};
 	struct fx_resp out;
 
 	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, "read", token);
 	snprintf(body, sizeof(body), "{\"token\":\"%s\",\"client_id\":\""
 	    FX_RS "\",\"client_secret\":\"" FX_RS_SECRET "\"}", token);
-	q.method = "POST";
-	q.path = "/introspect";
-	q.content_type = "application/json";
-	q.body = body;
-	fx_run(f, &q, &out);
+	fx_post_type(f, "/introspect", "application/json", body, &out);
 	in_check_active(__LINE__, &out);
 	assert_string_equal(fx_str(&out, "scope"), "read");
 	fx_resp_free(&out);

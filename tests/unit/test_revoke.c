@@ -33,6 +33,35 @@ rv_check_empty(int line, const struct fx_resp *out)
 
 #define rv_assert_empty(out) rv_check_empty(__LINE__, (out))
 
+/* Revokes token as rv_post does; fails unless the answer is the empty 200. */
+static void
+rv_check_revoked(int line, struct fx *f, const char *auth, const char *token,
+    const char *extra)
+{
+	struct fx_resp out;
+
+	rv_post(f, auth, token, extra, &out);
+	rv_check_empty(line, &out);
+	fx_resp_free(&out);
+}
+
+#define rv_assert_revoked(f, auth, token, extra)                              \
+	rv_check_revoked(__LINE__, (f), (auth), (token), (extra))
+
+/* Revokes token as rv_post does; fails unless it is refused invalid_grant. */
+static void
+rv_check_refused(int line, struct fx *f, const char *auth, const char *token)
+{
+	struct fx_resp out;
+
+	rv_post(f, auth, token, NULL, &out);
+	fx_check_error(line, &out, 400, "invalid_grant");
+	fx_resp_free(&out);
+}
+
+#define rv_assert_refused(f, auth, token)                                     \
+	rv_check_refused(__LINE__, (f), (auth), (token))
+
 /* The caller's own access token: revoked, and nothing else is. */
 static void
 test_revoke_access_token(void **state)
@@ -40,31 +69,24 @@ test_revoke_access_token(void **state)
 	struct fx *f = *state;
 	char token[TOKEN_PRESENTED_MAX + 1], sibling[TOKEN_PRESENTED_MAX + 1];
 	struct fx_tokens t;
-	struct fx_resp out;
 
 	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, token);
 	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, sibling);
 	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &t);
-	rv_post(f, RV_CONF_AUTH, token, NULL, &out);
-	rv_assert_empty(&out);
-	fx_resp_free(&out);
+	rv_assert_revoked(f, RV_CONF_AUTH, token, NULL);
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, token), 0);
 	assert_int_equal(fx_introspect(f, FX_RS, FX_RS_SECRET, token), 0);
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, sibling), 1);
 
 	/* An access token of a grant goes alone; its refresh token lives. */
-	rv_post(f, RV_CONF_AUTH, t.access, NULL, &out);
-	rv_assert_empty(&out);
-	fx_resp_free(&out);
+	rv_assert_revoked(f, RV_CONF_AUTH, t.access, NULL);
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, t.access),
 	    0);
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, t.refresh),
 	    1);
 
 	/* Revoking again: still the empty 200 (RFC 7009 §2.2). */
-	rv_post(f, RV_CONF_AUTH, token, NULL, &out);
-	rv_assert_empty(&out);
-	fx_resp_free(&out);
+	rv_assert_revoked(f, RV_CONF_AUTH, token, NULL);
 }
 
 /*
@@ -86,10 +108,8 @@ test_revoke_refresh_token(void **state)
 	fx_copy(t.refresh, &out, "refresh_token");
 	fx_resp_free(&out);
 
-	rv_post(f, RV_CONF_AUTH, t.refresh, "&token_type_hint=refresh_token",
-	    &out);
-	rv_assert_empty(&out);
-	fx_resp_free(&out);
+	rv_assert_revoked(f, RV_CONF_AUTH, t.refresh,
+	    "&token_type_hint=refresh_token");
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, t.refresh),
 	    0);
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, t.access),
@@ -115,20 +135,15 @@ test_revoke_hint_ignored(void **state)
 	struct fx *f = *state;
 	char token[TOKEN_PRESENTED_MAX + 1];
 	struct fx_tokens t;
-	struct fx_resp out;
 	size_t i;
 
 	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
 		fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, token);
-		rv_post(f, RV_CONF_AUTH, token, hints[i], &out);
-		rv_assert_empty(&out);
-		fx_resp_free(&out);
+		rv_assert_revoked(f, RV_CONF_AUTH, token, hints[i]);
 		assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
 		    token), 0);
 		fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &t);
-		rv_post(f, RV_CONF_AUTH, t.refresh, hints[i], &out);
-		rv_assert_empty(&out);
-		fx_resp_free(&out);
+		rv_assert_revoked(f, RV_CONF_AUTH, t.refresh, hints[i]);
 		assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
 		    t.access), 0);
 	}
@@ -145,9 +160,7 @@ test_revoke_public(void **state)
 
 	fx_code_flow(f, FX_PUB, NULL, NULL, &t);
 	fx_code_flow(f, FX_PUB, NULL, NULL, &u);
-	rv_post(f, "&client_id=" FX_PUB, t.access, NULL, &out);
-	rv_assert_empty(&out);
-	fx_resp_free(&out);
+	rv_assert_revoked(f, "&client_id=" FX_PUB, t.access, NULL);
 	assert_int_equal(fx_introspect(f, FX_PUB, NULL, t.access), 0);
 	fx_post(f, "/revoke", fx_basic(header, FX_PUB ":"), "token=dummy",
 	    &out);
@@ -158,9 +171,7 @@ test_revoke_public(void **state)
 	rv_assert_empty(&out);
 	fx_resp_free(&out);
 	assert_int_equal(fx_introspect(f, FX_PUB, NULL, u.access), 0);
-	rv_post(f, "&client_id=" FX_PUB, t.refresh, NULL, &out);
-	rv_assert_empty(&out);
-	fx_resp_free(&out);
+	rv_assert_revoked(f, "&client_id=" FX_PUB, t.refresh, NULL);
 	assert_int_equal(fx_introspect(f, FX_PUB, NULL, t.refresh), 0);
 }
 
@@ -182,15 +193,9 @@ test_revoke_other_client(void **state)
 	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, token);
 	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &t);
 	for (i = 0; i < sizeof(callers) / sizeof(callers[0]); i++) {
-		rv_post(f, callers[i], token, NULL, &out);
-		fx_assert_error(&out, 400, "invalid_grant");
-		fx_resp_free(&out);
-		rv_post(f, callers[i], t.access, NULL, &out);
-		fx_assert_error(&out, 400, "invalid_grant");
-		fx_resp_free(&out);
-		rv_post(f, callers[i], t.refresh, NULL, &out);
-		fx_assert_error(&out, 400, "invalid_grant");
-		fx_resp_free(&out);
+		rv_assert_refused(f, callers[i], token);
+		rv_assert_refused(f, callers[i], t.access);
+		rv_assert_refused(f, callers[i], t.refresh);
 	}
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, token), 1);
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, t.access),
@@ -203,12 +208,8 @@ test_revoke_other_client(void **state)
 
 	/* Another client's dead token tells nothing: the empty 200. */
 	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, dead);
-	rv_post(f, RV_CONF_AUTH, dead, NULL, &out);
-	rv_assert_empty(&out);
-	fx_resp_free(&out);
-	rv_post(f, RV_OTHER_AUTH, dead, NULL, &out);
-	rv_assert_empty(&out);
-	fx_resp_free(&out);
+	rv_assert_revoked(f, RV_CONF_AUTH, dead, NULL);
+	rv_assert_revoked(f, RV_OTHER_AUTH, dead, NULL);
 }
 
 /*
@@ -229,8 +230,6 @@ test_revoke_nothing(void **state)
 	} cases[6];
 	size_t i, n = 0, before;
 
-	memset(long_token, 'A', TOKEN_PRESENTED_MAX + 1);
-	long_token[TOKEN_PRESENTED_MAX + 1] = '\0';
 	fx_code(f, FX_CONF, NULL, code);
 	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &rotated);
 	fx_refresh(f, FX_CONF, FX_CONF_SECRET, rotated.refresh, NULL, &out);
@@ -241,16 +240,14 @@ test_revoke_nothing(void **state)
 	f->now = UNIT_NOW;
 
 	cases[n].line = __LINE__, cases[n++].token = "unknown";
-	cases[n].line = __LINE__, cases[n++].token = long_token;
+	cases[n].line = __LINE__, cases[n++].token = fx_overlong_token(long_token);
 	cases[n].line = __LINE__, cases[n++].token = code;
 	cases[n].line = __LINE__, cases[n++].token = expired;
 	cases[n].line = __LINE__, cases[n++].token = rotated.refresh;
 	before = fx_token_count(f);
-	for (i = 0; i < n; i++) {
-		rv_post(f, RV_CONF_AUTH, cases[i].token, NULL, &out);
-		rv_check_empty(cases[i].line, &out);
-		fx_resp_free(&out);
-	}
+	for (i = 0; i < n; i++)
+		rv_check_revoked(cases[i].line, f, RV_CONF_AUTH, cases[i].token,
+		    NULL);
 	assert_int_equal(fx_token_count(f), before);
 	/* The code was left alone: it is redeemed normally. */
 	fx_redeem(f, FX_CONF, FX_CONF_SECRET, code, &out);
@@ -261,15 +258,7 @@ test_revoke_nothing(void **state)
 	    rotated.access), 1);
 }
 
-struct error_case {
-	int line;
-	const char *content_type;
-	const char *body;
-	int status;
-	const char *code;
-};
-
-static const struct error_case error_cases[] = {
+static const struct fx_error_case error_cases[] = {
 	{__LINE__, "application/x-www-form-urlencoded", RV_CONF_AUTH + 1, 400,
 	    "invalid_request"},
 	{__LINE__, "application/x-www-form-urlencoded", "token=" RV_CONF_AUTH,
@@ -295,22 +284,10 @@ test_revoke_errors(void **state)
 {
 	struct fx *f = *state;
 	char token[TOKEN_PRESENTED_MAX + 1], body[FX_BODY_MAX];
-	size_t i;
 
 	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, token);
-	for (i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++) {
-		const struct error_case *c = &error_cases[i];
-		struct fx_req q = {0};
-		struct fx_resp out;
-
-		q.method = "POST";
-		q.path = "/revoke";
-		q.content_type = c->content_type;
-		q.body = c->body;
-		fx_run(f, &q, &out);
-		fx_check_error(c->line, &out, c->status, c->code);
-		fx_resp_free(&out);
-	}
+	fx_check_error_cases(f, "/revoke", error_cases,
+	    sizeof(error_cases) / sizeof(error_cases[0]));
 	/* An unauthenticated request cannot revoke a token it knows. */
 	{
 		struct fx_resp out;
@@ -324,8 +301,6 @@ test_revoke_errors(void **state)
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, token), 1);
 }
 
-#define RV_FILL_MAX 20000
-
 /*
  * A full map: revocation answers 503 temporarily_unavailable and the token
  * stays active, or succeeds; never anything in between.  The map is filled
@@ -335,25 +310,13 @@ static void
 test_revoke_full_map(void **state)
 {
 	struct fx *f = *state;
-	char (*tokens)[TOKEN_PRESENTED_MAX + 1];
+	char **tokens;
 	struct fx_tokens t;
 	struct fx_resp out;
-	size_t n = 0, i, refused = 0;
+	size_t n, i, refused = 0;
 
-	tokens = calloc(RV_FILL_MAX, sizeof(*tokens));
-	assert_non_null(tokens);
 	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &t);
-	for (;;) {
-		assert_true(n < RV_FILL_MAX);
-		fx_post(f, "/token", NULL, "grant_type=client_credentials"
-		    RV_CONF_AUTH, &out);
-		if (out.r.status != 200)
-			break;
-		fx_copy(tokens[n++], &out, "access_token");
-		fx_resp_free(&out);
-	}
-	fx_assert_error(&out, 503, "temporarily_unavailable");
-	fx_resp_free(&out);
+	n = fx_fill(f, &tokens);
 	assert_true(n > 0);
 
 	for (i = 0; i < n; i++) {
@@ -387,7 +350,7 @@ test_revoke_full_map(void **state)
 	fx_resp_free(&out);
 	print_message("revocations refused on a full map: %zu\n", refused);
 	assert_true(refused > 0);
-	free(tokens);
+	fx_fill_free(tokens);
 }
 
 int

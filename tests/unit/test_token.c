@@ -118,6 +118,20 @@ tk_check_issued(int line, const struct fx_resp *out, const char *scope,
 		fail_msg("line %d: access and refresh token alike", line);
 }
 
+/*
+ * Checks out as tk_check_issued does, with a refresh token, copies the
+ * pair into t and releases out.
+ */
+static void
+tk_check_pair(int line, struct fx_resp *out, const char *scope,
+    struct fx_tokens *t)
+{
+	tk_check_issued(line, out, scope, 1);
+	fx_copy(t->access, out, "access_token");
+	fx_copy(t->refresh, out, "refresh_token");
+	fx_resp_free(out);
+}
+
 /* client_credentials: no refresh token even for a client that may refresh. */
 static void
 test_cc_issues(void **state)
@@ -221,15 +235,8 @@ test_cc_scope_too_long(void **state)
 	fx_resp_free(&out);
 }
 
-struct request_case {
-	int line;
-	const char *content_type;
-	const char *body;
-	int status;
-	const char *code;
-};
-
-static const struct request_case request_cases[] = {
+/* A row without an error code issues a token. */
+static const struct fx_error_case request_cases[] = {
 	{__LINE__, "application/x-www-form-urlencoded", TK_CC TK_CONF_AUTH,
 	    200, NULL},
 	{__LINE__, "application/x-www-form-urlencoded; charset=UTF-8",
@@ -321,15 +328,10 @@ test_token_requests(void **state)
 	size_t i, issued = 0;
 
 	for (i = 0; i < sizeof(request_cases) / sizeof(request_cases[0]); i++) {
-		const struct request_case *c = &request_cases[i];
-		struct fx_req q = {0};
+		const struct fx_error_case *c = &request_cases[i];
 		struct fx_resp out;
 
-		q.method = "POST";
-		q.path = "/token";
-		q.content_type = c->content_type;
-		q.body = c->body;
-		fx_run(f, &q, &out);
+		fx_post_type(f, "/token", c->content_type, c->body, &out);
 		if (c->code == NULL) {
 			tk_check_issued(c->line, &out, "read write admin", 0);
 			issued++;
@@ -500,15 +502,9 @@ test_code_replay_revokes(void **state)
 	fx_code_flow(f, FX_PUB, NULL, NULL, &unrelated);
 	fx_code(f, FX_PUB, NULL, code);
 	fx_redeem(f, FX_PUB, NULL, code, &out);
-	tk_check_issued(__LINE__, &out, "read write", 1);
-	fx_copy(first.access, &out, "access_token");
-	fx_copy(first.refresh, &out, "refresh_token");
-	fx_resp_free(&out);
+	tk_check_pair(__LINE__, &out, "read write", &first);
 	fx_refresh(f, FX_PUB, NULL, first.refresh, NULL, &out);
-	tk_check_issued(__LINE__, &out, "read write", 1);
-	fx_copy(rotated.access, &out, "access_token");
-	fx_copy(rotated.refresh, &out, "refresh_token");
-	fx_resp_free(&out);
+	tk_check_pair(__LINE__, &out, "read write", &rotated);
 	assert_int_equal(fx_introspect(f, FX_PUB, NULL, first.access), 1);
 	assert_int_equal(fx_introspect(f, FX_PUB, NULL, rotated.access), 1);
 
@@ -616,10 +612,7 @@ test_refresh_rotation_and_reuse(void **state)
 	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &a);
 	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &other);
 	fx_refresh(f, FX_CONF, FX_CONF_SECRET, a.refresh, NULL, &out);
-	tk_check_issued(__LINE__, &out, "read write admin", 1);
-	fx_copy(b.access, &out, "access_token");
-	fx_copy(b.refresh, &out, "refresh_token");
-	fx_resp_free(&out);
+	tk_check_pair(__LINE__, &out, "read write admin", &b);
 	assert_string_not_equal(a.refresh, b.refresh);
 	assert_string_not_equal(a.access, b.access);
 	/* The old refresh token is no longer active; its access token is. */
@@ -628,10 +621,7 @@ test_refresh_rotation_and_reuse(void **state)
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, a.access),
 	    1);
 	fx_refresh(f, FX_CONF, FX_CONF_SECRET, b.refresh, NULL, &out);
-	tk_check_issued(__LINE__, &out, "read write admin", 1);
-	fx_copy(c.access, &out, "access_token");
-	fx_copy(c.refresh, &out, "refresh_token");
-	fx_resp_free(&out);
+	tk_check_pair(__LINE__, &out, "read write admin", &c);
 
 	/* Reuse of a: the whole grant ends. */
 	fx_refresh(f, FX_CONF, FX_CONF_SECRET, a.refresh, NULL, &out);
@@ -715,33 +705,31 @@ test_refresh_refused(void **state)
 	struct fx_resp out;
 	char cc[TOKEN_PRESENTED_MAX + 1], code[TOKEN_PRESENTED_MAX + 1];
 	char long_token[TOKEN_PRESENTED_MAX + 2];
+	const struct {
+		int line;
+		const char *id, *secret, *token;
+	} cases[] = {
+		/* Another client's: refused, and left good for its owner. */
+		{__LINE__, FX_OTHER, FX_OTHER_SECRET, t.refresh},
+		/* Access tokens and codes are not refresh tokens. */
+		{__LINE__, FX_CONF, FX_CONF_SECRET, t.access},
+		{__LINE__, FX_CONF, FX_CONF_SECRET, cc},
+		{__LINE__, FX_CONF, FX_CONF_SECRET, code},
+		{__LINE__, FX_CONF, FX_CONF_SECRET, "unknown"},
+		{__LINE__, FX_CONF, FX_CONF_SECRET, long_token},
+	};
+	size_t i;
 
 	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &t);
 	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, cc);
 	fx_code(f, FX_CONF, NULL, code);
-	memset(long_token, 'a', TOKEN_PRESENTED_MAX + 1);
-	long_token[TOKEN_PRESENTED_MAX + 1] = '\0';
-
-	/* Another client's: refused, and left good for its owner. */
-	fx_refresh(f, FX_OTHER, FX_OTHER_SECRET, t.refresh, NULL, &out);
-	fx_assert_error(&out, 400, "invalid_grant");
-	fx_resp_free(&out);
-	/* Access tokens and codes are not refresh tokens. */
-	fx_refresh(f, FX_CONF, FX_CONF_SECRET, t.access, NULL, &out);
-	fx_assert_error(&out, 400, "invalid_grant");
-	fx_resp_free(&out);
-	fx_refresh(f, FX_CONF, FX_CONF_SECRET, cc, NULL, &out);
-	fx_assert_error(&out, 400, "invalid_grant");
-	fx_resp_free(&out);
-	fx_refresh(f, FX_CONF, FX_CONF_SECRET, code, NULL, &out);
-	fx_assert_error(&out, 400, "invalid_grant");
-	fx_resp_free(&out);
-	fx_refresh(f, FX_CONF, FX_CONF_SECRET, "unknown", NULL, &out);
-	fx_assert_error(&out, 400, "invalid_grant");
-	fx_resp_free(&out);
-	fx_refresh(f, FX_CONF, FX_CONF_SECRET, long_token, NULL, &out);
-	fx_assert_error(&out, 400, "invalid_grant");
-	fx_resp_free(&out);
+	fx_overlong_token(long_token);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fx_refresh(f, cases[i].id, cases[i].secret, cases[i].token,
+		    NULL, &out);
+		fx_check_error(cases[i].line, &out, 400, "invalid_grant");
+		fx_resp_free(&out);
+	}
 	/* None of that used up the real one, nor the code. */
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, t.access),
 	    1);
@@ -776,47 +764,6 @@ tk_grow(struct fx *f)
 	f->env.store = f->store;
 }
 
-#define TK_FILL_MAX 20000
-
-/*
- * Issues client_credentials tokens until the map is full.  Returns how
- * many were issued; their strings are in tokens (the caller frees).  The
- * refused request must be the contract's 503.
- */
-static size_t
-tk_fill(struct fx *f, char ***tokens)
-{
-	struct fx_resp out;
-	size_t n = 0;
-
-	*tokens = calloc(TK_FILL_MAX, sizeof(**tokens));
-	assert_non_null(*tokens);
-	for (;;) {
-		assert_true(n < TK_FILL_MAX);
-		fx_post(f, "/token", NULL, TK_CC TK_CONF_AUTH, &out);
-		if (out.r.status != 200)
-			break;
-		(*tokens)[n] = strdup(fx_str(&out, "access_token"));
-		assert_non_null((*tokens)[n]);
-		n++;
-		fx_resp_free(&out);
-	}
-	fx_assert_error(&out, 503, "temporarily_unavailable");
-	assert_null(fx_str(&out, "access_token"));
-	fx_resp_free(&out);
-	return n;
-}
-
-static void
-tk_fill_free(char **tokens)
-{
-	size_t i;
-
-	for (i = 0; i < TK_FILL_MAX && tokens[i] != NULL; i++)
-		free(tokens[i]);
-	free(tokens);
-}
-
 /*
  * A full map: token issuance is 503 temporarily_unavailable, nothing
  * half-written remains, and what was issued before still works.
@@ -829,7 +776,7 @@ test_full_map_client_credentials(void **state)
 	char **tokens;
 	size_t n, i;
 
-	n = tk_fill(f, &tokens);
+	n = fx_fill(f, &tokens);
 	assert_true(n > 0);
 	/* The failed request left no token behind. */
 	assert_int_equal(fx_token_count(f), n);
@@ -849,7 +796,7 @@ test_full_map_client_credentials(void **state)
 	assert_int_equal(fx_token_count(f), n + 1);
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, tokens[0]),
 	    1);
-	tk_fill_free(tokens);
+	fx_fill_free(tokens);
 }
 
 /*
@@ -869,7 +816,7 @@ test_full_map_code_and_refresh(void **state)
 
 	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &t);
 	fx_code(f, FX_CONF, NULL, code);
-	assert_true(tk_fill(f, &tokens) > 0);
+	assert_true(fx_fill(f, &tokens) > 0);
 	before = fx_token_count(f);
 
 	fx_redeem(f, FX_CONF, FX_CONF_SECRET, code, &out);
@@ -885,7 +832,7 @@ test_full_map_code_and_refresh(void **state)
 	    1);
 
 	tk_grow(f);
-	tk_fill_free(tokens);
+	fx_fill_free(tokens);
 	/* Neither failed request counted as a use: no reuse detection. */
 	fx_redeem(f, FX_CONF, FX_CONF_SECRET, code, &out);
 	tk_check_issued(__LINE__, &out, "read write admin", 1);
