@@ -91,6 +91,33 @@ test_config(void)
 	return c;
 }
 
+/*
+ * Empties f, then gives it REQUEST_METHOD method (NULL: unset) and body
+ * (NULL: a read fails).
+ */
+static void
+fake_init(struct fake_source *f, const char *method, const char *body)
+{
+	memset(f, 0, sizeof(*f));
+	if (method != NULL)
+		f->vars[0] = (struct fake_var){"REQUEST_METHOD", method};
+	f->body = body;
+	f->body_len = body != NULL ? strlen(body) : 0;
+}
+
+/* Reads the request f holds into req (zeroed first) and a fresh resp. */
+static enum oauth_error
+fake_request_read(struct fake_source *f, struct request *req,
+    struct response *resp)
+{
+	struct config cfg = test_config();
+	struct fcgi_source src = {fake_getparam, fake_read, f};
+
+	memset(req, 0, sizeof(*req));
+	response_init(resp);
+	return fcgi_request_read(&src, &cfg, req, resp);
+}
+
 /* Asserts that every field of req is unset, as after a failure. */
 static void
 assert_request_empty(const struct request *req, int line)
@@ -177,28 +204,22 @@ static const struct read_case {
 static void
 test_read_cases(void **state)
 {
-	struct config cfg = test_config();
 	size_t i, j;
 
 	(void)state;
 	for (i = 0; i < sizeof(read_cases) / sizeof(read_cases[0]); i++) {
 		const struct read_case *c = &read_cases[i];
 		struct fake_source f;
-		struct fcgi_source src = {fake_getparam, fake_read, &f};
 		struct request req;
 		struct response resp;
 		enum oauth_error err;
 
-		memset(&f, 0, sizeof(f));
+		fake_init(&f, NULL, c->body);
 		for (j = 0; j < 4 && c->vars[j].name != NULL; j++)
 			f.vars[j] = c->vars[j];
-		f.body = c->body;
-		f.body_len = c->body != NULL ? strlen(c->body) : 0;
 		f.chunk = c->chunk;
-		memset(&req, 0, sizeof(req));
-		response_init(&resp);
 
-		err = fcgi_request_read(&src, &cfg, &req, &resp);
+		err = fake_request_read(&f, &req, &resp);
 		if (err != c->want)
 			fail_msg("line %d: error %d, want %d", c->line,
 			    (int)err, (int)c->want);
@@ -265,7 +286,6 @@ static const struct cap_case {
 static void
 test_read_caps(void **state)
 {
-	struct config cfg = test_config();
 	char *value;
 	size_t i, extra;
 
@@ -279,8 +299,6 @@ test_read_caps(void **state)
 		for (extra = 0; extra <= 2; extra++) {
 			size_t len = extra == 2 ? TEST_HUGE : c->max + extra;
 			struct fake_source f;
-			struct fcgi_source src = {fake_getparam, fake_read,
-			    &f};
 			struct request req;
 			struct response resp;
 			enum oauth_error err;
@@ -288,21 +306,13 @@ test_read_caps(void **state)
 
 			memset(value, 'a', len);
 			value[len] = '\0';
-			memset(&f, 0, sizeof(f));
-			f.vars[0].name = "REQUEST_METHOD";
-			f.vars[0].value = "POST";
-			f.vars[1].name = "CONTENT_LENGTH";
-			f.vars[1].value = "3";
-			f.vars[2].name = c->name;
-			f.vars[2].value = value;
-			f.body = "a=b";
-			f.body_len = 3;
+			fake_init(&f, "POST", "a=b");
+			f.vars[1] = (struct fake_var){"CONTENT_LENGTH", "3"};
+			f.vars[2] = (struct fake_var){c->name, value};
 			if (strcmp(c->name, "REQUEST_METHOD") == 0)
 				f.vars[0].name = "unused";
-			memset(&req, 0, sizeof(req));
-			response_init(&resp);
 
-			err = fcgi_request_read(&src, &cfg, &req, &resp);
+			err = fake_request_read(&f, &req, &resp);
 			got = *(char **)(void *)((char *)&req + c->offset);
 			if (extra == 0) {
 				if (err != OAUTH_OK || got == NULL ||
@@ -354,31 +364,22 @@ test_read_copies(void **state)
 		"8443", "/oauth", "on",
 	};
 	char storage[sizeof(fields) / sizeof(fields[0])][64];
-	struct config cfg = test_config();
 	struct fake_source f;
-	struct fcgi_source src = {fake_getparam, fake_read, &f};
 	struct request req;
 	struct response resp;
 	size_t i, n = sizeof(fields) / sizeof(fields[0]);
 	char *got;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
+	fake_init(&f, NULL, "x=1&y=2");
 	for (i = 0; i < n; i++) {
 		(void)snprintf(storage[i], sizeof(storage[i]), "%s",
 		    values[i]);
 		f.vars[i].name = fields[i].name;
 		f.vars[i].value = storage[i];
 	}
-	f.vars[n].name = "CONTENT_LENGTH";
-	f.vars[n].value = "7";
-	f.body = "x=1&y=2";
-	f.body_len = 7;
-	memset(&req, 0, sizeof(req));
-	response_init(&resp);
-
-	assert_int_equal(fcgi_request_read(&src, &cfg, &req, &resp),
-	    OAUTH_OK);
+	f.vars[n] = (struct fake_var){"CONTENT_LENGTH", "7"};
+	assert_int_equal(fake_request_read(&f, &req, &resp), OAUTH_OK);
 	/* libfcgi reuses its memory once the request ends. */
 	for (i = 0; i < n; i++)
 		memset(storage[i], 'X', sizeof(storage[i]) - 1);
@@ -399,23 +400,14 @@ test_read_copies(void **state)
 static void
 test_read_unset(void **state)
 {
-	struct config cfg = test_config();
 	struct fake_source f;
-	struct fcgi_source src = {fake_getparam, fake_read, &f};
 	struct request req;
 	struct response resp;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	f.vars[0].name = "REQUEST_METHOD";
-	f.vars[0].value = "GET";
-	f.vars[1].name = "QUERY_STRING";
-	f.vars[1].value = "";
-	f.body = "";
-	memset(&req, 0, sizeof(req));
-	response_init(&resp);
-	assert_int_equal(fcgi_request_read(&src, &cfg, &req, &resp),
-	    OAUTH_OK);
+	fake_init(&f, "GET", "");
+	f.vars[1] = (struct fake_var){"QUERY_STRING", ""};
+	assert_int_equal(fake_request_read(&f, &req, &resp), OAUTH_OK);
 	assert_non_null(req.query);
 	assert_string_equal(req.query, "");
 	assert_null(req.path);
@@ -431,22 +423,15 @@ test_read_unset(void **state)
 static void
 test_read_source_lies(void **state)
 {
-	struct config cfg = test_config();
 	struct fake_source f;
-	struct fcgi_source src = {fake_getparam, fake_read, &f};
 	struct request req;
 	struct response resp;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	f.vars[0] = (struct fake_var){"REQUEST_METHOD", "POST"};
+	fake_init(&f, "POST", "a=b");
 	f.vars[1] = (struct fake_var){"CONTENT_LENGTH", "3"};
-	f.body = "a=b";
-	f.body_len = 3;
 	f.lie = 1;
-	memset(&req, 0, sizeof(req));
-	response_init(&resp);
-	assert_int_equal(fcgi_request_read(&src, &cfg, &req, &resp),
+	assert_int_equal(fake_request_read(&f, &req, &resp),
 	    OAUTH_SERVER_ERROR);
 	assert_int_equal(resp.status, 500);
 	assert_int_equal(f.reads, 1);
@@ -454,16 +439,25 @@ test_read_source_lies(void **state)
 	response_free(&resp);
 }
 
+/* Writes r into s, emptied first; fails the test when the write fails. */
+static void
+fake_write_response(const struct response *r, struct fake_sink *s, int line)
+{
+	struct fcgi_sink sink = {fake_write, s};
+
+	memset(s, 0, sizeof(*s));
+	if (fcgi_response_write(r, &sink) != 0)
+		fail_msg("line %d: write failed", line);
+}
+
 /* Writes r through a collecting sink and compares every byte. */
 static void
 assert_written(const struct response *r, const char *want, size_t want_len,
     int line)
 {
-	struct fake_sink s = {{0}, 0, 0};
-	struct fcgi_sink sink = {fake_write, &s};
+	struct fake_sink s;
 
-	if (fcgi_response_write(r, &sink) != 0)
-		fail_msg("line %d: write failed", line);
+	fake_write_response(r, &s, line);
 	if (s.out.len != want_len || memcmp(s.out.data, want, want_len) != 0)
 		fail_msg("line %d: wrote\n%s\nwant\n%s", line,
 		    s.out.data != NULL ? s.out.data : "", want);
@@ -619,8 +613,7 @@ test_write_header_injection(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(header_cases) / sizeof(header_cases[0]); i++) {
 		const struct header_case *c = &header_cases[i];
-		struct fake_sink s = {{0}, 0, 0};
-		struct fcgi_sink sink = {fake_write, &s};
+		struct fake_sink s;
 		struct response r;
 		const char *want = SERVER_ERROR_500;
 
@@ -642,8 +635,7 @@ test_write_header_injection(void **state)
 		case TEST_HEADER__MAX:
 			fail_msg("line %d: no header", c->line);
 		}
-		if (fcgi_response_write(&r, &sink) != 0)
-			fail_msg("line %d: write failed", c->line);
+		fake_write_response(&r, &s, c->line);
 		if (c->ok) {
 			if (strncmp(s.out.data, "Status: 401 ", 12) != 0 ||
 			    strstr(s.out.data, c->value) == NULL)
@@ -696,8 +688,7 @@ test_write_status(void **state)
 	for (i = 0; i < sizeof(status_cases) / sizeof(status_cases[0]); i++) {
 		const struct status_case *c = &status_cases[i];
 		const char *got = fcgi_response_reason(c->status);
-		struct fake_sink s = {{0}, 0, 0};
-		struct fcgi_sink sink = {fake_write, &s};
+		struct fake_sink s;
 		struct response r;
 		char line[64];
 
@@ -707,8 +698,7 @@ test_write_status(void **state)
 			    got != NULL ? got : "(null)");
 		response_init(&r);
 		r.status = c->status;
-		if (fcgi_response_write(&r, &sink) != 0)
-			fail_msg("line %d: write failed", c->line);
+		fake_write_response(&r, &s, c->line);
 		if (c->reason != NULL)
 			(void)snprintf(line, sizeof(line), "Status: %d %s\r\n",
 			    c->status, c->reason);
@@ -742,22 +732,30 @@ test_write_sink_fails(void **state)
 	response_free(&r);
 }
 
-/* Runs one request through fcgi_serve and compares the bytes written. */
-static void
-assert_served(struct fake_source *f, const char *want, size_t want_len,
-    int line)
+/* Serves the request f holds into s; returns what fcgi_serve returns. */
+static int
+fake_serve(struct fake_source *f, struct fake_sink *s)
 {
 	struct config cfg = test_config();
 	struct handler_env env;
 	struct fcgi_source src = {fake_getparam, fake_read, f};
-	struct fake_sink s = {{0}, 0, 0};
-	struct fcgi_sink sink = {fake_write, &s};
+	struct fcgi_sink sink = {fake_write, s};
 
 	memset(&env, 0, sizeof(env));
 	env.config = &cfg;
 	env.now = unit_clock;
 	env.random = unit_random;
-	if (fcgi_serve(&env, &src, &sink) != 0)
+	return fcgi_serve(&env, &src, &sink);
+}
+
+/* Runs one request through fcgi_serve and compares the bytes written. */
+static void
+assert_served(struct fake_source *f, const char *want, size_t want_len,
+    int line)
+{
+	struct fake_sink s = {{0}, 0, 0};
+
+	if (fake_serve(f, &s) != 0)
 		fail_msg("line %d: serve failed", line);
 	if (s.out.len != want_len || memcmp(s.out.data, want, want_len) != 0)
 		fail_msg("line %d: wrote\n%s", line,
@@ -775,12 +773,9 @@ test_serve_too_large(void **state)
 	struct fake_source f;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	f.vars[0] = (struct fake_var){"REQUEST_METHOD", "POST"};
+	fake_init(&f, "POST", "grant_type=client_credentials");
 	f.vars[1] = (struct fake_var){"PATH_INFO", "/token"};
 	f.vars[2] = (struct fake_var){"CONTENT_LENGTH", "100000"};
-	f.body = "grant_type=client_credentials";
-	f.body_len = strlen(f.body);
 	ASSERT_SERVED(&f,
 	    "Status: 413 Content Too Large\r\n"
 	    "Content-Type: application/json\r\n"
@@ -799,10 +794,8 @@ test_serve_dispatch(void **state)
 	struct fake_source f;
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	f.vars[0] = (struct fake_var){"REQUEST_METHOD", "GET"};
+	fake_init(&f, "GET", "");
 	f.vars[1] = (struct fake_var){"PATH_INFO", "/nope"};
-	f.body = "";
 	ASSERT_SERVED(&f,
 	    "Status: 404 Not Found\r\n"
 	    "Content-Type: application/json\r\n"
@@ -828,25 +821,14 @@ test_serve_dispatch(void **state)
 static void
 test_serve_sink_fails(void **state)
 {
-	struct config cfg = test_config();
-	struct handler_env env;
 	struct fake_source f;
-	struct fcgi_source src = {fake_getparam, fake_read, &f};
 	struct fake_sink s = {{0}, 0, 1};
-	struct fcgi_sink sink = {fake_write, &s};
 
 	(void)state;
-	memset(&f, 0, sizeof(f));
-	f.vars[0] = (struct fake_var){"REQUEST_METHOD", "POST"};
+	fake_init(&f, "POST", "a=b");
 	f.vars[1] = (struct fake_var){"PATH_INFO", "/nope"};
 	f.vars[2] = (struct fake_var){"CONTENT_LENGTH", "3"};
-	f.body = "a=b";
-	f.body_len = 3;
-	memset(&env, 0, sizeof(env));
-	env.config = &cfg;
-	env.now = unit_clock;
-	env.random = unit_random;
-	assert_int_equal(fcgi_serve(&env, &src, &sink), -1);
+	assert_int_equal(fake_serve(&f, &s), -1);
 	buf_free(&s.out);
 }
 
