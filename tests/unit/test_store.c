@@ -105,6 +105,28 @@ begin(struct store *s, int writable)
 	return t;
 }
 
+/* Fails unless the token under key is there, with scope. */
+static void
+expect_token(struct store_txn *t, const unsigned char *key, const char *scope)
+{
+	struct token got;
+
+	assert_int_equal(store_token_get(t, key, &got), STORE_OK);
+	assert_string_equal(got.scope, scope);
+	token_free(&got);
+}
+
+/* fork(2), failing the test when it cannot. */
+static pid_t
+spawn(void)
+{
+	pid_t pid;
+
+	if ((pid = fork()) == -1)
+		fail_msg("fork: %s", strerror(errno));
+	return pid;
+}
+
 static void
 test_open_modes(void **state)
 {
@@ -571,9 +593,7 @@ test_full(void **state)
 	t = begin(s, 0);
 	for (i = 0; i < 2 * committed; i++) {
 		key_of(key, 5, i);
-		assert_int_equal(store_token_get(t, key, &got), STORE_OK);
-		assert_string_equal(got.scope, scope);
-		token_free(&got);
+		expect_token(t, key, scope);
 	}
 	key_of(key, 5, 2 * committed);
 	assert_int_equal(store_token_get(t, key, &got), STORE_NOTFOUND);
@@ -590,8 +610,7 @@ test_full(void **state)
 	assert_int_equal(store_open(path, 64 * 1024, 0, &s), STORE_OK);
 	t = begin(s, 0);
 	key_of(key, 5, 1);
-	assert_int_equal(store_token_get(t, key, &got), STORE_OK);
-	token_free(&got);
+	expect_token(t, key, scope);
 	store_txn_abort(t);
 	store_close(s);
 	free(scope);
@@ -781,7 +800,6 @@ test_two_processes(void **state)
 {
 	struct fixture *f = *state;
 	struct store_txn *t;
-	struct token got;
 	unsigned char key[TOKEN_HASH_LEN];
 	pid_t pid[2];
 	unsigned i, who;
@@ -791,9 +809,7 @@ test_two_processes(void **state)
 	store_close(f->store);
 	f->store = NULL;
 	for (who = 0; who < 2; who++) {
-		if ((pid[who] = fork()) == -1)
-			fail_msg("fork: %s", strerror(errno));
-		if (pid[who] == 0)
+		if ((pid[who] = spawn()) == 0)
 			_exit(child_writer(f->db, 0x20 + who, count));
 	}
 	assert_int_equal(wait_child(pid[0]), 0);
@@ -804,10 +820,7 @@ test_two_processes(void **state)
 	for (who = 0; who < 2; who++)
 		for (i = 0; i < count; i++) {
 			key_of(key, 0x20 + who, i);
-			assert_int_equal(store_token_get(t, key, &got),
-			    STORE_OK);
-			assert_string_equal(got.scope, "concurrent");
-			token_free(&got);
+			expect_token(t, key, "concurrent");
 		}
 	store_txn_abort(t);
 }
@@ -820,9 +833,7 @@ test_fork_guard(void **state)
 	struct store_txn *t;
 	pid_t pid;
 
-	if ((pid = fork()) == -1)
-		fail_msg("fork: %s", strerror(errno));
-	if (pid == 0) {
+	if ((pid = spawn()) == 0) {
 		if (store_txn_begin(f->store, 0, &t) != STORE_IOERR ||
 		    t != NULL)
 			_exit(1);
@@ -864,9 +875,7 @@ plant(struct fixture *f, const char *name, const void *key, size_t keylen,
 
 	store_close(f->store);
 	f->store = NULL;
-	if ((pid = fork()) == -1)
-		fail_msg("fork: %s", strerror(errno));
-	if (pid == 0)
+	if ((pid = spawn()) == 0)
 		_exit(raw_put(f->db, name, key, keylen, value, len));
 	assert_int_equal(wait_child(pid), 0);
 	assert_int_equal(store_open(f->db, 0, 0, &f->store), STORE_OK);
@@ -981,9 +990,7 @@ crash_reader(const char *db)
 	struct store_txn *t;
 	pid_t pid;
 
-	if ((pid = fork()) == -1)
-		fail_msg("fork: %s", strerror(errno));
-	if (pid == 0) {
+	if ((pid = spawn()) == 0) {
 		if (store_open(db, 0, 0, &s) != STORE_OK ||
 		    store_txn_begin(s, 0, &t) != STORE_OK)
 			_exit(1);
@@ -997,9 +1004,7 @@ count_stale(const char *db)
 {
 	pid_t pid;
 
-	if ((pid = fork()) == -1)
-		fail_msg("fork: %s", strerror(errno));
-	if (pid == 0)
+	if ((pid = spawn()) == 0)
 		_exit(raw_stale_readers(db));
 	return wait_child(pid);
 }
@@ -1022,9 +1027,7 @@ test_stale_readers(void **state)
 	f->store = NULL;
 	if (pipe(ready) == -1 || pipe(release) == -1)
 		fail_msg("pipe: %s", strerror(errno));
-	if ((holder = fork()) == -1)
-		fail_msg("fork: %s", strerror(errno));
-	if (holder == 0) {
+	if ((holder = spawn()) == 0) {
 		close(ready[0]);
 		close(release[1]);
 		if (store_open(f->db, 0, 0, &s) != STORE_OK)
