@@ -10,7 +10,8 @@
 
 static const char *const cf_keys[] = {"OAUTH_DB", "OAUTH_ISSUER",
     "OAUTH_ACCESS_TTL", "OAUTH_REFRESH_TTL", "OAUTH_CODE_TTL",
-    "OAUTH_MAX_BODY", "OAUTH_MAP_SIZE", "OAUTH_CONFIG", NULL};
+    "OAUTH_MAX_BODY", "OAUTH_MAP_SIZE", "OAUTH_DB_SYNC", "OAUTH_CONFIG",
+    NULL};
 
 static char cf_path[64];
 
@@ -427,6 +428,42 @@ test_issuer(void **state)
 	}
 }
 
+static const struct sync_case {
+	int line;
+	const char *value;
+	int ok;
+	enum config_sync want;
+} sync_cases[] = {
+	{__LINE__, "full", 1, CONFIG_SYNC_FULL},
+	{__LINE__, "data", 1, CONFIG_SYNC_DATA},
+	{__LINE__, "none", 1, CONFIG_SYNC_NONE},
+	{__LINE__, "", 1, CONFIG_SYNC_FULL},	/* empty is unset */
+	{__LINE__, "FULL", 0, CONFIG_SYNC_FULL},
+	{__LINE__, "off", 0, CONFIG_SYNC_FULL},
+	{__LINE__, "none ", 0, CONFIG_SYNC_FULL},
+};
+
+/* OAUTH_DB_SYNC: full (the default), data or none, spelled exactly. */
+static void
+test_db_sync(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sync_cases) / sizeof(sync_cases[0]); i++) {
+		const struct sync_case *c = &sync_cases[i];
+		struct config cfg;
+
+		cf_check_pair(state, c->line, "OAUTH_DB_SYNC", c->value, c->ok,
+		    NULL, &cfg);
+		if (!c->ok)
+			continue;
+		if (cfg.db_sync != c->want)
+			fail_msg("line %d: db_sync %d", c->line,
+			    (int)cfg.db_sync);
+		config_free(&cfg);
+	}
+}
+
 /* Broken files are errors that say where, never what the line held. */
 static void
 test_file_errors(void **state)
@@ -508,6 +545,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ranges, cf_setup,
 		    cf_teardown),
 		cmocka_unit_test_setup_teardown(test_issuer, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(test_db_sync, cf_setup,
 		    cf_teardown),
 		cmocka_unit_test_setup_teardown(test_file_errors, cf_setup,
 		    cf_teardown),
