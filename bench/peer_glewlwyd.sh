@@ -312,6 +312,10 @@ for sync in full none; do
 	fi
 	bench_stop "$bench_lighttpd_pid"
 	bench_lighttpd_pid=
+	# lighttpd signals its oauth.fcgi processes and does not wait.
+	for p in $srvpids; do
+		bench_stop "$p"
+	done
 done
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
