@@ -40,8 +40,8 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 HEADERS = $(wildcard common/*.h storage/*.h handlers/*.h fcgi/*.h ctl/*.h)
 
-.PHONY: all check check-unit check-cases check-web asan deps run install \
-	uninstall clean bench fuzz
+.PHONY: all check asan deps run install uninstall clean bench bench-peers \
+	units
 
 all: $(BUILD)/oauth.fcgi $(BUILD)/oauthctl
 
@@ -100,6 +100,9 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a
 
 bench: all $(BUILD)/bench/bench_handlers
 	@sh bench/run.sh
+
+bench-peers: all $(BUILD)/bench/bench_handlers
+	@sh bench/peer_glewlwyd.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \

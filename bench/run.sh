@@ -10,29 +10,20 @@
 
 set -u
 cd "$(dirname "$0")/.." || exit 1
+. bench/lib.sh
 
 BUILD=${BUILD:-build}
 BENCH=$BUILD/bench/bench_handlers
-SECONDS_EACH=${BENCH_SECONDS:-10}
-CONNECTIONS=${BENCH_CONNECTIONS:-16}
-SECRET=bench-secret-0123456789abcdefghijklmnopq
-AUTH=$(printf 'bench:%s' "$SECRET" | base64 -w0)
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/oauth-bench-XXXXXX") || exit 1
-lpid=
+bench_lighttpd_pid=
 cleanup() {
-	if [ -n "$lpid" ]; then
-		kill "$lpid" 2>/dev/null
-		i=0
-		while kill -0 "$lpid" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$lpid" 2>/dev/null
-	fi
+	bench_stop "$bench_lighttpd_pid"
 	rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal, or a reader that went away, ends the run (and so runs cleanup).
+trap 'exit 1' INT TERM PIPE
 
 echo "== in-process handlers ($(nproc) cores)"
 for sync in full data none; do
@@ -64,46 +55,23 @@ then
 	echo "== wrk skipped: wrk or lighttpd not installed"
 	exit 0
 fi
-echo "== wrk through lighttpd + 2 oauth.fcgi, $CONNECTIONS connections, ${SECONDS_EACH}s each"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$tmp/run/htdocs"
-: >"$tmp/run/htpasswd"
-# The benchmark client, made the way oauthctl makes clients.
-OAUTH_DB_SYNC=none "$BENCH" "$tmp/db-web" introspect 1 >/dev/null || exit 1
-token=$(printf 'grant_type=client_credentials' | REQUEST_METHOD=POST \
-    PATH_INFO=/token CONTENT_TYPE=application/x-www-form-urlencoded \
-    CONTENT_LENGTH=29 HTTP_AUTHORIZATION="Basic $AUTH" HTTP_HOST=127.0.0.1 \
-    OAUTH_DB="$tmp/db-web" "$BUILD/oauth.fcgi" |
-    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+echo "== wrk through lighttpd + 2 oauth.fcgi, ${BENCH_CONNECTIONS:-16} connections, ${BENCH_SECONDS:-10}s each"
+port=$(bench_port)
+token=$(bench_fcgi_db "$tmp/db-web") || {
+	echo "bench: no token from oauth.fcgi" >&2
+	exit 1
+}
 for sync in none full; do
-	sed -e "s|@PORT@|$port|g" -e "s|@RUNDIR@|$tmp/run|g" \
-	    -e "s|@BUILD@|$PWD/$BUILD|g" -e "s|@DB@|$tmp/db-web|g" \
-	    -e "s|@HTPASSWD@|$tmp/run/htpasswd|g" \
-	    -e "s|\"OAUTH_DB\" => \"$tmp/db-web\",|&\"OAUTH_DB_SYNC\" => \"$sync\",|" \
-	    etc/lighttpd/oauth-fastcgi.conf >"$tmp/run/lighttpd.conf"
-	# As root, lighttpd would switch to www-data, which cannot read $tmp.
-	sed -i -e '/^server.username/d' -e '/^server.groupname/d' \
-	    "$tmp/run/lighttpd.conf"
-	lighttpd -D -f "$tmp/run/lighttpd.conf" &
-	lpid=$!
-	i=0
-	until curl -s -o /dev/null "http://127.0.0.1:$port/oauth/" ||
-	    [ $i -ge 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	bench_lighttpd_start "$port" "$tmp/run-$sync" "$tmp/db-web" "$sync" ||
+	    exit 1
 	echo "-- POST /oauth/token, OAUTH_DB_SYNC=$sync"
-	BENCH_BODY=grant_type=client_credentials BENCH_AUTH=$AUTH \
-	    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" \
-	    -s bench/wrk_post.lua "http://127.0.0.1:$port/oauth/token"
+	bench_wrk grant_type=client_credentials "$BENCH_AUTH" \
+	    "http://127.0.0.1:$port/oauth/token"
 	if [ "$sync" = none ]; then
 		echo "-- POST /oauth/introspect"
-		BENCH_BODY="token=$token" BENCH_AUTH=$AUTH \
-		    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" \
-		    -s bench/wrk_post.lua \
+		bench_wrk "token=$token" "$BENCH_AUTH" \
 		    "http://127.0.0.1:$port/oauth/introspect"
 	fi
-	kill "$lpid"
-	wait "$lpid" 2>/dev/null
-	lpid=
+	bench_stop "$bench_lighttpd_pid"
+	bench_lighttpd_pid=
 done
