@@ -35,7 +35,7 @@
 #define JTI_LEN 32		/* hex characters of a token's jti */
 
 #define CONFIG_BODY_DEFAULT 16384
-#define CONFIG_BODY_LIMIT (1024 * 1024)
+#define CONFIG_BODY_LIMIT (64 * 1024 * 1024)
 #define CONFIG_TTL_LIMIT (10LL * 366 * 24 * 3600)
 #define CONFIG_MAP_DEFAULT ((size_t)256 * 1024 * 1024)
 

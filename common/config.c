@@ -142,11 +142,23 @@ config_read_file(const char *path, char *values[CONFIG_KEY__MAX], char *err,
 		}
 		for (end = eq; end > p && isspace((unsigned char)end[-1]);)
 			end--;
+		if (end == p) {
+			snprintf(err, errsz, "%s:%u: expected KEY=value", path,
+			    lineno);
+			goto out;
+		}
 		k = config_lookup(p, (size_t)(end - p));
-		if (k == CONFIG_KEY__MAX) {
+		/*
+		 * The file may serve as systemd's EnvironmentFile too, with
+		 * keys of other programs: only an OAUTH_ key we do not know
+		 * is a mistake (a typo) worth refusing to start over.
+		 */
+		if (k == CONFIG_KEY__MAX && strncmp(p, "OAUTH_", 6) == 0) {
 			snprintf(err, errsz, "%s:%u: unknown key", path, lineno);
 			goto out;
 		}
+		if (k == CONFIG_KEY__MAX)
+			continue;
 		for (p = eq + 1; isspace((unsigned char)*p);)
 			p++;
 		free(values[k]);
@@ -204,7 +216,8 @@ config_load(struct config *cfg, char *err, size_t errsz)
 			goto out;
 	}
 	for (k = 0; k < CONFIG_KEY__MAX; k++) {
-		if ((env = getenv(config_names[k])) == NULL)
+		/* An empty variable counts as not given: the file's stands. */
+		if ((env = getenv(config_names[k])) == NULL || *env == '\0')
 			continue;
 		free(values[k]);
 		if ((values[k] = strdup(env)) == NULL) {
@@ -237,7 +250,7 @@ config_load(struct config *cfg, char *err, size_t errsz)
 		&access, err, errsz) == -1 ||
 	    config_number(values, CONFIG_REFRESH_TTL, 1, CONFIG_TTL_LIMIT,
 		&refresh, err, errsz) == -1 ||
-	    config_number(values, CONFIG_CODE_TTL, 1, 3600, &code, err,
+	    config_number(values, CONFIG_CODE_TTL, 1, CONFIG_TTL_LIMIT, &code, err,
 		errsz) == -1 ||
 	    config_number(values, CONFIG_MAX_BODY, 1, CONFIG_BODY_LIMIT, &body,
 		err, errsz) == -1 ||

@@ -141,10 +141,7 @@ token_respond(struct response *resp, const struct token_issue *issue)
 		response_error(resp, OAUTH_SERVER_ERROR, "out of memory");
 		return;
 	}
-	if (response_json(resp, 200, o) == 0) {
-		resp->no_store = 1;
-		resp->no_cache = 1;
-	}
+	(void)response_json(resp, 200, o);
 }
 
 /* Releases what a grant put in issue, wiping the token strings. */
@@ -182,7 +179,7 @@ handler_token(const struct handler_env *env, const struct request *req,
 	memset(&issue, 0, sizeof(issue));
 	if ((err = params_parse_body(req, &params, &why)) != OAUTH_OK) {
 		response_error(resp, err, why);
-		return;
+		goto out;
 	}
 	if ((name = params_get(&params, "grant_type")) == NULL) {
 		response_error(resp, OAUTH_INVALID_REQUEST,
@@ -226,6 +223,9 @@ handler_token(const struct handler_env *env, const struct request *req,
 	}
 	client_free(&auth.client);
 out:
+	/* RFC 6749 §5.1, §5.2: no cache keeps a token answer, or an error. */
+	resp->no_store = 1;
+	resp->no_cache = 1;
 	store_txn_abort(txn);
 	token_issue_free(&issue);
 	params_free(&params);

@@ -280,7 +280,16 @@ test_file(void **state)
 		"OAUTH_REFRESH_TTL=\t7200\n"
 		"OAUTH_CODE_TTL=45\n"
 		"OAUTH_MAX_BODY=2048\n"
+		"FCGI_WEB_SERVER_ADDRS=127.0.0.1\n"
 		"OAUTH_MAP_SIZE=65536");
+	cf_load(&cfg);
+	cf_check_values(__LINE__, &cfg, &(const struct cf_want){"/srv/oauth",
+	    "https://as.example/a=b", 120, 7200, 45, 2048, 65536});
+	config_free(&cfg);
+
+	/* An empty variable counts as not given: the file's value stands. */
+	setenv("OAUTH_DB", "", 1);
+	setenv("OAUTH_ACCESS_TTL", "", 1);
 	cf_load(&cfg);
 	cf_check_values(__LINE__, &cfg, &(const struct cf_want){"/srv/oauth",
 	    "https://as.example/a=b", 120, 7200, 45, 2048, 65536});
@@ -337,12 +346,14 @@ static const struct range_case range_cases[] = {
 	{__LINE__, "OAUTH_REFRESH_TTL", CF_TTL_OVER_S, -1},
 	{__LINE__, "OAUTH_REFRESH_TTL", "0", -1},
 	{__LINE__, "OAUTH_CODE_TTL", "1", 1},
-	{__LINE__, "OAUTH_CODE_TTL", "3600", 3600},
-	{__LINE__, "OAUTH_CODE_TTL", "3601", -1},
+	{__LINE__, "OAUTH_CODE_TTL", "3601", 3601},
+	{__LINE__, "OAUTH_CODE_TTL", CF_TTL_LIMIT_S, CONFIG_TTL_LIMIT},
+	{__LINE__, "OAUTH_CODE_TTL", CF_TTL_OVER_S, -1},
 	{__LINE__, "OAUTH_CODE_TTL", "0", -1},
 	{__LINE__, "OAUTH_MAX_BODY", "1", 1},
-	{__LINE__, "OAUTH_MAX_BODY", "1048576", CONFIG_BODY_LIMIT},
-	{__LINE__, "OAUTH_MAX_BODY", "1048577", -1},
+	{__LINE__, "OAUTH_MAX_BODY", "1048577", 1048577},
+	{__LINE__, "OAUTH_MAX_BODY", "67108864", CONFIG_BODY_LIMIT},
+	{__LINE__, "OAUTH_MAX_BODY", "67108865", -1},
 	{__LINE__, "OAUTH_MAX_BODY", "0", -1},
 	{__LINE__, "OAUTH_MAX_BODY", "16k", -1},
 	{__LINE__, "OAUTH_MAP_SIZE", "32768", 32768},
@@ -492,15 +503,20 @@ test_file_errors(void **state)
 		assert_null(strstr(err, "hunter2"));
 	}
 	unlink(cf_path);
-	/* Keys are case-sensitive, as in the environment. */
+	/*
+	 * Keys are case-sensitive, as in the environment: "oauth_db" is some
+	 * other program's key, passed over, so OAUTH_DB is still missing.
+	 */
+	unsetenv("OAUTH_DB");
 	cf_file("oauth_db=/db\n");
-	cf_assert_fails(":1:");
+	cf_assert_fails("OAUTH_DB");
 	unlink(cf_path);
+	setenv("OAUTH_DB", "/db", 1);
 	cf_file("=/db\n");
 	cf_assert_fails(":1:");
 	unlink(cf_path);
 	/* A value that is out of range in the file names its key. */
-	cf_file("OAUTH_DB=/db\nOAUTH_CODE_TTL=86400\n");
+	cf_file("OAUTH_DB=/db\nOAUTH_CODE_TTL=0\n");
 	cf_assert_fails("OAUTH_CODE_TTL");
 	unlink(cf_path);
 	/* An over-long line is refused, not split into two. */
