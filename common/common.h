@@ -14,7 +14,6 @@
 /* Hard limits on what a peer or an operator may hand us. */
 #define CLIENT_ID_MAX 128	   /* bytes of a client identifier */
 #define CLIENT_SECRET_MAX 512	   /* bytes of a presented client secret */
-#define CLIENT_SECRET_SUPPLIED_MIN 32 /* bytes of an operator --secret */
 #define SCOPE_MAX 1024		   /* bytes of a scope string */
 #define AUDIENCE_MAX 512	   /* bytes of a client's audience */
 #define USERNAME_MAX 256	   /* bytes of REMOTE_USER */
@@ -31,6 +30,9 @@
 #define SECRET_RANDOM_LEN 32	/* random bytes in a generated secret */
 #define SECRET_SALT_LEN 16
 #define SECRET_HASH_LEN 32
+#define SECRET_KDF_ITERATIONS 100000	/* PBKDF2 rounds, operator secrets */
+#define SECRET_KDF_ITERATIONS_MAX 10000000
+#define SECRET_CACHE_SIZE 64	/* clients whose secret a process remembers */
 #define GRANT_ID_LEN 16
 #define JTI_LEN 32		/* hex characters of a token's jti */
 
@@ -66,6 +68,8 @@ int crypto_random(unsigned char *, size_t);
 int crypto_sha256(const void *, size_t, unsigned char[TOKEN_HASH_LEN]);
 int crypto_secret_hash(const unsigned char[SECRET_SALT_LEN], const char *,
     size_t, unsigned char[SECRET_HASH_LEN]);
+int crypto_secret_derive(const unsigned char[SECRET_SALT_LEN], const char *,
+    size_t, uint32_t, unsigned char[SECRET_HASH_LEN]);
 int crypto_equal(const void *, const void *, size_t);
 void crypto_wipe(void *, size_t);
 void crypto_hex(const unsigned char *, size_t, char *);
@@ -84,6 +88,16 @@ int scope_valid(const char *);
 int scope_has(const char *, const char *, size_t);
 int scope_subset(const char *, const char *);
 char *scope_normalize(const char *);
+
+/* secret_cache.c */
+struct secret_cache;
+
+struct secret_cache *secret_cache_new(void);
+void secret_cache_free(struct secret_cache *);
+int secret_cache_match(struct secret_cache *, const char *,
+    const unsigned char[SECRET_HASH_LEN], const char *, size_t);
+void secret_cache_put(struct secret_cache *, const char *,
+    const unsigned char[SECRET_HASH_LEN], const char *, size_t);
 
 /* config.c */
 

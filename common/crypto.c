@@ -3,6 +3,7 @@
  * fetches the digest once per process so requests do not pay for the
  * provider lookup.
  */
+#include <limits.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -72,22 +73,42 @@ crypto_sha256(const void *data, size_t len, unsigned char out[TOKEN_HASH_LEN])
 }
 
 /*
- * The stored form of a client secret: SHA-256(salt || secret).
- *
- * A fast hash is deliberate.  Client authentication runs on every token,
- * introspection and revocation request; a slow KDF (PBKDF2, scrypt, Argon2)
- * would cost milliseconds each time and cap a server at about a hundred
- * requests a second.  A KDF protects guessable passwords, and client secrets
- * are not that: generated ones carry 256 random bits, and oauthctl refuses an
- * operator's --secret shorter than CLIENT_SECRET_SUPPLIED_MIN bytes, so a
- * leaked database cannot be searched for them.  The salt keeps equal secrets
- * from having equal hashes.  Returns 0, or -1.
+ * SHA-256(salt || secret): the stored form of a generated client secret,
+ * and the keyed digest of secret_cache.c.  Returns 0, or -1.
  */
 int
 crypto_secret_hash(const unsigned char salt[SECRET_SALT_LEN],
     const char *secret, size_t len, unsigned char out[SECRET_HASH_LEN])
 {
 	return crypto_sha256_two(salt, SECRET_SALT_LEN, secret, len, out);
+}
+
+/*
+ * The stored form of a client secret, by where the secret came from.
+ *
+ * Client authentication runs on every token, introspection and revocation
+ * request, so it must cost microseconds: a password KDF on every request
+ * caps a server near a hundred requests a second.  A KDF protects
+ * guessable secrets, though, and only an operator's --secret can be one.
+ * So a generated secret (256 random bits, iterations 0) is stored as
+ * SHA-256(salt || secret): no stolen database can be searched for it.  An
+ * operator's secret is stored as PBKDF2-HMAC-SHA256 with iterations rounds
+ * (SECRET_KDF_ITERATIONS when written), and a FastCGI process pays for that
+ * once per client: secret_cache.c remembers a secret it has verified.
+ * Returns 0, or -1.
+ */
+int
+crypto_secret_derive(const unsigned char salt[SECRET_SALT_LEN],
+    const char *secret, size_t len, uint32_t iterations,
+    unsigned char out[SECRET_HASH_LEN])
+{
+	if (iterations == 0)
+		return crypto_secret_hash(salt, secret, len, out);
+	if (crypto_init() == -1 || len > INT_MAX || iterations > INT_MAX)
+		return -1;
+	return PKCS5_PBKDF2_HMAC(secret, (int)len, salt, SECRET_SALT_LEN,
+	    (int)iterations, crypto_sha256_md, SECRET_HASH_LEN, out) == 1 ? 0
+									 : -1;
 }
 
 /* Compares len bytes in time independent of their contents: 1 if equal. */

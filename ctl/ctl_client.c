@@ -278,12 +278,11 @@ ctl_client_parse_id(struct ctl *ctl, int argc, char **argv, unsigned flags,
 /*
  * Copies the operator's --secret into secret (size bytes), reading it from
  * standard input for "-", and wipes the argv copy so that it does not
- * linger in the process's memory.  Client secrets are stored as a salted
- * SHA-256 so that authenticating a client costs microseconds on every
- * request.  A fast hash is only safe for a secret that cannot be guessed:
- * rather than make every request pay for a slow KDF, we refuse a secret
- * shorter than CLIENT_SECRET_SUPPLIED_MIN bytes.  Returns CTL_EXIT_OK with
- * *len set, or CTL_EXIT_USAGE / CTL_EXIT_FAIL once reported (secret wiped).
+ * linger in the process's memory.  Any length from 1 to CLIENT_SECRET_MAX
+ * is taken: an operator's secret may be guessable, so it is stored with a
+ * KDF (crypto_secret_derive says why and what it costs).  Returns
+ * CTL_EXIT_OK with *len set, or CTL_EXIT_USAGE / CTL_EXIT_FAIL once
+ * reported (secret wiped).
  */
 static enum ctl_exit
 ctl_client_secret_take(const struct ctl *ctl, char *arg, char *secret,
@@ -305,10 +304,9 @@ ctl_client_secret_take(const struct ctl *ctl, char *arg, char *secret,
 			return ctl_usage_error(ctl, "--secret is longer than "
 			    CTL_STR(CLIENT_SECRET_MAX) " bytes");
 	}
-	if (*len < CLIENT_SECRET_SUPPLIED_MIN || *len > CLIENT_SECRET_MAX) {
+	if (*len == 0 || *len > CLIENT_SECRET_MAX) {
 		crypto_wipe(secret, size);
-		return ctl_usage_error(ctl, "--secret must be "
-		    CTL_STR(CLIENT_SECRET_SUPPLIED_MIN) " to "
+		return ctl_usage_error(ctl, "--secret must be 1 to "
 		    CTL_STR(CLIENT_SECRET_MAX) " bytes (or let one be "
 		    "generated)");
 	}
@@ -325,9 +323,11 @@ ctl_client_secret_take(const struct ctl *ctl, char *arg, char *secret,
 }
 
 /*
- * Gives c a new random salt and the hash of secret.  When *len is 0 a
- * secret is generated first: SECRET_RANDOM_LEN random bytes, base64url,
- * into secret (size bytes, at least CTL_SECRET_STRING_MAX).  Returns
+ * Gives c a new random salt and the stored form of secret.  When *len is 0
+ * a secret is generated first: SECRET_RANDOM_LEN random bytes, base64url,
+ * into secret (size bytes, at least CTL_SECRET_STRING_MAX), stored with a
+ * fast hash; the operator's own is stored with SECRET_KDF_ITERATIONS
+ * rounds of PBKDF2 (crypto_secret_derive).  Returns
  * CTL_EXIT_OK, or CTL_EXIT_FAIL once reported; c's hash is then
  * unspecified and the caller must not store it.
  */
@@ -337,6 +337,7 @@ ctl_client_secret_set(const struct ctl *ctl, struct client *c, char *secret,
 {
 	unsigned char raw[SECRET_RANDOM_LEN];
 
+	c->secret_iterations = *len == 0 ? 0 : SECRET_KDF_ITERATIONS;
 	if (*len == 0) {
 		if (crypto_random(raw, sizeof(raw)) == -1) {
 			crypto_wipe(raw, sizeof(raw));
@@ -348,8 +349,8 @@ ctl_client_secret_set(const struct ctl *ctl, struct client *c, char *secret,
 			return ctl_fail(ctl, "cannot encode the secret");
 	}
 	if (crypto_random(c->secret_salt, sizeof(c->secret_salt)) == -1 ||
-	    crypto_secret_hash(c->secret_salt, secret, *len,
-	    c->secret_hash) == -1)
+	    crypto_secret_derive(c->secret_salt, secret, *len,
+	    c->secret_iterations, c->secret_hash) == -1)
 		return ctl_fail(ctl, "cannot hash the secret");
 	return CTL_EXIT_OK;
 }

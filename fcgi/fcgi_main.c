@@ -584,8 +584,15 @@ main(int argc, char *argv[])
 	env.random = fcgi_main_random;
 	if (cgi)
 		rc = fcgi_main_cgi(&env);
-	else
+	else {
+		/*
+		 * A long-lived process remembers the operator secrets it has
+		 * verified; without the cache (no memory) it only runs slower.
+		 */
+		env.secret_cache = secret_cache_new();
 		rc = fcgi_main_fastcgi(&env, listening ? &addr : NULL);
+		secret_cache_free(env.secret_cache);
+	}
 
 	store_close(store);
 	config_free(&cfg);

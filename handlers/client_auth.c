@@ -23,22 +23,34 @@ client_auth_log(const char *id, const char *reason)
 }
 
 /*
- * Checks secret against the stored hash of c in constant time.  A client
- * that does not exist is checked against a fixed salt too, so that the time
- * taken does not tell which client ids are registered.  Returns 1 on a match.
+ * Checks secret against the stored hash of c in constant time, by the
+ * scheme c's secret was stored with (crypto_secret_derive).  A secret this
+ * process has verified before is matched from env's cache instead of
+ * running an operator secret's KDF again.  A client that does not exist is
+ * checked against a fixed salt too, so that the time taken does not tell
+ * which client ids are registered.  Returns 1 on a match.
  */
 static int
-client_auth_secret_matches(const struct client *c, const char *secret)
+client_auth_secret_matches(const struct handler_env *env,
+    const struct client *c, const char *secret)
 {
 	static const unsigned char nobody_salt[SECRET_SALT_LEN];
 	unsigned char hash[SECRET_HASH_LEN];
+	size_t len = strlen(secret);
 	int match;
 
-	if (crypto_secret_hash(c != NULL ? c->secret_salt : nobody_salt, secret,
-		strlen(secret), hash) == -1)
+	if (c != NULL && c->secret_iterations > 0 &&
+	    secret_cache_match(env->secret_cache, c->id, c->secret_hash,
+		secret, len))
+		return 1;
+	if (crypto_secret_derive(c != NULL ? c->secret_salt : nobody_salt,
+		secret, len, c != NULL ? c->secret_iterations : 0, hash) == -1)
 		return 0;
 	match = c != NULL && crypto_equal(hash, c->secret_hash, sizeof(hash));
 	crypto_wipe(hash, sizeof(hash));
+	if (match && c->secret_iterations > 0)
+		secret_cache_put(env->secret_cache, c->id, c->secret_hash,
+		    secret, len);
 	return match;
 }
 
@@ -112,8 +124,9 @@ client_auth_presented(const struct request *req, const struct params *params,
  * and OAUTH_INVALID_CLIENT means the 401 of RFC 6749 §5.2.
  */
 enum oauth_error
-client_auth(struct store_txn *txn, const struct request *req,
-    const struct params *params, struct client_auth *out, const char **why)
+client_auth(const struct handler_env *env, struct store_txn *txn,
+    const struct request *req, const struct params *params,
+    struct client_auth *out, const char **why)
 {
 	enum oauth_error err;
 	enum store_status st;
@@ -148,8 +161,8 @@ client_auth(struct store_txn *txn, const struct request *req,
 		client_auth_log(id, found ? "confidential client sent no secret"
 					  : "unknown client");
 		err = OAUTH_INVALID_CLIENT;
-	} else if (!client_auth_secret_matches(found ? &out->client : NULL,
-		       secret)) {
+	} else if (!client_auth_secret_matches(env,
+		       found ? &out->client : NULL, secret)) {
 		client_auth_log(id, found ? "wrong secret" : "unknown client");
 		err = OAUTH_INVALID_CLIENT;
 	}

@@ -105,6 +105,7 @@ struct handler_env {
 	int64_t (*now)(void *);
 	int (*random)(void *, unsigned char *, size_t);
 	void *ctx;
+	struct secret_cache *secret_cache;	/* NULL: verify every time */
 };
 
 /* The client a request authenticated as. */
@@ -143,8 +144,9 @@ void params_free(struct params *);
 enum oauth_error params_basic_credentials(const char *, char **, char **);
 
 /* client_auth.c */
-enum oauth_error client_auth(struct store_txn *, const struct request *,
-    const struct params *, struct client_auth *, const char **);
+enum oauth_error client_auth(const struct handler_env *, struct store_txn *,
+    const struct request *, const struct params *, struct client_auth *,
+    const char **);
 void client_auth_fail(struct response *, const struct request *,
     enum oauth_error, const char *);
 

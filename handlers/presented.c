@@ -31,8 +31,8 @@ presented_begin(const struct handler_env *env, const struct request *req,
 		response_store_error(resp, st);
 		return -1;
 	}
-	if ((err = client_auth(p->txn, req, &p->params, &p->auth, &why)) !=
-	    OAUTH_OK) {
+	if ((err = client_auth(env, p->txn, req, &p->params, &p->auth,
+		 &why)) != OAUTH_OK) {
 		client_auth_fail(resp, req, err, why);
 		return -1;
 	}

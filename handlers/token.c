@@ -198,7 +198,7 @@ handler_token(const struct handler_env *env, const struct request *req,
 		response_store_error(resp, st);
 		goto out;
 	}
-	if ((err = client_auth(txn, req, &params, &auth, &why)) != OAUTH_OK) {
+	if ((err = client_auth(env, txn, req, &params, &auth, &why)) != OAUTH_OK) {
 		client_auth_fail(resp, req, err, why);
 		goto out;
 	}

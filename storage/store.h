@@ -39,6 +39,7 @@ struct client {
 	int is_public;			/* authenticates with "none" */
 	unsigned char secret_salt[SECRET_SALT_LEN];
 	unsigned char secret_hash[SECRET_HASH_LEN]; /* zero for public clients */
+	uint32_t secret_iterations;	/* 0: generated secret, see crypto.c */
 	unsigned grant_types;		/* GRANT_* bits */
 	int may_introspect;		/* a resource server: sees all tokens */
 	char *scope;			/* allowed scopes, "" when none */

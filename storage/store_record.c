@@ -6,8 +6,8 @@
  * int64; strings are a u16 length followed by that many bytes, no NUL; an
  * optional string is a presence byte (0 or 1) followed, when 1, by a string.
  *
- *   client: ver type | id | flags u8 | salt[16] | hash[32] | grant_types u32
- *           | scope | ?audience | n u8 | n x redirect_uri | created_at i64
+ *   client: ver type | id | flags u8 | salt[16] | hash[32] | iterations u32
+ *           | grant_types u32 | scope | ?audience | n u8 | n x redirect_uri | created_at i64
  *   token:  ver type | kind u8 | state u8 | client_id | ?subject | scope
  *           | ?audience | issued_at i64 | expires_at i64 | has_grant u8
  *           | [grant_id[16] when has_grant] | ?redirect_uri | ?code_challenge
@@ -355,6 +355,7 @@ store_record_client_encode(const struct client *c, struct buf *b)
 
 	if (!store_record_str_ok(c->id, 1, CLIENT_ID_MAX) ||
 	    (c->grant_types & ~GRANT_ALL) != 0 ||
+	    c->secret_iterations > SECRET_KDF_ITERATIONS_MAX ||
 	    !store_record_str_ok(c->scope, 0, SCOPE_MAX) ||
 	    !store_record_opt_ok(c->audience, AUDIENCE_MAX) ||
 	    c->redirect_uri_count > REDIRECT_URIS_MAX)
@@ -376,6 +377,7 @@ store_record_client_encode(const struct client *c, struct buf *b)
 	store_record_put_u8(&o, flags);
 	store_record_put(&o, c->secret_salt, sizeof(c->secret_salt));
 	store_record_put(&o, c->secret_hash, sizeof(c->secret_hash));
+	store_record_put_u32(&o, c->secret_iterations);
 	store_record_put_u32(&o, c->grant_types);
 	store_record_put_str(&o, c->scope);
 	store_record_put_opt(&o, c->audience);
@@ -413,6 +415,9 @@ store_record_client_decode(const void *p, size_t len, struct client *c)
 		memcpy(c->secret_salt, bytes, sizeof(c->secret_salt));
 	if ((bytes = store_record_get(&in, sizeof(c->secret_hash))) != NULL)
 		memcpy(c->secret_hash, bytes, sizeof(c->secret_hash));
+	c->secret_iterations = store_record_get_u32(&in);
+	if (c->secret_iterations > SECRET_KDF_ITERATIONS_MAX)
+		in.status = STORE_CORRUPT;
 	c->grant_types = store_record_get_u32(&in);
 	if ((c->grant_types & ~GRANT_ALL) != 0)
 		in.status = STORE_CORRUPT;

@@ -63,6 +63,7 @@ fuzz_record_client(const uint8_t *data, size_t len)
 	    a.is_public == b.is_public && a.may_introspect == b.may_introspect &&
 	    memcmp(a.secret_salt, b.secret_salt, sizeof(a.secret_salt)) == 0 &&
 	    memcmp(a.secret_hash, b.secret_hash, sizeof(a.secret_hash)) == 0 &&
+	    a.secret_iterations == b.secret_iterations &&
 	    a.grant_types == b.grant_types &&
 	    fuzz_record_str_equal(a.scope, b.scope) &&
 	    fuzz_record_str_equal(a.audience, b.audience) &&

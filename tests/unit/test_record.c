@@ -91,6 +91,7 @@ assert_client_equal(const struct client *a, const struct client *b)
 	assert_int_equal(a->is_public != 0, b->is_public != 0);
 	assert_memory_equal(a->secret_salt, b->secret_salt, SECRET_SALT_LEN);
 	assert_memory_equal(a->secret_hash, b->secret_hash, SECRET_HASH_LEN);
+	assert_int_equal(a->secret_iterations, b->secret_iterations);
 	assert_int_equal(a->grant_types, b->grant_types);
 	assert_int_equal(a->may_introspect != 0, b->may_introspect != 0);
 	assert_string_equal(a->scope != NULL ? a->scope : "",
@@ -145,6 +146,7 @@ full_client(struct client *c)
 		c->secret_salt[i] = (unsigned char)(0xa0 + i);
 	for (i = 0; i < SECRET_HASH_LEN; i++)
 		c->secret_hash[i] = (unsigned char)(0xff - i);
+	c->secret_iterations = SECRET_KDF_ITERATIONS_MAX;
 	c->grant_types = GRANT_ALL;
 	c->scope = "read write";
 	c->audience = "https://api.example.com";
@@ -493,6 +495,13 @@ bad_client_grant_bits(union rec *r, char *big)
 }
 
 static void
+bad_client_iterations(union rec *r, char *big)
+{
+	(void)big;
+	r->c.secret_iterations = SECRET_KDF_ITERATIONS_MAX + 1;
+}
+
+static void
 bad_client_uri_null(union rec *r, char *big)
 {
 	(void)big;
@@ -572,6 +581,7 @@ static const struct bad_encode bad_encodes[] = {
 	BAD_FN(REC_CLIENT, bad_client_id_empty),
 	BAD_FN(REC_CLIENT, bad_client_id_long),
 	BAD_FN(REC_CLIENT, bad_client_grant_bits),
+	BAD_FN(REC_CLIENT, bad_client_iterations),
 	BAD_STR(REC_CLIENT, c.scope, SCOPE_MAX + 1),
 	BAD_STR(REC_CLIENT, c.audience, AUDIENCE_MAX + 1),
 	BAD_STR(REC_CLIENT, c.redirect_uris[1], REDIRECT_URI_MAX + 1),
@@ -674,9 +684,10 @@ test_truncated(void **state)
 #define Z32 Z16 Z16
 #define T8 "\0\0\0\0\x65\x53\xf1\0"	/* UNIT_NOW */
 
-/* version, type, id "c", flags, salt, hash, grant types */
-#define CLIENT_HEAD(flags, types) \
-	"\x01\x01" "\0\x01" "c" flags Z16 Z32 "\0\0\0" types
+/* version, type, id "c", flags, salt, hash, KDF iterations, grant types */
+#define CLIENT_HEAD_ITER(flags, iterations, types) \
+	"\x01\x01" "\0\x01" "c" flags Z16 Z32 iterations "\0\0\0" types
+#define CLIENT_HEAD(flags, types) CLIENT_HEAD_ITER(flags, "\0\0\0\0", types)
 #define CLIENT(flags, types, tail) \
 	CLIENT_HEAD(flags, types) tail
 #define CLIENT_TAIL "\0\0" "\0" "\0" T8		/* scope "", no aud, 0 uris */
@@ -717,6 +728,15 @@ struct bad_decode {
 static const struct bad_decode bad_decodes[] = {
 	/* Valid baselines. */
 	ROW(REC_CLIENT, CLIENT("\0", "\x07", CLIENT_TAIL), STORE_OK),
+	/* PBKDF2 rounds of an operator secret, up to the limit (10^7). */
+	ROW(REC_CLIENT, CLIENT_HEAD_ITER("\0", "\0\x01\x86\xa0", "\x07")
+	    CLIENT_TAIL, STORE_OK),
+	ROW(REC_CLIENT, CLIENT_HEAD_ITER("\0", "\0\x98\x96\x80", "\x07")
+	    CLIENT_TAIL, STORE_OK),
+	ROW(REC_CLIENT, CLIENT_HEAD_ITER("\0", "\0\x98\x96\x81", "\x07")
+	    CLIENT_TAIL, STORE_CORRUPT),
+	ROW(REC_CLIENT, CLIENT_HEAD_ITER("\0", "\xff\xff\xff\xff", "\x07")
+	    CLIENT_TAIL, STORE_CORRUPT),
 	ROW(REC_CLIENT, CLIENT("\x03", "\0", "\0\x01" "r" "\x01" "\0\x01" "a"
 	    "\x01" "\0\x01" "u" T8), STORE_OK),
 	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL), STORE_OK),
@@ -752,7 +772,7 @@ static const struct bad_decode bad_decodes[] = {
 	ROW(REC_GRANT, GRANT_HEAD "\0\0" GRANT_TAIL, STORE_CORRUPT),
 	ROW(REC_TOKEN, "\x01\x02\x01\0" "\0\0" TOKEN_MID TOKEN_TAIL,
 	    STORE_CORRUPT),
-	ROW(REC_CLIENT, "\x01\x01" "\0\0" "\0" Z16 Z32 "\0\0\0\x07"
+	ROW(REC_CLIENT, "\x01\x01" "\0\0" "\0" Z16 Z32 "\0\0\0\0" "\0\0\0\x07"
 	    CLIENT_TAIL, STORE_CORRUPT),
 	ROW(REC_CLIENT, CLIENT("\0", "\x07", "\xff\xff" "\0" "\0" T8),
 	    STORE_CORRUPT),
@@ -798,8 +818,10 @@ static const struct bad_decode bad_decodes[] = {
 	ROW(REC_CLIENT, CLIENT("\x04", "\x07", CLIENT_TAIL), STORE_CORRUPT),
 	ROW(REC_CLIENT, CLIENT("\x80", "\x07", CLIENT_TAIL), STORE_CORRUPT),
 	ROW(REC_CLIENT, CLIENT("\0", "\x08", CLIENT_TAIL), STORE_CORRUPT),
-	ROW(REC_CLIENT, "\x01\x01" "\0\x01" "c" "\0" Z16 Z32 "\x01\0\0\x07"
-	    CLIENT_TAIL, STORE_CORRUPT),
+	ROW(REC_CLIENT, CLIENT_HEAD_ITER("\0", "\0\0\0\0", "\x07")
+	    CLIENT_TAIL, STORE_OK),
+	ROW(REC_CLIENT, "\x01\x01" "\0\x01" "c" "\0" Z16 Z32 "\0\0\0\0"
+	    "\x01\0\0\x07" CLIENT_TAIL, STORE_CORRUPT),
 	ROW(REC_CLIENT, CLIENT("\0", "\x07", "\0\0" "\x02" "\0" T8),
 	    STORE_CORRUPT),
 	ROW(REC_CLIENT, CLIENT("\0", "\x07", "\0\0" "\0" "\x11" T8),
@@ -911,6 +933,7 @@ write_record(struct writer *w, const struct lengths *row)
 		w_u8(w, 0);
 		w_bytes(w, zeros, SECRET_SALT_LEN);
 		w_bytes(w, zeros, SECRET_HASH_LEN);
+		w_bytes(w, zeros, 4);		/* KDF iterations */
 		w_bytes(w, "\0\0\0\x07", 4);
 		w_str(w, row->scope);
 		w_u8(w, 1);
