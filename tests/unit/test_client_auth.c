@@ -172,7 +172,7 @@ ca_run_case(struct fx *f, const struct ca_case *c)
 		fail_msg("line %d: body does not parse", c->line);
 	assert_int_equal(store_txn_begin(f->store, 0, &txn), STORE_OK);
 	memset(&auth, 0xa5, sizeof(auth));
-	err = client_auth(txn, &req, &params, &auth, &why);
+	err = client_auth(&f->env, txn, &req, &params, &auth, &why);
 	if (err != c->err)
 		fail_msg("line %d: error %d (%s), want %d", c->line, (int)err,
 		    why != NULL ? why : "", (int)c->err);
