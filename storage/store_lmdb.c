@@ -135,25 +135,41 @@ store_lmdb_dir(const char *dir, int create)
 }
 
 /*
- * Opens the named databases, creating those missing.  The write transaction
- * writes nothing when all three exist; handles opened in a committed
- * transaction stay valid for the life of the environment.
+ * Opens the named databases in a transaction begun with txn_flags, passing
+ * dbi_flags to each open.  Handles opened in a committed transaction stay
+ * valid for the life of the environment.
  */
 static enum store_status
-store_lmdb_dbis(struct store *s)
+store_lmdb_dbis_in(struct store *s, unsigned txn_flags, unsigned dbi_flags)
 {
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+	if ((rc = mdb_txn_begin(s->env, NULL, txn_flags, &txn)) != 0)
 		return store_lmdb_status(rc);
-	if ((rc = mdb_dbi_open(txn, "clients", MDB_CREATE, &s->clients)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "tokens", MDB_CREATE, &s->tokens)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "grants", MDB_CREATE, &s->grants)) != 0) {
+	if ((rc = mdb_dbi_open(txn, "clients", dbi_flags, &s->clients)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "tokens", dbi_flags, &s->tokens)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "grants", dbi_flags, &s->grants)) != 0) {
 		mdb_txn_abort(txn);
 		return store_lmdb_status(rc);
 	}
 	return store_lmdb_status(mdb_txn_commit(txn));
+}
+
+/*
+ * Opens the named databases, creating those missing.  They exist but in a
+ * new environment, so a read transaction is tried first: a CGI process that
+ * only reads (introspection) then never waits for the writers' lock.
+ */
+static enum store_status
+store_lmdb_dbis(struct store *s)
+{
+	enum store_status st;
+
+	st = store_lmdb_dbis_in(s, MDB_RDONLY, 0);
+	if (st != STORE_NOTFOUND)
+		return st;
+	return store_lmdb_dbis_in(s, 0, MDB_CREATE);
 }
 
 /* The store_open flags that carry out an OAUTH_DB_SYNC setting. */
