@@ -1077,6 +1077,54 @@ test_strerror(void **state)
 	    "unknown storage status");
 }
 
+/*
+ * Opening an environment whose databases exist, and reading from it, never
+ * waits for the writers' lock: a CGI introspection request must not queue
+ * behind a token being written.  A child holds a write transaction open
+ * while this process opens and reads; SIGALRM fails the test if it blocks.
+ */
+static void
+test_open_beside_writer(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s;
+	struct store_txn *t;
+	struct client c;
+	int ready[2], release[2];
+	char byte;
+	pid_t writer;
+
+	store_close(f->store);
+	f->store = NULL;
+	if (pipe(ready) == -1 || pipe(release) == -1)
+		fail_msg("pipe: %s", strerror(errno));
+	if ((writer = spawn()) == 0) {
+		alarm(30);
+		if (store_open(f->db, 0, 0, &s) != STORE_OK ||
+		    store_txn_begin(s, 1, &t) != STORE_OK ||
+		    write(ready[1], "w", 1) != 1 ||
+		    read(release[0], &byte, 1) != 1)
+			_exit(1);
+		store_txn_abort(t);
+		store_close(s);
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], &byte, 1), 1);
+	alarm(10);
+	assert_int_equal(store_open(f->db, 0, 0, &s), STORE_OK);
+	assert_int_equal(store_txn_begin(s, 0, &t), STORE_OK);
+	assert_int_equal(store_client_get(t, "nobody", &c), STORE_NOTFOUND);
+	store_txn_abort(t);
+	alarm(0);
+	assert_int_equal(write(release[1], "r", 1), 1);
+	assert_int_equal(wait_child(writer), 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(release[0]);
+	close(release[1]);
+	f->store = s;
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1099,6 +1147,7 @@ main(void)
 		T(test_fork_guard),
 		T(test_corrupt_records),
 		T(test_stale_readers),
+		T(test_open_beside_writer),
 		cmocka_unit_test(test_strerror),
 	};
 
