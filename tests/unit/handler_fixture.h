@@ -605,6 +605,18 @@ fx_refresh(struct fx *f, const char *id, const char *secret,
 	    scope != NULL ? scope : "");
 }
 
+/*
+ * POSTs "token=TOKEN" to path (/introspect or /revoke) with the caller's
+ * authentication auth ("&client_id=...") and extra parameters (or NULL).
+ */
+static inline void
+fx_present(struct fx *f, const char *path, const char *auth,
+    const char *token, const char *extra, struct fx_resp *out)
+{
+	fx_postf(f, path, NULL, out, "token=%s%s%s", token, auth,
+	    extra != NULL ? extra : "");
+}
+
 /* Standard error, captured into a file while a test runs requests. */
 struct fx_capture {
 	char path[sizeof("/tmp/oauth-unit-log-XXXXXX")];

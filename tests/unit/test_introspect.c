@@ -9,15 +9,6 @@
 #define IN_CONF_AUTH "&client_id=" FX_CONF "&client_secret=" FX_CONF_SECRET
 #define IN_RS_AUTH "&client_id=" FX_RS "&client_secret=" FX_RS_SECRET
 
-/* Introspects token with the caller's authentication and extra params. */
-static void
-in_post(struct fx *f, const char *auth, const char *token, const char *extra,
-    struct fx_resp *out)
-{
-	fx_postf(f, "/introspect", NULL, out, "token=%s%s%s", token, auth,
-	    extra != NULL ? extra : "");
-}
-
 /* 1 when s is JTI_LEN lower-case hex digits. */
 static int
 in_jti_shaped(const char *s)
@@ -103,7 +94,7 @@ test_active_client_token(void **state)
 
 	fx_cc_token(f, FX_CC, FX_CC_SECRET, NULL, token);
 	f->now += 10;
-	in_post(f, "&client_id=" FX_CC "&client_secret=" FX_CC_SECRET, token,
+	fx_present(f, "/introspect", "&client_id=" FX_CC "&client_secret=" FX_CC_SECRET, token,
 	    NULL, &out);
 	in_check_active(__LINE__, &out);
 	in_check_members(__LINE__, &out, members);
@@ -136,7 +127,7 @@ test_active_user_tokens(void **state)
 	char jti[JTI_LEN + 1];
 
 	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, "scope=write+read", &t);
-	in_post(f, IN_CONF_AUTH, t.access, NULL, &out);
+	fx_present(f, "/introspect", IN_CONF_AUTH, t.access, NULL, &out);
 	in_check_active(__LINE__, &out);
 	in_check_members(__LINE__, &out, members);
 	assert_string_equal(fx_str(&out, "scope"), "write read");
@@ -151,7 +142,7 @@ test_active_user_tokens(void **state)
 	strcpy(jti, fx_str(&out, "jti"));
 	fx_resp_free(&out);
 
-	in_post(f, IN_CONF_AUTH, t.refresh, NULL, &out);
+	fx_present(f, "/introspect", IN_CONF_AUTH, t.refresh, NULL, &out);
 	in_check_active(__LINE__, &out);
 	in_check_members(__LINE__, &out, members);
 	assert_string_equal(fx_str(&out, "token_use"), "refresh_token");
@@ -165,7 +156,7 @@ test_active_user_tokens(void **state)
 	fx_resp_free(&out);
 
 	/* The jti is the token's: the same for every caller and call. */
-	in_post(f, IN_RS_AUTH, t.access, NULL, &out);
+	fx_present(f, "/introspect", IN_RS_AUTH, t.access, NULL, &out);
 	in_check_active(__LINE__, &out);
 	assert_string_equal(fx_str(&out, "jti"), jti);
 	assert_string_equal(fx_str(&out, "client_id"), FX_CONF);
@@ -225,7 +216,7 @@ test_visibility(void **state)
 	    0);
 	assert_int_equal(fx_introspect(f, FX_RS, FX_RS_SECRET, pub.refresh), 1);
 	/* A resource server sees the owner, not itself, as client_id. */
-	in_post(f, IN_RS_AUTH, pub.access, NULL, &out);
+	fx_present(f, "/introspect", IN_RS_AUTH, pub.access, NULL, &out);
 	in_check_active(__LINE__, &out);
 	assert_string_equal(fx_str(&out, "client_id"), FX_PUB);
 	fx_resp_free(&out);
@@ -246,15 +237,15 @@ test_hint_ignored(void **state)
 
 	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &t);
 	for (i = 0; hints[i] != NULL; i++) {
-		in_post(f, IN_CONF_AUTH, t.access, hints[i], &out);
+		fx_present(f, "/introspect", IN_CONF_AUTH, t.access, hints[i], &out);
 		in_check_active(__LINE__, &out);
 		assert_string_equal(fx_str(&out, "token_use"), "access_token");
 		fx_resp_free(&out);
-		in_post(f, IN_CONF_AUTH, t.refresh, hints[i], &out);
+		fx_present(f, "/introspect", IN_CONF_AUTH, t.refresh, hints[i], &out);
 		in_check_active(__LINE__, &out);
 		assert_string_equal(fx_str(&out, "token_use"), "refresh_token");
 		fx_resp_free(&out);
-		in_post(f, IN_CONF_AUTH, "unknown", hints[i], &out);
+		fx_present(f, "/introspect", IN_CONF_AUTH, "unknown", hints[i], &out);
 		in_check_inactive(__LINE__, &out);
 		fx_resp_free(&out);
 	}
@@ -304,10 +295,10 @@ test_inactive(void **state)
 	cases[n].line = __LINE__, cases[n++].token = dead.access;
 	cases[n].line = __LINE__, cases[n++].token = dead.refresh;
 	for (i = 0; i < n; i++) {
-		in_post(f, IN_CONF_AUTH, cases[i].token, NULL, &out);
+		fx_present(f, "/introspect", IN_CONF_AUTH, cases[i].token, NULL, &out);
 		in_check_inactive(cases[i].line, &out);
 		fx_resp_free(&out);
-		in_post(f, IN_RS_AUTH, cases[i].token, NULL, &out);
+		fx_present(f, "/introspect", IN_RS_AUTH, cases[i].token, NULL, &out);
 		in_check_inactive(cases[i].line, &out);
 		fx_resp_free(&out);
 	}
@@ -327,7 +318,7 @@ test_inactive(void **state)
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, expiring),
 	    1);
 	f->now = UNIT_NOW + 100 + FX_ACCESS_TTL;
-	in_post(f, IN_CONF_AUTH, expiring, NULL, &out);
+	fx_present(f, "/introspect", IN_CONF_AUTH, expiring, NULL, &out);
 	in_check_inactive(__LINE__, &out);
 	fx_resp_free(&out);
 }

@@ -9,15 +9,6 @@
 #define RV_OTHER_AUTH "&client_id=" FX_OTHER "&client_secret=" FX_OTHER_SECRET
 #define RV_RS_AUTH "&client_id=" FX_RS "&client_secret=" FX_RS_SECRET
 
-/* Revokes token with the caller's authentication and extra params. */
-static void
-rv_post(struct fx *f, const char *auth, const char *token, const char *extra,
-    struct fx_resp *out)
-{
-	fx_postf(f, "/revoke", NULL, out, "token=%s%s%s", token, auth,
-	    extra != NULL ? extra : "");
-}
-
 /* Fails unless out is the empty 200 of RFC 7009 §2.2. */
 static void
 rv_check_empty(int line, const struct fx_resp *out)
@@ -33,14 +24,14 @@ rv_check_empty(int line, const struct fx_resp *out)
 
 #define rv_assert_empty(out) rv_check_empty(__LINE__, (out))
 
-/* Revokes token as rv_post does; fails unless the answer is the empty 200. */
+/* Revokes token (fx_present); fails unless the answer is the empty 200. */
 static void
 rv_check_revoked(int line, struct fx *f, const char *auth, const char *token,
     const char *extra)
 {
 	struct fx_resp out;
 
-	rv_post(f, auth, token, extra, &out);
+	fx_present(f, "/revoke", auth, token, extra, &out);
 	rv_check_empty(line, &out);
 	fx_resp_free(&out);
 }
@@ -48,13 +39,13 @@ rv_check_revoked(int line, struct fx *f, const char *auth, const char *token,
 #define rv_assert_revoked(f, auth, token, extra)                              \
 	rv_check_revoked(__LINE__, (f), (auth), (token), (extra))
 
-/* Revokes token as rv_post does; fails unless it is refused invalid_grant. */
+/* Revokes token (fx_present); fails unless it is refused invalid_grant. */
 static void
 rv_check_refused(int line, struct fx *f, const char *auth, const char *token)
 {
 	struct fx_resp out;
 
-	rv_post(f, auth, token, NULL, &out);
+	fx_present(f, "/revoke", auth, token, NULL, &out);
 	fx_check_error(line, &out, 400, "invalid_grant");
 	fx_resp_free(&out);
 }
@@ -320,7 +311,7 @@ test_revoke_full_map(void **state)
 	assert_true(n > 0);
 
 	for (i = 0; i < n; i++) {
-		rv_post(f, RV_CONF_AUTH, tokens[i], NULL, &out);
+		fx_present(f, "/revoke", RV_CONF_AUTH, tokens[i], NULL, &out);
 		if (out.r.status == 200) {
 			rv_assert_empty(&out);
 			assert_int_equal(fx_introspect(f, FX_CONF,
@@ -334,7 +325,7 @@ test_revoke_full_map(void **state)
 		fx_resp_free(&out);
 	}
 	/* A refresh token's revocation writes two records, or none. */
-	rv_post(f, RV_CONF_AUTH, t.refresh, NULL, &out);
+	fx_present(f, "/revoke", RV_CONF_AUTH, t.refresh, NULL, &out);
 	if (out.r.status == 200) {
 		rv_assert_empty(&out);
 		assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
