@@ -94,8 +94,9 @@ test_active_client_token(void **state)
 
 	fx_cc_token(f, FX_CC, FX_CC_SECRET, NULL, token);
 	f->now += 10;
-	fx_present(f, "/introspect", "&client_id=" FX_CC "&client_secret=" FX_CC_SECRET, token,
-	    NULL, &out);
+	fx_present(f, "/introspect",
+	    "&client_id=" FX_CC "&client_secret=" FX_CC_SECRET, token, NULL,
+	    &out);
 	in_check_active(__LINE__, &out);
 	in_check_members(__LINE__, &out, members);
 	assert_string_equal(fx_str(&out, "scope"), "read");
