@@ -92,8 +92,8 @@ response_json_wipe(cJSON *o)
 
 /*
  * Makes r a JSON response of status with the body o, which this function
- * takes, wipes and deletes.  Returns 0; or -1 when o is NULL or printing fails, r
- * being a 500 error then.
+ * takes, wipes and deletes.  Returns 0; or -1 when o is NULL or printing
+ * fails, r being a 500 error then.
  */
 int
 response_json(struct response *r, int status, cJSON *o)

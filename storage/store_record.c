@@ -7,7 +7,8 @@
  * optional string is a presence byte (0 or 1) followed, when 1, by a string.
  *
  *   client: ver type | id | flags u8 | salt[16] | hash[32] | iterations u32
- *           | grant_types u32 | scope | ?audience | n u8 | n x redirect_uri | created_at i64
+ *           | grant_types u32 | scope | ?audience | n u8 | n x redirect_uri
+ *           | created_at i64
  *   token:  ver type | kind u8 | state u8 | client_id | ?subject | scope
  *           | ?audience | issued_at i64 | expires_at i64 | has_grant u8
  *           | [grant_id[16] when has_grant] | ?redirect_uri | ?code_challenge

@@ -1,9 +1,9 @@
 /*
  * authorize.c: GET /authorize (RFC 6749 §4.1.1, RFC 7636, RFC 9207).
  * Before the redirect URI is trusted errors are 400 JSON; without
- * REMOTE_USER 500 JSON (the web server must authenticate); after, errors are 302s to the redirect URI with
- * error, error_description, state and iss; success is a 302 with code,
- * state and iss.
+ * REMOTE_USER 500 JSON (the web server must authenticate); after, errors
+ * are 302s to the redirect URI with error, error_description, state and
+ * iss; success is a 302 with code, state and iss.
  */
 #include "handler_fixture.h"
 
