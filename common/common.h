@@ -124,6 +124,11 @@ int config_load(struct config *, char *, size_t);
 void config_free(struct config *);
 int config_parse_number(const char *, long long, long long, long long *);
 
+/* clock.c */
+#define CLOCK_PIN_MAX 4102444800LL	/* OAUTH_TEST_NOW: up to year 2100 */
+
+int64_t clock_now(void);
+
 /* log.c */
 void log_event(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_quote(struct buf *, const char *);

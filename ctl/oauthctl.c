@@ -351,7 +351,7 @@ main(int argc, char *argv[])
 
 	if (crypto_init() == -1)
 		return ctl_fail(&ctl, "OpenSSL offers no SHA-256");
-	ctl.now = (int64_t)time(NULL);
+	ctl.now = clock_now();
 
 	rv = cmd->run(&ctl, argc - i - used, argv + i + used);
 	if (rv == CTL_EXIT_OK)

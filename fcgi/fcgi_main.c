@@ -283,7 +283,7 @@ static int64_t
 fcgi_main_now(void *ctx)
 {
 	(void)ctx;
-	return (int64_t)time(NULL);
+	return clock_now();
 }
 
 /* The random source of struct handler_env: OpenSSL's. */
