@@ -118,15 +118,41 @@ client_auth_presented(const struct request *req, const struct params *params,
 }
 
 /*
- * Authenticates the client of req inside txn.  On OAUTH_OK out->client is
- * the client's record, owned by out (client_free(&out->client)).  On error
- * out holds nothing to free, *why is a description safe to show the peer,
- * and OAUTH_INVALID_CLIENT means the 401 of RFC 6749 §5.2.
+ * Reads the client with the given id into *c in a read transaction of its
+ * own, ended before returning, so that the caller can check a secret with
+ * no transaction open: an operator secret's KDF takes tens of
+ * milliseconds, and inside a write transaction it would hold every
+ * writer of every process back (LMDB has one writer lock), inside a read
+ * one it would pin a snapshot.  Returns STORE_OK or STORE_NOTFOUND, or the
+ * failure; *c is the caller's to client_free.
+ */
+static enum store_status
+client_auth_lookup(const struct handler_env *env, const char *id,
+    struct client *c)
+{
+	struct store_txn *txn;
+	enum store_status st;
+
+	memset(c, 0, sizeof(*c));
+	if ((st = store_txn_begin(env->store, 0, &txn)) != STORE_OK)
+		return st;
+	st = store_client_get(txn, id, c);
+	store_txn_abort(txn);
+	return st;
+}
+
+/*
+ * Authenticates the client of req.  The client is read in a short read
+ * transaction and the secret checked after it ended (client_auth_lookup):
+ * call this before beginning the request's own transaction, then
+ * client_auth_confirm inside it.  On OAUTH_OK out->client is the client's
+ * record, owned by out (client_free(&out->client)).  On error out holds
+ * nothing to free, *why is a description safe to show the peer, and
+ * OAUTH_INVALID_CLIENT means the 401 of RFC 6749 §5.2.
  */
 enum oauth_error
-client_auth(const struct handler_env *env, struct store_txn *txn,
-    const struct request *req, const struct params *params,
-    struct client_auth *out, const char **why)
+client_auth(const struct handler_env *env, const struct request *req,
+    const struct params *params, struct client_auth *out, const char **why)
 {
 	enum oauth_error err;
 	enum store_status st;
@@ -144,7 +170,7 @@ client_auth(const struct handler_env *env, struct store_txn *txn,
 		err = OAUTH_INVALID_CLIENT;
 		goto out;
 	}
-	st = store_client_get(txn, id, &out->client);
+	st = client_auth_lookup(env, id, &out->client);
 	if (st != STORE_OK && st != STORE_NOTFOUND) {
 		*why = "the database failed";
 		err = oauth_error_from_store(st);
@@ -177,6 +203,47 @@ out:
 	}
 	free(id);
 	return err;
+}
+
+/*
+ * Confirms, inside the request's transaction txn, that the client auth
+ * authenticated as (client_auth) still exists with the credentials that
+ * were checked: an operator may have removed it or changed its secret in
+ * between.  On OAUTH_OK auth->client is replaced by the record read in
+ * txn, so the request runs on what txn sees.  On error auth->client is
+ * released, *why is set, and OAUTH_INVALID_CLIENT means the 401.
+ */
+enum oauth_error
+client_auth_confirm(struct store_txn *txn, struct client_auth *auth,
+    const char **why)
+{
+	struct client now;
+	enum store_status st;
+	int same;
+
+	st = store_client_get(txn, auth->client.id, &now);
+	if (st != STORE_OK && st != STORE_NOTFOUND) {
+		client_free(&auth->client);
+		*why = "the database failed";
+		return oauth_error_from_store(st);
+	}
+	same = st == STORE_OK && now.is_public == auth->client.is_public &&
+	    now.secret_iterations == auth->client.secret_iterations &&
+	    memcmp(now.secret_salt, auth->client.secret_salt,
+		sizeof(now.secret_salt)) == 0 &&
+	    memcmp(now.secret_hash, auth->client.secret_hash,
+		sizeof(now.secret_hash)) == 0;
+	if (!same) {
+		client_auth_log(auth->client.id,
+		    "the client changed while it authenticated");
+		client_free(&now);
+		client_free(&auth->client);
+		*why = "client authentication failed";
+		return OAUTH_INVALID_CLIENT;
+	}
+	client_free(&auth->client);
+	auth->client = now;
+	return OAUTH_OK;
 }
 
 /*

@@ -144,8 +144,10 @@ void params_free(struct params *);
 enum oauth_error params_basic_credentials(const char *, char **, char **);
 
 /* client_auth.c */
-enum oauth_error client_auth(const struct handler_env *, struct store_txn *,
+enum oauth_error client_auth(const struct handler_env *,
     const struct request *, const struct params *, struct client_auth *,
+    const char **);
+enum oauth_error client_auth_confirm(struct store_txn *, struct client_auth *,
     const char **);
 void client_auth_fail(struct response *, const struct request *,
     enum oauth_error, const char *);

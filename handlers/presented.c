@@ -1,6 +1,6 @@
 /*
  * The start both introspection and revocation share: a client
- * authenticates and presents a token, which is looked up, all in one
+ * authenticates and presents a token, which is looked up in one
  * transaction (RFC 7662 §2.1, RFC 7009 §2.1).
  */
 #include <string.h>
@@ -8,8 +8,9 @@
 #include "handlers.h"
 
 /*
- * Parses req, begins a transaction (a write one when writable), checks the
- * client and looks up the "token" parameter.  token_type_hint is only a
+ * Parses req, authenticates the client, begins a transaction (a write one
+ * when writable), confirms the client in it and looks up the "token"
+ * parameter.  token_type_hint is only a
  * hint: one lookup finds every kind.  Returns 0 with p ready, p->found
  * telling whether the token exists; or -1 with resp holding the error.
  * Either way p is released with presented_end.
@@ -27,12 +28,17 @@ presented_begin(const struct handler_env *env, const struct request *req,
 		response_error(resp, err, why);
 		return -1;
 	}
+	/* Authenticated before the transaction: see client_auth. */
+	if ((err = client_auth(env, req, &p->params, &p->auth, &why)) !=
+	    OAUTH_OK) {
+		client_auth_fail(resp, req, err, why);
+		return -1;
+	}
 	if ((st = store_txn_begin(env->store, writable, &p->txn)) != STORE_OK) {
 		response_store_error(resp, st);
 		return -1;
 	}
-	if ((err = client_auth(env, p->txn, req, &p->params, &p->auth,
-		 &why)) != OAUTH_OK) {
+	if ((err = client_auth_confirm(p->txn, &p->auth, &why)) != OAUTH_OK) {
 		client_auth_fail(resp, req, err, why);
 		return -1;
 	}

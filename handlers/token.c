@@ -194,11 +194,17 @@ handler_token(const struct handler_env *env, const struct request *req,
 		    "grant_type is not supported");
 		goto out;
 	}
-	if ((st = store_txn_begin(env->store, 1, &txn)) != STORE_OK) {
-		response_store_error(resp, st);
+	/* Authenticated before the write lock is taken: see client_auth. */
+	if ((err = client_auth(env, req, &params, &auth, &why)) != OAUTH_OK) {
+		client_auth_fail(resp, req, err, why);
 		goto out;
 	}
-	if ((err = client_auth(env, txn, req, &params, &auth, &why)) != OAUTH_OK) {
+	if ((st = store_txn_begin(env->store, 1, &txn)) != STORE_OK) {
+		response_store_error(resp, st);
+		client_free(&auth.client);
+		goto out;
+	}
+	if ((err = client_auth_confirm(txn, &auth, &why)) != OAUTH_OK) {
 		client_auth_fail(resp, req, err, why);
 		goto out;
 	}

@@ -3,7 +3,12 @@
  * §2.3), one method per request, and the 401 with WWW-Authenticate only
  * when the Authorization header was used (§5.2).
  */
+#include <sys/wait.h>
+
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "handler_fixture.h"
@@ -156,7 +161,6 @@ ca_run_case(struct fx *f, const struct ca_case *c)
 	struct request req;
 	struct params params;
 	struct client_auth auth;
-	struct store_txn *txn;
 	const char *why = NULL;
 	enum oauth_error err;
 
@@ -170,9 +174,8 @@ ca_run_case(struct fx *f, const struct ca_case *c)
 		req.authorization = (char *)c->header;
 	if (params_parse_body(&req, &params, NULL) != OAUTH_OK)
 		fail_msg("line %d: body does not parse", c->line);
-	assert_int_equal(store_txn_begin(f->store, 0, &txn), STORE_OK);
 	memset(&auth, 0xa5, sizeof(auth));
-	err = client_auth(&f->env, txn, &req, &params, &auth, &why);
+	err = client_auth(&f->env, &req, &params, &auth, &why);
 	if (err != c->err)
 		fail_msg("line %d: error %d (%s), want %d", c->line, (int)err,
 		    why != NULL ? why : "", (int)c->err);
@@ -199,7 +202,6 @@ ca_run_case(struct fx *f, const struct ca_case *c)
 		    strstr(why, "wrong") != NULL)
 			fail_msg("line %d: description echoes input", c->line);
 	}
-	store_txn_abort(txn);
 	params_free(&params);
 }
 
@@ -453,6 +455,155 @@ test_client_auth_fail(void **state)
 	response_free(&out.r);
 }
 
+/*
+ * Registers id with an operator secret stored at iterations PBKDF2
+ * rounds.  The stored hash is random bytes: the tests present a wrong
+ * secret, which costs the full KDF all the same.
+ */
+static void
+ca_add_slow_client(struct fx *f, const char *id, uint32_t iterations)
+{
+	struct client c;
+	struct store_txn *txn;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.id, id, strlen(id));
+	assert_int_equal(unit_random(NULL, c.secret_salt,
+	    sizeof(c.secret_salt)), 0);
+	assert_int_equal(unit_random(NULL, c.secret_hash,
+	    sizeof(c.secret_hash)), 0);
+	c.secret_iterations = iterations;
+	c.grant_types = GRANT_CLIENT_CREDENTIALS;
+	c.scope = (char *)"read";
+	c.created_at = UNIT_NOW;
+	assert_int_equal(store_txn_begin(f->store, 1, &txn), STORE_OK);
+	assert_int_equal(store_client_put(txn, &c, 1), STORE_OK);
+	assert_int_equal(store_txn_commit(txn), STORE_OK);
+}
+
+/*
+ * A client that presents a wrong secret for a client stored with the
+ * slowest KDF does not hold back another client's token request: the KDF
+ * runs outside the write transaction, so the victim's request completes
+ * while the attacker's is still deriving.  No clock is read: the attacker
+ * says on a pipe when its request has returned, and that must not have
+ * happened when the victim's request is done (the KDF takes seconds, the
+ * victim's request milliseconds).
+ */
+static void
+test_kdf_outside_write_lock(void **state)
+{
+	struct fx *f = *state;
+	char header[FX_HEADER_MAX];
+	struct fx_resp out;
+	struct pollfd pfd;
+	struct timespec pause = {0, 200 * 1000 * 1000};
+	int started[2], done[2], status;
+	char byte;
+	pid_t pid;
+
+	ca_add_slow_client(f, "slow", SECRET_KDF_ITERATIONS_MAX);
+	store_close(f->store);
+	f->store = NULL;
+	assert_int_equal(pipe(started), 0);
+	assert_int_equal(pipe(done), 0);
+	if ((pid = fork()) == 0) {
+		struct fx_resp att;
+
+		close(started[0]);
+		close(done[0]);
+		if (store_open(f->dir, FX_MAP_DEFAULT, 0, &f->store) !=
+		    STORE_OK)
+			_exit(2);
+		f->env.store = f->store;
+		(void)!write(started[1], "s", 1);
+		fx_post(f, "/token", fx_basic(header, "slow:wrong"),
+		    "grant_type=client_credentials", &att);
+		(void)!write(done[1], "d", 1);
+		_exit(att.r.status == 401 ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	close(started[1]);
+	close(done[1]);
+	assert_int_equal(store_open(f->dir, FX_MAP_DEFAULT, 0, &f->store),
+	    STORE_OK);
+	f->env.store = f->store;
+	assert_int_equal(read(started[0], &byte, 1), 1);
+	/* Let the attacker reach its KDF: a fraction of its length. */
+	(void)nanosleep(&pause, NULL);
+	fx_post(f, "/token", fx_basic(header, FX_CONF ":" FX_CONF_SECRET),
+	    "grant_type=client_credentials", &out);
+	fx_assert_status(&out, 200);
+	fx_resp_free(&out);
+	pfd.fd = done[0];
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	/* The attacker fails as it should, in its own time. */
+	assert_int_equal(read(done[0], &byte, 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(started[0]);
+	close(done[0]);
+}
+
+/*
+ * The secret is checked outside the request's transaction, so
+ * client_auth_confirm must refuse a client whose secret changed, or that
+ * was removed, after client_auth read it; and must hand over the record
+ * the transaction sees when nothing that was checked changed.
+ */
+static void
+test_confirm_sees_changes(void **state)
+{
+	struct fx *f = *state;
+	static const struct fx_client renewed = {FX_CONF, "a-new-secret",
+	    "read", GRANT_CLIENT_CREDENTIALS, 0, NULL, {NULL}};
+	char header[FX_HEADER_MAX];
+	struct request req;
+	struct params params;
+	struct client_auth auth;
+	struct store_txn *txn;
+	const char *why = NULL;
+
+	memset(&req, 0, sizeof(req));
+	req.content_type = (char *)"application/x-www-form-urlencoded";
+	req.body = (char *)"";
+	req.authorization = (char *)fx_basic(header,
+	    FX_CONF ":" FX_CONF_SECRET);
+	assert_int_equal(params_parse_body(&req, &params, NULL), OAUTH_OK);
+
+	/* Unchanged: confirmed, with the record of the transaction. */
+	assert_int_equal(client_auth(&f->env, &req, &params, &auth, &why),
+	    OAUTH_OK);
+	assert_int_equal(store_txn_begin(f->store, 1, &txn), STORE_OK);
+	assert_int_equal(client_auth_confirm(txn, &auth, &why), OAUTH_OK);
+	assert_string_equal(auth.client.id, FX_CONF);
+	store_txn_abort(txn);
+	client_free(&auth.client);
+
+	/* The secret changed in between: refused. */
+	assert_int_equal(client_auth(&f->env, &req, &params, &auth, &why),
+	    OAUTH_OK);
+	fx_add_client(f, &renewed);
+	assert_int_equal(store_txn_begin(f->store, 1, &txn), STORE_OK);
+	assert_int_equal(client_auth_confirm(txn, &auth, &why),
+	    OAUTH_INVALID_CLIENT);
+	assert_null(auth.client.scope);
+	store_txn_abort(txn);
+
+	/* Removed in between: refused. */
+	req.authorization = (char *)fx_basic(header,
+	    FX_OTHER ":" FX_OTHER_SECRET);
+	assert_int_equal(client_auth(&f->env, &req, &params, &auth, &why),
+	    OAUTH_OK);
+	assert_int_equal(store_txn_begin(f->store, 1, &txn), STORE_OK);
+	assert_int_equal(store_client_delete(txn, FX_OTHER), STORE_OK);
+	assert_int_equal(client_auth_confirm(txn, &auth, &why),
+	    OAUTH_INVALID_CLIENT);
+	store_txn_abort(txn);
+	params_free(&params);
+}
+
 int
 main(void)
 {
@@ -468,6 +619,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failure_log, ca_setup,
 		    fx_teardown),
 		cmocka_unit_test(test_client_auth_fail),
+		cmocka_unit_test_setup_teardown(test_kdf_outside_write_lock,
+		    ca_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_confirm_sees_changes,
+		    ca_setup, fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
