@@ -159,4 +159,7 @@ enum ctl_exit ctl_cmd_purge(struct ctl *, int, char **);
 /* ctl_stats.c */
 enum ctl_exit ctl_cmd_stats(struct ctl *, int, char **);
 
+/* ctl_check.c */
+enum ctl_exit ctl_cmd_check(struct ctl *, int, char **);
+
 #endif /* CTL_H */

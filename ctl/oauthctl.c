@@ -102,6 +102,13 @@ static const struct ctl_command ctl_commands[] = {
 	    "and grants, split by state (active, expired, revoked, used).\n"
 	    "\n"
 	    "  --json   print one object\n" },
+	{ "check", ctl_cmd_check, "check",
+	    "Reads every record in one read transaction and verifies that it\n"
+	    "decodes and that what it names exists: the client of every token,\n"
+	    "code and grant, and the grant of every token that has one (an\n"
+	    "expired token whose grant was purged is fine).  Prints how many\n"
+	    "records of each kind it checked, and each problem on standard\n"
+	    "error, naming tokens by their jti.  Exits 1 when there is any.\n" },
 };
 
 #define CTL_COMMAND_COUNT (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
