@@ -110,12 +110,13 @@ run_all() {
 			    one "$env" "$z" /dev/null
 		fi
 	done
-	if [ -f tests/ctl/test_oauthctl.sh ]; then
-		suite "${prefix}ctl test_oauthctl.sh" count \
+	for c in tests/ctl/*.sh; do
+		[ -f "$c" ] || continue
+		suite "${prefix}ctl $(basename "$c")" count \
 		    "${env:+$env
 }OAUTHCTL=$dir/oauthctl
-OAUTH_FCGI=$dir/oauth.fcgi" sh tests/ctl/test_oauthctl.sh
-	fi
+OAUTH_FCGI=$dir/oauth.fcgi" sh "$c"
+	done
 	suite "${prefix}cli test_oauth_fcgi.sh" count "${env:+$env
 }FCGI=$dir/oauth.fcgi" sh tests/cli/test_oauth_fcgi.sh
 	suite "${prefix}cases run_cases.py --cgi" count "$env" \
