@@ -41,7 +41,7 @@ FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 HEADERS = $(wildcard common/*.h storage/*.h handlers/*.h fcgi/*.h ctl/*.h)
 
 .PHONY: all check asan deps run install uninstall clean bench bench-peers \
-	units
+	units reliability
 
 all: $(BUILD)/oauth.fcgi $(BUILD)/oauthctl
 
@@ -97,6 +97,18 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a \
 		$(PKG_LIBS)
+
+# The reliability suites (tests/reliability): minutes, not part of check.
+$(BUILD)/tests/reliability/%: tests/reliability/%.c \
+	$(wildcard tests/unit/*.h) $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a \
+		$(PKG_LIBS) $(CMOCKA_LIBS)
+
+reliability:
+	@RELIABILITY=1 sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/reliability/race
+	@BUILD=$(BUILD) sh tests/reliability/run.sh
 
 bench: all $(BUILD)/bench/bench_handlers
 	@sh bench/run.sh
