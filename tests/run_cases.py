@@ -68,26 +68,28 @@ class StepFailed(Exception):
 # ---------------------------------------------------------------- parsing
 
 def unescape(text, where):
-    """Decode \\n \\r \\t \\\\ \\xHH in a body or an expected body."""
-    out = []
+    """Decode \\n \\r \\t \\\\ \\xHH in a body, an expected body or a
+    header value into bytes: the text as UTF-8, each \\xHH as the byte HH
+    (so \\xff is one raw byte, not a UTF-8 character)."""
+    out = bytearray()
     i = 0
     while i < len(text):
         c = text[i]
         if c != "\\":
-            out.append(c)
+            out += c.encode("utf-8")
             i += 1
             continue
         nxt = text[i + 1:i + 2]
         if nxt in ("n", "r", "t", "\\"):
-            out.append({"n": "\n", "r": "\r", "t": "\t", "\\": "\\"}[nxt])
+            out += {"n": b"\n", "r": b"\r", "t": b"\t", "\\": b"\\"}[nxt]
             i += 2
         elif nxt == "x" and re.fullmatch(r"[0-9A-Fa-f]{2}",
                                          text[i + 2:i + 4]):
-            out.append(chr(int(text[i + 2:i + 4], 16)))
+            out.append(int(text[i + 2:i + 4], 16))
             i += 4
         else:
             raise CaseError("%s: bad escape \\%s" % (where, nxt))
-    return "".join(out)
+    return bytes(out)
 
 
 class Step:
@@ -104,6 +106,8 @@ class Step:
         self.authorization = None
         self.remote_user = None
         self.headers = []	# (name, value)
+        self.content_length = None	# CGI only: CONTENT_LENGTH as given
+        self.cgi_only = None	# why the step cannot go over HTTP
         self.expects = []	# (line, what, arg)
         self.captures = []	# (line, kind, var, arg)
 
@@ -121,11 +125,14 @@ class Case:
         return tuple(sorted(self.config.items()))
 
     def remote_users(self):
-        return {s.remote_user for s in self.steps if s.remote_user}
+        # A CGI-only step never reaches a web server's user file.
+        return {s.remote_user for s in self.steps
+                if s.remote_user and not s.cgi_only}
 
 
 REQUEST_KEYS = ("query", "content-type", "form", "json-body", "body",
-                "pad-to", "basic", "authorization", "remote-user", "header")
+                "pad-to", "basic", "authorization", "remote-user", "header",
+                "content-length", "cgi-only")
 
 
 def split_header(arg, where):
@@ -225,6 +232,11 @@ def parse_lines(case, lines):
             step.captures.append((number, key, fields[0], fields[1]))
         else:
             raise CaseError("%s: unknown keyword %r" % (where, key))
+    for s in case.steps:
+        if s.content_length is not None and not s.cgi_only:
+            raise CaseError("%s:%d: content-length needs cgi-only: a web "
+                            "server sets CONTENT_LENGTH itself"
+                            % (os.path.basename(case.path), s.line))
     if not case.description:
         raise CaseError("%s: no description" % os.path.basename(case.path))
     if not case.steps:
@@ -263,6 +275,15 @@ def parse_request_key(step, key, arg, where, number):
         step.remote_user = arg
     elif key == "header":
         step.headers.append(split_header(arg, where))
+    elif key == "content-length":
+        if not arg:
+            raise CaseError("%s: expected content-length VALUE, empty or "
+                            "unset" % where)
+        step.content_length = arg
+    elif key == "cgi-only":
+        if not arg:
+            raise CaseError("%s: cgi-only needs a reason" % where)
+        step.cgi_only = arg
 
 
 EXPECTS = {
@@ -277,7 +298,7 @@ EXPECTS = {
     "json-match": (2, False), "json-exact": (1, False),
     "json-keys": (1, False), "json-contains": (2, False),
     "json-diff": (3, False), "json-now": (2, False),
-    "exit": (1, False),
+    "exit": (1, False), "db": (1, False),
 }
 
 
@@ -305,6 +326,9 @@ def check_expect(what, rest, where, step):
         raise CaseError("%s: expect json-diff A B INTEGER" % where)
     if what == "json-now" and not rest.split()[1].isdigit():
         raise CaseError("%s: expect json-now PATH SECONDS" % where)
+    if what == "db" and rest != "unchanged":
+        raise CaseError("%s: expect db unchanged is the only db "
+                        "expectation" % where)
 
 
 def load_fixture(path):
@@ -400,6 +424,8 @@ class Runner:
         self.fixture_vars, self.fixture_cmds = load_fixture(opts.fixture)
         self.template = None	# CGI mode: the seeded database to copy
         self.added_ids = set()	# URL mode: clients the last case added
+        self.cgi_only_steps = 0	# URL mode: steps left out
+        self.mdb_dump = shutil.which("mdb_dump")
 
     # -- environment shared by the responder and oauthctl
 
@@ -463,13 +489,22 @@ class Runner:
         })
         if req["content_type"] is not None:
             env["CONTENT_TYPE"] = req["content_type"]
-        if req["body"] or req["method"] in ("POST", "PUT", "PATCH"):
+        if req["content_length"] == "empty":
+            env["CONTENT_LENGTH"] = ""
+        elif req["content_length"] == "unset":
+            pass
+        elif req["content_length"] is not None:
+            env["CONTENT_LENGTH"] = req["content_length"]
+        elif req["body"] or req["method"] in ("POST", "PUT", "PATCH"):
             env["CONTENT_LENGTH"] = str(len(req["body"]))
         if req["remote_user"]:
             env["REMOTE_USER"] = req["remote_user"]
             env["AUTH_TYPE"] = "Basic"
         for name, value in req["headers"]:
             env["HTTP_" + name.upper().replace("-", "_")] = value
+        if any(b"\0" in (v if isinstance(v, bytes) else v.encode())
+               for v in env.values()):
+            raise CaseError("a CGI variable cannot hold a NUL byte")
         try:
             p = subprocess.run([self.opts.cgi], env=env, input=req["body"],
                                capture_output=True,
@@ -499,10 +534,10 @@ class Runner:
             if "Authorization" in headers:
                 raise CaseError("remote-user and an Authorization header "
                                 "cannot both go over HTTP")
-            token = base64.b64encode(("%s:%s" % (req["remote_user"],
-                                                 req["remote_user"]))
-                                     .encode()).decode()
-            headers["Authorization"] = "Basic " + token
+            user = req["remote_user"]
+            headers["Authorization"] = (b"Basic "
+                                        + base64.b64encode(user + b":"
+                                                           + user))
         conn = http.client.HTTPConnection(url.hostname, url.port or 80,
                                           timeout=self.opts.timeout)
         try:
@@ -528,20 +563,23 @@ class Runner:
                 body.append(char.encode() * max(0, int(length) - have))
             else:
                 text = expand(text, variables, w)
-                if kind == "body":
-                    text = unescape(text, w)
-                body.append(text.encode("utf-8"))
-        headers = [(n, expand(v, variables, where)) for n, v in step.headers]
+                body.append(unescape(text, w) if kind == "body"
+                            else text.encode("utf-8"))
+        # Header values are bytes: the escapes of `body` let a case send
+        # a tab, trailing blanks or bytes that are not UTF-8.
+        headers = [(n, unescape(expand(v, variables, where), where))
+                   for n, v in step.headers]
         if step.basic is not None:
             user, secret = (expand(x, variables, where) for x in step.basic)
             # RFC 6749 §2.3.1: both are form-urlencoded before base64.
             pair = (urllib.parse.quote_plus(user) + ":"
                     + urllib.parse.quote_plus(secret))
-            headers.append(("Authorization", "Basic "
-                            + base64.b64encode(pair.encode()).decode()))
+            headers.append(("Authorization", b"Basic "
+                            + base64.b64encode(pair.encode())))
         if step.authorization is not None:
             headers.append(("Authorization",
-                            expand(step.authorization, variables, where)))
+                            unescape(expand(step.authorization, variables,
+                                            where), where)))
         if sum(1 for n, _ in headers if n.lower() == "authorization") > 1:
             raise CaseError("%s: two Authorization headers" % where)
         return {
@@ -552,7 +590,9 @@ class Runner:
             "content_type": (expand(step.content_type, variables, where)
                              if step.content_type is not None else None),
             "body": b"".join(body),
-            "remote_user": (expand(step.remote_user, variables, where)
+            "content_length": step.content_length,
+            "remote_user": (unescape(expand(step.remote_user, variables,
+                                            where), where)
                             if step.remote_user else None),
             "headers": [(("Authorization" if n.lower() == "authorization"
                           else n), v) for n, v in headers],
@@ -618,6 +658,12 @@ class Runner:
             log.append("%s: sleep %g" % (where, step.arg))
             time.sleep(step.arg)
             return
+        if step.kind == "request" and step.cgi_only and not self.opts.cgi:
+            log.append("%s: CGI only (%s): not sent" % (where, step.cgi_only))
+            self.cgi_only_steps += 1
+            return
+        unchanged = any(w == "db" for _, w, _ in step.expects)
+        before = self.db_snapshot(db) if unchanged else None
         if step.kind == "oauthctl":
             args = shlex.split(expand(step.arg, variables, where))
             rc, out, err = self.oauthctl(args, db, case.config)
@@ -638,9 +684,12 @@ class Runner:
             log.append(shown)
         failures = []
         for number, what, arg in step.expects:
-            msg = self.check(step, what, expand(arg, variables, where),
-                             result, "%s:%d" % (os.path.basename(case.path),
-                                                number))
+            if what == "db":
+                msg = self.db_compare(before, self.db_snapshot(db))
+            else:
+                msg = self.check(step, what, expand(arg, variables, where),
+                                 result, "%s:%d"
+                                 % (os.path.basename(case.path), number))
             if msg:
                 failures.append("%s:%d: expect %s: %s"
                                 % (os.path.basename(case.path), number,
@@ -658,6 +707,55 @@ class Runner:
                 variables[var] = value
         if failures:
             raise StepFailed("\n".join(failures) + "\n" + shown)
+
+    def db_snapshot(self, db):
+        """The database's content, for `expect db unchanged`: every named
+        database as mdb_dump -a prints it (keys and values, a consistent
+        read snapshot even while a server has the environment open); the
+        bytes of data.mdb when mdb_dump is not installed, which also
+        catches a commit that changed nothing."""
+        if not os.path.isdir(db):
+            raise CaseError("expect db unchanged needs an LMDB directory, "
+                            "not %s" % db)
+        if not self.mdb_dump:
+            try:
+                with open(os.path.join(db, "data.mdb"), "rb") as f:
+                    return ("data.mdb", f.read())
+            except OSError as e:
+                raise StepFailed("cannot read the database: %s" % e)
+        try:
+            p = subprocess.run([self.mdb_dump, "-a", db],
+                               stdin=subprocess.DEVNULL,
+                               capture_output=True,
+                               timeout=self.opts.timeout)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise StepFailed("mdb_dump -a %s: %s" % (db, e))
+        if p.returncode != 0:
+            raise StepFailed("mdb_dump -a %s: exit %d: %s"
+                             % (db, p.returncode,
+                                p.stderr.decode("utf-8", "replace").strip()))
+        return ("mdb_dump", p.stdout)
+
+    @staticmethod
+    def db_compare(before, after):
+        """None when the snapshots agree, else which records of which
+        named database were added, removed or changed."""
+        if before == after:
+            return None
+        if before[0] != "mdb_dump":
+            return "data.mdb changed"
+        old, new = mdb_dump_records(before[1]), mdb_dump_records(after[1])
+        lines = []
+        for name in sorted(set(old) | set(new)):
+            a, b = old.get(name, {}), new.get(name, {})
+            added = sum(1 for k in b if k not in a)
+            removed = sum(1 for k in a if k not in b)
+            changed = sum(1 for k in a if k in b and a[k] != b[k])
+            if added or removed or changed:
+                lines.append("  %s: %d record(s) added, %d removed, %d "
+                             "changed" % (name, added, removed, changed))
+        return "the database changed:\n" + "\n".join(
+            lines or ["  (the dumps differ outside the records)"])
 
     def check(self, step, what, arg, r, where):
         """Return None when the expectation holds, else why not."""
@@ -683,7 +781,7 @@ class Runner:
                 return "absent"
             return None if re.search(value, got) else "got %r" % got
         if what == "body":
-            want = unescape(arg, where).encode("utf-8")
+            want = unescape(arg, where)
             return None if r.body == want else "got %r" % r.body[:200]
         if what == "body-empty":
             return None if r.body == b"" else "got %r" % r.body[:200]
@@ -805,6 +903,27 @@ def capture(kind, field, r):
     return str(value)
 
 
+def mdb_dump_records(dump):
+    """{database: {key: value}} from the output of mdb_dump -a, whose
+    records are a key line and a value line, each indented by a blank."""
+    dbs = {}
+    name, data, pending = None, None, None
+    for line in dump.decode("latin-1").split("\n"):
+        if line.startswith("database="):
+            name = line[len("database="):]
+        elif line == "HEADER=END":
+            data = dbs.setdefault(name, {})
+        elif line == "DATA=END":
+            data = None
+        elif data is not None and line.startswith(" "):
+            if pending is None:
+                pending = line
+            else:
+                data[pending] = line
+                pending = None
+    return dbs
+
+
 def parse_cgi(out):
     """Split a CGI response (RFC 3875 §6) into status, headers and body."""
     cut = len(out)
@@ -856,10 +975,15 @@ def show_request(where, req):
                                 else "")]
     if req["content_type"] is not None:
         lines.append("> Content-Type: %s" % req["content_type"])
+    if req["content_length"] is not None:
+        lines.append("> (CONTENT_LENGTH %s)" % req["content_length"])
     for n, v in req["headers"]:
-        lines.append("> %s: %s" % (n, v))
+        lines.append("> %s: %r" % (n, v.decode("latin-1"))
+                     if re.search(rb"[^\x20-\x7e]", v)
+                     else "> %s: %s" % (n, v.decode("ascii")))
     if req["remote_user"]:
-        lines.append("> (REMOTE_USER %s)" % req["remote_user"])
+        lines.append("> (REMOTE_USER %s)"
+                     % req["remote_user"].decode("utf-8", "replace"))
     body = req["body"]
     if body:
         shown = body[:SHOWN_MAX].decode("utf-8", "replace")
@@ -1030,6 +1154,9 @@ def main(argv):
     if other_config:
         print("(%d case(s) need another server configuration: "
               "see --list-configs)" % other_config)
+    if runner.cgi_only_steps:
+        print("(%d CGI-only step(s) were not sent over HTTP)"
+              % runner.cgi_only_steps)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
