@@ -20,8 +20,13 @@ TEST_PKGS="libcmocka-dev lighttpd python3 curl lmdb-utils"
 # tests/web beyond lighttpd: lib_server.sh needs ss and setsid.
 WEB_PKGS="apache2 libapache2-mod-fcgid libapache2-mod-oauth2 nginx
 spawn-fcgi python3-authlib python3-requests iproute2 util-linux"
+# make reliability (RELIABILITY=1) also: valgrind for the memory suite,
+# setpriv (util-linux) for the faults suite; lighttpd, lmdb-utils and
+# python3 are in TEST_PKGS already.
+RELIABILITY_PKGS="valgrind util-linux"
 PKGS=$(echo $BUILD_PKGS $TEST_PKGS)
 [ "${WEB_SERVERS:-1}" = 1 ] && PKGS=$(echo $PKGS $WEB_PKGS)
+[ "${RELIABILITY:-0}" = 1 ] && PKGS=$(echo $PKGS $RELIABILITY_PKGS)
 LIBS="fcgi libcjson lmdb libcrypto cmocka"
 
 if ! command -v dpkg-query >/dev/null 2>&1 ||
@@ -45,6 +50,7 @@ missing() {
 }
 
 core=$(missing $BUILD_PKGS $TEST_PKGS)
+[ "${RELIABILITY:-0}" = 1 ] && core="$core$(missing $RELIABILITY_PKGS)"
 web=
 [ "${WEB_SERVERS:-1}" = 1 ] && web=$(missing $WEB_PKGS)
 if [ -z "$core$web" ]; then
