@@ -1,6 +1,7 @@
 /*
  * GET /.well-known/oauth-authorization-server (RFC 8414 §3): one read
- * transaction, for the scopes the registered clients use.
+ * transaction, for the one record that holds the scopes the registered
+ * clients use (store_scopes.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,45 +43,32 @@ metadata_add_list(cJSON *o, const char *name, const char *const *strings)
 	return 0;
 }
 
-/* The scopes in use, gathered client by client. */
-struct metadata_scopes {
-	cJSON *array;
-	int failed;		/* memory ran out: the list is partial */
-};
-
-/* Adds each scope token of a client to the list arg, once. */
-static enum store_each
-metadata_collect_scope(const struct client *c, void *arg)
+/*
+ * Adds the space-separated values of scopes (sorted and distinct, as
+ * store_scopes_get gives them) to the array a.  Returns 0, or -1 when
+ * memory runs out.
+ */
+static int
+metadata_add_scopes(cJSON *a, const char *scopes)
 {
-	struct metadata_scopes *scopes = arg;
-	cJSON *a = scopes->array, *item, *s;
-	const char *p = c->scope, *end;
+	const char *p = scopes, *end;
+	cJSON *s;
+	char *value;
 	size_t len;
-	int seen;
 
 	while (p != NULL && *p != '\0') {
 		end = strchr(p, ' ');
 		len = end != NULL ? (size_t)(end - p) : strlen(p);
-		seen = 0;
-		cJSON_ArrayForEach(item, a)
-			if (strlen(item->valuestring) == len &&
-			    memcmp(item->valuestring, p, len) == 0)
-				seen = 1;
-		if (!seen && len > 0) {
-			char *token = strndup(p, len);
-
-			if (token == NULL ||
-			    (s = cJSON_CreateString(token)) == NULL) {
-				free(token);
-				scopes->failed = 1;
-				return STORE_EACH_STOP;
-			}
-			free(token);
-			cJSON_AddItemToArray(a, s);
-		}
+		if ((value = strndup(p, len)) == NULL)
+			return -1;
+		s = cJSON_CreateString(value);
+		free(value);
+		if (s == NULL)
+			return -1;
+		cJSON_AddItemToArray(a, s);
 		p = end != NULL ? end + 1 : NULL;
 	}
-	return STORE_EACH_NEXT;
+	return 0;
 }
 
 /*
@@ -94,8 +82,8 @@ handler_metadata(const struct handler_env *env, const struct request *req,
 	struct store_txn *txn = NULL;
 	enum store_status st;
 	char *issuer;
-	struct metadata_scopes scopes = {NULL, 0};
-	cJSON *o = NULL;
+	char *scopes = NULL;
+	cJSON *o = NULL, *scope_list;
 	struct buf url = {0};
 	size_t i, slash;
 
@@ -134,16 +122,15 @@ handler_metadata(const struct handler_env *env, const struct request *req,
 		metadata_pkce_methods) == -1 ||
 	    cJSON_AddTrueToObject(o,
 		"authorization_response_iss_parameter_supported") == NULL ||
-	    (scopes.array = cJSON_AddArrayToObject(o, "scopes_supported")) ==
+	    (scope_list = cJSON_AddArrayToObject(o, "scopes_supported")) ==
 		NULL)
 		goto nomem;
 	if ((st = store_txn_begin(env->store, 0, &txn)) != STORE_OK ||
-	    (st = store_client_foreach(txn, metadata_collect_scope,
-		 &scopes)) != STORE_OK) {
+	    (st = store_scopes_get(txn, &scopes)) != STORE_OK) {
 		response_store_error(resp, st);
 		goto out;
 	}
-	if (scopes.failed)
+	if (metadata_add_scopes(scope_list, scopes) == -1)
 		goto nomem;
 	response_json(resp, 200, o);
 	o = NULL;
@@ -154,5 +141,6 @@ out:
 	store_txn_abort(txn);
 	cJSON_Delete(o);
 	buf_free(&url);
+	free(scopes);
 	free(issuer);
 }

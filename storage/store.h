@@ -28,6 +28,9 @@ enum store_status {
 	STORE_STATUS__MAX
 };
 
+#define STORE_SCOPES_MAX 256	/* scope values metadata lists */
+#define STORE_META_MAX 65536	/* bytes of one derived record */
+
 /* Grant types a client may use, as bits of struct client.grant_types. */
 #define GRANT_CLIENT_CREDENTIALS 0x01u
 #define GRANT_AUTHORIZATION_CODE 0x02u
@@ -134,11 +137,24 @@ enum store_status store_token_delete(struct store_txn *,
 enum store_status store_token_foreach(struct store_txn *,
     enum store_each (*)(const unsigned char *, const struct token *, void *),
     void *);
+enum store_status store_token_foreach_after(struct store_txn *,
+    const unsigned char *,
+    enum store_each (*)(const unsigned char *, const struct token *, void *),
+    void *);
 enum store_status store_grant_get(struct store_txn *,
     const unsigned char[GRANT_ID_LEN], struct grant *);
 enum store_status store_grant_put(struct store_txn *, const struct grant *);
 enum store_status store_grant_foreach(struct store_txn *,
     enum store_each (*)(const struct grant *, void *), void *);
+enum store_status store_grant_foreach_after(struct store_txn *,
+    const unsigned char *, enum store_each (*)(const struct grant *, void *),
+    void *);
+enum store_status store_meta_get(struct store_txn *, const char *,
+    struct buf *);
+enum store_status store_meta_put(struct store_txn *, const char *,
+    const void *, size_t);
+enum store_status store_map_grow(struct store *);
+size_t store_map_size(struct store *);
 const char *store_strerror(enum store_status);
 
 /* store_record.c */
@@ -157,6 +173,10 @@ enum store_status store_record_grant_decode(const void *, size_t,
 void client_free(struct client *);
 void token_free(struct token *);
 void grant_free(struct grant *);
+
+/* store_scopes.c */
+enum store_status store_scopes_rebuild(struct store_txn *);
+enum store_status store_scopes_get(struct store_txn *, char **);
 
 /* store_token.c */
 int store_token_is_active(struct store_txn *, const struct token *, int64_t);

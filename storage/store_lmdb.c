@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +20,15 @@
 
 #include "store.h"
 
-#define STORE_LMDB_DBS 3	/* clients, tokens, grants */
+#define STORE_LMDB_DBS 4	/* clients, tokens, grants, meta */
+/*
+ * A long-lived process clears the reader slots of dead processes every so
+ * many write transactions: a responder killed while it read pins the
+ * snapshot it read, and no page freed after it can be reused until its
+ * slot is cleared.
+ */
+#define STORE_LMDB_READER_CHECK_EVERY 16
+#define STORE_LMDB_GROW_MIN ((size_t)1024 * 1024)	/* store_map_grow */
 #define STORE_LMDB_FILE_MODE 0600
 #define STORE_LMDB_DIR_MODE 0700
 
@@ -28,7 +37,9 @@ struct store {
 	MDB_dbi clients;
 	MDB_dbi tokens;
 	MDB_dbi grants;
+	MDB_dbi meta;		/* derived data: the scopes in use */
 	pid_t pid;		/* the process that opened env */
+	unsigned writes;	/* write transactions begun */
 };
 
 struct store_txn {
@@ -73,7 +84,7 @@ static enum store_status store_lmdb_put(struct store_txn *, MDB_dbi,
 static enum store_status store_lmdb_del(struct store_txn *, MDB_dbi,
     const void *, size_t);
 static enum store_status store_lmdb_foreach(struct store_txn *, MDB_dbi,
-    const struct store_lmdb_each *);
+    const void *, size_t, const struct store_lmdb_each *);
 
 /* Maps an LMDB or errno code to our status. */
 static enum store_status
@@ -149,7 +160,8 @@ store_lmdb_dbis_in(struct store *s, unsigned txn_flags, unsigned dbi_flags)
 		return store_lmdb_status(rc);
 	if ((rc = mdb_dbi_open(txn, "clients", dbi_flags, &s->clients)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "tokens", dbi_flags, &s->tokens)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "grants", dbi_flags, &s->grants)) != 0) {
+	    (rc = mdb_dbi_open(txn, "grants", dbi_flags, &s->grants)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", dbi_flags, &s->meta)) != 0) {
 		mdb_txn_abort(txn);
 		return store_lmdb_status(rc);
 	}
@@ -172,6 +184,52 @@ store_lmdb_dbis(struct store *s)
 	return store_lmdb_dbis_in(s, 0, MDB_CREATE);
 }
 
+/*
+ * Maps at least want bytes, and more when the environment's stored size
+ * is larger: processes configured with different sizes then agree on the
+ * larger, and one with a smaller OAUTH_MAP_SIZE than the data still works.
+ * No transaction of this process may be open.  Returns an LMDB code.
+ */
+static int
+store_lmdb_adopt_map(struct store *s, size_t want)
+{
+	MDB_envinfo info;
+	int rc;
+
+	/* Size 0 takes the size stored in the environment's meta page. */
+	if ((rc = mdb_env_set_mapsize(s->env, 0)) != 0 ||
+	    (rc = mdb_env_info(s->env, &info)) != 0)
+		return rc;
+	if (info.me_mapsize < want)
+		rc = mdb_env_set_mapsize(s->env, want);
+	return rc;
+}
+
+/* Frees the reader slots of processes that died in a read transaction. */
+static void
+store_lmdb_clear_readers(struct store *s)
+{
+	int dead;
+
+	(void)mdb_reader_check(s->env, &dead);
+}
+
+/*
+ * After a transaction failed with STORE_FULL, and before the 503 that
+ * follows: frees dead readers' slots, whose snapshots may be what filled
+ * the map, and adopts a map that another process has grown since, so that
+ * the next request can succeed.  No transaction may be open.
+ */
+static void
+store_lmdb_after_full(struct store *s)
+{
+	MDB_envinfo info;
+
+	store_lmdb_clear_readers(s);
+	if (mdb_env_info(s->env, &info) == 0)
+		(void)store_lmdb_adopt_map(s, info.me_mapsize);
+}
+
 /* The store_open flags that carry out an OAUTH_DB_SYNC setting. */
 unsigned
 store_open_sync_flags(enum config_sync sync)
@@ -190,7 +248,8 @@ store_open_sync_flags(enum config_sync sync)
 
 /*
  * Opens the environment in dir with a map of map_size bytes (0: the
- * default), creating dir (mode 0700) when flags has STORE_OPEN_CREATE, and
+ * default), or the size the environment was last grown to when that is
+ * larger, creating dir (mode 0700) when flags has STORE_OPEN_CREATE, and
  * flushing commits as the STORE_OPEN_SYNC_* bits of flags say; the files are
  * created with mode 0600.  Readers left behind by crashed processes are
  * cleared.  On success *sp is the caller's, released with store_close.
@@ -232,12 +291,15 @@ store_open(const char *dir, size_t map_size, unsigned flags,
 		map_size = CONFIG_MAP_DEFAULT;
 	/*
 	 * MDB_NOTLS ties a reader slot to its transaction rather than to the
-	 * thread, so one thread may hold two read transactions.
+	 * thread, so one thread may hold two read transactions.  The size
+	 * set before opening is that of a new environment; an existing one
+	 * is compared with its stored size once open.
 	 */
 	if ((rc = mdb_env_set_mapsize(s->env, map_size)) != 0 ||
 	    (rc = mdb_env_set_maxdbs(s->env, STORE_LMDB_DBS)) != 0 ||
 	    (rc = mdb_env_open(s->env, dir, env_flags,
-	    STORE_LMDB_FILE_MODE)) != 0) {
+	    STORE_LMDB_FILE_MODE)) != 0 ||
+	    (rc = store_lmdb_adopt_map(s, map_size)) != 0) {
 		st = store_lmdb_status(rc);
 		saved = rc;
 		goto fail_close;
@@ -295,12 +357,19 @@ store_txn_begin(struct store *s, int writable, struct store_txn **tp)
 	t->store = s;
 	t->writable = writable != 0;
 	t->failed = STORE_OK;
+	if (writable && ++s->writes % STORE_LMDB_READER_CHECK_EVERY == 0)
+		store_lmdb_clear_readers(s);
 	rc = mdb_txn_begin(s->env, NULL, writable ? 0 : MDB_RDONLY, &t->txn);
 	if (rc == MDB_MAP_RESIZED) {
 		/* Another process grew the map: adopt its size and retry. */
 		if ((rc = mdb_env_set_mapsize(s->env, 0)) == 0)
 			rc = mdb_txn_begin(s->env, NULL,
 			    writable ? 0 : MDB_RDONLY, &t->txn);
+	} else if (rc == MDB_READERS_FULL) {
+		/* Dead processes may hold the slots: free them and retry. */
+		store_lmdb_clear_readers(s);
+		rc = mdb_txn_begin(s->env, NULL, writable ? 0 : MDB_RDONLY,
+		    &t->txn);
 	}
 	if (rc != 0) {
 		free(t);
@@ -315,10 +384,13 @@ store_txn_begin(struct store *s, int writable, struct store_txn **tp)
  * put or delete failed is aborted instead, returning that failure, so
  * that a half-done change is never written.  Returns STORE_FULL or
  * STORE_IOERR when the commit itself fails; nothing is written then.
+ * After STORE_FULL the store has done what it can for the next
+ * transaction to succeed (store_lmdb_after_full).
  */
 enum store_status
 store_txn_commit(struct store_txn *t)
 {
+	struct store *s = t->store;
 	enum store_status st;
 
 	if (t->failed != STORE_OK) {
@@ -327,6 +399,8 @@ store_txn_commit(struct store_txn *t)
 	} else
 		st = store_lmdb_status(mdb_txn_commit(t->txn));
 	free(t);
+	if (st == STORE_FULL)
+		store_lmdb_after_full(s);
 	return st;
 }
 
@@ -334,10 +408,54 @@ store_txn_commit(struct store_txn *t)
 void
 store_txn_abort(struct store_txn *t)
 {
+	struct store *s;
+	int full;
+
 	if (t == NULL)
 		return;
+	s = t->store;
+	full = t->failed == STORE_FULL;
 	mdb_txn_abort(t->txn);
 	free(t);
+	if (full)
+		store_lmdb_after_full(s);
+}
+
+/*
+ * Grows the map by a quarter, at least STORE_LMDB_GROW_MIN bytes, for a
+ * process that must write to a full database (oauthctl purge: deleting
+ * copies pages too).  The new size is stored with the next commit, and
+ * every other process adopts it.  No transaction of this process may be
+ * open.  Returns STORE_OK, STORE_FULL when the size would overflow, or
+ * the failure of the new mapping (STORE_IOERR, STORE_NOMEM).
+ */
+enum store_status
+store_map_grow(struct store *s)
+{
+	MDB_envinfo info;
+	size_t step;
+	int rc;
+
+	if ((rc = mdb_env_info(s->env, &info)) != 0)
+		return store_lmdb_status(rc);
+	step = info.me_mapsize / 4;
+	if (step < STORE_LMDB_GROW_MIN)
+		step = STORE_LMDB_GROW_MIN;
+	if (info.me_mapsize > SIZE_MAX - step)
+		return STORE_FULL;
+	return store_lmdb_status(mdb_env_set_mapsize(s->env,
+	    info.me_mapsize + step));
+}
+
+/* The bytes of the map this process has, for messages and tests. */
+size_t
+store_map_size(struct store *s)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(s->env, &info) != 0)
+		return 0;
+	return info.me_mapsize;
 }
 
 /* Looks up a key; *v is borrowed from the map until the transaction ends. */
@@ -428,25 +546,68 @@ store_client_put(struct store_txn *t, const struct client *c, int replace)
 		st = store_lmdb_put(t, t->store->clients, c->id,
 		    strlen(c->id), &b, replace ? 0 : MDB_NOOVERWRITE);
 	buf_free(&b);
+	if (st == STORE_OK)
+		st = store_scopes_rebuild(t);
 	return st;
 }
 
-/* Deletes a client.  Returns STORE_NOTFOUND when there was none. */
+/*
+ * Deletes a client, and updates the scopes in use.  Returns STORE_NOTFOUND
+ * when there was none.
+ */
 enum store_status
 store_client_delete(struct store_txn *t, const char *id)
 {
 	size_t len = strnlen(id, CLIENT_ID_MAX + 1);
+	enum store_status st;
 
 	if (!t->writable)
 		return STORE_INVALID;
 	if (len == 0 || len > CLIENT_ID_MAX)
 		return STORE_NOTFOUND;
-	return store_lmdb_del(t, t->store->clients, id, len);
+	if ((st = store_lmdb_del(t, t->store->clients, id, len)) != STORE_OK)
+		return st;
+	return store_scopes_rebuild(t);
 }
 
 /*
- * Walks a database in key order, handing each decoded record to the one
- * callback of each that is set.  The record is freed after the callback:
+ * Reads the derived record stored under name into *out (a copy, with a
+ * NUL after its bytes).  Returns STORE_NOTFOUND, STORE_NOMEM, or STORE_OK.
+ */
+enum store_status
+store_meta_get(struct store_txn *t, const char *name, struct buf *out)
+{
+	MDB_val v;
+	enum store_status st;
+
+	if ((st = store_lmdb_get(t, t->store->meta, name, strlen(name), &v)) !=
+	    STORE_OK)
+		return st;
+	if (buf_append(out, v.mv_data, v.mv_size) == -1)
+		return STORE_NOMEM;
+	return STORE_OK;
+}
+
+/*
+ * Stores len bytes of data under name in the derived records, replacing
+ * what was there.  Returns STORE_INVALID in a read-only transaction or for
+ * a value over STORE_META_MAX bytes, STORE_FULL when the map is full.
+ */
+enum store_status
+store_meta_put(struct store_txn *t, const char *name, const void *data,
+    size_t len)
+{
+	struct buf b = { (char *)data, len, len + 1 };
+
+	if (len > STORE_META_MAX)
+		return STORE_INVALID;
+	return store_lmdb_put(t, t->store->meta, name, strlen(name), &b, 0);
+}
+
+/*
+ * Walks a database in key order, from the first key or, when after is not
+ * NULL, from the first key that sorts after the afterlen bytes of after,
+ * handing each decoded record to the one callback of each that is set.  The record is freed after the callback:
  * it must copy what it keeps, and may read through t but not write.
  * STORE_EACH_DELETE deletes the record just seen (a read transaction gets
  * STORE_INVALID and the walk stops).  Returns STORE_OK at the end or on
@@ -454,8 +615,8 @@ store_client_delete(struct store_txn *t, const char *id)
  * not match its key, or the LMDB failure.
  */
 static enum store_status
-store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi,
-    const struct store_lmdb_each *each)
+store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi, const void *after,
+    size_t afterlen, const struct store_lmdb_each *each)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -471,8 +632,17 @@ store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi,
 
 	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0)
 		return store_lmdb_status(rc);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+	if (after == NULL)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	else {
+		k.mv_size = afterlen;
+		k.mv_data = (void *)after;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == 0 && k.mv_size == afterlen &&
+		    memcmp(k.mv_data, after, afterlen) == 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (each->client != NULL) {
 			st = store_record_client_decode(v.mv_data, v.mv_size,
 			    &rec.c);
@@ -552,7 +722,7 @@ store_client_foreach(struct store_txn *t,
 {
 	struct store_lmdb_each each = { .client = cb, .arg = arg };
 
-	return store_lmdb_foreach(t, t->store->clients, &each);
+	return store_lmdb_foreach(t, t->store->clients, NULL, 0, &each);
 }
 
 /*
@@ -606,9 +776,23 @@ store_token_foreach(struct store_txn *t,
     enum store_each (*cb)(const unsigned char *, const struct token *, void *),
     void *arg)
 {
+	return store_token_foreach_after(t, NULL, cb, arg);
+}
+
+/*
+ * As store_token_foreach, starting after the key after (NULL: at the
+ * first), so that a long walk can go on in a later transaction.
+ */
+enum store_status
+store_token_foreach_after(struct store_txn *t,
+    const unsigned char *after,
+    enum store_each (*cb)(const unsigned char *, const struct token *, void *),
+    void *arg)
+{
 	struct store_lmdb_each each = { .token = cb, .arg = arg };
 
-	return store_lmdb_foreach(t, t->store->tokens, &each);
+	return store_lmdb_foreach(t, t->store->tokens, after, TOKEN_HASH_LEN,
+	    &each);
 }
 
 /*
@@ -662,9 +846,18 @@ enum store_status
 store_grant_foreach(struct store_txn *t,
     enum store_each (*cb)(const struct grant *, void *), void *arg)
 {
+	return store_grant_foreach_after(t, NULL, cb, arg);
+}
+
+/* As store_grant_foreach, starting after the id after (NULL: the first). */
+enum store_status
+store_grant_foreach_after(struct store_txn *t, const unsigned char *after,
+    enum store_each (*cb)(const struct grant *, void *), void *arg)
+{
 	struct store_lmdb_each each = { .grant = cb, .arg = arg };
 
-	return store_lmdb_foreach(t, t->store->grants, &each);
+	return store_lmdb_foreach(t, t->store->grants, after, GRANT_ID_LEN,
+	    &each);
 }
 
 /* A short text for st; never NULL. */

@@ -18,7 +18,7 @@
 
 #define FX_ISSUER "https://as.example/oauth"
 #define FX_MAP_DEFAULT ((size_t)16 * 1024 * 1024)
-#define FX_MAP_TINY ((size_t)64 * 1024)
+#define FX_MAP_TINY ((size_t)128 * 1024)
 #define FX_ACCESS_TTL 3600
 #define FX_REFRESH_TTL 1209600
 #define FX_CODE_TTL 60

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -1056,6 +1057,207 @@ test_stale_readers(void **state)
 	assert_int_equal(wait_child(holder), 0);
 }
 
+/*
+ * A responder killed in a read transaction leaves a slot that pins its
+ * snapshot; a long-lived process, which opened the store before that
+ * death, must clear it as it goes, or no page freed since can be reused
+ * and a small map fills with commits that need a few pages each.
+ */
+static void
+test_dead_reader_long_lived(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s;
+	struct store_txn *t;
+	struct token tok;
+	unsigned char key[TOKEN_HASH_LEN];
+	char path[256], scope[1001], c;
+	int ready[2];
+	unsigned i;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/pinned", f->dir);
+	assert_int_equal(store_open(path, 1024 * 1024, 1, &s), STORE_OK);
+	store_close(s);
+	if (pipe(ready) == -1)
+		fail_msg("pipe: %s", strerror(errno));
+	if ((pid = spawn()) == 0) {
+		close(ready[0]);
+		if (store_open(path, 0, 0, &s) != STORE_OK ||
+		    store_txn_begin(s, 0, &t) != STORE_OK ||
+		    write(ready[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	/* Opened while the reader lives: opening cannot clear its slot. */
+	assert_int_equal(store_open(path, 1024 * 1024, 0, &s), STORE_OK);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+
+	memset(scope, 's', sizeof(scope) - 1);
+	scope[sizeof(scope) - 1] = '\0';
+	make_token(&tok, TOKEN_ACCESS, scope);
+	for (i = 0; i < 1000; i++) {
+		key_of(key, 7, i % 8);
+		t = begin(s, 1);
+		assert_int_equal(store_token_put(t, key, &tok), STORE_OK);
+		if (store_txn_commit(t) != STORE_OK)
+			fail_msg("commit %u of 1000 failed", i + 1);
+	}
+	store_close(s);
+}
+
+/*
+ * Processes configured with different map sizes agree on the larger: one
+ * configured smaller than the data an earlier one wrote still writes.
+ */
+static void
+test_map_size_adopted(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s;
+	struct store_txn *t;
+	struct token tok;
+	unsigned char key[TOKEN_HASH_LEN];
+	char path[256], scope[1001];
+	unsigned i;
+
+	snprintf(path, sizeof(path), "%s/sized", f->dir);
+	memset(scope, 's', sizeof(scope) - 1);
+	scope[sizeof(scope) - 1] = '\0';
+	make_token(&tok, TOKEN_ACCESS, scope);
+	assert_int_equal(store_open(path, 2 * 1024 * 1024, 1, &s), STORE_OK);
+	t = begin(s, 1);
+	for (i = 0; i < 400; i++) {
+		key_of(key, 8, i);
+		assert_int_equal(store_token_put(t, key, &tok), STORE_OK);
+	}
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	store_close(s);
+
+	assert_int_equal(store_open(path, 64 * 1024, 0, &s), STORE_OK);
+	assert_true(store_map_size(s) >= 2 * 1024 * 1024);
+	t = begin(s, 1);
+	for (i = 400; i < 500; i++) {
+		key_of(key, 8, i);
+		assert_int_equal(store_token_put(t, key, &tok), STORE_OK);
+	}
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	store_close(s);
+
+	/* A larger configured size wins over the stored one. */
+	assert_int_equal(store_open(path, 8 * 1024 * 1024, 0, &s), STORE_OK);
+	assert_int_equal(store_map_size(s), 8 * 1024 * 1024);
+	store_close(s);
+}
+
+static void put_scoped_client(struct store *, const char *, const char *);
+
+/* Grows the map a quarter at a time, at least a MiB. */
+static void
+test_map_grow(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s;
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/grown", f->dir);
+	assert_int_equal(store_open(path, 64 * 1024, 1, &s), STORE_OK);
+	assert_int_equal(store_map_grow(s), STORE_OK);
+	assert_int_equal(store_map_size(s), 64 * 1024 + 1024 * 1024);
+	/* The next commit stores the new size for every process. */
+	put_scoped_client(s, "c1", "read");
+	store_close(s);
+	assert_int_equal(store_open(path, 64 * 1024, 1, &s), STORE_OK);
+	assert_int_equal(store_map_size(s), 64 * 1024 + 1024 * 1024);
+	store_close(s);
+}
+
+/* Registers a client with the given id and scope in its own transaction. */
+static void
+put_scoped_client(struct store *s, const char *id, const char *scope)
+{
+	struct store_txn *t;
+	struct client c;
+
+	make_client(&c, id);
+	c.scope = (char *)scope;
+	t = begin(s, 1);
+	assert_int_equal(store_client_put(t, &c, 1), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+}
+
+/* Fails unless the scopes record of s reads want. */
+static void
+expect_scopes(int line, struct store *s, const char *want)
+{
+	struct store_txn *t = begin(s, 0);
+	char *got;
+
+	assert_int_equal(store_scopes_get(t, &got), STORE_OK);
+	if (strcmp(got, want) != 0)
+		fail_msg("line %d: scopes \"%s\", want \"%s\"", line, got,
+		    want);
+	free(got);
+	store_txn_abort(t);
+}
+
+/*
+ * The scopes in use are one record, rebuilt as clients change: sorted,
+ * distinct, bounded, and read without decoding any client (a corrupt one
+ * planted behind the store's back does not break the read).
+ */
+static void
+test_scopes_record(void **state)
+{
+	struct fixture *f = *state;
+	struct store_txn *t;
+	struct client c;
+	struct buf b = { 0 };
+	char id[32], scope[32];
+	char *got;
+	size_t n;
+	int i;
+
+	expect_scopes(__LINE__, f->store, "");
+	put_scoped_client(f->store, "c1", "write read");
+	put_scoped_client(f->store, "c2", "read admin urn:x:y");
+	put_scoped_client(f->store, "c3", "");
+	expect_scopes(__LINE__, f->store, "admin read urn:x:y write");
+	t = begin(f->store, 1);
+	assert_int_equal(store_client_delete(t, "c2"), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	expect_scopes(__LINE__, f->store, "read write");
+
+	/* A record that does not decode, planted raw: not read at all. */
+	make_client(&c, "alpha");
+	assert_int_equal(store_record_client_encode(&c, &b), STORE_OK);
+	plant(f, "clients", "beta", 4, b.data, b.len);
+	buf_free(&b);
+	expect_scopes(__LINE__, f->store, "read write");
+
+	/* Bounded: past STORE_SCOPES_MAX values some go unlisted. */
+	t = begin(f->store, 1);
+	assert_int_equal(store_client_delete(t, "beta"), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	for (i = 0; i < STORE_SCOPES_MAX + 10; i++) {
+		snprintf(id, sizeof(id), "many%03d", i);
+		snprintf(scope, sizeof(scope), "s%03d", i);
+		put_scoped_client(f->store, id, scope);
+	}
+	t = begin(f->store, 0);
+	assert_int_equal(store_scopes_get(t, &got), STORE_OK);
+	store_txn_abort(t);
+	for (n = 1, i = 0; got[i] != '\0'; i++)
+		n += got[i] == ' ';
+	assert_int_equal(n, STORE_SCOPES_MAX);
+	free(got);
+}
+
 static void
 test_strerror(void **state)
 {
@@ -1148,6 +1350,10 @@ main(void)
 		T(test_corrupt_records),
 		T(test_stale_readers),
 		T(test_open_beside_writer),
+		T(test_dead_reader_long_lived),
+		T(test_map_size_adopted),
+		T(test_map_grow),
+		T(test_scopes_record),
 		cmocka_unit_test(test_strerror),
 	};
 
