@@ -494,7 +494,8 @@ class Runner:
         elif req["content_length"] == "unset":
             pass
         elif req["content_length"] is not None:
-            env["CONTENT_LENGTH"] = req["content_length"]
+            env["CONTENT_LENGTH"] = unescape(req["content_length"],
+                                             "content-length")
         elif req["body"] or req["method"] in ("POST", "PUT", "PATCH"):
             env["CONTENT_LENGTH"] = str(len(req["body"]))
         if req["remote_user"]:
