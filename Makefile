@@ -3,6 +3,7 @@
 #   make            build/oauth.fcgi and build/oauthctl
 #   make check      install missing packages, build, run every test
 #   make run        install missing packages, build, serve a demo on 127.0.0.1
+#   make fuzz       libFuzzer runs of tests/fuzz (clang), FUZZ_TIME s each
 #   make install    PREFIX (/usr/local) and DESTDIR honoured
 #
 # A sanitizer build of the same sources lands in build/asan (make asan).
@@ -41,7 +42,7 @@ FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 HEADERS = $(wildcard common/*.h storage/*.h handlers/*.h fcgi/*.h ctl/*.h)
 
 .PHONY: all check asan deps run install uninstall clean bench bench-peers \
-	units reliability
+	units reliability fuzz
 
 all: $(BUILD)/oauth.fcgi $(BUILD)/oauthctl
 
@@ -67,7 +68,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libcore.a
 
 # Fuzz harnesses build as plain programs that replay files (tests/fuzz/
 # corpus); with clang, FUZZ_CFLAGS=-fsanitize=fuzzer,address makes them
-# libFuzzer targets.
+# libFuzzer targets, and -fsanitize=fuzzer-no-link in EXTRA_CFLAGS gives
+# the fuzzer the coverage of the library too (make fuzz does both).
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(FUZZ_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
@@ -78,6 +80,10 @@ units: $(UNIT_BIN) $(FUZZ_BIN)
 
 deps:
 	@sh scripts/deps.sh
+
+# Builds into build/libfuzzer; the committed corpora grow by merging.
+fuzz:
+	@sh tests/fuzz/run.sh
 
 check: deps
 	@$(MAKE) --no-print-directory all units
