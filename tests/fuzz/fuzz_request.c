@@ -8,12 +8,14 @@
  * ran before it.
  *
  * The encoding lets the fuzzer reach the states behind a valid token.
- * Every request starts with FZ_HEADER_LEN selector bytes (method, path,
- * content type, Authorization, Content-Length and read pattern, user,
- * host, script name, flags, clock, item counts, body mode), then body
- * items and query items of three bytes each (name, value, flags); names
- * and values are picked from tables of what the endpoints understand, or
- * read as a length-prefixed raw field.  Tokens, refresh tokens and codes
+ * Every request is twelve selector bytes (method, path, content type,
+ * Authorization, Content-Length and read pattern, user, host, script name,
+ * flags, clock, item counts, body mode), each followed by what it may
+ * call for (a raw field: a length byte and that many bytes; or, for a
+ * Bearer header, a value selector byte), then body items and
+ * query items of three bytes each (name, value, flags), then the raw
+ * Content-Length when its selector asked for one.  Names and values are
+ * picked from tables of what the endpoints understand, or read raw.  Tokens, refresh tokens and codes
  * the earlier requests of the same input were answered with are kept in
  * rings, and value selectors can present them, as they are or altered, so
  * redemption, refresh, reuse detection, introspection and revocation run
@@ -50,7 +52,6 @@
 #define FZ_REFRESH_TTL 1209600
 #define FZ_CODE_TTL 60
 #define FZ_REQUESTS_MAX 8	/* requests in one input */
-#define FZ_HEADER_LEN 12	/* selector bytes that open a request */
 #define FZ_RING 4		/* tokens of each kind an input remembers */
 #define FZ_SHOWN_MAX 2048	/* bytes of a response shown on a failure */
 
@@ -893,8 +894,8 @@ fz_content_length(struct fz_in *in, struct fz_req *q, unsigned mode)
 }
 
 /*
- * Reads one request from in: the FZ_HEADER_LEN selector bytes, then the
- * fields they call for, then the body and query items.
+ * Reads one request from in, in the order the comment at the top gives:
+ * selectors with their raw fields, body items, query items.
  */
 static void
 fz_build(struct fz_in *in, struct fz_req *q)

@@ -2,8 +2,8 @@
 """Writes the hand-made seeds of fuzz_request into a directory.
 
 Each seed is a short sequence of requests in the encoding that
-tests/fuzz/fuzz_request.c describes: FZ_HEADER_LEN selector bytes, the
-raw fields they call for, then (name, value, flags) items.  The tables
+tests/fuzz/fuzz_request.c describes: twelve selector bytes with the raw
+fields they call for, then (name, value, flags) items.  The tables
 below mirror the harness's by position; when one changes there, change it
 here.  Usage: request_seeds.py DIR (default tests/fuzz/corpus/request).
 """
