@@ -10,26 +10,27 @@
  * The encoding lets the fuzzer reach the states behind a valid token.
  * Every request is twelve selector bytes (method, path, content type,
  * Authorization, Content-Length and read pattern, user, host, script name,
- * flags, clock, item counts, body mode), each followed by what it may
- * call for (a raw field: a length byte and that many bytes; or, for a
- * Bearer header, a value selector byte), then body items and
- * query items of three bytes each (name, value, flags), then the raw
- * Content-Length when its selector asked for one.  Names and values are
- * picked from tables of what the endpoints understand, or read raw.  Tokens, refresh tokens and codes
+ * flags, clock, item counts, body mode), each followed by what it may call
+ * for (a raw field: a length byte and that many bytes; or, for a Bearer
+ * header, a value selector byte), then body items and query items of three
+ * bytes each (name, value, flags), then the raw Content-Length when its
+ * selector asked for one.  Names and values are picked from tables of what
+ * the endpoints understand, or read raw.  Tokens, refresh tokens and codes
  * the earlier requests of the same input were answered with are kept in
  * rings, and value selectors can present them, as they are or altered, so
  * redemption, refresh, reuse detection, introspection and revocation run
  * with real tokens.  Bytes missing at the end of an input read as 0.
  *
- * Every response is checked against the contract (SPEC.md); a broken
- * promise prints the request and the response and aborts: a status
- * outside 200, 302, 400, 401, 404, 405 and 413 (a 500 only for /authorize
- * without REMOTE_USER, which is the web server's fault); a Content-Length
- * that is not the body's; a JSON content type on a body that is not one
- * JSON object, or an error body without its code and description, or an
- * error code that does not go with the status; a 401 invalid_client to
- * Basic authentication without WWW-Authenticate; a client secret in any
- * response or log line; a token in an error response or a log line.
+ * Every response is checked against the contract the README and the man
+ * pages state; a broken promise prints the request and the response and
+ * aborts: a status outside 200, 302, 400, 401, 404, 405 and 413 (a 500
+ * only for /authorize without REMOTE_USER, which is the web server's
+ * fault); a Content-Length that is not the body's; a JSON content type on
+ * a body that is not one JSON object, an error body without its code and
+ * description, or an error code that does not go with the status; a 401
+ * invalid_client to Basic authentication without WWW-Authenticate; a
+ * client secret in any response or log line; a token in an error response
+ * or a log line.
  */
 #include <sys/stat.h>
 
@@ -834,7 +835,8 @@ fz_authorization(struct fz_in *in, struct fz_req *q)
 	}
 	if (fail == 0 && a != FZ_AUTH_BASIC_RAW && a != FZ_AUTH_RAW &&
 	    a != FZ_AUTH_BEARER && a != FZ_AUTH_BEARER_RAW) {
-		fail = buf_puts(h, a == FZ_AUTH_CONF_LOWER ? "basic " : "Basic ");
+		fail = buf_puts(h,
+		    a == FZ_AUTH_CONF_LOWER ? "basic " : "Basic ");
 		if (fail == 0)
 			fz_basic(h, pair.data != NULL ? pair.data : "",
 			    pair.len);

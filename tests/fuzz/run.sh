@@ -72,7 +72,7 @@ if ! have_fuzzer; then
 	    { [ -z "$as_root" ] || command -v sudo >/dev/null 2>&1; }; then
 		echo "fuzz: installing $need"
 		$as_root env DEBIAN_FRONTEND=noninteractive apt-get install \
-		    -y -q --no-install-recommends $need >/dev/null
+		    -y -q --no-install-recommends "$need" >/dev/null
 	fi
 	if ! have_fuzzer; then
 		echo "fuzz: $CC cannot build libFuzzer targets; install $need" \
@@ -90,10 +90,11 @@ done
 # the harnesses, so the fuzzer sees the edges of the code under test.
 echo "fuzz: building$bins"
 mkdir -p "$RUN"
+instrument="-fsanitize=$SANITIZE,fuzzer-no-link"
+instrument="$instrument -fno-sanitize-recover=undefined"
 # shellcheck disable=SC2086
 if ! make -B --no-print-directory CC="$CC" BUILD="$FUZZ_BUILD" \
-    CFLAGS="-O1 -g -fno-omit-frame-pointer" \
-    EXTRA_CFLAGS="-fsanitize=$SANITIZE,fuzzer-no-link -fno-sanitize-recover=undefined" \
+    CFLAGS="-O1 -g -fno-omit-frame-pointer" EXTRA_CFLAGS="$instrument" \
     FUZZ_CFLAGS="-fsanitize=fuzzer,$SANITIZE" $bins >"$RUN/build.log" 2>&1; then
 	tail -n 30 "$RUN/build.log"
 	echo "fuzz: the build failed; see $RUN/build.log" >&2
@@ -142,8 +143,8 @@ fuzz_one() {
 		    status="$status merge-failed"
 	fi
 	after=$(ls "$corpus" | wc -l)
-	echo "$name $secs ${execs:-0} ${cov:-?} ${ft:-?} $before $after $status" \
-	    >"$dir/result"
+	echo "$name $secs ${execs:-0} ${cov:-?} ${ft:-?} $before $after" \
+	    "$status" >"$dir/result"
 }
 
 # worker NAME...: the targets of one job slot, one after the other.
@@ -171,7 +172,8 @@ for n in $order; do
 		[ "$l" -lt "$b" ] && best=$i
 		i=$((i + 1))
 	done
-	eval "slot_$best=\"\$slot_$best $n\"; load_$best=\$((load_$best + $(seconds "$n")))"
+	s=$(seconds "$n")
+	eval "slot_$best=\"\$slot_$best $n\"; load_$best=\$((load_$best + s))"
 done
 echo "fuzz: $(echo $FUZZ_TARGETS | wc -w) targets, $FUZZ_JOBS at once," \
     "started $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
@@ -207,7 +209,8 @@ trap - INT TERM
 		    "$before -> $after" "$status"
 		total=$((total + execs))
 	done
-	echo "total executions: $total; commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	echo "total executions: $total; commit $commit"
 } | tee "$RUN/summary.txt"
 # The table was printed in a subshell: its verdict is read back.
 if grep -q 'CRASH\|did not finish\|merge-failed' "$RUN/summary.txt"; then
