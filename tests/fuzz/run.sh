@@ -158,7 +158,6 @@ worker() {
 order=$(for n in $FUZZ_TARGETS; do
 	echo "$(seconds "$n") $n"
 done | sort -rn | awk '{ print $2 }')
-slots=
 i=0
 while [ $i -lt "$FUZZ_JOBS" ]; do
 	eval "slot_$i=; load_$i=0"
@@ -168,14 +167,15 @@ for n in $order; do
 	best=0
 	i=0
 	while [ $i -lt "$FUZZ_JOBS" ]; do
-		eval "l=\$load_$i; b=\$load_$best"
+		l=$(eval "echo \$load_$i")
+		b=$(eval "echo \$load_$best")
 		[ "$l" -lt "$b" ] && best=$i
 		i=$((i + 1))
 	done
 	s=$(seconds "$n")
 	eval "slot_$best=\"\$slot_$best $n\"; load_$best=\$((load_$best + s))"
 done
-echo "fuzz: $(echo $FUZZ_TARGETS | wc -w) targets, $FUZZ_JOBS at once," \
+echo "fuzz: $(echo "$FUZZ_TARGETS" | wc -w) targets, $FUZZ_JOBS at once," \
     "started $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 i=0
 pids=
