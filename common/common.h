@@ -39,6 +39,7 @@
 #define CONFIG_BODY_DEFAULT 16384
 #define CONFIG_BODY_LIMIT (64 * 1024 * 1024)
 #define CONFIG_TTL_LIMIT (10LL * 366 * 24 * 3600)
+#define CONFIG_GRANT_TTL_DEFAULT (90LL * 24 * 3600)
 #define CONFIG_MAP_DEFAULT ((size_t)256 * 1024 * 1024)
 
 /* buf.c */
@@ -115,6 +116,7 @@ struct config {
 	int64_t access_ttl;	/* OAUTH_ACCESS_TTL */
 	int64_t refresh_ttl;	/* OAUTH_REFRESH_TTL */
 	int64_t code_ttl;	/* OAUTH_CODE_TTL */
+	int64_t grant_ttl;	/* OAUTH_GRANT_TTL: the longest a grant lives */
 	size_t max_body;	/* OAUTH_MAX_BODY */
 	size_t map_size;	/* OAUTH_MAP_SIZE, bytes of the LMDB map */
 	enum config_sync db_sync; /* OAUTH_DB_SYNC */

@@ -22,6 +22,7 @@ enum config_key {
 	CONFIG_ACCESS_TTL,
 	CONFIG_REFRESH_TTL,
 	CONFIG_CODE_TTL,
+	CONFIG_GRANT_TTL,
 	CONFIG_MAX_BODY,
 	CONFIG_MAP_SIZE,
 	CONFIG_DB_SYNC,
@@ -34,6 +35,7 @@ static const char *const config_names[CONFIG_KEY__MAX] = {
 	[CONFIG_ACCESS_TTL] = "OAUTH_ACCESS_TTL",
 	[CONFIG_REFRESH_TTL] = "OAUTH_REFRESH_TTL",
 	[CONFIG_CODE_TTL] = "OAUTH_CODE_TTL",
+	[CONFIG_GRANT_TTL] = "OAUTH_GRANT_TTL",
 	[CONFIG_MAX_BODY] = "OAUTH_MAX_BODY",
 	[CONFIG_MAP_SIZE] = "OAUTH_MAP_SIZE",
 	[CONFIG_DB_SYNC] = "OAUTH_DB_SYNC",
@@ -203,6 +205,7 @@ config_load(struct config *cfg, char *err, size_t errsz)
 	char *values[CONFIG_KEY__MAX] = {0};
 	const char *file, *env;
 	long long access = 3600, refresh = 1209600, code = 60;
+	long long grant = CONFIG_GRANT_TTL_DEFAULT;
 	long long body = CONFIG_BODY_DEFAULT, map = (long long)CONFIG_MAP_DEFAULT;
 	int k, rc = -1;
 
@@ -252,6 +255,8 @@ config_load(struct config *cfg, char *err, size_t errsz)
 		&refresh, err, errsz) == -1 ||
 	    config_number(values, CONFIG_CODE_TTL, 1, CONFIG_TTL_LIMIT, &code, err,
 		errsz) == -1 ||
+	    config_number(values, CONFIG_GRANT_TTL, 1, CONFIG_TTL_LIMIT, &grant,
+		err, errsz) == -1 ||
 	    config_number(values, CONFIG_MAX_BODY, 1, CONFIG_BODY_LIMIT, &body,
 		err, errsz) == -1 ||
 	    config_number(values, CONFIG_MAP_SIZE, CONFIG_MAP_MIN,
@@ -277,6 +282,7 @@ config_load(struct config *cfg, char *err, size_t errsz)
 	cfg->access_ttl = access;
 	cfg->refresh_ttl = refresh;
 	cfg->code_ttl = code;
+	cfg->grant_ttl = grant;
 	cfg->max_body = (size_t)body;
 	cfg->map_size = (size_t)map;
 	rc = 0;

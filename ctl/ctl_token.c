@@ -24,8 +24,6 @@ static enum store_each ctl_token_drop_one(const unsigned char *,
 static enum store_each ctl_token_drop_grant(const struct grant *, void *);
 static enum ctl_exit ctl_token_revoke_txn(const struct ctl *,
     struct store_txn *, void *);
-static enum ctl_exit ctl_token_purge_txn(const struct ctl *,
-    struct store_txn *, void *);
 
 /* What to call a token of kind k in a message. */
 static const char *
@@ -163,38 +161,41 @@ ctl_cmd_token_revoke(struct ctl *ctl, int argc, char **argv)
 	return rv;
 }
 
-/* The transaction of "purge": arg is a struct ctl_drop. */
-static enum ctl_exit
-ctl_token_purge_txn(const struct ctl *ctl, struct store_txn *txn, void *arg)
-{
-	enum store_status st;
-
-	if ((st = ctl_token_drop(txn, arg)) != STORE_OK)
-		return ctl_store_fail(ctl, "purge", st);
-	return CTL_EXIT_OK;
-}
-
 /*
- * Deletes, in one write transaction, every token and code whose expiry has
- * passed and every expired grant, and prints how many of each.  Revoked
- * and used records stay until they expire: a used refresh token must still
- * be recognised to detect its reuse (RFC 9700 §4.14.2).
+ * Deletes every token and code whose expiry has passed and every expired
+ * grant, in short transactions (store_purge), and prints how many of each.
+ * Revoked records stay until they expire, spent codes and rotated refresh
+ * tokens until their grant ends: presenting one again must still be seen
+ * as a replay (RFC 6749 §4.1.2, RFC 9700 §4.14.2).  A full database is
+ * purged too: the map then grows as much as the purge needs, which is
+ * said on standard error.
  */
 enum ctl_exit
 ctl_cmd_purge(struct ctl *ctl, int argc, char **argv)
 {
-	struct ctl_drop d;
+	struct store_purged p;
 	struct ctl_line l;
+	enum store_status st;
 	enum ctl_exit rv;
 
 	if ((rv = ctl_args_line(ctl, argc, argv, 0, NULL, &l)) != CTL_EXIT_OK ||
 	    l.helped)
 		return rv;
-	memset(&d, 0, sizeof(d));
-	d.now = ctl->now;
-	if ((rv = ctl_txn(ctl, 1, ctl_token_purge_txn, &d)) != CTL_EXIT_OK)
+	if ((rv = ctl_open(ctl, 0)) != CTL_EXIT_OK)
 		return rv;
-	printf("purged %zu tokens, %zu codes, %zu grants\n", d.tokens, d.codes,
-	    d.grants);
+	st = store_purge(ctl->store, ctl->now, &p);
+	if (p.grown > 0)
+		fprintf(stderr, "oauthctl: purge: the database was full; its "
+		    "map grew to %zu bytes (set OAUTH_MAP_SIZE at least that "
+		    "large for every process)\n", store_map_size(ctl->store));
+	if (st != STORE_OK) {
+		if (p.tokens + p.codes + p.grants > 0)
+			fprintf(stderr, "oauthctl: purge: %zu tokens, %zu codes, "
+			    "%zu grants purged before the failure\n", p.tokens,
+			    p.codes, p.grants);
+		return ctl_store_fail(ctl, "purge", st);
+	}
+	printf("purged %zu tokens, %zu codes, %zu grants\n", p.tokens, p.codes,
+	    p.grants);
 	return CTL_EXIT_OK;
 }

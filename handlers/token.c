@@ -2,6 +2,7 @@
  * The token endpoint (RFC 6749 §3.2): client authentication, the grant
  * types, and minting tokens.  One write transaction per request.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,12 +258,22 @@ token_find(struct store_txn *txn, const char *presented,
 	return store_token_get(txn, key, out);
 }
 
+/* The expiry of a token issued at now for ttl seconds, at most end. */
+static int64_t
+token_expiry(int64_t now, int64_t ttl, int64_t end)
+{
+	return now > end - ttl ? end : now + ttl;
+}
+
 /*
  * Issues the tokens of an authorization: an access token with
  * access_scope, and when the client may refresh, a refresh token with
  * refresh_scope (RFC 6749 §6: a rotated refresh token keeps its scope).
  * Both carry the grant and subject; the grant's expiry is moved to the
- * latest of them so purge keeps it while they live.  Writes the token
+ * latest of them so purge keeps it while they live.  No token outlives
+ * the grant's absolute lifetime (OAUTH_GRANT_TTL, counted from the
+ * authorization), and once it has passed nothing more is issued:
+ * invalid_grant, so the user must authorize again.  Writes the token
  * strings and expires_in to out (out->scope is the caller's).  Returns
  * OAUTH_OK or the error to answer, with *why set.
  */
@@ -275,8 +286,16 @@ token_issue_grant(const struct handler_env *env, struct store_txn *txn,
 	struct token t;
 	enum oauth_error err;
 	enum store_status st;
-	int64_t now = env->now(env->ctx);
+	int64_t now = env->now(env->ctx), end = INT64_MAX;
 
+	/* 0, in a configuration built by hand, sets no limit. */
+	if (env->config->grant_ttl > 0 &&
+	    grant->created_at <= INT64_MAX - env->config->grant_ttl)
+		end = grant->created_at + env->config->grant_ttl;
+	if (now >= end) {
+		*why = "the grant has reached its maximum lifetime";
+		return OAUTH_INVALID_GRANT;
+	}
 	memset(&t, 0, sizeof(t));
 	t.kind = TOKEN_ACCESS;
 	t.state = TOKEN_STATE_ACTIVE;
@@ -285,19 +304,20 @@ token_issue_grant(const struct handler_env *env, struct store_txn *txn,
 	t.scope = (char *)access_scope;
 	t.audience = client->audience;
 	t.issued_at = now;
-	t.expires_at = now + env->config->access_ttl;
+	t.expires_at = token_expiry(now, env->config->access_ttl, end);
 	t.has_grant = 1;
 	memcpy(t.grant_id, grant->id, sizeof(t.grant_id));
 	*why = "the token could not be stored";
 	if ((err = token_mint(env, txn, &t, out->access)) != OAUTH_OK)
 		return err;
-	out->expires_in = env->config->access_ttl;
+	out->expires_in = t.expires_at - now;
 	if (grant->expires_at < t.expires_at)
 		grant->expires_at = t.expires_at;
 	if (client->grant_types & GRANT_REFRESH_TOKEN) {
 		t.kind = TOKEN_REFRESH;
 		t.scope = (char *)refresh_scope;
-		t.expires_at = now + env->config->refresh_ttl;
+		t.expires_at = token_expiry(now, env->config->refresh_ttl,
+		    end);
 		if ((err = token_mint(env, txn, &t, out->refresh)) != OAUTH_OK)
 			return err;
 		if (grant->expires_at < t.expires_at)

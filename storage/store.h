@@ -174,12 +174,24 @@ void client_free(struct client *);
 void token_free(struct token *);
 void grant_free(struct grant *);
 
+/* What store_purge deleted. */
+struct store_purged {
+	size_t tokens;		/* access and refresh tokens */
+	size_t codes;
+	size_t grants;
+	int grown;		/* times the map had to grow for it */
+};
+
+/* store_purge.c */
+enum store_status store_purge(struct store *, int64_t, struct store_purged *);
+
 /* store_scopes.c */
 enum store_status store_scopes_rebuild(struct store_txn *);
 enum store_status store_scopes_get(struct store_txn *, char **);
 
 /* store_token.c */
 int store_token_is_active(struct store_txn *, const struct token *, int64_t);
+int store_token_purgeable(struct store_txn *, const struct token *, int64_t);
 enum store_status store_token_revoke(struct store_txn *,
     const unsigned char[TOKEN_HASH_LEN], struct token *);
 enum store_status store_grant_revoke(struct store_txn *,

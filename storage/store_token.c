@@ -33,6 +33,36 @@ store_token_is_active(struct store_txn *t, const struct token *tok,
 }
 
 /*
+ * Whether purge may delete tok at time now: it has expired, and it is not
+ * a spent code or a rotated refresh token whose grant still lives.  Those
+ * are kept until the grant ends, so that presenting one again is still
+ * recognised as a replay and ends the grant (RFC 6749 §4.1.2, RFC 9700
+ * §4.14.2); a revoked grant needs no more detection.  A grant that cannot
+ * be read counts as living, so an error never deletes what detection
+ * needs.  Returns 1 or 0.
+ */
+int
+store_token_purgeable(struct store_txn *t, const struct token *tok,
+    int64_t now)
+{
+	struct grant g;
+	enum store_status st;
+	int lives;
+
+	if (tok->expires_at > now)
+		return 0;
+	if (tok->state != TOKEN_STATE_USED || !tok->has_grant)
+		return 1;
+	if ((st = store_grant_get(t, tok->grant_id, &g)) == STORE_NOTFOUND)
+		return 1;
+	if (st != STORE_OK)
+		return 0;
+	lives = !g.revoked && g.expires_at > now;
+	grant_free(&g);
+	return !lives;
+}
+
+/*
  * Marks tok, stored under hash, revoked and writes it back; tok is changed
  * in place.  A refresh token also takes its grant down, and with it every
  * access token of the grant (RFC 7009 §2.1); a grant already gone is no

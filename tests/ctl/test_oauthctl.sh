@@ -638,6 +638,10 @@ code_flow() {
 if [ ! -x "$OAUTH_FCGI" ]; then
 	note "skipped: tests with real tokens ($OAUTH_FCGI is not built)"
 else
+	# The clock of both programs is pinned, and moved by hand, so that no
+	# check depends on how long a second lasts.
+	OAUTH_TEST_NOW=1700000000
+	export OAUTH_TEST_NOW
 	t1=$(token svc "$svc_secret")
 	check "the current secret works at /token" test -n "$t1"
 	check "the replaced secret fails at /token" \
@@ -669,7 +673,7 @@ else
 	token svc "$svc_secret" OAUTH_ACCESS_TTL=1 >/dev/null
 	token svc "$svc_secret" OAUTH_ACCESS_TTL=1 >/dev/null
 	t3=$(token svc "$svc_secret")
-	sleep 2
+	OAUTH_TEST_NOW=$((OAUTH_TEST_NOW + 10))
 	expect 0 "stats with expired tokens" --db "$db" stats --json
 	json "stats counts expired tokens" 'd["access_tokens"] == {"total": 5,
 	    "active": 1, "expired": 2, "revoked": 2}'
@@ -693,15 +697,15 @@ else
 		code_flow web OAUTH_CODE_TTL=1 >/dev/null
 		cgi GET /authorize "" REMOTE_USER=alice OAUTH_CODE_TTL=1 \
 		    QUERY_STRING="response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge=$challenge&code_challenge_method=S256"
-		sleep 2
+		OAUTH_TEST_NOW=$((OAUTH_TEST_NOW + 10))
 		expect 0 "stats with codes and grants" --db "$db" stats --json
 		json "stats counts refresh tokens, codes and grants" \
 		    'd["refresh_tokens"]["active"] == 2 and
 		    d["codes"]["used"] == 2 and d["codes"]["expired"] == 1 and
 		    d["grants"]["total"] == 3 and d["grants"]["expired"] == 1'
 		expect 0 "purge of an unused expired code" --db "$db" purge
-		out_has "purge counts expired codes, used or not, and the grant" \
-		    "purged 0 tokens, 2 codes, 1 grants"
+		out_has "purge drops an expired code and its grant, and keeps a used one while its grant lives" \
+		    "purged 0 tokens, 1 codes, 1 grants"
 		refresh=${pair#* }
 		expect 0 "token revoke of a refresh token" --db "$db" \
 		    token revoke "$refresh"
@@ -716,12 +720,44 @@ else
 		expect 0 "client remove of a client with tokens" --db "$db" \
 		    client remove web
 		out_has "client remove counts what it deleted" \
-		    "removed client web: 4 tokens, 1 codes, 2 grants"
+		    "removed client web: 4 tokens, 2 codes, 2 grants"
 		expect 0 "stats after client remove" --db "$db" stats --json
 		json "nothing of the removed client is left" \
 		    'd["refresh_tokens"]["total"] == 0 and
 		    d["codes"]["total"] == 0 and d["grants"]["total"] == 0'
 	fi
+	# A full database: issuance is refused until purge makes room, which
+	# it does however full the map is (growing it when it must).
+	fdb=$tmp/full
+	OAUTH_MAP_SIZE=65536
+	export OAUTH_MAP_SIZE
+	expect 0 "init of a 64 KiB database" --db "$fdb" init
+	expect 0 "a client in it" --db "$fdb" client add filler --json
+	filler_secret=$(secret_of)
+	issued=0
+	while [ "$issued" -lt 5000 ]; do
+		cgi POST /token "grant_type=client_credentials&client_id=filler&client_secret=$filler_secret" \
+		    OAUTH_DB="$fdb" OAUTH_ACCESS_TTL=1
+		grep -q '^Status: 503' "$tmp/cgi" && break
+		issued=$((issued + 1))
+	done
+	check "issuance into a 64 KiB map ends in 503 ($issued issued)" \
+	    grep -q '"temporarily_unavailable"' "$tmp/cgi"
+	OAUTH_TEST_NOW=$((OAUTH_TEST_NOW + 10))
+	run --db "$fdb" purge
+	check "purge of a full database succeeds" test "$rc" -eq 0
+	out_has "purge of a full database drops every expired token" \
+	    "purged $issued tokens, 0 codes, 0 grants"
+	check "purge says whether the map had to grow" \
+	    sh -c '[ ! -s "$1" ] || grep -q "OAUTH_MAP_SIZE" "$1"' sh "$tmp/err"
+	cgi POST /token "grant_type=client_credentials&client_id=filler&client_secret=$filler_secret" \
+	    OAUTH_DB="$fdb"
+	check "issuance works again after the purge" \
+	    grep -q '"access_token"' "$tmp/cgi"
+	expect 0 "stats of the purged database" --db "$fdb" stats --json
+	json "one token is left" 'd["access_tokens"]["total"] == 1'
+	unset OAUTH_MAP_SIZE
+
 	expect 0 "client remove of svc" --db "$db" client remove svc
 	out_has "client remove deletes svc's tokens" \
 	    "removed client svc: 3 tokens, 0 codes, 0 grants"

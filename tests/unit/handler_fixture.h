@@ -22,6 +22,7 @@
 #define FX_ACCESS_TTL 3600
 #define FX_REFRESH_TTL 1209600
 #define FX_CODE_TTL 60
+#define FX_GRANT_TTL (30 * 24 * 3600)
 #define FX_BODY_MAX 4096	/* a form body built by fx_postf */
 #define FX_HEADER_MAX 1024	/* an Authorization header built by fx_basic */
 
@@ -103,6 +104,7 @@ fx_open(struct fx *f, size_t map_size)
 	f->config.access_ttl = FX_ACCESS_TTL;
 	f->config.refresh_ttl = FX_REFRESH_TTL;
 	f->config.code_ttl = FX_CODE_TTL;
+	f->config.grant_ttl = FX_GRANT_TTL;
 	f->config.max_body = CONFIG_BODY_DEFAULT;
 	f->config.map_size = map_size;
 	f->now = UNIT_NOW;

@@ -897,6 +897,83 @@ test_token_scope(void **state)
 	}
 }
 
+/*
+ * A code presented again after its lifetime, and after a purge, is still
+ * recognised as a replay and ends the grant (RFC 6749 §4.1.2): purge keeps
+ * a spent code while its grant lives, and drops it with the grant.
+ */
+static void
+test_code_replay_after_purge(void **state)
+{
+	struct fx *f = *state;
+	char code[TOKEN_PRESENTED_MAX + 1], access[TOKEN_PRESENTED_MAX + 1];
+	struct store_purged p;
+	struct fx_resp out;
+
+	fx_code(f, FX_CONF, NULL, code);
+	fx_redeem(f, FX_CONF, FX_CONF_SECRET, code, &out);
+	fx_assert_status(&out, 200);
+	fx_copy(access, &out, "access_token");
+	fx_resp_free(&out);
+
+	f->now += FX_CODE_TTL + 10;
+	assert_int_equal(store_purge(f->store, f->now, &p), STORE_OK);
+	assert_int_equal(p.codes, 0);
+	fx_redeem(f, FX_CONF, FX_CONF_SECRET, code, &out);
+	fx_assert_error(&out, 400, "invalid_grant");
+	fx_resp_free(&out);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, access), 0);
+
+	/* Once the grant has expired, purge drops the grant and the code. */
+	f->now += FX_REFRESH_TTL + 10;
+	assert_int_equal(store_purge(f->store, f->now, &p), STORE_OK);
+	assert_int_equal(p.codes, 1);
+	assert_int_equal(p.grants, 1);
+	assert_int_equal(fx_token_count(f), 0);
+}
+
+/*
+ * Refresh tokens slide, but not past the grant's absolute lifetime
+ * (OAUTH_GRANT_TTL): tokens issued near its end expire at it, and a
+ * refresh after it is invalid_grant.
+ */
+static void
+test_grant_lifetime(void **state)
+{
+	struct fx *f = *state;
+	struct fx_tokens t;
+	struct fx_resp out;
+	int64_t end = f->now + FX_GRANT_TTL, day = 24 * 3600;
+
+	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &t);
+	while (f->now + 10 * day < end) {
+		f->now += 10 * day;
+		fx_refresh(f, FX_CONF, FX_CONF_SECRET, t.refresh, NULL, &out);
+		fx_assert_status(&out, 200);
+		fx_copy(t.refresh, &out, "refresh_token");
+		fx_copy(t.access, &out, "access_token");
+		fx_resp_free(&out);
+	}
+	/* Twenty days in: the refresh token expires with the grant. */
+	fx_present(f, "/introspect", "&client_id=" FX_CONF
+	    "&client_secret=" FX_CONF_SECRET, t.refresh, NULL, &out);
+	fx_assert_status(&out, 200);
+	assert_true(fx_num(&out, "exp") == (double)end);
+	fx_resp_free(&out);
+	/* An hour before the end, the access token gets what is left. */
+	f->now = end - 1800;
+	fx_refresh(f, FX_CONF, FX_CONF_SECRET, t.refresh, NULL, &out);
+	fx_assert_status(&out, 200);
+	assert_true(fx_num(&out, "expires_in") == 1800.0);
+	fx_copy(t.refresh, &out, "refresh_token");
+	fx_resp_free(&out);
+	/* At the end: no more tokens from this grant. */
+	f->now = end;
+	fx_refresh(f, FX_CONF, FX_CONF_SECRET, t.refresh, NULL, &out);
+	fx_assert_error(&out, 400, "invalid_grant");
+	fx_resp_free(&out);
+}
+
 int
 main(void)
 {
@@ -933,6 +1010,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_full_map_code_and_refresh, fx_setup_tiny, fx_teardown),
 		cmocka_unit_test(test_token_scope),
+		cmocka_unit_test_setup_teardown(test_code_replay_after_purge,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_grant_lifetime, fx_setup,
+		    fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
