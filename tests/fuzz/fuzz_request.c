@@ -25,12 +25,12 @@
  * pages state; a broken promise prints the request and the response and
  * aborts: a status outside 200, 302, 400, 401, 404, 405 and 413 (a 500
  * only for /authorize without REMOTE_USER, which is the web server's
- * fault); a Content-Length that is not the body's; a JSON content type on
- * a body that is not one JSON object, an error body without its code and
- * description, or an error code that does not go with the status; a 401
- * invalid_client to Basic authentication without WWW-Authenticate; a
- * client secret in any response or log line; a token in an error response
- * or a log line.
+ * fault, and a 403 only at /userinfo); a Content-Length that is not the
+ * body's; a JSON content type on a body that is not one JSON object, an
+ * error body without its code and description, or an error code that does
+ * not go with the status; a 401 to Basic authentication, or to a Bearer
+ * token where one is taken, without WWW-Authenticate; a client secret in
+ * any response or log line; a token in an error response or a log line.
  */
 #include <sys/stat.h>
 
@@ -371,6 +371,7 @@ static ssize_t fz_read(void *, char *, size_t);
 static int fz_write(void *, const char *, size_t);
 static int fz_contains(const char *, size_t, const char *, size_t);
 static int fz_is(const char *, size_t, const char *);
+static int fz_scheme(const char *, const char *);
 static void fz_mask(char *, size_t, const char *, const char *);
 static void fz_parse(const struct fz_req *, struct fz_resp *);
 static void fz_check_secrets(const struct fz_req *, const struct fz_resp *,
@@ -1018,6 +1019,19 @@ fz_is(const char *p, size_t len, const char *s)
 }
 
 /*
+ * 1 when the Authorization header value h is of scheme (RFC 9110 §11.4:
+ * case-insensitive, then a space or nothing).
+ */
+static int
+fz_scheme(const char *h, const char *scheme)
+{
+	size_t n = strlen(scheme);
+
+	return h != NULL && strncasecmp(h, scheme, n) == 0 &&
+	    (h[n] == ' ' || h[n] == '\0');
+}
+
+/*
  * Overwrites with '*' the bytes after each occurrence of prefix in the len
  * bytes at s, up to the next byte of stops: a value the peer sent and the
  * server may echo, such as the state of a redirect.
@@ -1121,8 +1135,11 @@ fz_error_status_ok(const char *code, int status)
 	if (strcmp(code, "invalid_request") == 0)
 		return status == 400 || status == 404 || status == 405 ||
 		    status == 413;
-	if (strcmp(code, "invalid_client") == 0)
+	if (strcmp(code, "invalid_client") == 0 ||
+	    strcmp(code, "invalid_token") == 0)
 		return status == 401;
+	if (strcmp(code, "insufficient_scope") == 0)
+		return status == 403;
 	if (strcmp(code, "invalid_grant") == 0 ||
 	    strcmp(code, "unauthorized_client") == 0 ||
 	    strcmp(code, "unsupported_grant_type") == 0 ||
@@ -1177,6 +1194,12 @@ fz_check(const struct fz_req *q, struct fz_resp *r)
 	case 404:
 	case 405:
 	case 413:
+		break;
+	case 403:
+		/* RFC 6750 §3.1: a bearer token without the scope needed. */
+		if (strcmp(path, "/userinfo") == 0)
+			break;
+		fz_fail(q, r, "status 403");
 		break;
 	case 500:
 		if (unprotected)
@@ -1234,13 +1257,15 @@ fz_check(const struct fz_req *q, struct fz_resp *r)
 			fz_fail(q, r, "a redirect to an unregistered URI");
 	}
 	/*
-	 * RFC 6749 §5.2: a client that tried the Authorization header gets
-	 * a challenge with its 401.  A Bearer header is not client
-	 * authentication but at /introspect (RFC 7662 §2.1).
+	 * RFC 6749 §5.2: a client that tried Basic authentication gets a
+	 * challenge with its 401; so does a Bearer token where one is taken,
+	 * at /introspect (RFC 7662 §2.1) and /userinfo (RFC 6750 §3).  Other
+	 * schemes authenticate no client.
 	 */
-	if (r->status == 401 && r->www == NULL && auth != NULL &&
-	    auth[0] != '\0' && (strncasecmp(auth, "Bearer ", 7) != 0 ||
-	    strcmp(path, "/introspect") == 0))
+	if (r->status == 401 && r->www == NULL &&
+	    (fz_scheme(auth, "Basic") || (fz_scheme(auth, "Bearer") &&
+	    (strcmp(path, "/introspect") == 0 ||
+	    strcmp(path, "/userinfo") == 0))))
 		fz_fail(q, r, "401 to the Authorization header without "
 			      "WWW-Authenticate");
 	if (r->status == 200 && strcmp(path, "/token") == 0) {
