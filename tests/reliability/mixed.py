@@ -9,8 +9,8 @@ be; the first few mismatches are printed.
 
 ADDR is a unix socket path.  Bounded: COUNT requests, and at most S
 seconds (default 3600).  With --pid, the responder's memory
-(/proc/PID/status: VmRSS, RssAnon, RssFile) is printed after each listed
-number of requests.  Last line: one JSON object of the counts.
+(/proc/PID/status: VmRSS, RssAnon, RssFile, RssShmem) is printed after
+each listed number of requests.  Last line: one JSON object of the counts.
 """
 
 import json
