@@ -132,7 +132,18 @@ int config_parse_number(const char *, long long, long long, long long *);
 int64_t clock_now(void);
 
 /* log.c */
+#define LOG_LIMIT_INTERVAL 60	/* seconds between two limited lines */
+
+/* What log_event_limited remembers of one kind of line. */
+struct log_limit {
+	int logged;
+	int64_t last;
+	unsigned long suppressed;
+};
+
 void log_event(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_event_limited(struct log_limit *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
 void log_quote(struct buf *, const char *);
 
 #endif /* COMMON_H */

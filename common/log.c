@@ -26,6 +26,41 @@ log_event(const char *fmt, ...)
 }
 
 /*
+ * As log_event, for a failure that may repeat on every request (a full
+ * database): at most one line per LOG_LIMIT_INTERVAL seconds for the state
+ * *limit, which the caller keeps for the life of the process, the next
+ * line saying how many were left out in between.
+ */
+void
+log_event_limited(struct log_limit *limit, const char *fmt, ...)
+{
+	char line[1024];
+	int64_t now = clock_now();
+	va_list ap;
+	int n;
+
+	if (limit->logged && now >= limit->last &&
+	    now - limit->last < LOG_LIMIT_INTERVAL) {
+		limit->suppressed++;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (limit->suppressed > 0)
+		fprintf(stderr, "oauth.fcgi: %s (%lu more since the last "
+		    "report)\n", line, limit->suppressed);
+	else
+		fprintf(stderr, "oauth.fcgi: %s\n", line);
+	fflush(stderr);
+	limit->logged = 1;
+	limit->last = now;
+	limit->suppressed = 0;
+}
+
+/*
  * Appends s to b in double quotes, with bytes outside printable ASCII and
  * the quote and backslash escaped, so a peer-chosen identifier cannot forge
  * log lines.  At most CLIENT_ID_MAX bytes of s are shown.

@@ -67,10 +67,26 @@ response_error(struct response *r, enum oauth_error err, const char *desc)
 	(void)buf_puts(&r->body, "{\"error\":\"server_error\"}");
 }
 
-/* The error response for a failed storage call. */
+/*
+ * The error response for a failed storage call, logged (rate-limited, one
+ * line a minute for each kind of failure) so that an operator learns why
+ * clients get 503s, and what to do.
+ */
 void
 response_store_error(struct response *r, enum store_status st)
 {
+	static struct log_limit limits[STORE_STATUS__MAX];
+	static const char *const advice[STORE_STATUS__MAX] = {
+		[STORE_FULL] = "; free room with 'oauthctl purge', or raise "
+			       "OAUTH_MAP_SIZE",
+		[STORE_CORRUPT] = "; run 'oauthctl check'",
+	};
+
+	if ((unsigned)st < STORE_STATUS__MAX)
+		log_event_limited(&limits[st], "storage failure: %s, answered "
+		    "%d%s", store_strerror(st),
+		    oauth_error_status(oauth_error_from_store(st)),
+		    advice[st] != NULL ? advice[st] : "");
 	response_error(r, oauth_error_from_store(st),
 	    st == STORE_FULL ? "the database is full or busy; try again later"
 			     : "the database failed");

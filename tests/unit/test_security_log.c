@@ -77,10 +77,44 @@ test_success_silent(void **state)
 	assert_string_equal(log, "");
 }
 
+/*
+ * A full database is logged, with what to do about it, once however many
+ * requests it refuses: one line a minute at most, so that a flood of 503s
+ * does not become a flood of log lines.
+ */
+static void
+test_full_map_logged_once(void **state)
+{
+	struct fx *f = *state;
+	char log[LOG_MAX];
+	struct fx_capture capture;
+	struct fx_resp out;
+	const char *p;
+	int i, lines = 0;
+
+	fx_capture_begin(&capture);
+	(void)fx_fill(f, NULL);
+	for (i = 0; i < 20; i++) {
+		fx_post(f, "/token", NULL, "grant_type=client_credentials"
+		    "&client_id=" FX_CONF "&client_secret=" FX_CONF_SECRET,
+		    &out);
+		fx_resp_free(&out);
+	}
+	fx_capture_end(&capture, log, sizeof(log));
+	for (p = log; (p = strstr(p, "storage failure")) != NULL; p++)
+		lines++;
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr(log, "answered 503"));
+	assert_non_null(strstr(log, "oauthctl purge"));
+	assert_null(strstr(log, FX_CONF_SECRET));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_full_map_logged_once,
+		    fx_setup_tiny, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_code_replay_logged,
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_refresh_reuse_logged,
