@@ -27,8 +27,16 @@ client_auth_log(const char *id, const char *reason)
  * scheme c's secret was stored with (crypto_secret_derive).  A secret this
  * process has verified before is matched from env's cache instead of
  * running an operator secret's KDF again.  A client that does not exist is
- * checked against a fixed salt too, so that the time taken does not tell
- * which client ids are registered.  Returns 1 on a match.
+ * checked against a fixed salt with the generated secrets' scheme, so that
+ * an unknown id costs what a client with a generated secret costs.
+ *
+ * What the time still tells: whether an id is registered with an
+ * operator's own secret, whose PBKDF2 (tens of milliseconds) runs on a
+ * wrong secret.  That is accepted: client ids are not secrets (RFC 6749
+ * §2.2; they travel in authorization URLs), knowing one helps no guess of
+ * its secret, and running the KDF for unknown ids too would let anyone
+ * burn that CPU time with made-up ids, which a deployment using only
+ * generated secrets does not allow today.  Returns 1 on a match.
  */
 static int
 client_auth_secret_matches(const struct handler_env *env,
