@@ -19,10 +19,10 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARNINGS = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wswitch-enum
-PKGS = fcgi libcjson lmdb libcrypto
+PKGS = fcgi libcjson lmdb libcrypto libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
-	echo -lfcgi -lcjson -llmdb -lcrypto)
+	echo -lfcgi -lcjson -llmdb -lcrypto -lseccomp)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	$(WARNINGS) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)

@@ -41,6 +41,8 @@
 #define CONFIG_TTL_LIMIT (10LL * 366 * 24 * 3600)
 #define CONFIG_GRANT_TTL_DEFAULT (90LL * 24 * 3600)
 #define CONFIG_MAP_DEFAULT ((size_t)256 * 1024 * 1024)
+#define CONFIG_CONN_TIMEOUT_DEFAULT 20	/* seconds a FastCGI peer may stall */
+#define CONFIG_CONN_TIMEOUT_LIMIT 600
 
 /* buf.c */
 
@@ -120,6 +122,7 @@ struct config {
 	size_t max_body;	/* OAUTH_MAX_BODY */
 	size_t map_size;	/* OAUTH_MAP_SIZE, bytes of the LMDB map */
 	enum config_sync db_sync; /* OAUTH_DB_SYNC */
+	unsigned conn_timeout;	/* OAUTH_CONN_TIMEOUT, seconds */
 };
 
 int config_load(struct config *, char *, size_t);

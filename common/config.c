@@ -26,6 +26,7 @@ enum config_key {
 	CONFIG_MAX_BODY,
 	CONFIG_MAP_SIZE,
 	CONFIG_DB_SYNC,
+	CONFIG_CONN_TIMEOUT,
 	CONFIG_KEY__MAX
 };
 
@@ -39,6 +40,7 @@ static const char *const config_names[CONFIG_KEY__MAX] = {
 	[CONFIG_MAX_BODY] = "OAUTH_MAX_BODY",
 	[CONFIG_MAP_SIZE] = "OAUTH_MAP_SIZE",
 	[CONFIG_DB_SYNC] = "OAUTH_DB_SYNC",
+	[CONFIG_CONN_TIMEOUT] = "OAUTH_CONN_TIMEOUT",
 };
 
 static const char *const config_sync_names[CONFIG_SYNC__MAX] = {
@@ -207,6 +209,7 @@ config_load(struct config *cfg, char *err, size_t errsz)
 	long long access = 3600, refresh = 1209600, code = 60;
 	long long grant = CONFIG_GRANT_TTL_DEFAULT;
 	long long body = CONFIG_BODY_DEFAULT, map = (long long)CONFIG_MAP_DEFAULT;
+	long long conn = CONFIG_CONN_TIMEOUT_DEFAULT;
 	int k, rc = -1;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -260,7 +263,9 @@ config_load(struct config *cfg, char *err, size_t errsz)
 	    config_number(values, CONFIG_MAX_BODY, 1, CONFIG_BODY_LIMIT, &body,
 		err, errsz) == -1 ||
 	    config_number(values, CONFIG_MAP_SIZE, CONFIG_MAP_MIN,
-		CONFIG_MAP_LIMIT, &map, err, errsz) == -1)
+		CONFIG_MAP_LIMIT, &map, err, errsz) == -1 ||
+	    config_number(values, CONFIG_CONN_TIMEOUT, 1,
+		CONFIG_CONN_TIMEOUT_LIMIT, &conn, err, errsz) == -1)
 		goto out;
 
 	if (values[CONFIG_DB_SYNC] != NULL) {
@@ -285,6 +290,7 @@ config_load(struct config *cfg, char *err, size_t errsz)
 	cfg->grant_ttl = grant;
 	cfg->max_body = (size_t)body;
 	cfg->map_size = (size_t)map;
+	cfg->conn_timeout = (unsigned)conn;
 	rc = 0;
 out:
 	for (k = 0; k < CONFIG_KEY__MAX; k++)

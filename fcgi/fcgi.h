@@ -9,6 +9,7 @@
 #define FCGI_H
 
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <stddef.h>
 
@@ -24,6 +25,10 @@
 
 #define FCGI_LISTEN_BACKLOG 128	    /* listen(2) backlog of --listen */
 #define FCGI_LISTEN_HOST_MAX 255    /* bytes of the host of --listen */
+#define FCGI_LISTEN_PORT_MAX 65535  /* highest port of --listen */
+#define FCGI_LISTEN_UMASK 0117	    /* a --listen unix socket is 0660 */
+#define FCGI_LISTEN_BACKOFF_MIN_MS 10	/* first wait after EMFILE & co. */
+#define FCGI_LISTEN_BACKOFF_MAX_MS 1000 /* longest wait between retries */
 
 /*
  * Where a request comes from.  getparam returns the value of a CGI
@@ -42,6 +47,43 @@ struct fcgi_sink {
 	int (*write)(void *, const char *, size_t);
 	void *ctx;
 };
+
+/*
+ * A --listen address: the path of a unix socket, or a host (an IPv6
+ * literal without its brackets) and a port.
+ */
+struct fcgi_listen_addr {
+	int is_unix;
+	char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
+	char host[FCGI_LISTEN_HOST_MAX + 1];
+	unsigned port;			/* 1 to FCGI_LISTEN_PORT_MAX */
+};
+
+/* What the request loop does after a failed accept. */
+enum fcgi_listen_verdict {
+	FCGI_LISTEN_RETRY = 0,		/* accept again at once */
+	FCGI_LISTEN_BACKOFF,		/* wait, then accept again */
+	FCGI_LISTEN_STOP,		/* the socket was shut down: exit 0 */
+	FCGI_LISTEN_FATAL,		/* the socket is unusable: exit 1 */
+	FCGI_LISTEN_VERDICT__MAX
+};
+
+/* fcgi_listen.c */
+int fcgi_listen_parse(const char *, struct fcgi_listen_addr *);
+int fcgi_listen_open(const struct fcgi_listen_addr *);
+int fcgi_listen_prepare(int, unsigned);
+enum fcgi_listen_verdict fcgi_listen_accept_error(int);
+unsigned fcgi_listen_backoff_ms(unsigned);
+
+/* Which filter fcgi_sandbox_enter installs. */
+enum fcgi_sandbox_mode {
+	FCGI_SANDBOX_CGI = 0,		/* one request on stdin and stdout */
+	FCGI_SANDBOX_FASTCGI,		/* a listening socket, accept loop */
+	FCGI_SANDBOX_MODE__MAX
+};
+
+/* fcgi_sandbox.c */
+int fcgi_sandbox_enter(enum fcgi_sandbox_mode);
 
 /* fcgi_request.c */
 enum oauth_error fcgi_request_read(const struct fcgi_source *,

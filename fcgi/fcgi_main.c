@@ -23,8 +23,6 @@
 
 #include "fcgi.h"
 
-#define FCGI_MAIN_PORT_MAX 65535
-
 enum fcgi_main_args {
 	FCGI_MAIN_RUN = 0,
 	FCGI_MAIN_HELP,
@@ -44,68 +42,13 @@ fcgi_main_usage(FILE *f)
 }
 
 /*
- * A --listen address: the path of a unix socket, or a host (an IPv6
- * literal in brackets) and a port.
- */
-struct fcgi_main_addr {
-	int is_unix;
-	char path[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
-	char host[FCGI_LISTEN_HOST_MAX + 1];
-	char port[sizeof("65535")];
-};
-
-/*
- * Splits s into *a.  A string that starts with '/' or '.', or holds no
- * colon, is a unix socket path; anything else is host:port, split at the
- * last colon.  Returns 0, or -1 when the path does not fit a sockaddr_un,
- * the host is empty or too long, or the port is not a number from 1 to
- * 65535.
- */
-static int
-fcgi_main_addr_parse(const char *s, struct fcgi_main_addr *a)
-{
-	const char *colon, *host;
-	size_t hostlen;
-	long long port;
-
-	memset(a, 0, sizeof(*a));
-	if (s[0] == '\0')
-		return -1;
-	if (s[0] == '/' || s[0] == '.' || (colon = strrchr(s, ':')) == NULL) {
-		if (strlen(s) >= sizeof(a->path))
-			return -1;
-		a->is_unix = 1;
-		memcpy(a->path, s, strlen(s) + 1);
-		return 0;
-	}
-	if (config_parse_number(colon + 1, 1, FCGI_MAIN_PORT_MAX, &port) == -1)
-		return -1;
-	memcpy(a->port, colon + 1, strlen(colon + 1) + 1);
-	host = s;
-	hostlen = (size_t)(colon - s);
-	if (hostlen >= 2 && host[0] == '[' && host[hostlen - 1] == ']') {
-		host++;
-		hostlen -= 2;
-	}
-	/*
-	 * Whoever reaches the socket is trusted with REMOTE_USER and all:
-	 * listening on every address must be asked for by name (0.0.0.0).
-	 */
-	if (hostlen == 0 || hostlen > FCGI_LISTEN_HOST_MAX)
-		return -1;
-	memcpy(a->host, host, hostlen);
-	a->host[hostlen] = '\0';
-	return 0;
-}
-
-/*
  * Reads argv.  Returns FCGI_MAIN_RUN with *addr filled when --listen was
  * given (*listening set to 1); FCGI_MAIN_HELP or FCGI_MAIN_VERSION when
  * asked; or FCGI_MAIN_USAGE for an unknown option, an operand, or a
  * missing or bad address, having said why on standard error.
  */
 static enum fcgi_main_args
-fcgi_main_parse_args(int argc, char *argv[], struct fcgi_main_addr *addr,
+fcgi_main_parse_args(int argc, char *argv[], struct fcgi_listen_addr *addr,
     int *listening)
 {
 	const char *arg, *value;
@@ -132,125 +75,17 @@ fcgi_main_parse_args(int argc, char *argv[], struct fcgi_main_addr *addr,
 			    arg);
 			return FCGI_MAIN_USAGE;
 		}
-		if (fcgi_main_addr_parse(value, addr) == -1) {
+		if (fcgi_listen_parse(value, addr) == -1) {
 			fprintf(stderr, "oauth.fcgi: bad --listen address: "
 			    "want host:port, the host named (127.0.0.1; "
 			    "0.0.0.0 for every address) and a port from 1 to "
 			    "%d, or a socket path of at most %zu bytes\n",
-			    FCGI_MAIN_PORT_MAX, sizeof(addr->path) - 1);
+			    FCGI_LISTEN_PORT_MAX, sizeof(addr->path) - 1);
 			return FCGI_MAIN_USAGE;
 		}
 		*listening = 1;
 	}
 	return FCGI_MAIN_RUN;
-}
-
-/*
- * Opens a listening unix socket at path.  A socket left there by a process
- * that is gone is replaced; one that still answers, or a file of another
- * kind, is not.  Returns the descriptor, or -1 with errno set.
- */
-static int
-fcgi_main_listen_unix(const char *path)
-{
-	struct sockaddr_un sun;
-	struct stat st;
-	int fd, probe, saved;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-		if ((probe = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
-			return -1;
-		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
-			(void)close(probe);
-			errno = EADDRINUSE;
-			return -1;
-		}
-		(void)close(probe);
-		if (unlink(path) == -1)
-			return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    listen(fd, FCGI_LISTEN_BACKLOG) == -1) {
-		saved = errno;
-		(void)close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * Opens a listening TCP socket on host (NULL: every address) and port.
- * IPv4 addresses are tried before IPv6 ones, so "localhost" means
- * 127.0.0.1 as it does to most FastCGI clients.  Returns the descriptor,
- * or -1 with *why set to a static message.
- */
-static int
-fcgi_main_listen_inet(const char *host, const char *port, const char **why)
-{
-	struct addrinfo hints, *res, *ai;
-	int fd = -1, on = 1, rc, pass;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
-		*why = gai_strerror(rc);
-		return -1;
-	}
-	*why = "no usable address";
-	for (pass = 0; pass < 2 && fd == -1; pass++) {
-		for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
-			if ((ai->ai_family == AF_INET) != (pass == 0))
-				continue;
-			if ((fd = socket(ai->ai_family, ai->ai_socktype,
-			    ai->ai_protocol)) == -1) {
-				*why = strerror(errno);
-				continue;
-			}
-			/* A restart must not wait for TIME_WAIT to pass. */
-			if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
-			    sizeof(on)) == -1 ||
-			    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-			    listen(fd, FCGI_LISTEN_BACKLOG) == -1) {
-				*why = strerror(errno);
-				(void)close(fd);
-				fd = -1;
-			}
-		}
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-/*
- * Opens the listening socket of --listen, rather than through
- * FCGX_OpenSocket, which exits the process when bind(2) fails and copies
- * its argument into a fixed buffer.  Returns the descriptor, or -1 having
- * logged why.
- */
-static int
-fcgi_main_listen(const struct fcgi_main_addr *a)
-{
-	const char *why = NULL;
-	int fd;
-
-	if (a->is_unix) {
-		if ((fd = fcgi_main_listen_unix(a->path)) == -1)
-			log_event("cannot listen on %s: %s", a->path,
-			    strerror(errno));
-		return fd;
-	}
-	if ((fd = fcgi_main_listen_inet(a->host[0] != '\0' ? a->host : NULL,
-	    a->port, &why)) == -1)
-		log_event("cannot listen on %s:%s: %s", a->host, a->port, why);
-	return fd;
 }
 
 /*
@@ -423,73 +258,123 @@ fcgi_main_signals(sigset_t *stop)
 }
 
 /*
- * Serves FastCGI requests on a socket opened on addr, or on the listening
- * socket the web server passed as standard input when addr is NULL, until a
- * signal asks us to stop.  The stop signals are blocked while a request is
- * served, so one arriving then neither cuts the request's reads short nor
- * is lost: it is taken when we come back to accept.  Returns the exit
- * status: 0 after a stop signal, 1 when the socket cannot be used.
+ * Makes ready to serve FastCGI on a socket opened on addr, or on the
+ * listening socket the web server passed as standard input when addr is
+ * NULL: the socket opened and given a time limit of timeout seconds
+ * (fcgi_listen_prepare), libfcgi set up, the stop signals handled and
+ * blocked.  All of it opens or changes what the sandbox later forbids.
+ * Returns 0 with *sock and *req filled, or -1 having logged why and
+ * closed what it opened.
  */
 static int
-fcgi_main_fastcgi(const struct handler_env *env,
-    const struct fcgi_main_addr *addr)
+fcgi_main_fastcgi_open(const struct fcgi_listen_addr *addr, unsigned timeout,
+    sigset_t *stop, int *sock, FCGX_Request *req)
 {
-	FCGX_Request req;
-	struct fcgi_source src = {fcgi_main_fcgx_param, fcgi_main_fcgx_read,
-	    &req};
-	struct fcgi_sink sink = {fcgi_main_fcgx_write, &req};
-	sigset_t stop;
-	int sock = STDIN_FILENO, rc;
-
+	*sock = STDIN_FILENO;
 	if (FCGX_Init() != 0) {
 		log_event("cannot initialise libfcgi");
-		return 1;
+		return -1;
 	}
-	if (addr != NULL && (sock = fcgi_main_listen(addr)) == -1)
-		return 1;
-	if (FCGX_InitRequest(&req, sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	if (addr != NULL && (*sock = fcgi_listen_open(addr)) == -1)
+		return -1;
+	if (fcgi_listen_prepare(*sock, timeout) == -1)
+		goto fail;
+	if (FCGX_InitRequest(req, *sock, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_event("cannot set up a FastCGI request");
-		rc = 1;
-		goto out;
+		goto fail;
 	}
-	if (fcgi_main_signals(&stop) == -1 ||
-	    sigprocmask(SIG_BLOCK, &stop, NULL) == -1) {
+	if (fcgi_main_signals(stop) == -1 ||
+	    sigprocmask(SIG_BLOCK, stop, NULL) == -1) {
 		log_event("cannot install signal handlers: %s",
 		    strerror(errno));
-		rc = 1;
-		goto out;
+		FCGX_Free(req, 0);
+		goto fail;
 	}
+	return 0;
+fail:
+	if (*sock != STDIN_FILENO)
+		(void)close(*sock);
+	return -1;
+}
+
+/*
+ * Sleeps ms milliseconds with the stop signals let through, so that a
+ * stop asked for during a back-off is taken at once.
+ */
+static void
+fcgi_main_backoff(const sigset_t *stop, unsigned ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	(void)sigprocmask(SIG_UNBLOCK, stop, NULL);
+	if (!fcgi_main_quit)
+		(void)nanosleep(&ts, NULL);
+	(void)sigprocmask(SIG_BLOCK, stop, NULL);
+}
+
+/*
+ * Serves FastCGI requests on sock (set up by fcgi_main_fastcgi_open) until
+ * a signal asks us to stop.  The stop signals are blocked while a request
+ * is served, so one arriving then neither cuts the request's reads short
+ * nor is lost: it is taken when we come back to accept.  A failed accept
+ * is retried or backed off from as fcgi_listen_accept_error says; only a
+ * stop, a shut-down socket or an unusable one ends the loop.  Returns the
+ * exit status: 0 after a stop, 1 when the socket cannot be used.
+ */
+static int
+fcgi_main_fastcgi(const struct handler_env *env, const sigset_t *stop,
+    FCGX_Request *req)
+{
+	struct fcgi_source src = {fcgi_main_fcgx_param, fcgi_main_fcgx_read,
+	    req};
+	struct fcgi_sink sink = {fcgi_main_fcgx_write, req};
+	unsigned failures = 0;
+	int rc, err;
+
 	for (;;) {
 		/* A signal that came during the last request lands here. */
-		(void)sigprocmask(SIG_UNBLOCK, &stop, NULL);
-		if (fcgi_main_quit) {
-			rc = 0;
-			break;
+		(void)sigprocmask(SIG_UNBLOCK, stop, NULL);
+		if (fcgi_main_quit)
+			return 0;
+		rc = FCGX_Accept_r(req);
+		(void)sigprocmask(SIG_BLOCK, stop, NULL);
+		if (rc >= 0) {
+			failures = 0;
+			(void)fcgi_serve(env, &src, &sink);
+			FCGX_Finish_r(req);
+			continue;
 		}
-		rc = FCGX_Accept_r(&req);
-		(void)sigprocmask(SIG_BLOCK, &stop, NULL);
-		if (rc < 0) {
+		if (fcgi_main_quit)
+			return 0;
+		/* libfcgi returns -errno, or a code of its own below -1000. */
+		err = rc > -1000 ? -rc : 0;
+		switch (fcgi_listen_accept_error(err)) {
+		case FCGI_LISTEN_RETRY:
+			break;
+		case FCGI_LISTEN_BACKOFF:
+			/* One line per run of failures, not one per retry. */
+			if (failures == 0)
+				log_event("cannot accept a FastCGI request: %s; "
+				    "retrying", strerror(err));
+			fcgi_main_backoff(stop, fcgi_listen_backoff_ms(failures));
+			if (failures < UINT_MAX)
+				failures++;
+			break;
+		case FCGI_LISTEN_STOP:
 			/*
 			 * lighttpd shuts the listening socket down as it
 			 * stops: that is the end of work, not an error.
 			 */
-			if (fcgi_main_quit || rc == -ENOTCONN) {
-				rc = 0;
-				break;
-			}
+			return 0;
+		case FCGI_LISTEN_FATAL:
+		case FCGI_LISTEN_VERDICT__MAX:
 			log_event("cannot accept a FastCGI request: %s",
-			    rc > -1000 ? strerror(-rc) : "libfcgi error");
-			rc = 1;
-			break;
+			    err != 0 ? strerror(err) : "libfcgi error");
+			return 1;
 		}
-		(void)fcgi_serve(env, &src, &sink);
-		FCGX_Finish_r(&req);
 	}
-	FCGX_Free(&req, 1);
-out:
-	if (sock != STDIN_FILENO)
-		(void)close(sock);
-	return rc;
 }
 
 /* Answers the one request of the CGI environment.  Returns the exit status. */
@@ -503,6 +388,34 @@ fcgi_main_cgi(const struct handler_env *env)
 	return fcgi_serve(env, &src, &sink) == 0 ? 0 : 1;
 }
 
+/*
+ * Narrows the process to what serving needs (fcgi_sandbox.c), unless
+ * OAUTH_SANDBOX is "0", the switch for debugging with tools the filter
+ * would stop (strace attaching is fine; gdb calling functions may not
+ * be).  The random generator is seeded first: OpenSSL may open files the
+ * first time it draws.  Returns 0, or -1 when the sandbox cannot be
+ * entered, which the caller takes as a reason not to serve.
+ */
+static int
+fcgi_main_narrow(enum fcgi_sandbox_mode mode)
+{
+	const char *off = getenv("OAUTH_SANDBOX");
+	unsigned char warm[1];
+
+	if (crypto_random(warm, sizeof(warm)) == -1) {
+		log_event("cannot seed the random generator");
+		return -1;
+	}
+	if (off != NULL && strcmp(off, "0") == 0)
+		return 0;
+	return fcgi_sandbox_enter(mode);
+}
+
+/*
+ * The privilege story: read the arguments and the configuration, open the
+ * database and, for FastCGI, the socket; then enter the sandbox, in which
+ * no file can be opened and no program run; then serve.
+ */
 int
 main(int argc, char *argv[])
 {
@@ -511,9 +424,11 @@ main(int argc, char *argv[])
 	struct handler_env env;
 	struct response resp;
 	enum store_status st;
-	struct fcgi_main_addr addr;
+	struct fcgi_listen_addr addr;
+	FCGX_Request req;
+	sigset_t stop;
 	char err[256];
-	int cgi, listening, rc;
+	int cgi, listening, rc, sock;
 
 	if (fcgi_main_stdio() == -1)
 		return 1;
@@ -582,16 +497,31 @@ main(int argc, char *argv[])
 	env.store = store;
 	env.now = fcgi_main_now;
 	env.random = fcgi_main_random;
-	if (cgi)
-		rc = fcgi_main_cgi(&env);
+	if (cgi) {
+		if (fcgi_main_narrow(FCGI_SANDBOX_CGI) == -1) {
+			response_error(&resp, OAUTH_SERVER_ERROR,
+			    "the server cannot start");
+			fcgi_main_cgi_fail(&resp);
+			rc = 1;
+		} else
+			rc = fcgi_main_cgi(&env);
+	} else if (fcgi_main_fastcgi_open(listening ? &addr : NULL,
+	    cfg.conn_timeout, &stop, &sock, &req) == -1)
+		rc = 1;
 	else {
 		/*
 		 * A long-lived process remembers the operator secrets it has
 		 * verified; without the cache (no memory) it only runs slower.
 		 */
 		env.secret_cache = secret_cache_new();
-		rc = fcgi_main_fastcgi(&env, listening ? &addr : NULL);
+		if (fcgi_main_narrow(FCGI_SANDBOX_FASTCGI) == -1)
+			rc = 1;
+		else
+			rc = fcgi_main_fastcgi(&env, &stop, &req);
 		secret_cache_free(env.secret_cache);
+		FCGX_Free(&req, 1);
+		if (sock != STDIN_FILENO)
+			(void)close(sock);
 	}
 
 	store_close(store);

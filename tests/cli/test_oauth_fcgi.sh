@@ -3,6 +3,13 @@
 # the CGI answers it gives when it cannot start.  Last line:
 # "N passed, M failed".
 #
+# It also runs the responder in FastCGI mode on loopback TCP ports and unix
+# sockets, driven by tests/cli/fcgi_client.py: a silent connection must not
+# hold it, FCGI_WEB_SERVER_ADDRS must be applied, a --listen unix socket
+# must be 0660, running out of descriptors must not end it, and it must run
+# in its seccomp sandbox.  Those parts skip, with a line saying so, without
+# python3.
+#
 # Environment: FCGI (default build/oauth.fcgi).
 
 set -u
@@ -11,7 +18,12 @@ FCGI=${FCGI:-build/oauth.fcgi}
 passed=0
 failed=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/oauth-cli-XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+pids=
+trap 'for p in $pids; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$tmp"' \
+    EXIT INT TERM
+WAIT_TENTHS=300		# bound on each wait below: 30 s, never a window
+CLIENT=tests/cli/fcgi_client.py
+META=/.well-known/oauth-authorization-server
 
 check() {
 	if [ "$1" = "$2" ]; then
@@ -41,6 +53,14 @@ check "$(grep -c 'host named' "$tmp/err")" 1 "the refusal says the host must be 
 check "$(run --listen 127.0.0.1:0)" 2 "port 0 is refused"
 check "$(run --listen 127.0.0.1:65536)" 2 "port 65536 is refused"
 check "$(run --listen 127.0.0.1:9x)" 2 "a port with letters is refused"
+# Leading zeros keep the number in range but make the string longer than
+# any port: it is taken as 9124, and the start-up goes on to the
+# configuration (none here: exit 1), with no overflow on the way.
+check "$(env -u OAUTH_DB -u OAUTH_CONFIG "$FCGI" \
+    --listen 127.0.0.1:0000000000000009124 </dev/null >/dev/null \
+    2>"$tmp/err"; echo $?)" 1 "a port with 15 leading zeros is port 9124"
+check "$(grep -c 'OAUTH_DB' "$tmp/err")" 1 \
+    "a port with leading zeros gets as far as the configuration"
 long=$(printf '/tmp/%0200d' 0)
 check "$(run --listen "$long")" 2 "a socket path too long for sockaddr_un is refused"
 
@@ -69,6 +89,164 @@ env OAUTH_DB="$tmp/db" OAUTH_CONFIG="$tmp/oauth.conf" REQUEST_METHOD=GET \
     PATH_INFO=/token "$FCGI" </dev/null >/dev/null 2>"$tmp/err"
 check "$?" 1 "a bad OAUTH_ACCESS_TTL: exit 1"
 check "$(grep -c 'OAUTH_ACCESS_TTL' "$tmp/err")" 1 "a bad OAUTH_ACCESS_TTL is named"
+
+# ---- FastCGI mode ----------------------------------------------------------
+
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "skipped: the FastCGI checks (python3 not installed)"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+fi
+mkdir "$tmp/db"
+
+# A free TCP port on 127.0.0.1, the kernel's pick.
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# wait_for CMD...: until CMD succeeds, at most WAIT_TENTHS tenths of a
+# second.
+wait_for() {
+	_i=0
+	while ! "$@"; do
+		_i=$((_i + 1))
+		[ $_i -ge $WAIT_TENTHS ] && return 1
+		sleep 0.1
+	done
+}
+
+listening() {
+	case $1 in
+	/*) [ -S "$1" ] ;;
+	*) python3 -c 'import socket, sys
+h, _, p = sys.argv[1].rpartition(":")
+socket.create_connection((h.strip("[]"), int(p)), 1).close()' "$1" \
+	    2>/dev/null ;;
+	esac
+}
+
+# start ADDR [VAR=VALUE...]: the responder on --listen ADDR with the
+# extra environment, stderr in $tmp/fcgi.err; its pid in fpid.
+start() {
+	_addr=$1
+	shift
+	env OAUTH_DB="$tmp/db" "$@" "$FCGI" --listen "$_addr" </dev/null \
+	    >/dev/null 2>"$tmp/fcgi.err" &
+	fpid=$!
+	pids="$pids $fpid"
+	wait_for listening "$_addr"
+}
+
+# stop: SIGTERM; the exit status in stopped.
+stop() {
+	kill -TERM "$fpid" 2>/dev/null
+	wait "$fpid"
+	stopped=$?
+}
+
+alive() {
+	kill -0 "$fpid" 2>/dev/null
+}
+
+# get ADDR: the status line of a GET of the metadata, or "none".
+get() {
+	python3 "$CLIENT" --timeout $((WAIT_TENTHS / 10)) "$1" get "$META" \
+	    >"$tmp/get.out" 2>/dev/null &&
+	    head -n 1 "$tmp/get.out" | tr -d '\r' || echo none
+}
+
+port=$(free_port)
+addr=127.0.0.1:$port
+
+# The sandbox is on in a running FastCGI responder (2: a filter), off with
+# OAUTH_SANDBOX=0, and a CGI run answers with it on.
+start "$addr"
+check "$(get "$addr")" "Status: 200 OK" "FastCGI over --listen answers"
+check "$(sed -n 's/^Seccomp:[[:space:]]*//p' "/proc/$fpid/status")" 2 \
+    "a FastCGI responder runs under a seccomp filter"
+stop
+check "$stopped" 0 "it stops on SIGTERM with status 0"
+start "$addr" OAUTH_SANDBOX=0
+check "$(sed -n 's/^Seccomp:[[:space:]]*//p' "/proc/$fpid/status")" 0 \
+    "OAUTH_SANDBOX=0 leaves it off"
+stop
+check "$stopped" 0 "unsandboxed, it stops on SIGTERM with status 0"
+check "$(env OAUTH_DB="$tmp/db" REQUEST_METHOD=GET PATH_INFO="$META" \
+    SERVER_NAME=localhost SERVER_PORT=80 "$FCGI" </dev/null 2>/dev/null |
+    head -n 1 | tr -d '\r')" "Status: 200 OK" "a sandboxed CGI run answers"
+
+# One connection that says nothing must not hold the responder, which
+# serves one connection at a time: the time limit drops it, then the
+# waiting request is served.
+start "$addr" OAUTH_CONN_TIMEOUT=1
+python3 "$CLIENT" "$addr" hold "$tmp/held" &
+hpid=$!
+pids="$pids $hpid"
+wait_for [ -s "$tmp/held" ]
+check "$(get "$addr")" "Status: 200 OK" \
+    "with a silent connection open, a request is still answered"
+kill -KILL "$hpid" 2>/dev/null
+stop
+check "$stopped" 0 "the responder stops after the silent connection"
+
+# FCGI_WEB_SERVER_ADDRS: a peer not on the list is closed unanswered and
+# the responder goes on; one on the list is served.
+start "$addr" FCGI_WEB_SERVER_ADDRS=127.0.0.2
+check "$(get "$addr")" none "a peer not on FCGI_WEB_SERVER_ADDRS is turned away"
+alive
+check "$?" 0 "the responder goes on after turning a peer away"
+stop
+start "$addr" FCGI_WEB_SERVER_ADDRS=127.0.0.2,127.0.0.1
+check "$(get "$addr")" "Status: 200 OK" "a peer on FCGI_WEB_SERVER_ADDRS is served"
+stop
+# libfcgi cannot apply the list to IPv6 peers: refused rather than ignored.
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
+    2>/dev/null; then
+	env OAUTH_DB="$tmp/db" FCGI_WEB_SERVER_ADDRS=127.0.0.1 "$FCGI" \
+	    --listen "[::1]:$port" </dev/null >/dev/null 2>"$tmp/err"
+	check "$?" 1 "FCGI_WEB_SERVER_ADDRS with an IPv6 --listen is refused"
+	check "$(grep -c 'IPv6' "$tmp/err")" 1 "the refusal says why"
+else
+	echo "skipped: the IPv6 check (no ::1)"
+fi
+
+# A --listen unix socket is 0660 whatever the umask.
+sock=$tmp/oauth.sock
+(umask 000 && start "$sock" && stat -c %a "$sock" >"$tmp/mode" &&
+    get "$sock" >"$tmp/unix.status" && stop)
+check "$(cat "$tmp/mode")" 660 "a --listen unix socket is created 0660"
+check "$(cat "$tmp/unix.status")" "Status: 200 OK" "FastCGI over a unix socket answers"
+
+# Out of descriptors, accept(2) fails with EMFILE: the responder waits and
+# retries, and serves the request once descriptors can be had again.  The
+# limit is set on the running process to its lowest free descriptor.
+if command -v prlimit >/dev/null 2>&1; then
+	start "$addr"
+	n=0
+	while [ -e "/proc/$fpid/fd/$n" ]; do
+		n=$((n + 1))
+	done
+	prlimit --pid "$fpid" --nofile="$n:"
+	get "$addr" >"$tmp/emfile.status" &
+	gpid=$!
+	pids="$pids $gpid"
+	wait_for grep -q 'Too many open files; retrying' "$tmp/fcgi.err"
+	check "$?" 0 "EMFILE on accept is logged as retried"
+	alive
+	check "$?" 0 "the responder lives on through EMFILE"
+	prlimit --pid "$fpid" --nofile=1024:
+	wait "$gpid"
+	check "$(cat "$tmp/emfile.status")" "Status: 200 OK" \
+	    "once descriptors are free the waiting request is answered"
+	stop
+	check "$stopped" 0 "it stops on SIGTERM after EMFILE"
+else
+	echo "skipped: the EMFILE check (prlimit not installed)"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

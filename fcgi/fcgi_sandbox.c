@@ -1,0 +1,170 @@
+/*
+ * The responder's sandbox: once the configuration is read, the database
+ * open and the FastCGI socket ready, a seccomp filter narrows the process
+ * to the system calls serving requests needs.  No file can be opened, no
+ * socket created or connected, no program run after that.
+ *
+ * A call outside the list kills the process (SCMP_ACT_KILL_PROCESS), as a
+ * pledge(2) violation does on OpenBSD, rather than failing with EPERM: a
+ * responder that makes a call it never needs is compromised or on a path
+ * nobody tested, and letting it go on with a failed fsync or mmap could
+ * turn into wrong answers or a database error on every request afterwards,
+ * where a dead process is plain to see (the web server logs its signal,
+ * SIGSYS) and is started again by its process manager.
+ *
+ * A sanitizer build is the exception: its runtime reads /proc, stops the
+ * world with ptrace(2) for the leak check at exit and may try to run a
+ * symbolizer for a report.  There the filter allows a documented wider
+ * list and refuses the rest with EPERM, so that a report is never cut
+ * short by the filter; execve(2) stays refused.
+ */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <seccomp.h>
+
+#include "fcgi.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FCGI_SANDBOX_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FCGI_SANDBOX_SANITIZER 1
+#endif
+#endif
+#ifndef FCGI_SANDBOX_SANITIZER
+#define FCGI_SANDBOX_SANITIZER 0
+#endif
+
+/* The system calls every mode needs, with why. */
+static const int fcgi_sandbox_common[] = {
+	/* The request and response: stdin/stdout, or the connection. */
+	SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(write), SCMP_SYS(writev),
+	/* LMDB: pages read and written, commits flushed, files sized. */
+	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(lseek),
+	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(msync),
+	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(ftruncate),
+	/* LMDB's reader table locks (fcntl) and robust mutexes (futex). */
+	SCMP_SYS(fcntl), SCMP_SYS(futex), SCMP_SYS(getpid), SCMP_SYS(gettid),
+	/* malloc, and LMDB's map, mapped again on MDB_MAP_RESIZED. */
+	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+	/* OpenSSL's CSPRNG reseeding. */
+	SCMP_SYS(getrandom),
+	/* The clock, when the vDSO does not answer. */
+	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),
+	/* The stop signals, blocked around each request. */
+	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(restart_syscall),
+	/* Closing the database and the connections; leaving. */
+	SCMP_SYS(close), SCMP_SYS(exit), SCMP_SYS(exit_group),
+};
+
+/* What FastCGI adds: libfcgi's accept loop and our back-off. */
+static const int fcgi_sandbox_fastcgi[] = {
+	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(poll), SCMP_SYS(ppoll),
+	SCMP_SYS(select), SCMP_SYS(pselect6), SCMP_SYS(shutdown),
+	SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getpeername),
+	SCMP_SYS(getsockname), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
+	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
+};
+
+/*
+ * What the sanitizer runtime adds, in sanitizer builds only: reading
+ * /proc/self (maps, task list, its own path), the leak checker's tracer
+ * thread (clone, ptrace, wait4, prctl, sched_yield, sigaltstack) and its
+ * reports' output.
+ */
+static const int fcgi_sandbox_sanitizer[] = {
+	SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(readlink),
+	SCMP_SYS(readlinkat), SCMP_SYS(getdents), SCMP_SYS(getdents64),
+	SCMP_SYS(clone),
+	SCMP_SYS(clone3), SCMP_SYS(ptrace), SCMP_SYS(wait4),
+	SCMP_SYS(waitid), SCMP_SYS(prctl), SCMP_SYS(sched_yield),
+	SCMP_SYS(sigaltstack), SCMP_SYS(mprotect), SCMP_SYS(getppid),
+	SCMP_SYS(tgkill), SCMP_SYS(kill),
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(uname),
+	SCMP_SYS(getrlimit), SCMP_SYS(prlimit64), SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(process_vm_readv), SCMP_SYS(pipe2), SCMP_SYS(dup2),
+	SCMP_SYS(dup3), SCMP_SYS(access), SCMP_SYS(faccessat),
+	SCMP_SYS(mmap),
+};
+
+/* Adds each call of list to ctx.  Returns 0, or a negative errno. */
+static int
+fcgi_sandbox_allow(scmp_filter_ctx ctx, const int *list, size_t n)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, list[i], 0)) <
+		    0)
+			return rc;
+	return 0;
+}
+
+/*
+ * Adds the calls whose arguments matter: mmap and mprotect without
+ * PROT_EXEC, so that no new code can be mapped; ioctl for TCGETS only,
+ * which stdio asks of a stream it sets up.  Returns 0, or a negative errno.
+ */
+static int
+fcgi_sandbox_allow_args(scmp_filter_ctx ctx)
+{
+	int rc;
+
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0 ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0 ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, TCGETS))) < 0)
+		return rc;
+	return 0;
+}
+
+/*
+ * Installs the filter of mode on the calling process (and whatever it
+ * forks or clones later; nothing can remove it).  Sets no_new_privs,
+ * which seccomp needs of an unprivileged process.  Returns 0, or -1
+ * having logged why; the process is then as it was and must not serve.
+ */
+int
+fcgi_sandbox_enter(enum fcgi_sandbox_mode mode)
+{
+	scmp_filter_ctx ctx;
+	uint32_t deny;
+	int rc;
+
+	deny = FCGI_SANDBOX_SANITIZER ? SCMP_ACT_ERRNO(EPERM) :
+	    SCMP_ACT_KILL_PROCESS;
+	if ((ctx = seccomp_init(deny)) == NULL) {
+		log_event("sandbox: cannot set up a seccomp filter");
+		return -1;
+	}
+	rc = fcgi_sandbox_allow(ctx, fcgi_sandbox_common,
+	    sizeof(fcgi_sandbox_common) / sizeof(int));
+	if (rc == 0)
+		rc = fcgi_sandbox_allow_args(ctx);
+	if (rc == 0 && mode == FCGI_SANDBOX_FASTCGI)
+		rc = fcgi_sandbox_allow(ctx, fcgi_sandbox_fastcgi,
+		    sizeof(fcgi_sandbox_fastcgi) / sizeof(int));
+	if (rc == 0 && FCGI_SANDBOX_SANITIZER)
+		rc = fcgi_sandbox_allow(ctx, fcgi_sandbox_sanitizer,
+		    sizeof(fcgi_sandbox_sanitizer) / sizeof(int));
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (rc < 0) {
+		log_event("sandbox: cannot install the seccomp filter: %s",
+		    strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
