@@ -206,8 +206,10 @@ stop
 # libfcgi cannot apply the list to IPv6 peers: refused rather than ignored.
 if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' \
     2>/dev/null; then
-	env OAUTH_DB="$tmp/db" FCGI_WEB_SERVER_ADDRS=127.0.0.1 "$FCGI" \
-	    --listen "[::1]:$port" </dev/null >/dev/null 2>"$tmp/err"
+	# (Bounded: a responder that took the socket would serve forever.)
+	timeout $((WAIT_TENTHS / 10)) env OAUTH_DB="$tmp/db" \
+	    FCGI_WEB_SERVER_ADDRS=127.0.0.1 "$FCGI" --listen "[::1]:$port" \
+	    </dev/null >/dev/null 2>"$tmp/err"
 	check "$?" 1 "FCGI_WEB_SERVER_ADDRS with an IPv6 --listen is refused"
 	check "$(grep -c 'IPv6' "$tmp/err")" 1 "the refusal says why"
 else
