@@ -2,8 +2,9 @@
 # make fuzz: builds every harness of tests/fuzz (fuzz_*.c) as a libFuzzer
 # target with AddressSanitizer and UndefinedBehaviorSanitizer, runs each
 # for a bounded time on its committed corpus, merges the inputs that add
-# coverage into tests/fuzz/corpus/NAME (libFuzzer -merge=1: the corpus
-# grows, yet only by inputs that reach something new), and prints per
+# coverage into tests/fuzz/corpus/NAME (libFuzzer -set_cover_merge=1, the
+# -merge=1 that picks a near-smallest set: the corpus grows, yet only by
+# the fewest inputs that reach what it did not), and prints per
 # target the executions, the coverage (cov: edges, ft: features, from
 # libFuzzer's final status line) and whether it crashed.
 #
@@ -139,7 +140,8 @@ fuzz_one() {
 	cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
 	ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
 	if [ "$FUZZ_MERGE" = 1 ] && [ "$(ls "$dir/new" | wc -l)" -gt 0 ]; then
-		"$bin" -merge=1 "$corpus" "$dir/new" >"$dir/merge.log" 2>&1 ||
+		"$bin" -set_cover_merge=1 "$corpus" "$dir/new" \
+		    >"$dir/merge.log" 2>&1 ||
 		    status="$status merge-failed"
 	fi
 	after=$(ls "$corpus" | wc -l)
