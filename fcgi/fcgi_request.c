@@ -163,6 +163,7 @@ fcgi_request_read(const struct fcgi_source *src, const struct config *config,
 		goto fail;
 	case OAUTH_INVALID_REQUEST:
 	case OAUTH_INVALID_CLIENT:
+	case OAUTH_INVALID_TOKEN:
 	case OAUTH_INVALID_GRANT:
 	case OAUTH_UNAUTHORIZED_CLIENT:
 	case OAUTH_UNSUPPORTED_GRANT_TYPE:

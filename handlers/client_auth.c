@@ -1,7 +1,8 @@
 /*
  * Client authentication at the token, introspection and revocation
  * endpoints (RFC 6749 §2.3): client_secret_basic, client_secret_post, or
- * none for public clients.
+ * none for public clients; and, at introspection only, an access token
+ * the client holds for itself (RFC 7662 §2.1).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "handlers.h"
 
 #define CLIENT_AUTH_REALM "Basic realm=\"oauth\""
+#define CLIENT_AUTH_BEARER_CHALLENGE "Bearer error=\"invalid_token\""
 
 /* Logs a failed authentication with the client id, never the secret. */
 static void
@@ -78,8 +80,14 @@ client_auth_presented(const struct request *req, const struct params *params,
 	enum oauth_error err;
 
 	*id = *secret = NULL;
-	if (req->authorization != NULL && req->authorization[0] != '\0') {
+	if (req->authorization != NULL && req->authorization[0] != '\0')
 		out->used_header = 1;
+	/*
+	 * A header of another scheme (a client's own Bearer token, sent by
+	 * SDKs on every call) is not client authentication: the body is.
+	 */
+	if (out->used_header &&
+	    params_auth_scheme(req->authorization, "basic") != NULL) {
 		if (post_secret != NULL) {
 			*why = "the client authenticated with more than one "
 			       "method";
@@ -110,7 +118,11 @@ client_auth_presented(const struct request *req, const struct params *params,
 	}
 	if (post_id == NULL) {
 		*why = post_secret != NULL ? "client_secret without client_id"
-					   : "client authentication is required";
+		    : out->used_header
+		    ? "client authentication is required: Basic, or client_id "
+		      "and client_secret in the body; an Authorization header "
+		      "of another scheme is not client authentication"
+		    : "client authentication is required";
 		return post_secret != NULL ? OAUTH_INVALID_REQUEST
 					   : OAUTH_INVALID_CLIENT;
 	}
@@ -255,16 +267,87 @@ client_auth_confirm(struct store_txn *txn, struct client_auth *auth,
 }
 
 /*
+ * Authorizes an introspection request by the access token in its
+ * "Authorization: Bearer" header (RFC 7662 §2.1, RFC 6750 §2.1), inside
+ * txn: the token's client becomes the caller, in out->client (the
+ * caller's to client_free), with the visibility that client has.  Any
+ * active access token of a registered client will do, with no scope asked
+ * for: a client that holds one could authenticate with its own
+ * credentials anyway, and the Telnyx SDK presents the token it got with
+ * client_credentials and the client's default scopes.  (A client with the
+ * introspect permission should therefore hold no token a user delegated:
+ * its holder would see every token.)  Returns OAUTH_OK; OAUTH_INVALID_REQUEST when the body
+ * also carries client credentials (two methods); OAUTH_INVALID_TOKEN (401
+ * with a Bearer challenge, RFC 6750 §3) for any other failure, with *why
+ * set and nothing in out to free.
+ */
+enum oauth_error
+client_auth_bearer(const struct handler_env *env, struct store_txn *txn,
+    const struct request *req, const struct params *params,
+    struct client_auth *out, const char **why)
+{
+	unsigned char key[TOKEN_HASH_LEN];
+	struct token tok;
+	enum store_status st;
+	enum oauth_error err = OAUTH_INVALID_TOKEN;
+	const char *presented;
+	char copy[TOKEN_PRESENTED_MAX + 1];
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	memset(&tok, 0, sizeof(tok));
+	out->used_header = 1;
+	out->method = CLIENT_AUTH_BEARER;
+	if (params_get(params, "client_id") != NULL ||
+	    params_get(params, "client_secret") != NULL) {
+		*why = "the client authenticated with more than one method";
+		return OAUTH_INVALID_REQUEST;
+	}
+	*why = "the bearer token is not an active access token";
+	if (params_bearer_token(req->authorization, &presented, &len) !=
+	    OAUTH_OK)
+		return OAUTH_INVALID_TOKEN;
+	memcpy(copy, presented, len);
+	copy[len] = '\0';
+	st = token_find(txn, copy, key, &tok);
+	crypto_wipe(copy, sizeof(copy));
+	if (st != STORE_OK && st != STORE_NOTFOUND) {
+		*why = "the database failed";
+		err = oauth_error_from_store(st);
+		goto out;
+	}
+	if (st == STORE_NOTFOUND || tok.kind != TOKEN_ACCESS ||
+	    !store_token_is_active(txn, &tok, env->now(env->ctx)))
+		goto out;
+	st = store_client_get(txn, tok.client_id, &out->client);
+	if (st == STORE_OK)
+		err = OAUTH_OK;
+	else if (st != STORE_NOTFOUND) {
+		*why = "the database failed";
+		err = oauth_error_from_store(st);
+	}
+out:
+	if (err == OAUTH_INVALID_TOKEN)
+		client_auth_log(tok.client_id, "a bearer token was refused");
+	token_free(&tok);
+	crypto_wipe(key, sizeof(key));
+	return err;
+}
+
+/*
  * Makes r the error response for a failed request whose client may have
  * tried the Authorization header: RFC 6749 §5.2 wants WWW-Authenticate on
- * a 401 invalid_client then.
+ * a 401 invalid_client then, naming Basic, the scheme a client can use
+ * here; a refused bearer token gets the challenge of RFC 6750 §3.
  */
 void
 client_auth_fail(struct response *r, const struct request *req,
     enum oauth_error err, const char *why)
 {
 	response_error(r, err, why);
-	if (err == OAUTH_INVALID_CLIENT && req->authorization != NULL &&
+	if (err == OAUTH_INVALID_TOKEN)
+		r->www_authenticate = strdup(CLIENT_AUTH_BEARER_CHALLENGE);
+	else if (err == OAUTH_INVALID_CLIENT && req->authorization != NULL &&
 	    req->authorization[0] != '\0')
 		r->www_authenticate = strdup(CLIENT_AUTH_REALM);
 }

@@ -25,6 +25,7 @@ enum oauth_error {
 	OAUTH_OK = 0,
 	OAUTH_INVALID_REQUEST,
 	OAUTH_INVALID_CLIENT,
+	OAUTH_INVALID_TOKEN,		/* 401: a bad bearer token, RFC 6750 */
 	OAUTH_INVALID_GRANT,
 	OAUTH_UNAUTHORIZED_CLIENT,
 	OAUTH_UNSUPPORTED_GRANT_TYPE,
@@ -111,11 +112,12 @@ struct handler_env {
 /* The client a request authenticated as. */
 struct client_auth {
 	struct client client;
-	int used_header;	/* Authorization: Basic was sent */
+	int used_header;	/* an Authorization header was sent */
 	enum {
 		CLIENT_AUTH_NONE = 0,
 		CLIENT_AUTH_BASIC,
 		CLIENT_AUTH_POST,
+		CLIENT_AUTH_BEARER,	/* an access token of the client */
 		CLIENT_AUTH__MAX
 	} method;
 };
@@ -142,6 +144,8 @@ enum oauth_error params_parse_query(const char *, struct params *,
 const char *params_get(const struct params *, const char *);
 void params_free(struct params *);
 enum oauth_error params_basic_credentials(const char *, char **, char **);
+const char *params_auth_scheme(const char *, const char *);
+enum oauth_error params_bearer_token(const char *, const char **, size_t *);
 
 /* client_auth.c */
 enum oauth_error client_auth(const struct handler_env *,
@@ -149,6 +153,9 @@ enum oauth_error client_auth(const struct handler_env *,
     const char **);
 enum oauth_error client_auth_confirm(struct store_txn *, struct client_auth *,
     const char **);
+enum oauth_error client_auth_bearer(const struct handler_env *,
+    struct store_txn *, const struct request *, const struct params *,
+    struct client_auth *, const char **);
 void client_auth_fail(struct response *, const struct request *,
     enum oauth_error, const char *);
 
@@ -209,8 +216,12 @@ struct presented {
 };
 
 /* presented.c */
+/* How presented_begin runs: bits of its flags. */
+#define PRESENTED_WRITE 0x01u	/* a write transaction */
+#define PRESENTED_BEARER 0x02u	/* a bearer access token may authorize */
+
 int presented_begin(const struct handler_env *, const struct request *,
-    struct response *, int, struct presented *);
+    struct response *, unsigned, struct presented *);
 void presented_end(struct presented *);
 
 /* introspect.c */

@@ -52,7 +52,8 @@ introspect_active(const struct token *tok, const unsigned char *key,
 }
 
 /*
- * POST /introspect.  The caller authenticates as a client (RFC 7662 §2.1).
+ * POST /introspect.  The caller authenticates as a client, or presents an
+ * access token its client holds for itself (RFC 7662 §2.1).
  * A token is reported only when it is active and the caller may see it: the
  * client it was issued to, or a client with the introspect permission.
  * Everything else, codes included, is exactly {"active":false} (§2.2), so
@@ -66,7 +67,7 @@ handler_introspect(const struct handler_env *env, const struct request *req,
 	cJSON *o = NULL;
 	char *issuer = NULL;
 
-	if (presented_begin(env, req, resp, 0, &p) == -1)
+	if (presented_begin(env, req, resp, PRESENTED_BEARER, &p) == -1)
 		goto out;
 	if (p.found && store_token_is_active(p.txn, &p.token,
 			   env->now(env->ctx)) &&

@@ -11,6 +11,7 @@ static const struct {
 	[OAUTH_OK] = {200, NULL},
 	[OAUTH_INVALID_REQUEST] = {400, "invalid_request"},
 	[OAUTH_INVALID_CLIENT] = {401, "invalid_client"},
+	[OAUTH_INVALID_TOKEN] = {401, "invalid_token"},
 	[OAUTH_INVALID_GRANT] = {400, "invalid_grant"},
 	[OAUTH_UNAUTHORIZED_CLIENT] = {400, "unauthorized_client"},
 	[OAUTH_UNSUPPORTED_GRANT_TYPE] = {400, "unsupported_grant_type"},

@@ -5,6 +5,7 @@
  * that are non-empty UTF-8 without NUL bytes.  Error descriptions are static
  * text and never quote the input, which may hold a secret.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -481,6 +482,65 @@ params_free(struct params *params)
 	for (i = 0; i < params->omitted_count; i++)
 		free(params->omitted[i]);
 	memset(params, 0, sizeof(*params));
+}
+
+/*
+ * Whether the Authorization header value header uses the authentication
+ * scheme scheme (lower case): RFC 9110 §11.1, the scheme is a token
+ * compared without regard to case, then one or more spaces or the end.
+ * Returns the credentials after the spaces ("" when none), or NULL for
+ * another scheme, an empty header, or one over AUTH_HEADER_MAX bytes.
+ */
+const char *
+params_auth_scheme(const char *header, const char *scheme)
+{
+	size_t n = strlen(scheme), hlen;
+
+	if (header == NULL ||
+	    (hlen = strnlen(header, AUTH_HEADER_MAX + 1)) > AUTH_HEADER_MAX ||
+	    hlen < n || !params_ieq(header, n, scheme) ||
+	    (header[n] != ' ' && header[n] != '\0'))
+		return NULL;
+	for (header += n; *header == ' '; header++)
+		;
+	return header;
+}
+
+/*
+ * The token of an "Authorization: Bearer" header (RFC 6750 §2.1): after
+ * the scheme, a b64token (1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+ * "+" / "/" ) *"="), trailing blanks aside, of at most
+ * TOKEN_PRESENTED_MAX bytes.  On OAUTH_OK *token points into header and
+ * *len is its length.  Returns OAUTH_INVALID_TOKEN for another scheme or a
+ * token that is missing, malformed or too long.
+ */
+enum oauth_error
+params_bearer_token(const char *header, const char **token, size_t *len)
+{
+	const char *p = params_auth_scheme(header, "bearer");
+	size_t n, i;
+
+	*token = NULL;
+	*len = 0;
+	if (p == NULL)
+		return OAUTH_INVALID_TOKEN;
+	for (n = strlen(p); n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t');
+	     n--)
+		;
+	if (n == 0 || n > TOKEN_PRESENTED_MAX)
+		return OAUTH_INVALID_TOKEN;
+	for (i = 0; i < n && p[i] != '='; i++)
+		if (!isalnum((unsigned char)p[i]) &&
+		    strchr("-._~+/", p[i]) == NULL)
+			return OAUTH_INVALID_TOKEN;
+	if (i == 0)
+		return OAUTH_INVALID_TOKEN;
+	for (; i < n; i++)
+		if (p[i] != '=')
+			return OAUTH_INVALID_TOKEN;
+	*token = p;
+	*len = n;
+	return OAUTH_OK;
 }
 
 /*

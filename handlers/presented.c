@@ -9,16 +9,21 @@
 
 /*
  * Parses req, authenticates the client, begins a transaction (a write one
- * when writable), confirms the client in it and looks up the "token"
- * parameter.  token_type_hint is only a
+ * when flags has PRESENTED_WRITE), confirms the client in it and looks up
+ * the "token" parameter.  With PRESENTED_BEARER an "Authorization: Bearer"
+ * access token authorizes instead, checked inside the transaction
+ * (client_auth_bearer).  token_type_hint is only a
  * hint: one lookup finds every kind.  Returns 0 with p ready, p->found
  * telling whether the token exists; or -1 with resp holding the error.
  * Either way p is released with presented_end.
  */
 int
 presented_begin(const struct handler_env *env, const struct request *req,
-    struct response *resp, int writable, struct presented *p)
+    struct response *resp, unsigned flags, struct presented *p)
 {
+	int writable = (flags & PRESENTED_WRITE) != 0;
+	int bearer = (flags & PRESENTED_BEARER) != 0 &&
+	    params_auth_scheme(req->authorization, "bearer") != NULL;
 	enum store_status st;
 	enum oauth_error err;
 	const char *why = NULL, *token;
@@ -29,8 +34,8 @@ presented_begin(const struct handler_env *env, const struct request *req,
 		return -1;
 	}
 	/* Authenticated before the transaction: see client_auth. */
-	if ((err = client_auth(env, req, &p->params, &p->auth, &why)) !=
-	    OAUTH_OK) {
+	if (!bearer && (err = client_auth(env, req, &p->params, &p->auth,
+			    &why)) != OAUTH_OK) {
 		client_auth_fail(resp, req, err, why);
 		return -1;
 	}
@@ -38,7 +43,10 @@ presented_begin(const struct handler_env *env, const struct request *req,
 		response_store_error(resp, st);
 		return -1;
 	}
-	if ((err = client_auth_confirm(p->txn, &p->auth, &why)) != OAUTH_OK) {
+	err = bearer ? client_auth_bearer(env, p->txn, req, &p->params,
+			   &p->auth, &why)
+		     : client_auth_confirm(p->txn, &p->auth, &why);
+	if (err != OAUTH_OK) {
 		client_auth_fail(resp, req, err, why);
 		return -1;
 	}

@@ -20,7 +20,7 @@ handler_revoke(const struct handler_env *env, const struct request *req,
 	struct presented p;
 	enum store_status st;
 
-	if (presented_begin(env, req, resp, 1, &p) == -1)
+	if (presented_begin(env, req, resp, PRESENTED_WRITE, &p) == -1)
 		goto out;
 	if (!p.found ||
 	    !store_token_is_active(p.txn, &p.token, env->now(env->ctx))) {

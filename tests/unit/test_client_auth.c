@@ -43,6 +43,7 @@ struct ca_case {
 };
 
 #define CA_CONF_POST "client_id=" FX_CONF "&client_secret=" FX_CONF_SECRET
+#define CA_POST_SUFFIX "&" CA_CONF_POST
 
 static const struct ca_case ca_cases[] = {
 	/* The three methods. */
@@ -134,10 +135,20 @@ static const struct ca_case ca_cases[] = {
 	    OAUTH_INVALID_CLIENT, 0, 0, NULL},
 	{__LINE__, "nobody:x", NULL, "", OAUTH_INVALID_CLIENT, 1, 0, NULL},
 	{__LINE__, "nobody:", NULL, "", OAUTH_INVALID_CLIENT, 1, 0, NULL},
-	/* An Authorization header that is not valid Basic. */
+	/*
+	 * A header of another scheme is not client authentication: the
+	 * body is, and without one the client has not authenticated.
+	 */
 	{__LINE__, NULL, "Bearer abc", "", OAUTH_INVALID_CLIENT, 1, 0, NULL},
-	{__LINE__, NULL, "Bearer abc", "client_id=" FX_PUB,
-	    OAUTH_INVALID_CLIENT, 1, 0, NULL},
+	{__LINE__, NULL, "Bearer abc", "client_id=" FX_PUB, OAUTH_OK, 1,
+	    CLIENT_AUTH_NONE, FX_PUB},
+	{__LINE__, NULL, "Bearer abc", CA_CONF_POST, OAUTH_OK, 1,
+	    CLIENT_AUTH_POST, FX_CONF},
+	{__LINE__, NULL, "Digest username=\"conf\"", CA_CONF_POST, OAUTH_OK,
+	    1, CLIENT_AUTH_POST, FX_CONF},
+	{__LINE__, NULL, "Bearer abc", "client_id=" FX_CONF
+	    "&client_secret=wrong", OAUTH_INVALID_CLIENT, 1, 0, NULL},
+	/* An Authorization header that is not valid Basic. */
 	{__LINE__, NULL, "Basic", "", OAUTH_INVALID_CLIENT, 1, 0, NULL},
 	{__LINE__, NULL, "Basic ", "", OAUTH_INVALID_CLIENT, 1, 0, NULL},
 	{__LINE__, NULL, "Basic !!!!", "", OAUTH_INVALID_CLIENT, 1, 0, NULL},
@@ -286,7 +297,6 @@ static const struct www_case www_cases[] = {
 	{__LINE__, "nobody:x", NULL, "", 401, "invalid_client", 1},
 	{__LINE__, FX_PUB ":x", NULL, "", 401, "invalid_client", 1},
 	{__LINE__, FX_CONF ":", NULL, "", 401, "invalid_client", 1},
-	{__LINE__, NULL, "Bearer abc", "", 401, "invalid_client", 1},
 	{__LINE__, NULL, "Basic !!!!", "", 401, "invalid_client", 1},
 	{__LINE__, NULL, NULL, "&client_id=" FX_CONF "&client_secret=wrong",
 	    401, "invalid_client", 0},
@@ -604,6 +614,45 @@ test_confirm_sees_changes(void **state)
 	params_free(&params);
 }
 
+/*
+ * At /token and /revoke an Authorization header of another scheme, such
+ * as the SDK's own Bearer token, is not client authentication: the body's
+ * credentials are, and a bearer token alone mints nothing.
+ */
+static void
+test_other_scheme_not_auth(void **state)
+{
+	struct fx *f = *state;
+	char token[TOKEN_PRESENTED_MAX + 1], header[FX_HEADER_MAX];
+	struct fx_resp out;
+
+	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, token);
+	snprintf(header, sizeof(header), "Bearer %s", token);
+
+	fx_post(f, "/token", header, "grant_type=client_credentials"
+	    "&client_id=" FX_CONF "&client_secret=" FX_CONF_SECRET, &out);
+	fx_assert_status(&out, 200);
+	fx_resp_free(&out);
+	fx_post(f, "/token", header, "grant_type=client_credentials", &out);
+	fx_assert_error(&out, 401, "invalid_client");
+	assert_string_equal(out.r.www_authenticate, CA_REALM);
+	assert_non_null(strstr(fx_str(&out, "error_description"),
+	    "client_secret"));
+	fx_resp_free(&out);
+	fx_post(f, "/token", header, "grant_type=client_credentials"
+	    "&client_id=" FX_CONF "&client_secret=wrong", &out);
+	fx_assert_error(&out, 401, "invalid_client");
+	fx_resp_free(&out);
+
+	fx_postf(f, "/revoke", header, &out, "token=%s" CA_POST_SUFFIX, token);
+	fx_assert_status(&out, 200);
+	fx_resp_free(&out);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, token), 0);
+	fx_postf(f, "/revoke", header, &out, "token=%s", token);
+	fx_assert_error(&out, 401, "invalid_client");
+	fx_resp_free(&out);
+}
+
 int
 main(void)
 {
@@ -622,6 +671,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_kdf_outside_write_lock,
 		    ca_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_confirm_sees_changes,
+		    ca_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_other_scheme_not_auth,
 		    ca_setup, fx_teardown),
 	};
 

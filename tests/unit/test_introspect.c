@@ -372,6 +372,137 @@ test_json_body(void **state)
 	fx_resp_free(&out);
 }
 
+/* POSTs token=<token> to /introspect with "Authorization: Bearer <bearer>". */
+static void
+in_bearer(struct fx *f, const char *bearer, const char *token,
+    const char *extra, struct fx_resp *out)
+{
+	char header[FX_HEADER_MAX];
+
+	snprintf(header, sizeof(header), "Bearer %s", bearer);
+	fx_postf(f, "/introspect", header, out, "token=%s%s", token,
+	    extra != NULL ? extra : "");
+}
+
+/*
+ * RFC 7662 §2.1: an access token the client obtained for itself
+ * authorizes introspection as that client, as the Telnyx SDK does it: its
+ * own tokens are visible, others' are not, and a resource server's token
+ * sees every token.
+ */
+static void
+test_bearer_authorizes(void **state)
+{
+	struct fx *f = *state;
+	char mine[TOKEN_PRESENTED_MAX + 1], other[TOKEN_PRESENTED_MAX + 1];
+	char rs[TOKEN_PRESENTED_MAX + 1];
+	struct fx_resp out;
+
+	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, "read", mine);
+	fx_cc_token(f, FX_OTHER, FX_OTHER_SECRET, NULL, other);
+	fx_cc_token(f, FX_RS, FX_RS_SECRET, NULL, rs);
+
+	in_bearer(f, mine, mine, NULL, &out);
+	in_check_frame(__LINE__, &out);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(out.json,
+	    "active")));
+	assert_string_equal(fx_str(&out, "client_id"), FX_CONF);
+	assert_string_equal(fx_str(&out, "scope"), "read");
+	assert_null(out.r.www_authenticate);
+	fx_resp_free(&out);
+
+	in_bearer(f, mine, other, NULL, &out);
+	in_check_frame(__LINE__, &out);
+	assert_string_equal(out.r.body.data, IN_INACTIVE);
+	fx_resp_free(&out);
+
+	in_bearer(f, rs, other, "&token_type_hint=access_token", &out);
+	in_check_frame(__LINE__, &out);
+	assert_string_equal(fx_str(&out, "client_id"), FX_OTHER);
+	fx_resp_free(&out);
+
+	/* A token a user delegated to the client makes it the caller too. */
+	{
+		struct fx_tokens user;
+
+		fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &user);
+		in_bearer(f, user.access, mine, NULL, &out);
+		in_check_frame(__LINE__, &out);
+		assert_string_equal(fx_str(&out, "client_id"), FX_CONF);
+		fx_resp_free(&out);
+	}
+
+	/* The scheme is case-insensitive (RFC 9110 §11.1). */
+	{
+		char header[FX_HEADER_MAX];
+
+		snprintf(header, sizeof(header), "bEaReR %s", mine);
+		fx_postf(f, "/introspect", header, &out, "token=%s", mine);
+		in_check_frame(__LINE__, &out);
+		assert_string_equal(fx_str(&out, "client_id"), FX_CONF);
+		fx_resp_free(&out);
+	}
+}
+
+/*
+ * A bearer token that does not authorize: 401 invalid_token with the
+ * challenge of RFC 6750 §3, never invalid_client; and bearer plus client
+ * credentials is two methods, 400.
+ */
+static void
+test_bearer_refused(void **state)
+{
+	struct fx *f = *state;
+	char good[TOKEN_PRESENTED_MAX + 1], revoked[TOKEN_PRESENTED_MAX + 1];
+	char over[TOKEN_PRESENTED_MAX + 2];
+	struct fx_tokens user;
+	struct fx_resp out;
+	const char *bad[8];
+	size_t i;
+
+	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, good);
+	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, revoked);
+	fx_present(f, "/revoke", IN_CONF_AUTH, revoked, NULL, &out);
+	fx_assert_status(&out, 200);
+	fx_resp_free(&out);
+	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &user);
+	memset(over, 'a', sizeof(over) - 1);
+	over[sizeof(over) - 1] = '\0';
+
+	bad[0] = "unknown-token";
+	bad[1] = revoked;
+	bad[2] = user.refresh;	/* not an access token */
+	bad[3] = user.refresh;
+	bad[4] = over;
+	bad[5] = "";
+	bad[6] = "a b";
+	bad[7] = "=abc";
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		in_bearer(f, bad[i], good, NULL, &out);
+		fx_check_error(__LINE__, &out, 401, "invalid_token");
+		if (out.r.www_authenticate == NULL ||
+		    strcmp(out.r.www_authenticate,
+			"Bearer error=\"invalid_token\"") != 0)
+			fail_msg("bearer %zu: WWW-Authenticate %s", i,
+			    out.r.www_authenticate != NULL
+				? out.r.www_authenticate : "(none)");
+		fx_resp_free(&out);
+	}
+	/* Expired: the clock moves past the token's lifetime. */
+	f->now += FX_ACCESS_TTL;
+	in_bearer(f, good, good, NULL, &out);
+	fx_check_error(__LINE__, &out, 401, "invalid_token");
+	fx_resp_free(&out);
+	f->now -= FX_ACCESS_TTL;
+
+	in_bearer(f, good, good, IN_CONF_AUTH, &out);
+	fx_check_error(__LINE__, &out, 400, "invalid_request");
+	fx_resp_free(&out);
+	in_bearer(f, good, good, "&client_id=" FX_CONF, &out);
+	fx_check_error(__LINE__, &out, 400, "invalid_request");
+	fx_resp_free(&out);
+}
+
 int
 main(void)
 {
@@ -387,6 +518,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hint_ignored, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_inactive, fx_setup,
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bearer_authorizes,
+		    fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bearer_refused, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_errors, fx_setup,
 		    fx_teardown),

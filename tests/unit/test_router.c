@@ -356,6 +356,7 @@ struct error_case {
 static const struct error_case error_cases[] = {
 	{__LINE__, OAUTH_INVALID_REQUEST, 400, "invalid_request"},
 	{__LINE__, OAUTH_INVALID_CLIENT, 401, "invalid_client"},
+	{__LINE__, OAUTH_INVALID_TOKEN, 401, "invalid_token"},
 	{__LINE__, OAUTH_INVALID_GRANT, 400, "invalid_grant"},
 	{__LINE__, OAUTH_UNAUTHORIZED_CLIENT, 400, "unauthorized_client"},
 	{__LINE__, OAUTH_UNSUPPORTED_GRANT_TYPE, 400, "unsupported_grant_type"},
