@@ -13,33 +13,43 @@
 
 #include "fcgi.h"
 
+/*
+ * What stands for an over-long method or path: neither is a method or a
+ * path (no '/' first), so the router answers what it answers any other it
+ * does not know, 405 with Allow or 404, as the contract wants however long
+ * the original was.
+ */
+#define FCGI_REQUEST_OVERLONG "(too long)"
+
 /* The variables we copy, where each goes, and how long it may be. */
 static const struct fcgi_request_var {
 	const char *name;	/* the CGI variable */
 	const char *what;	/* for the error description */
 	size_t offset;		/* of the char * in struct request */
 	size_t max;
+	int routed;		/* over max: FCGI_REQUEST_OVERLONG, not 400 */
 } fcgi_request_vars[] = {
 	{"REQUEST_METHOD", "request method", offsetof(struct request, method),
-	    FCGI_METHOD_MAX},
-	{"PATH_INFO", "path", offsetof(struct request, path), FCGI_PATH_MAX},
+	    FCGI_METHOD_MAX, 1},
+	{"PATH_INFO", "path", offsetof(struct request, path), FCGI_PATH_MAX,
+	    1},
 	{"QUERY_STRING", "query string", offsetof(struct request, query),
-	    FCGI_QUERY_MAX},
+	    FCGI_QUERY_MAX, 0},
 	{"CONTENT_TYPE", "content type", offsetof(struct request, content_type),
-	    FCGI_CONTENT_TYPE_MAX},
+	    FCGI_CONTENT_TYPE_MAX, 0},
 	{"HTTP_AUTHORIZATION", "Authorization header",
-	    offsetof(struct request, authorization), AUTH_HEADER_MAX},
+	    offsetof(struct request, authorization), AUTH_HEADER_MAX, 0},
 	{"REMOTE_USER", "user name", offsetof(struct request, remote_user),
-	    USERNAME_MAX},
-	{"HTTP_HOST", "Host header", offsetof(struct request, host), HOST_MAX},
+	    USERNAME_MAX, 0},
+	{"HTTP_HOST", "Host header", offsetof(struct request, host), HOST_MAX, 0},
 	{"SERVER_NAME", "server name", offsetof(struct request, server_name),
-	    HOST_MAX},
+	    HOST_MAX, 0},
 	{"SERVER_PORT", "server port", offsetof(struct request, server_port),
-	    FCGI_PORT_MAX},
+	    FCGI_PORT_MAX, 0},
 	{"SCRIPT_NAME", "script name", offsetof(struct request, script_name),
-	    FCGI_PATH_MAX},
+	    FCGI_PATH_MAX, 0},
 	{"HTTPS", "HTTPS flag", offsetof(struct request, https),
-	    FCGI_FLAG_MAX},
+	    FCGI_FLAG_MAX, 0},
 };
 
 #define FCGI_REQUEST_VARS \
@@ -66,7 +76,10 @@ fcgi_request_copy_vars(const struct fcgi_source *src, struct request *req,
 			continue;
 		/* Look no further than the cap: the value may be huge. */
 		len = strnlen(value, v->max + 1);
-		if (len > v->max) {
+		if (len > v->max && v->routed) {
+			value = FCGI_REQUEST_OVERLONG;
+			len = strlen(value);
+		} else if (len > v->max) {
 			*what = v->what;
 			return OAUTH_INVALID_REQUEST;
 		}
