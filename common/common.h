@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>	/* EVP_PKEY, for jose.c */
+
 #define OAUTH_VERSION "0.1.0"
 
 /* Hard limits on what a peer or an operator may hand us. */
@@ -80,6 +82,42 @@ void crypto_hex(const unsigned char *, size_t, char *);
 /* b64.c */
 size_t b64url_encode(const unsigned char *, size_t, char *, size_t);
 int b64_decode(const char *, size_t, unsigned char *, size_t, size_t *);
+
+/* jose.c */
+#define JOSE_JWS_MAX 16384	  /* bytes of a compact JWS, made or verified */
+#define JOSE_PEM_MAX 16384	  /* bytes of a private key's PEM */
+#define JOSE_KID_LEN 43		  /* base64url of a SHA-256 thumbprint */
+#define JOSE_RSA_BITS_MIN 2048	  /* RFC 7518 §3.3 */
+#define JOSE_RSA_BITS_MAX 4096	  /* larger keys cost without benefit */
+#define JOSE_RSA_BITS_GENERATE 2048 /* the RS256 keys we make */
+#define JOSE_SIG_MAX (JOSE_RSA_BITS_MAX / 8) /* bytes of any signature */
+#define JOSE_HEADER_DEPTH_MAX 8	  /* nesting of a JWS header's JSON */
+
+/* The JWS algorithms we sign and verify with (RFC 7518 §3.1, RFC 8037). */
+enum jose_alg {
+	JOSE_ALG_RS256 = 0,	/* RSASSA-PKCS1-v1_5, SHA-256 */
+	JOSE_ALG_ES256,		/* ECDSA P-256, SHA-256 */
+	JOSE_ALG_EDDSA,		/* Ed25519 */
+	JOSE_ALG__MAX
+};
+
+struct cJSON;
+
+const char *jose_alg_name(enum jose_alg);
+int jose_alg_parse(const char *, enum jose_alg *);
+int jose_key_generate(enum jose_alg, struct buf *);
+int jose_key_parse(enum jose_alg, const char *, size_t, EVP_PKEY **);
+void jose_key_free(EVP_PKEY *);
+int jose_key_thumbprint(const EVP_PKEY *, enum jose_alg,
+    char[JOSE_KID_LEN + 1]);
+int jose_jwk_public(const EVP_PKEY *, enum jose_alg, const char *,
+    struct cJSON **);
+int jose_sign(EVP_PKEY *, enum jose_alg, const char *, const char *,
+    const char *, size_t, struct buf *);
+int jose_verify(EVP_PKEY *, enum jose_alg, const char *, size_t,
+    struct cJSON **, struct buf *);
+int jose_b64url_decode(const char *, size_t, unsigned char *, size_t,
+    size_t *);
 
 /* urlenc.c */
 int urlenc_decode(const char *, size_t, char **, size_t *);
