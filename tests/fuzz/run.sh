@@ -3,8 +3,9 @@
 # target with AddressSanitizer and UndefinedBehaviorSanitizer, runs each
 # for a bounded time on its committed corpus, merges the inputs that add
 # coverage into tests/fuzz/corpus/NAME (libFuzzer -set_cover_merge=1, the
-# -merge=1 that picks a near-smallest set: the corpus grows, yet only by
-# the fewest inputs that reach what it did not), and prints per
+# -merge=1 that picks a near-smallest set, counting edges and not how
+# often each ran: the corpus grows, yet only by the fewest inputs that
+# reach code it did not), and prints per
 # target the executions, the coverage (cov: edges, ft: features, from
 # libFuzzer's final status line) and whether it crashed.
 #
@@ -139,8 +140,10 @@ fuzz_one() {
 	    tail -n 1)
 	cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
 	ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
+	# Hit counts would keep hundreds of inputs per run that a fuzzer
+	# finds again in seconds; the committed corpus keeps the edges.
 	if [ "$FUZZ_MERGE" = 1 ] && [ "$(ls "$dir/new" | wc -l)" -gt 0 ]; then
-		"$bin" -set_cover_merge=1 "$corpus" "$dir/new" \
+		"$bin" -set_cover_merge=1 -use_counters=0 "$corpus" "$dir/new" \
 		    >"$dir/merge.log" 2>&1 ||
 		    status="$status merge-failed"
 	fi
