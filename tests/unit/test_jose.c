@@ -831,6 +831,96 @@ test_verify_es256_der(void **state)
 }
 
 /*
+ * An empty payload, validly signed: legal JWS, but no token we take has
+ * one.  The empty-payload mutation above keeps a signature that fails.
+ */
+static void
+test_verify_empty_payload(void **state)
+{
+	struct buf hdr = {0}, jws = {0};
+	unsigned a;
+
+	(void)state;
+	for (a = 0; a < JOSE_ALG__MAX; a++) {
+		assert_int_equal(buf_printf(&hdr, "{\"alg\":\"%s\"}",
+		    jose_alg_name(a)), 0);
+		t_sign_raw(t_key[a], a, hdr.data, hdr.len, "", 0, 0, &jws);
+		assert_non_null(strstr(jws.data, ".."));
+		assert_int_equal(jose_verify(t_key[a], a, jws.data, jws.len,
+		    NULL, NULL), -1);
+		buf_free(&jws);
+		/* The same header over one byte verifies. */
+		t_sign_raw(t_key[a], a, hdr.data, hdr.len, "x", 1, 0, &jws);
+		assert_int_equal(jose_verify(t_key[a], a, jws.data, jws.len,
+		    NULL, NULL), 0);
+		buf_free(&jws);
+		buf_free(&hdr);
+	}
+}
+
+/*
+ * RFC 7518 §6.2.1.2: a P-256 coordinate is always 32 bytes, even when it
+ * starts with a zero byte (one key in 128 or so); the thumbprint hashes
+ * that full form.  Keys are made until one has such a coordinate.
+ */
+static void
+test_jwk_ec_leading_zero(void **state)
+{
+	static const char *const coord[] = {OSSL_PKEY_PARAM_EC_PUB_X,
+	    OSSL_PKEY_PARAM_EC_PUB_Y};
+	char kid[JOSE_KID_LEN + 1];
+	unsigned char raw[32];
+	struct buf tp = {0};
+	unsigned char digest[TOKEN_HASH_LEN];
+	char want[JOSE_KID_LEN + 1];
+	EVP_PKEY *k = NULL;
+	BIGNUM *bn;
+	cJSON *jwk;
+	size_t n;
+	int tries, i, short_one = -1;
+
+	(void)state;
+	for (tries = 0; tries < 5000 && short_one == -1; tries++) {
+		EVP_PKEY_free(k);
+		assert_non_null(k = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+		    "P-256"));
+		for (i = 0; i < 2; i++) {
+			bn = NULL;
+			assert_int_equal(EVP_PKEY_get_bn_param(k, coord[i],
+			    &bn), 1);
+			if (BN_num_bytes(bn) < 32)
+				short_one = i;
+			BN_free(bn);
+		}
+	}
+	assert_int_not_equal(short_one, -1);
+	assert_int_equal(jose_jwk_public(k, JOSE_ALG_ES256, NULL, &jwk), 0);
+	for (i = 0; i < 2; i++) {
+		const char *v = cJSON_GetObjectItem(jwk, i == 0 ? "x" :
+		    "y")->valuestring;
+
+		assert_int_equal(jose_b64url_decode(v, strlen(v), raw,
+		    sizeof(raw), &n), 0);
+		assert_int_equal(n, 32);
+		if (i == short_one)
+			assert_int_equal(raw[0], 0);
+	}
+	/* The thumbprint, computed here from the JWK's own members. */
+	assert_int_equal(buf_printf(&tp,
+	    "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+	    cJSON_GetObjectItem(jwk, "x")->valuestring,
+	    cJSON_GetObjectItem(jwk, "y")->valuestring), 0);
+	assert_int_equal(crypto_sha256(tp.data, tp.len, digest), 0);
+	assert_int_equal(b64url_encode(digest, sizeof(digest), want,
+	    sizeof(want)), JOSE_KID_LEN);
+	assert_int_equal(jose_key_thumbprint(k, JOSE_ALG_ES256, kid), 0);
+	assert_string_equal(kid, want);
+	buf_free(&tp);
+	cJSON_Delete(jwk);
+	EVP_PKEY_free(k);
+}
+
+/*
  * JOSE_JWS_MAX: a token of exactly that many bytes verifies, one byte
  * more does not, and jose_sign makes none longer.
  */
@@ -1155,9 +1245,11 @@ main(int argc, char *argv[])
 		cmocka_unit_test(test_rfc7638),
 		cmocka_unit_test(test_rfc8037),
 		cmocka_unit_test(test_jwk_public),
+		cmocka_unit_test(test_jwk_ec_leading_zero),
 		cmocka_unit_test(test_verify_headers),
 		cmocka_unit_test(test_verify_mutations),
 		cmocka_unit_test(test_verify_es256_der),
+		cmocka_unit_test(test_verify_empty_payload),
 		cmocka_unit_test(test_verify_length),
 		cmocka_unit_test(test_b64url_decode),
 		cmocka_unit_test(test_key_parse_refuses),
