@@ -88,7 +88,7 @@ int b64_decode(const char *, size_t, unsigned char *, size_t, size_t *);
 #define JOSE_PEM_MAX 16384	  /* bytes of a private key's PEM */
 #define JOSE_KID_LEN 43		  /* base64url of a SHA-256 thumbprint */
 #define JOSE_RSA_BITS_MIN 2048	  /* RFC 7518 §3.3 */
-#define JOSE_RSA_BITS_MAX 4096	  /* larger keys cost without benefit */
+#define JOSE_RSA_BITS_MAX 4096	  /* bounds signatures and a key's cost */
 #define JOSE_RSA_BITS_GENERATE 2048 /* the RS256 keys we make */
 #define JOSE_SIG_MAX (JOSE_RSA_BITS_MAX / 8) /* bytes of any signature */
 #define JOSE_HEADER_DEPTH_MAX 8	  /* nesting of a JWS header's JSON */
