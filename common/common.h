@@ -21,9 +21,9 @@
 #define USERNAME_MAX 256	   /* bytes of REMOTE_USER */
 #define REDIRECT_URI_MAX 2048	   /* bytes of one redirect URI */
 #define REDIRECT_URIS_MAX 16	   /* redirect URIs of one client */
-#define TOKEN_PRESENTED_MAX 512	   /* bytes of a token a peer presents */
+#define TOKEN_PRESENTED_MAX 4096   /* bytes of a token a peer presents */
 #define STATE_MAX 1024		   /* bytes of the authorize `state` */
-#define AUTH_HEADER_MAX 2048	   /* bytes of an Authorization header */
+#define AUTH_HEADER_MAX 8192	   /* bytes of an Authorization header */
 #define HOST_MAX 255		   /* bytes of a Host header */
 
 #define TOKEN_RANDOM_LEN 32	/* random bytes in a token or code */
@@ -36,7 +36,8 @@
 #define SECRET_KDF_ITERATIONS_MAX 10000000
 #define SECRET_CACHE_SIZE 64	/* clients whose secret a process remembers */
 #define GRANT_ID_LEN 16
-#define JTI_LEN 32		/* hex characters of a token's jti */
+#define TOKEN_JTI_RAW_LEN 16	/* random bytes of a jti */
+#define JTI_LEN (2 * TOKEN_JTI_RAW_LEN)	/* hex characters of a jti */
 
 #define CONFIG_BODY_DEFAULT 16384
 #define CONFIG_BODY_LIMIT (64 * 1024 * 1024)
@@ -78,6 +79,15 @@ int crypto_secret_derive(const unsigned char[SECRET_SALT_LEN], const char *,
 int crypto_equal(const void *, const void *, size_t);
 void crypto_wipe(void *, size_t);
 void crypto_hex(const unsigned char *, size_t, char *);
+
+/* token_string.c */
+int token_string_key(const char *, size_t, unsigned char[TOKEN_HASH_LEN]);
+int token_string_mint(int (*)(void *, unsigned char *, size_t), void *,
+    char[TOKEN_STRING_LEN + 1], unsigned char[TOKEN_HASH_LEN]);
+int token_string_new_jti(int (*)(void *, unsigned char *, size_t), void *,
+    unsigned char[TOKEN_JTI_RAW_LEN]);
+void token_string_jti(const unsigned char[TOKEN_JTI_RAW_LEN],
+    char[JTI_LEN + 1]);
 
 /* b64.c */
 size_t b64url_encode(const unsigned char *, size_t, char *, size_t);

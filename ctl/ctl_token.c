@@ -147,7 +147,7 @@ ctl_cmd_token_revoke(struct ctl *ctl, int argc, char **argv)
 	else
 		memcpy(buf, l.operand, len + 1);
 	memset(&r, 0, sizeof(r));
-	if (crypto_sha256(buf, len, r.hash) == -1) {
+	if (token_string_key(buf, len, r.hash) == -1) {
 		crypto_wipe(buf, sizeof(buf));
 		return ctl_fail(ctl, "cannot hash the token");
 	}

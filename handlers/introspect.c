@@ -23,7 +23,7 @@ introspect_active(const struct token *tok, const unsigned char *key,
 	cJSON *o = cJSON_CreateObject();
 	int ok;
 
-	crypto_hex(key, JTI_LEN / 2, jti);
+	store_token_jti(tok, key, jti);
 	ok = o != NULL && cJSON_AddTrueToObject(o, "active") != NULL &&
 	    cJSON_AddStringToObject(o, "scope", tok->scope != NULL ? tok->scope
 								   : "") &&

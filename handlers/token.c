@@ -27,8 +27,8 @@ static const struct token_grant {
 };
 
 /*
- * Mints a token of record's kind: TOKEN_RANDOM_LEN random bytes, base64url,
- * stored under the SHA-256 of that string.  Writes the string to out.
+ * Mints an opaque token of record's kind (token_string_mint) with a new
+ * jti, and stores record under its key.  Writes the string to out.
  * Returns OAUTH_OK; or the error to answer when randomness or storage
  * fails, nothing having been written then.
  */
@@ -36,19 +36,17 @@ enum oauth_error
 token_mint(const struct handler_env *env, struct store_txn *txn,
     const struct token *record, char out[TOKEN_STRING_LEN + 1])
 {
-	unsigned char raw[TOKEN_RANDOM_LEN], key[TOKEN_HASH_LEN];
+	unsigned char key[TOKEN_HASH_LEN];
+	struct token t = *record;
 	enum store_status st;
 
-	if (env->random(env->ctx, raw, sizeof(raw)) == -1 ||
-	    b64url_encode(raw, sizeof(raw), out, TOKEN_STRING_LEN + 1) !=
-		TOKEN_STRING_LEN ||
-	    crypto_sha256(out, TOKEN_STRING_LEN, key) == -1) {
-		crypto_wipe(raw, sizeof(raw));
-		crypto_wipe(out, TOKEN_STRING_LEN + 1);
+	if (token_string_new_jti(env->random, env->ctx, t.jti) == -1 ||
+	    token_string_mint(env->random, env->ctx, out, key) == -1)
 		return OAUTH_SERVER_ERROR;
-	}
-	crypto_wipe(raw, sizeof(raw));
-	if ((st = store_token_put(txn, key, record)) != STORE_OK) {
+	t.has_jti = 1;
+	st = store_token_put(txn, key, &t);
+	crypto_wipe(key, sizeof(key));
+	if (st != STORE_OK) {
 		crypto_wipe(out, TOKEN_STRING_LEN + 1);
 		return oauth_error_from_store(st);
 	}
@@ -239,22 +237,19 @@ out:
 }
 
 /*
- * Looks up the token a peer presented: its SHA-256 is the key.  A string
- * longer than TOKEN_PRESENTED_MAX cannot be one of ours and is
- * STORE_NOTFOUND without a lookup.  On STORE_OK *out is owned by the caller
- * (token_free) and key holds the storage key.
+ * Looks up the token a peer presented, of any format, under its key
+ * (token_string_key).  A string that cannot be one of ours (empty, longer
+ * than TOKEN_PRESENTED_MAX) is STORE_NOTFOUND without a lookup.  On
+ * STORE_OK *out is owned by the caller (token_free) and key holds the
+ * storage key.
  */
 enum store_status
 token_find(struct store_txn *txn, const char *presented,
     unsigned char key[TOKEN_HASH_LEN], struct token *out)
 {
-	size_t len = strlen(presented);
-
 	memset(out, 0, sizeof(*out));
-	if (len == 0 || len > TOKEN_PRESENTED_MAX)
+	if (token_string_key(presented, strlen(presented), key) == -1)
 		return STORE_NOTFOUND;
-	if (crypto_sha256(presented, len, key) == -1)
-		return STORE_IOERR;
 	return store_token_get(txn, key, out);
 }
 

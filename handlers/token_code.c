@@ -8,6 +8,7 @@
 
 #define PKCE_VERIFIER_MIN 43	/* RFC 7636 §4.1 */
 #define PKCE_VERIFIER_MAX 128
+#define PKCE_S256_LEN 43	/* base64url of a SHA-256, no padding (§4.2) */
 
 /*
  * 1 when verifier is a well-formed code_verifier (RFC 7636 §4.1: 43 to 128
@@ -18,7 +19,7 @@ static int
 token_code_verifier_matches(const char *verifier, const char *challenge)
 {
 	unsigned char digest[TOKEN_HASH_LEN];
-	char computed[TOKEN_STRING_LEN + 1];
+	char computed[PKCE_S256_LEN + 1];
 	size_t i, len = strlen(verifier);
 
 	if (len < PKCE_VERIFIER_MIN || len > PKCE_VERIFIER_MAX)
@@ -31,10 +32,10 @@ token_code_verifier_matches(const char *verifier, const char *challenge)
 			return 0;
 	if (crypto_sha256(verifier, len, digest) == -1 ||
 	    b64url_encode(digest, sizeof(digest), computed,
-		sizeof(computed)) != TOKEN_STRING_LEN ||
-	    strlen(challenge) != TOKEN_STRING_LEN)
+		sizeof(computed)) != PKCE_S256_LEN ||
+	    strlen(challenge) != PKCE_S256_LEN)
 		return 0;
-	return crypto_equal(computed, challenge, TOKEN_STRING_LEN);
+	return crypto_equal(computed, challenge, PKCE_S256_LEN);
 }
 
 /*

@@ -29,6 +29,8 @@ enum store_status {
 };
 
 #define STORE_SCOPES_MAX 256	/* scope values metadata lists */
+#define STORE_NONCE_MAX 512	/* bytes of an OpenID Connect nonce */
+#define STORE_CLAIMS_MAX 8192	/* bytes of a grant's claims */
 #define STORE_META_MAX 65536	/* bytes of one derived record */
 
 /* Grant types a client may use, as bits of struct client.grant_types. */
@@ -83,6 +85,15 @@ struct token {
 	unsigned char grant_id[GRANT_ID_LEN];
 	char *redirect_uri;	/* codes: as sent to /authorize, or NULL */
 	char *code_challenge;	/* codes: the S256 challenge, or NULL */
+	/*
+	 * The jti, drawn when the token is minted; records written before
+	 * it existed have none, and their jti is derived from their key
+	 * (store_token_jti).
+	 */
+	int has_jti;
+	unsigned char jti[TOKEN_JTI_RAW_LEN];
+	char *nonce;		/* codes: OpenID Connect nonce, or NULL */
+	int64_t auth_time;	/* codes: when the user logged in, 0: unknown */
 };
 
 /*
@@ -96,6 +107,8 @@ struct grant {
 	int64_t created_at;
 	int64_t expires_at;	/* latest expiry of anything issued under it */
 	int revoked;
+	int64_t auth_time;	/* when the user logged in, 0: unknown */
+	char *claims;		/* the user's claims as a JSON object, or NULL */
 };
 
 /* What a foreach callback asks of the walk. */
@@ -191,6 +204,8 @@ enum store_status store_scopes_get(struct store_txn *, char **);
 
 /* store_token.c */
 int store_token_is_active(struct store_txn *, const struct token *, int64_t);
+void store_token_jti(const struct token *, const unsigned char[TOKEN_HASH_LEN],
+    char[JTI_LEN + 1]);
 int store_token_purgeable(struct store_txn *, const struct token *, int64_t);
 enum store_status store_token_revoke(struct store_txn *,
     const unsigned char[TOKEN_HASH_LEN], struct token *);

@@ -12,8 +12,14 @@
  *   token:  ver type | kind u8 | state u8 | client_id | ?subject | scope
  *           | ?audience | issued_at i64 | expires_at i64 | has_grant u8
  *           | [grant_id[16] when has_grant] | ?redirect_uri | ?code_challenge
+ *           | [1 u8 | jti[16] | ?nonce | auth_time i64, when it has a jti]
  *   grant:  ver type | id[16] | client_id | ?subject | created_at i64
  *           | expires_at i64 | revoked u8
+ *           | [1 u8 | ?claims | auth_time i64, when either is set]
+ *
+ * The bracketed tails came later: a record written before them ends where
+ * they begin and reads as it always did, and one that needs neither is
+ * written without, so the encoding stays canonical.
  *
  * The encoding is canonical: every byte string a decoder accepts is exactly
  * what the encoder writes for the decoded struct.  The decoders treat their
@@ -460,7 +466,9 @@ store_record_token_encode(const struct token *t, struct buf *b)
 	    !store_record_opt_ok(t->audience, AUDIENCE_MAX) ||
 	    !store_record_opt_ok(t->redirect_uri, REDIRECT_URI_MAX) ||
 	    !store_record_opt_ok(t->code_challenge,
-	    STORE_RECORD_CHALLENGE_MAX))
+	    STORE_RECORD_CHALLENGE_MAX) ||
+	    !store_record_opt_ok(t->nonce, STORE_NONCE_MAX) ||
+	    (!t->has_jti && (t->nonce != NULL || t->auth_time != 0)))
 		return STORE_INVALID;
 
 	store_record_put_u8(&o, STORE_RECORD_VERSION);
@@ -478,6 +486,12 @@ store_record_token_encode(const struct token *t, struct buf *b)
 		store_record_put(&o, t->grant_id, sizeof(t->grant_id));
 	store_record_put_opt(&o, t->redirect_uri);
 	store_record_put_opt(&o, t->code_challenge);
+	if (t->has_jti) {
+		store_record_put_u8(&o, 1);
+		store_record_put(&o, t->jti, sizeof(t->jti));
+		store_record_put_opt(&o, t->nonce);
+		store_record_put_i64(&o, t->auth_time);
+	}
 	return store_record_finish(&o);
 }
 
@@ -518,6 +532,15 @@ store_record_token_decode(const void *p, size_t len, struct token *t)
 	t->redirect_uri = store_record_get_opt(&in, REDIRECT_URI_MAX);
 	t->code_challenge = store_record_get_opt(&in,
 	    STORE_RECORD_CHALLENGE_MAX);
+	if (in.status == STORE_OK && in.left > 0) {
+		if (store_record_get_u8(&in) != 1)
+			in.status = STORE_CORRUPT;
+		t->has_jti = 1;
+		if ((bytes = store_record_get(&in, sizeof(t->jti))) != NULL)
+			memcpy(t->jti, bytes, sizeof(t->jti));
+		t->nonce = store_record_get_opt(&in, STORE_NONCE_MAX);
+		t->auth_time = store_record_get_i64(&in);
+	}
 	if (store_record_end(&in) != STORE_OK)
 		token_free(t);
 	return in.status;
@@ -534,7 +557,8 @@ store_record_grant_encode(const struct grant *g, struct buf *b)
 	struct store_record_out o = { b, b->len, 0 };
 
 	if (!store_record_str_ok(g->client_id, 1, CLIENT_ID_MAX) ||
-	    !store_record_opt_ok(g->subject, USERNAME_MAX))
+	    !store_record_opt_ok(g->subject, USERNAME_MAX) ||
+	    !store_record_opt_ok(g->claims, STORE_CLAIMS_MAX))
 		return STORE_INVALID;
 
 	store_record_put_u8(&o, STORE_RECORD_VERSION);
@@ -545,6 +569,11 @@ store_record_grant_encode(const struct grant *g, struct buf *b)
 	store_record_put_i64(&o, g->created_at);
 	store_record_put_i64(&o, g->expires_at);
 	store_record_put_u8(&o, g->revoked != 0);
+	if (g->claims != NULL || g->auth_time != 0) {
+		store_record_put_u8(&o, 1);
+		store_record_put_opt(&o, g->claims);
+		store_record_put_i64(&o, g->auth_time);
+	}
 	return store_record_finish(&o);
 }
 
@@ -569,6 +598,15 @@ store_record_grant_decode(const void *p, size_t len, struct grant *g)
 	g->created_at = store_record_get_i64(&in);
 	g->expires_at = store_record_get_i64(&in);
 	g->revoked = (int)store_record_get_bool(&in);
+	if (in.status == STORE_OK && in.left > 0) {
+		if (store_record_get_u8(&in) != 1)
+			in.status = STORE_CORRUPT;
+		g->claims = store_record_get_opt(&in, STORE_CLAIMS_MAX);
+		g->auth_time = store_record_get_i64(&in);
+		/* A tail that holds nothing is not what the encoder writes. */
+		if (g->claims == NULL && g->auth_time == 0)
+			in.status = STORE_CORRUPT;
+	}
 	if (store_record_end(&in) != STORE_OK)
 		grant_free(g);
 	return in.status;
@@ -603,6 +641,7 @@ token_free(struct token *t)
 	free(t->audience);
 	free(t->redirect_uri);
 	free(t->code_challenge);
+	free(t->nonce);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -613,5 +652,6 @@ grant_free(struct grant *g)
 	if (g == NULL)
 		return;
 	free(g->subject);
+	free(g->claims);
 	memset(g, 0, sizeof(*g));
 }

@@ -33,6 +33,18 @@ store_token_is_active(struct store_txn *t, const struct token *tok,
 }
 
 /*
+ * The jti of tok, stored under key, as JTI_LEN hex digits: the one drawn
+ * when it was minted, or for a record written before jtis were kept, the
+ * first TOKEN_JTI_RAW_LEN bytes of its key, as it was always reported.
+ */
+void
+store_token_jti(const struct token *tok, const unsigned char key[TOKEN_HASH_LEN],
+    char out[JTI_LEN + 1])
+{
+	token_string_jti(tok->has_jti ? tok->jti : key, out);
+}
+
+/*
  * Whether purge may delete tok at time now: it has expired, and it is not
  * a spent code or a rotated refresh token whose grant still lives.  Those
  * are kept until the grant ends, so that presenting one again is still

@@ -554,8 +554,8 @@ check "a token from stdin is not echoed" lacks "$tmp/err" NotAToken
 expect 2 "token revoke without a token" --db "$db" token revoke
 expect 2 "token revoke with two tokens" --db "$db" token revoke a b
 expect 2 "token revoke with an empty token" --db "$db" token revoke ""
-expect 2 "token revoke with a token of 513 bytes" --db "$db" token revoke \
-    "$(repeat a 513)"
+expect 2 "token revoke with a token of 4097 bytes" --db "$db" token revoke \
+    "$(repeat a 4097)"
 expect_in 2 "token revoke - with nothing on stdin" "" --db "$db" \
     token revoke -
 

@@ -23,8 +23,8 @@
 #define FX_REFRESH_TTL 1209600
 #define FX_CODE_TTL 60
 #define FX_GRANT_TTL (30 * 24 * 3600)
-#define FX_BODY_MAX 4096	/* a form body built by fx_postf */
-#define FX_HEADER_MAX 1024	/* an Authorization header built by fx_basic */
+#define FX_BODY_MAX (2 * TOKEN_PRESENTED_MAX + 1024) /* a form body, fx_postf */
+#define FX_HEADER_MAX (TOKEN_PRESENTED_MAX + 64) /* an Authorization header */
 
 /* The clients of fx_add_standard: one of each kind a test needs. */
 #define FX_CONF "conf"
