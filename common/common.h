@@ -102,6 +102,11 @@ int b64_decode(const char *, size_t, unsigned char *, size_t, size_t *);
 #define JOSE_RSA_BITS_GENERATE 2048 /* the RS256 keys we make */
 #define JOSE_SIG_MAX (JOSE_RSA_BITS_MAX / 8) /* bytes of any signature */
 #define JOSE_HEADER_DEPTH_MAX 8	  /* nesting of a JWS header's JSON */
+/*
+ * How long a verifier may cache the JWKS (its Cache-Control: max-age): a
+ * new key is published this long before it signs.
+ */
+#define JWKS_MAX_AGE 600
 
 /* The JWS algorithms we sign and verify with (RFC 7518 §3.1, RFC 8037). */
 enum jose_alg {

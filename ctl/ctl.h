@@ -156,6 +156,15 @@ enum store_status ctl_token_drop(struct store_txn *, struct ctl_drop *);
 enum ctl_exit ctl_cmd_token_revoke(struct ctl *, int, char **);
 enum ctl_exit ctl_cmd_purge(struct ctl *, int, char **);
 
+/* ctl_key.c */
+enum ctl_exit ctl_key_make(const struct ctl *, enum jose_alg, int64_t,
+    struct key *);
+enum ctl_exit ctl_key_init(struct ctl *);
+enum ctl_exit ctl_cmd_key_generate(struct ctl *, int, char **);
+enum ctl_exit ctl_cmd_key_list(struct ctl *, int, char **);
+enum ctl_exit ctl_cmd_key_rotate(struct ctl *, int, char **);
+enum ctl_exit ctl_cmd_key_retire(struct ctl *, int, char **);
+
 /* ctl_stats.c */
 enum ctl_exit ctl_cmd_stats(struct ctl *, int, char **);
 

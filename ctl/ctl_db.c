@@ -14,8 +14,9 @@
 /*
  * Loads the configuration (OAUTH_CONFIG's file and the environment, with
  * --db put in front of both) and opens the store, creating it when create
- * is set.  Returns CTL_EXIT_OK with ctl->store open, CTL_EXIT_USAGE when no
- * database was named at all, CTL_EXIT_FAIL with a reason otherwise.
+ * is set; a store already open is kept.  Returns CTL_EXIT_OK with
+ * ctl->store open, CTL_EXIT_USAGE when no database was named at all,
+ * CTL_EXIT_FAIL with a reason otherwise.
  */
 enum ctl_exit
 ctl_open(struct ctl *ctl, int create)
@@ -24,6 +25,9 @@ ctl_open(struct ctl *ctl, int create)
 	enum store_status st;
 	const char *env;
 
+	/* Open already: one environment per process, as LMDB wants. */
+	if (ctl->store != NULL)
+		return CTL_EXIT_OK;
 	/*
 	 * The configuration takes the environment over its file, so --db
 	 * placed in the environment wins over both, as it should.
@@ -95,7 +99,8 @@ ctl_cmd_init(struct ctl *ctl, int argc, char **argv)
 	if ((rv = ctl_args_line(ctl, argc, argv, 0, NULL, &l)) != CTL_EXIT_OK ||
 	    l.helped)
 		return rv;
-	if ((rv = ctl_open(ctl, 1)) != CTL_EXIT_OK)
+	if ((rv = ctl_open(ctl, 1)) != CTL_EXIT_OK ||
+	    (rv = ctl_key_init(ctl)) != CTL_EXIT_OK)
 		return rv;
 	/*
 	 * A directory made by someone else may be open to others; the

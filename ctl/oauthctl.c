@@ -94,8 +94,34 @@ static const struct ctl_command ctl_commands[] = {
 	    "TOKEN of \"-\" is read from standard input, so that it stays out\n"
 	    "of ps.\n" },
 	{ "purge", ctl_cmd_purge, "purge",
-	    "Deletes expired tokens, authorization codes and grants, in one\n"
-	    "transaction, and prints how many of each.\n" },
+	    "Deletes expired tokens, authorization codes and grants, in short\n"
+	    "transactions, and prints how many of each.  A redeemed code or a\n"
+	    "rotated refresh token stays until its grant ends.  Works on a\n"
+	    "full database, growing its map if it must.\n" },
+	{ "key generate", ctl_cmd_key_generate,
+	    "key generate [--alg RS256|ES256|EdDSA] [--json]",
+	    "Makes a new signing key and prints its kid.  When a key of the\n"
+	    "algorithm signs already, the new one is published in the JWKS\n"
+	    "now and signs from " CTL_STR(JWKS_MAX_AGE) " seconds later, once "
+	    "every cached JWKS\n"
+	    "holds it.\n"
+	    "\n"
+	    "  --alg ALG   RS256 (default), ES256 or EdDSA (Ed25519)\n"
+	    "  --json      print {\"kid\": ..., \"alg\": ..., \"sign_from\": ...}\n" },
+	{ "key list", ctl_cmd_key_list, "key list [--json]",
+	    "Lists the signing keys, one a line: kid, algorithm, state\n"
+	    "(published, signing, retired, dropped) and times.  Never shows a\n"
+	    "private key.\n"
+	    "\n"
+	    "  --json   print an array of objects\n" },
+	{ "key rotate", ctl_cmd_key_rotate, "key rotate [--alg ALG]",
+	    "Makes a new key of the algorithm (RS256 by default), published\n"
+	    "now, that takes over signing once every cached JWKS holds it;\n"
+	    "the keys it replaces stay published until every token they\n"
+	    "signed has expired.\n" },
+	{ "key retire", ctl_cmd_key_retire, "key retire KID",
+	    "Stops KID signing now.  It stays in the JWKS until every token it\n"
+	    "signed has expired.\n" },
 	{ "stats", ctl_cmd_stats, "stats [--json]",
 	    "Counts clients, access tokens, refresh tokens, authorization "
 	    "codes\n"

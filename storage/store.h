@@ -111,6 +111,26 @@ struct grant {
 	char *claims;		/* the user's claims as a JSON object, or NULL */
 };
 
+/*
+ * A signing key (oauthctl key ...).  It is published (in /jwks) from
+ * created_at until drop_at, and signs from sign_from until retired_at, so
+ * that a new key is seen by every verifier before it signs and an old one
+ * stays visible until everything it signed has expired.  The private key
+ * is kept as PKCS#8 PEM: what protects it at rest is what protects every
+ * record, the database directory's mode 0700 and its files' 0600, owned by
+ * the user the responders run as.
+ */
+struct key {
+	char kid[JOSE_KID_LEN + 1];	/* RFC 7638 thumbprint */
+	enum jose_alg alg;
+	char *pem;		/* the private key: secret; key_free wipes it */
+	char *jwk;		/* the public JWK, as JSON */
+	int64_t created_at;	/* published from */
+	int64_t sign_from;	/* signs from */
+	int64_t retired_at;	/* signs until; 0: not retired */
+	int64_t drop_at;	/* published until; 0: not retired */
+};
+
 /* What a foreach callback asks of the walk. */
 enum store_each {
 	STORE_EACH_NEXT = 0,
@@ -162,6 +182,12 @@ enum store_status store_grant_foreach(struct store_txn *,
 enum store_status store_grant_foreach_after(struct store_txn *,
     const unsigned char *, enum store_each (*)(const struct grant *, void *),
     void *);
+enum store_status store_key_get(struct store_txn *, const char *,
+    struct key *);
+enum store_status store_key_put(struct store_txn *, const struct key *);
+enum store_status store_key_delete(struct store_txn *, const char *);
+enum store_status store_key_foreach(struct store_txn *,
+    enum store_each (*)(const struct key *, void *), void *);
 enum store_status store_meta_get(struct store_txn *, const char *,
     struct buf *);
 enum store_status store_meta_put(struct store_txn *, const char *,
@@ -183,6 +209,9 @@ enum store_status store_record_grant_encode(const struct grant *,
     struct buf *);
 enum store_status store_record_grant_decode(const void *, size_t,
     struct grant *);
+enum store_status store_record_key_encode(const struct key *, struct buf *);
+enum store_status store_record_key_decode(const void *, size_t, struct key *);
+void key_free(struct key *);
 void client_free(struct client *);
 void token_free(struct token *);
 void grant_free(struct grant *);
@@ -197,6 +226,12 @@ struct store_purged {
 
 /* store_purge.c */
 enum store_status store_purge(struct store *, int64_t, struct store_purged *);
+
+/* store_keyset.c */
+int store_key_published(const struct key *, int64_t);
+int store_key_signing(const struct key *, int64_t);
+enum store_status store_key_signer(struct store_txn *, enum jose_alg, int64_t,
+    struct key *);
 
 /* store_scopes.c */
 enum store_status store_scopes_rebuild(struct store_txn *);

@@ -20,7 +20,7 @@
 
 #include "store.h"
 
-#define STORE_LMDB_DBS 4	/* clients, tokens, grants, meta */
+#define STORE_LMDB_DBS 5	/* clients, tokens, grants, meta, keys */
 /*
  * A long-lived process clears the reader slots of dead processes every so
  * many write transactions: a responder killed while it read pins the
@@ -38,6 +38,7 @@ struct store {
 	MDB_dbi tokens;
 	MDB_dbi grants;
 	MDB_dbi meta;		/* derived data: the scopes in use */
+	MDB_dbi keys;		/* signing keys, by kid */
 	pid_t pid;		/* the process that opened env */
 	unsigned writes;	/* write transactions begun */
 };
@@ -53,12 +54,13 @@ struct store_txn {
 	enum store_status failed;
 };
 
-/* The callback of a walk: exactly one of the three is set. */
+/* The callback of a walk: exactly one of the four is set. */
 struct store_lmdb_each {
 	enum store_each (*client)(const struct client *, void *);
 	enum store_each (*token)(const unsigned char *, const struct token *,
 	    void *);
 	enum store_each (*grant)(const struct grant *, void *);
+	enum store_each (*key)(const struct key *, void *);
 	void *arg;
 };
 
@@ -161,7 +163,8 @@ store_lmdb_dbis_in(struct store *s, unsigned txn_flags, unsigned dbi_flags)
 	if ((rc = mdb_dbi_open(txn, "clients", dbi_flags, &s->clients)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "tokens", dbi_flags, &s->tokens)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "grants", dbi_flags, &s->grants)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", dbi_flags, &s->meta)) != 0) {
+	    (rc = mdb_dbi_open(txn, "meta", dbi_flags, &s->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "keys", dbi_flags, &s->keys)) != 0) {
 		mdb_txn_abort(txn);
 		return store_lmdb_status(rc);
 	}
@@ -571,6 +574,77 @@ store_client_delete(struct store_txn *t, const char *id)
 }
 
 /*
+ * Reads the signing key kid into *k, owned by the caller (key_free, which
+ * wipes its private key).  Returns STORE_NOTFOUND, or STORE_CORRUPT when
+ * the record does not decode or names another kid.
+ */
+enum store_status
+store_key_get(struct store_txn *t, const char *kid, struct key *k)
+{
+	MDB_val v;
+	enum store_status st;
+	char copy[JOSE_KID_LEN + 1];
+	size_t len = strnlen(kid, JOSE_KID_LEN + 1);
+
+	memset(k, 0, sizeof(*k));
+	if (len != JOSE_KID_LEN)
+		return STORE_NOTFOUND;
+	memcpy(copy, kid, len + 1);
+	if ((st = store_lmdb_get(t, t->store->keys, copy, len, &v)) !=
+	    STORE_OK)
+		return st;
+	if ((st = store_record_key_decode(v.mv_data, v.mv_size, k)) !=
+	    STORE_OK)
+		return st;
+	if (strcmp(k->kid, copy) != 0) {
+		key_free(k);
+		return STORE_CORRUPT;
+	}
+	return STORE_OK;
+}
+
+/*
+ * Stores k under its kid, replacing what was there.  Returns STORE_INVALID
+ * or STORE_FULL as store_token_put does.  The encoded record, which holds
+ * the private key, is wiped once written.
+ */
+enum store_status
+store_key_put(struct store_txn *t, const struct key *k)
+{
+	struct buf b = { 0 };
+	enum store_status st;
+
+	if ((st = store_record_key_encode(k, &b)) == STORE_OK)
+		st = store_lmdb_put(t, t->store->keys, k->kid, strlen(k->kid),
+		    &b, 0);
+	if (b.data != NULL)
+		crypto_wipe(b.data, b.cap);
+	buf_free(&b);
+	return st;
+}
+
+/* Deletes a signing key.  Returns STORE_NOTFOUND when there was none. */
+enum store_status
+store_key_delete(struct store_txn *t, const char *kid)
+{
+	size_t len = strnlen(kid, JOSE_KID_LEN + 1);
+
+	if (len != JOSE_KID_LEN)
+		return STORE_NOTFOUND;
+	return store_lmdb_del(t, t->store->keys, kid, len);
+}
+
+/* Walks the signing keys in kid order, as store_client_foreach does. */
+enum store_status
+store_key_foreach(struct store_txn *t,
+    enum store_each (*cb)(const struct key *, void *), void *arg)
+{
+	struct store_lmdb_each each = { .key = cb, .arg = arg };
+
+	return store_lmdb_foreach(t, t->store->keys, NULL, 0, &each);
+}
+
+/*
  * Reads the derived record stored under name into *out (a copy, with a
  * NUL after its bytes).  Returns STORE_NOTFOUND, STORE_NOMEM, or STORE_OK.
  */
@@ -624,6 +698,7 @@ store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi, const void *after,
 		struct client c;
 		struct token t;
 		struct grant g;
+		struct key k;
 	} rec;
 	unsigned char hash[TOKEN_HASH_LEN];
 	enum store_status st = STORE_OK;
@@ -669,6 +744,19 @@ store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi, const void *after,
 			memcpy(hash, k.mv_data, sizeof(hash));
 			next = each->token(hash, &rec.t, each->arg);
 			token_free(&rec.t);
+		} else if (each->key != NULL) {
+			st = store_record_key_decode(v.mv_data, v.mv_size,
+			    &rec.k);
+			if (st != STORE_OK)
+				break;
+			if (k.mv_size != strlen(rec.k.kid) ||
+			    memcmp(k.mv_data, rec.k.kid, k.mv_size) != 0) {
+				key_free(&rec.k);
+				st = STORE_CORRUPT;
+				break;
+			}
+			next = each->key(&rec.k, each->arg);
+			key_free(&rec.k);
 		} else {
 			st = store_record_grant_decode(v.mv_data, v.mv_size,
 			    &rec.g);

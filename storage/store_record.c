@@ -17,6 +17,9 @@
  *           | expires_at i64 | revoked u8
  *           | [1 u8 | ?claims | auth_time i64, when either is set]
  *
+ *   key:    ver type | kid | alg u8 | pem | jwk | created_at i64
+ *           | sign_from i64 | retired_at i64 | drop_at i64
+ *
  * The bracketed tails came later: a record written before them ends where
  * they begin and reads as it always did, and one that needs neither is
  * written without, so the encoding stays canonical.
@@ -36,6 +39,8 @@
 #define STORE_RECORD_CLIENT 1
 #define STORE_RECORD_TOKEN 2
 #define STORE_RECORD_GRANT 3
+#define STORE_RECORD_KEY 4
+#define STORE_RECORD_JWK_MAX 4096	/* bytes of a public JWK's JSON */
 
 #define STORE_RECORD_CLIENT_PUBLIC 0x01u
 #define STORE_RECORD_CLIENT_INTROSPECT 0x02u
@@ -610,6 +615,82 @@ store_record_grant_decode(const void *p, size_t len, struct grant *g)
 	if (store_record_end(&in) != STORE_OK)
 		grant_free(g);
 	return in.status;
+}
+
+/*
+ * Appends the record of k to b.  Returns STORE_INVALID, with b untouched,
+ * for a kid that is not JOSE_KID_LEN bytes, an unknown alg, an empty or
+ * over-long PEM or JWK; STORE_NOMEM, with b as it was, when memory runs
+ * out.  b then holds a private key: the caller wipes it.
+ */
+enum store_status
+store_record_key_encode(const struct key *k, struct buf *b)
+{
+	struct store_record_out o = { b, b->len, 0 };
+
+	if (!store_record_str_ok(k->kid, JOSE_KID_LEN, JOSE_KID_LEN) ||
+	    (unsigned)k->alg >= JOSE_ALG__MAX ||
+	    !store_record_str_ok(k->pem, 1, JOSE_PEM_MAX) ||
+	    !store_record_str_ok(k->jwk, 2, STORE_RECORD_JWK_MAX))
+		return STORE_INVALID;
+	store_record_put_u8(&o, STORE_RECORD_VERSION);
+	store_record_put_u8(&o, STORE_RECORD_KEY);
+	store_record_put_str(&o, k->kid);
+	store_record_put_u8(&o, (unsigned)k->alg);
+	store_record_put_str(&o, k->pem);
+	store_record_put_str(&o, k->jwk);
+	store_record_put_i64(&o, k->created_at);
+	store_record_put_i64(&o, k->sign_from);
+	store_record_put_i64(&o, k->retired_at);
+	store_record_put_i64(&o, k->drop_at);
+	return store_record_finish(&o);
+}
+
+/*
+ * Decodes the len bytes at p into *k, owned by the caller afterwards and
+ * released with key_free.  Returns STORE_CORRUPT or STORE_NOMEM, with *k
+ * zeroed, as store_record_client_decode does.
+ */
+enum store_status
+store_record_key_decode(const void *p, size_t len, struct key *k)
+{
+	struct store_record_in in = { p, len, STORE_OK };
+	unsigned alg;
+
+	memset(k, 0, sizeof(*k));
+	store_record_header(&in, STORE_RECORD_KEY);
+	store_record_get_id(&in, k->kid, JOSE_KID_LEN);
+	if (in.status == STORE_OK && strlen(k->kid) != JOSE_KID_LEN)
+		in.status = STORE_CORRUPT;
+	alg = store_record_get_u8(&in);
+	if (alg >= JOSE_ALG__MAX)
+		in.status = STORE_CORRUPT;
+	k->alg = (enum jose_alg)(alg < JOSE_ALG__MAX ? alg : 0);
+	k->pem = store_record_get_str(&in, JOSE_PEM_MAX);
+	k->jwk = store_record_get_str(&in, STORE_RECORD_JWK_MAX);
+	k->created_at = store_record_get_i64(&in);
+	k->sign_from = store_record_get_i64(&in);
+	k->retired_at = store_record_get_i64(&in);
+	k->drop_at = store_record_get_i64(&in);
+	if (in.status == STORE_OK && (k->pem[0] == '\0' || strlen(k->jwk) < 2))
+		in.status = STORE_CORRUPT;
+	if (store_record_end(&in) != STORE_OK)
+		key_free(k);
+	return in.status;
+}
+
+/* Frees what k owns, wiping the private key, and zeroes it.  Accepts NULL. */
+void
+key_free(struct key *k)
+{
+	if (k == NULL)
+		return;
+	if (k->pem != NULL) {
+		crypto_wipe(k->pem, strlen(k->pem));
+		free(k->pem);
+	}
+	free(k->jwk);
+	memset(k, 0, sizeof(*k));
 }
 
 /*

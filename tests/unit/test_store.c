@@ -1258,6 +1258,76 @@ test_scopes_record(void **state)
 	free(got);
 }
 
+/* Fills k as a key of alg whose kid starts with c. */
+static void
+make_key(struct key *k, char c, enum jose_alg alg, int64_t sign_from)
+{
+	memset(k, 0, sizeof(*k));
+	memset(k->kid, c, JOSE_KID_LEN);
+	k->alg = alg;
+	k->pem = "-----BEGIN PRIVATE KEY-----\nnot a real key\n";
+	k->jwk = "{\"kty\":\"EC\"}";
+	k->created_at = UNIT_NOW;
+	k->sign_from = sign_from;
+}
+
+/*
+ * Signing keys round-trip, and the key that signs an alg at a time is the
+ * one that began signing last among those not retired then.
+ */
+static void
+test_keys(void **state)
+{
+	struct fixture *f = *state;
+	struct store_txn *t;
+	struct key k, got;
+	char kid[JOSE_KID_LEN + 1];
+
+	t = begin(f->store, 1);
+	make_key(&k, 'a', JOSE_ALG_RS256, UNIT_NOW);
+	assert_int_equal(store_key_put(t, &k), STORE_OK);
+	make_key(&k, 'b', JOSE_ALG_RS256, UNIT_NOW + 600);
+	assert_int_equal(store_key_put(t, &k), STORE_OK);
+	make_key(&k, 'c', JOSE_ALG_ES256, UNIT_NOW);
+	k.retired_at = UNIT_NOW + 100;
+	k.drop_at = UNIT_NOW + 5000;
+	assert_int_equal(store_key_put(t, &k), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+
+	t = begin(f->store, 0);
+	memset(kid, 'c', JOSE_KID_LEN);
+	kid[JOSE_KID_LEN] = '\0';
+	assert_int_equal(store_key_get(t, kid, &got), STORE_OK);
+	assert_int_equal(got.alg, JOSE_ALG_ES256);
+	assert_true(got.drop_at == UNIT_NOW + 5000);
+	assert_string_equal(got.jwk, "{\"kty\":\"EC\"}");
+	key_free(&got);
+	assert_int_equal(store_key_get(t, "short", &got), STORE_NOTFOUND);
+
+	assert_int_equal(store_key_signer(t, JOSE_ALG_RS256, UNIT_NOW, &got),
+	    STORE_OK);
+	assert_int_equal(got.kid[0], 'a');
+	key_free(&got);
+	assert_int_equal(store_key_signer(t, JOSE_ALG_RS256, UNIT_NOW + 600,
+	    &got), STORE_OK);
+	assert_int_equal(got.kid[0], 'b');
+	key_free(&got);
+	assert_int_equal(store_key_signer(t, JOSE_ALG_ES256, UNIT_NOW + 99,
+	    &got), STORE_OK);
+	key_free(&got);
+	assert_int_equal(store_key_signer(t, JOSE_ALG_ES256, UNIT_NOW + 100,
+	    &got), STORE_NOTFOUND);
+	assert_int_equal(store_key_signer(t, JOSE_ALG_EDDSA, UNIT_NOW, &got),
+	    STORE_NOTFOUND);
+	store_txn_abort(t);
+
+	make_key(&k, 'c', JOSE_ALG_ES256, UNIT_NOW);
+	assert_true(store_key_published(&k, UNIT_NOW));
+	assert_false(store_key_published(&k, UNIT_NOW - 1));
+	k.drop_at = UNIT_NOW + 10;
+	assert_false(store_key_published(&k, UNIT_NOW + 10));
+}
+
 static void
 test_strerror(void **state)
 {
@@ -1354,6 +1424,7 @@ main(void)
 		T(test_map_size_adopted),
 		T(test_map_grow),
 		T(test_scopes_record),
+		T(test_keys),
 		cmocka_unit_test(test_strerror),
 	};
 
