@@ -514,10 +514,13 @@ main(int argc, char *argv[])
 		 * verified; without the cache (no memory) it only runs slower.
 		 */
 		env.secret_cache = secret_cache_new();
+		/* And the signing keys it has parsed, by kid. */
+		env.signing = signing_cache_new();
 		if (fcgi_main_narrow(FCGI_SANDBOX_FASTCGI) == -1)
 			rc = 1;
 		else
 			rc = fcgi_main_fastcgi(&env, &stop, &req);
+		signing_cache_free(env.signing);
 		secret_cache_free(env.secret_cache);
 		FCGX_Free(&req, 1);
 		if (sock != STDIN_FILENO)

@@ -183,6 +183,8 @@ fcgi_request_read(const struct fcgi_source *src, const struct config *config,
 	case OAUTH_INVALID_SCOPE:
 	case OAUTH_UNSUPPORTED_RESPONSE_TYPE:
 	case OAUTH_ACCESS_DENIED:
+	case OAUTH_LOGIN_REQUIRED:
+	case OAUTH_INSUFFICIENT_SCOPE:
 	case OAUTH_NOT_FOUND:
 	case OAUTH_METHOD_NOT_ALLOWED:
 	case OAUTH_NO_REMOTE_USER:

@@ -123,8 +123,10 @@ fcgi_response_emit(const struct response *r, const char *reason,
 
 	if (buf_printf(&head, "Status: %d %s\r\n", r->status, reason) == -1 ||
 	    fcgi_response_header(&head, "Content-Type", r->content_type) ||
-	    fcgi_response_header(&head, "Cache-Control",
-		r->no_store ? "no-store" : NULL) ||
+	    (r->no_store ? fcgi_response_header(&head, "Cache-Control",
+		"no-store") : r->max_age > 0 ? buf_printf(&head,
+		"Cache-Control: public, max-age=%d\r\n", r->max_age) == -1 :
+		0) ||
 	    fcgi_response_header(&head, "Pragma",
 		r->no_cache ? "no-cache" : NULL) ||
 	    fcgi_response_header(&head, "Location", r->location) ||

@@ -16,8 +16,69 @@ struct authorize_request {
 	const char *redirect_uri;	/* the one to answer at */
 	const char *state;		/* echoed back, or NULL */
 	const char *challenge;		/* PKCE S256 challenge, or NULL */
+	const char *nonce;		/* OpenID Connect nonce, or NULL */
 	char *scope;			/* granted scope, allocated */
 };
+
+/*
+ * The OpenID Connect parameters of the request (Core 1.0 §3.1.2.1): nonce
+ * bounded; prompt a set of known values, none alone; max_age a number of
+ * seconds.  The user is whoever the web server authenticated for this
+ * very request, so auth_time is now and any max_age holds; but the web
+ * server cannot be made to log the user in again, so prompt=login is
+ * login_required (§3.1.2.6).  Registered clients are first-party: consent
+ * was given by registering them, so prompt=consent holds too.  Returns
+ * OAUTH_OK, or the error to redirect with *why set.
+ */
+static enum oauth_error
+authorize_check_openid(const struct params *params,
+    struct authorize_request *ar, const char **why)
+{
+	const char *prompt = params_get(params, "prompt");
+	const char *max_age = params_get(params, "max_age");
+	const char *p, *end;
+	size_t len, values = 0;
+	int none = 0, login = 0;
+	long long seconds;
+
+	ar->nonce = params_get(params, "nonce");
+	if (ar->nonce != NULL && strlen(ar->nonce) > STORE_NONCE_MAX) {
+		*why = "nonce is too long";
+		return OAUTH_INVALID_REQUEST;
+	}
+	if (max_age != NULL &&
+	    config_parse_number(max_age, 0, CONFIG_TTL_LIMIT, &seconds) == -1) {
+		*why = "max_age is not a number of seconds";
+		return OAUTH_INVALID_REQUEST;
+	}
+	for (p = prompt; p != NULL && *p != '\0'; p = end) {
+		end = strchr(p, ' ');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		end = end != NULL ? end + 1 : p + len;
+		if (len == 0)
+			continue;
+		values++;
+		if (len == 4 && memcmp(p, "none", 4) == 0)
+			none = 1;
+		else if (len == 5 && memcmp(p, "login", 5) == 0)
+			login = 1;
+		else if (!(len == 7 && memcmp(p, "consent", 7) == 0) &&
+		    !(len == 14 && memcmp(p, "select_account", 14) == 0)) {
+			*why = "prompt has a value that is not defined";
+			return OAUTH_INVALID_REQUEST;
+		}
+	}
+	if (none && values > 1) {
+		*why = "prompt=none goes with no other value";
+		return OAUTH_INVALID_REQUEST;
+	}
+	if (login) {
+		*why = "the web server authenticated the user; it cannot be "
+		       "asked to log them in again";
+		return OAUTH_LOGIN_REQUIRED;
+	}
+	return OAUTH_OK;
+}
 
 /* 1 when s is a well-formed S256 challenge: 43 base64url characters. */
 static int
@@ -109,6 +170,33 @@ authorize_redirect(struct response *resp, const char *redirect_uri,
 }
 
 /*
+ * The scope to grant at /authorize: as token_scope decides, except that
+ * openid, which asks for an ID Token rather than for access to anything,
+ * may be requested by every client whether or not its scopes name it.
+ */
+static enum oauth_error
+authorize_scope(const char *requested, const char *allowed, char **out,
+    const char **why)
+{
+	struct buf with = {0};
+	enum oauth_error err;
+
+	if (requested == NULL || !scope_has(requested, "openid", 6) ||
+	    scope_has(allowed, "openid", 6))
+		return token_scope(requested, allowed, out, why);
+	if (buf_puts(&with, allowed != NULL && *allowed != '\0' ? allowed
+							     : "") == -1 ||
+	    buf_puts(&with, with.len > 0 ? " openid" : "openid") == -1) {
+		buf_free(&with);
+		*why = "out of memory";
+		return OAUTH_SERVER_ERROR;
+	}
+	err = token_scope(requested, with.data, out, why);
+	buf_free(&with);
+	return err;
+}
+
+/*
  * Checks what may only be checked once the redirect URI is trusted, whose
  * errors go back to it (RFC 6749 §4.1.2.1).  Fills ar's scope on OAUTH_OK.
  */
@@ -118,6 +206,8 @@ authorize_check(const struct client *c, const struct params *params,
 {
 	const char *type = params_get(params, "response_type");
 	const char *method = params_get(params, "code_challenge_method");
+	const char *mode = params_get(params, "response_mode");
+	enum oauth_error err;
 
 	if (type == NULL) {
 		*why = "response_type is required";
@@ -126,6 +216,10 @@ authorize_check(const struct client *c, const struct params *params,
 	if (strcmp(type, "code") != 0) {
 		*why = "only response_type=code is supported";
 		return OAUTH_UNSUPPORTED_RESPONSE_TYPE;
+	}
+	if (mode != NULL && strcmp(mode, "query") != 0) {
+		*why = "only response_mode=query is supported";
+		return OAUTH_INVALID_REQUEST;
 	}
 	if ((c->grant_types & GRANT_AUTHORIZATION_CODE) == 0) {
 		*why = "the client may not use the authorization code flow";
@@ -149,8 +243,10 @@ authorize_check(const struct client *c, const struct params *params,
 		*why = "public clients must use PKCE (code_challenge, S256)";
 		return OAUTH_INVALID_REQUEST;
 	}
-	return token_scope(params_get(params, "scope"), c->scope, &ar->scope,
-	    why);
+	if ((err = authorize_check_openid(params, ar, why)) != OAUTH_OK)
+		return err;
+	return authorize_scope(params_get(params, "scope"), c->scope,
+	    &ar->scope, why);
 }
 
 /*
@@ -175,6 +271,8 @@ authorize_issue(const struct handler_env *env, struct store_txn *txn,
 	grant.subject = (char *)user;
 	grant.created_at = now;
 	grant.expires_at = now + env->config->code_ttl;
+	/* The web server authenticated the user for this request. */
+	grant.auth_time = now;
 	if ((st = store_grant_put(txn, &grant)) != STORE_OK)
 		return oauth_error_from_store(st);
 	record.kind = TOKEN_CODE;
@@ -189,6 +287,8 @@ authorize_issue(const struct handler_env *env, struct store_txn *txn,
 	memcpy(record.grant_id, grant.id, sizeof(record.grant_id));
 	record.redirect_uri = (char *)requested_uri;
 	record.code_challenge = (char *)ar->challenge;
+	record.nonce = (char *)ar->nonce;
+	record.auth_time = now;
 	return token_mint(env, txn, &record, code);
 }
 

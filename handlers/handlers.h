@@ -32,6 +32,8 @@ enum oauth_error {
 	OAUTH_INVALID_SCOPE,
 	OAUTH_UNSUPPORTED_RESPONSE_TYPE,
 	OAUTH_ACCESS_DENIED,
+	OAUTH_LOGIN_REQUIRED,		/* OpenID Connect Core §3.1.2.6 */
+	OAUTH_INSUFFICIENT_SCOPE,	/* 403, RFC 6750 §3.1 */
 	OAUTH_BODY_TOO_LARGE,		/* 413, code invalid_request */
 	OAUTH_NOT_FOUND,		/* 404, code invalid_request */
 	OAUTH_METHOD_NOT_ALLOWED,	/* 405, code invalid_request */
@@ -72,6 +74,7 @@ struct response {
 	const char *content_type;	/* static; NULL: no body */
 	int no_store;			/* Cache-Control: no-store */
 	int no_cache;			/* Pragma: no-cache */
+	int max_age;			/* Cache-Control: max-age, seconds */
 	char *location;
 	char *www_authenticate;
 	const char *allow;		/* static */
@@ -107,6 +110,7 @@ struct handler_env {
 	int (*random)(void *, unsigned char *, size_t);
 	void *ctx;
 	struct secret_cache *secret_cache;	/* NULL: verify every time */
+	struct signing_cache *signing;	/* NULL: parse keys every time */
 };
 
 /* The client a request authenticated as. */
@@ -166,9 +170,12 @@ char *handler_issuer(const struct handler_env *, const struct request *);
 
 /* What a grant hands back to the token endpoint. */
 struct token_issue {
-	char access[TOKEN_STRING_LEN + 1];
+	char access[TOKEN_PRESENTED_MAX + 1];	/* opaque or a JWT */
 	char refresh[TOKEN_STRING_LEN + 1];	/* "" when none */
 	char *scope;				/* granted scope */
+	char *id_token;				/* NULL when none */
+	const char *nonce;	/* the code's OpenID nonce, borrowed */
+	const char *issuer;	/* for an id_token, borrowed */
 	int64_t expires_in;
 	int commit_anyway;	/* failed, but what it revoked must stay */
 };
@@ -239,5 +246,29 @@ void handler_authorize(const struct handler_env *, const struct request *,
 /* metadata.c */
 void handler_metadata(const struct handler_env *, const struct request *,
     struct response *);
+void handler_openid_configuration(const struct handler_env *,
+    const struct request *, struct response *);
+
+/* jwks.c */
+void handler_jwks(const struct handler_env *, const struct request *,
+    struct response *);
+
+/* userinfo.c */
+void handler_userinfo(const struct handler_env *, const struct request *,
+    struct response *);
+
+/* signing.c */
+struct signing_cache;
+
+struct signing_cache *signing_cache_new(void);
+void signing_cache_free(struct signing_cache *);
+enum oauth_error signing_sign(const struct handler_env *, struct store_txn *,
+    enum jose_alg, const char *, const cJSON *, struct buf *, const char **);
+
+/* id_token.c */
+enum oauth_error id_token_issue(const struct handler_env *, struct store_txn *,
+    const struct client *, const struct grant *, const char *,
+    struct token_issue *, const char **);
+int id_token_add_user_claims(cJSON *, const struct grant *, const char *);
 
 #endif /* HANDLERS_H */

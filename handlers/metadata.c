@@ -16,6 +16,11 @@ static const char *const metadata_response_types[] = {"code", NULL};
 static const char *const metadata_response_modes[] = {"query", NULL};
 static const char *const metadata_pkce_methods[] = {"S256", NULL};
 
+static const char *const metadata_subject_types[] = {"public", NULL};
+static const char *const metadata_id_token_algs[] = {"RS256", NULL};
+static const char *const metadata_claims[] = {"sub", "iss", "aud", "exp",
+	"iat", "auth_time", "nonce", "at_hash", "azp", NULL};
+
 static const struct {
 	const char *name;
 	const char *path;
@@ -24,6 +29,8 @@ static const struct {
 	{"token_endpoint", "/token"},
 	{"introspection_endpoint", "/introspect"},
 	{"revocation_endpoint", "/revoke"},
+	{"userinfo_endpoint", "/userinfo"},
+	{"jwks_uri", "/jwks"},
 };
 
 /* Adds name: [strings...] to o.  Returns 0, or -1 when memory runs out. */
@@ -45,11 +52,11 @@ metadata_add_list(cJSON *o, const char *name, const char *const *strings)
 
 /*
  * Adds the space-separated values of scopes (sorted and distinct, as
- * store_scopes_get gives them) to the array a.  Returns 0, or -1 when
- * memory runs out.
+ * store_scopes_get gives them), but except when it is not NULL, to the
+ * array a.  Returns 0, or -1 when memory runs out.
  */
 static int
-metadata_add_scopes(cJSON *a, const char *scopes)
+metadata_add_scopes(cJSON *a, const char *scopes, const char *except)
 {
 	const char *p = scopes, *end;
 	cJSON *s;
@@ -59,6 +66,11 @@ metadata_add_scopes(cJSON *a, const char *scopes)
 	while (p != NULL && *p != '\0') {
 		end = strchr(p, ' ');
 		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (except != NULL && strlen(except) == len &&
+		    memcmp(p, except, len) == 0) {
+			p = end != NULL ? end + 1 : NULL;
+			continue;
+		}
 		if ((value = strndup(p, len)) == NULL)
 			return -1;
 		s = cJSON_CreateString(value);
@@ -72,12 +84,34 @@ metadata_add_scopes(cJSON *a, const char *scopes)
 }
 
 /*
- * GET /.well-known/oauth-authorization-server: the issuer, every endpoint
- * under it, what each supports, and the scopes in use (RFC 8414 §2).
+ * Adds what OpenID Connect Discovery 1.0 §3 asks beyond RFC 8414 to o.
+ * Returns 0, or -1 when memory runs out.
  */
-void
-handler_metadata(const struct handler_env *env, const struct request *req,
-    struct response *resp)
+static int
+metadata_add_openid(cJSON *o)
+{
+	if (metadata_add_list(o, "subject_types_supported",
+		metadata_subject_types) == -1 ||
+	    metadata_add_list(o, "id_token_signing_alg_values_supported",
+		metadata_id_token_algs) == -1 ||
+	    metadata_add_list(o, "claims_supported", metadata_claims) == -1 ||
+	    cJSON_AddFalseToObject(o, "claims_parameter_supported") == NULL ||
+	    cJSON_AddFalseToObject(o, "request_parameter_supported") == NULL ||
+	    /* §3: true unless said otherwise; we take no request_uri. */
+	    cJSON_AddFalseToObject(o, "request_uri_parameter_supported") ==
+		NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * The metadata document: the issuer, every endpoint under it, what each
+ * supports, and the scopes in use, openid among them (RFC 8414 §2); with
+ * openid set, what OpenID Connect Discovery adds too.
+ */
+static void
+metadata_respond(const struct handler_env *env, const struct request *req,
+    struct response *resp, int openid)
 {
 	struct store_txn *txn = NULL;
 	enum store_status st;
@@ -130,7 +164,10 @@ handler_metadata(const struct handler_env *env, const struct request *req,
 		response_store_error(resp, st);
 		goto out;
 	}
-	if (metadata_add_scopes(scope_list, scopes) == -1)
+	/* openid is always there: the server supports it for every client. */
+	if (metadata_add_scopes(scope_list, "openid", NULL) == -1 ||
+	    metadata_add_scopes(scope_list, scopes, "openid") == -1 ||
+	    (openid && metadata_add_openid(o) == -1))
 		goto nomem;
 	response_json(resp, 200, o);
 	o = NULL;
@@ -143,4 +180,20 @@ out:
 	buf_free(&url);
 	free(scopes);
 	free(issuer);
+}
+
+/* GET /.well-known/oauth-authorization-server (RFC 8414 §3). */
+void
+handler_metadata(const struct handler_env *env, const struct request *req,
+    struct response *resp)
+{
+	metadata_respond(env, req, resp, 0);
+}
+
+/* GET /.well-known/openid-configuration (OpenID Connect Discovery §4). */
+void
+handler_openid_configuration(const struct handler_env *env,
+    const struct request *req, struct response *resp)
+{
+	metadata_respond(env, req, resp, 1);
 }

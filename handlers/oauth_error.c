@@ -18,6 +18,8 @@ static const struct {
 	[OAUTH_INVALID_SCOPE] = {400, "invalid_scope"},
 	[OAUTH_UNSUPPORTED_RESPONSE_TYPE] = {400, "unsupported_response_type"},
 	[OAUTH_ACCESS_DENIED] = {403, "access_denied"},
+	[OAUTH_LOGIN_REQUIRED] = {400, "login_required"},
+	[OAUTH_INSUFFICIENT_SCOPE] = {403, "insufficient_scope"},
 	[OAUTH_BODY_TOO_LARGE] = {413, "invalid_request"},
 	[OAUTH_NOT_FOUND] = {404, "invalid_request"},
 	[OAUTH_METHOD_NOT_ALLOWED] = {405, "invalid_request"},

@@ -11,16 +11,21 @@
 static const struct route {
 	const char *path;
 	const char *method;
+	const char *method2;	/* a second method, or NULL */
 	const char *allow;
 	void (*handler)(const struct handler_env *, const struct request *,
 	    struct response *);
 } routes[] = {
-	{"/token", "POST", "POST", handler_token},
-	{"/introspect", "POST", "POST", handler_introspect},
-	{"/revoke", "POST", "POST", handler_revoke},
-	{"/authorize", "GET", "GET", handler_authorize},
-	{"/.well-known/oauth-authorization-server", "GET", "GET",
+	{"/token", "POST", NULL, "POST", handler_token},
+	{"/introspect", "POST", NULL, "POST", handler_introspect},
+	{"/revoke", "POST", NULL, "POST", handler_revoke},
+	{"/authorize", "GET", NULL, "GET", handler_authorize},
+	{"/userinfo", "GET", "POST", "GET, POST", handler_userinfo},
+	{"/jwks", "GET", NULL, "GET", handler_jwks},
+	{"/.well-known/oauth-authorization-server", "GET", NULL, "GET",
 	    handler_metadata},
+	{"/.well-known/openid-configuration", "GET", NULL, "GET",
+	    handler_openid_configuration},
 };
 
 /*
@@ -38,7 +43,9 @@ handler_dispatch(const struct handler_env *env, const struct request *req,
 		if (req->path == NULL || strcmp(req->path, routes[i].path) != 0)
 			continue;
 		if (req->method == NULL ||
-		    strcmp(req->method, routes[i].method) != 0) {
+		    (strcmp(req->method, routes[i].method) != 0 &&
+			(routes[i].method2 == NULL ||
+			    strcmp(req->method, routes[i].method2) != 0))) {
 			response_error(resp, OAUTH_METHOD_NOT_ALLOWED,
 			    "method not allowed on this endpoint");
 			resp->allow = routes[i].allow;

@@ -135,6 +135,9 @@ token_respond(struct response *resp, const struct token_issue *issue)
 		issue->scope != NULL ? issue->scope : "") == NULL ||
 	    (issue->refresh[0] != '\0' &&
 		cJSON_AddStringToObject(o, "refresh_token", issue->refresh) ==
+		    NULL) ||
+	    (issue->id_token != NULL &&
+		cJSON_AddStringToObject(o, "id_token", issue->id_token) ==
 		    NULL)) {
 		cJSON_Delete(o);
 		response_error(resp, OAUTH_SERVER_ERROR, "out of memory");
@@ -151,6 +154,8 @@ token_issue_free(struct token_issue *issue)
 	crypto_wipe(issue->refresh, sizeof(issue->refresh));
 	free(issue->scope);
 	issue->scope = NULL;
+	free(issue->id_token);
+	issue->id_token = NULL;
 }
 
 /*
@@ -170,6 +175,7 @@ handler_token(const struct handler_env *env, const struct request *req,
 	struct token_issue issue;
 	const struct token_grant *grant = NULL;
 	struct store_txn *txn = NULL;
+	char *issuer = NULL;
 	enum store_status st;
 	enum oauth_error err;
 	const char *why = NULL, *name;
@@ -193,6 +199,13 @@ handler_token(const struct handler_env *env, const struct request *req,
 		    "grant_type is not supported");
 		goto out;
 	}
+	/* The issuer an id_token names, worked out before the lock too. */
+	if ((issuer = handler_issuer(env, req)) == NULL) {
+		response_error(resp, OAUTH_SERVER_ERROR,
+		    "no issuer: set OAUTH_ISSUER");
+		goto out;
+	}
+	issue.issuer = issuer;
 	/* Authenticated before the write lock is taken: see client_auth. */
 	if ((err = client_auth(env, req, &params, &auth, &why)) != OAUTH_OK) {
 		client_auth_fail(resp, req, err, why);
@@ -234,6 +247,7 @@ out:
 	store_txn_abort(txn);
 	token_issue_free(&issue);
 	params_free(&params);
+	free(issuer);
 }
 
 /*
@@ -320,7 +334,7 @@ token_issue_grant(const struct handler_env *env, struct store_txn *txn,
 	}
 	if ((st = store_grant_put(txn, grant)) != STORE_OK)
 		return oauth_error_from_store(st);
-	return OAUTH_OK;
+	return id_token_issue(env, txn, client, grant, access_scope, out, why);
 }
 
 /*

@@ -96,6 +96,7 @@ token_grant_authorization_code(const struct handler_env *env,
 	}
 	if ((err = token_spend(txn, key, &code, &grant, why)) != OAUTH_OK)
 		goto out;
+	out->nonce = code.nonce;
 	if ((out->scope = strdup(code.scope != NULL ? code.scope : "")) ==
 	    NULL) {
 		*why = "out of memory";
@@ -104,6 +105,7 @@ token_grant_authorization_code(const struct handler_env *env,
 	}
 	err = token_issue_grant(env, txn, client, &grant, out->scope,
 	    out->scope, out, why);
+	out->nonce = NULL;
 out:
 	token_free(&code);
 	grant_free(&grant);

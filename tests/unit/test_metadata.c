@@ -54,7 +54,7 @@ test_document(void **state)
 	static const char *const code[] = {"code", NULL};
 	static const char *const query[] = {"query", NULL};
 	static const char *const s256[] = {"S256", NULL};
-	static const char *const scopes[] = {"read", "write", "admin", NULL};
+	static const char *const scopes[] = {"openid", "read", "write", "admin", NULL};
 	struct fx *f = *state;
 	struct fx_req q = {0};
 	struct fx_resp out;
@@ -112,8 +112,8 @@ test_scopes(void **state)
 		{"c4", NULL, "", GRANT_AUTHORIZATION_CODE, 0, NULL,
 		    {FX_REDIRECT, NULL}},
 	};
-	static const char *const none[] = {NULL};
-	static const char *const abc[] = {"a", "b", "c", "urn:x:y", NULL};
+	static const char *const none[] = {"openid", NULL};
+	static const char *const abc[] = {"openid", "a", "b", "c", "urn:x:y", NULL};
 	struct fx f;
 	struct fx_req q = {0};
 	struct fx_resp out;

@@ -1,0 +1,125 @@
+/*
+ * Signing for the handlers: the key that signs now (store_key_signer),
+ * parsed once per process and kept by kid in a small cache, since OpenSSL
+ * 3 takes milliseconds to decode a private key.  A CGI process has no
+ * cache and parses the key it needs once for its one request.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+
+#define SIGNING_CACHE_SIZE 8	/* parsed keys a process keeps */
+
+struct signing_slot {
+	char kid[JOSE_KID_LEN + 1];
+	enum jose_alg alg;
+	EVP_PKEY *pkey;
+};
+
+struct signing_cache {
+	struct signing_slot slots[SIGNING_CACHE_SIZE];
+	size_t next;		/* the slot the next new key replaces */
+};
+
+/* A new, empty cache; NULL when memory runs out (signing still works). */
+struct signing_cache *
+signing_cache_new(void)
+{
+	return calloc(1, sizeof(struct signing_cache));
+}
+
+/* Frees c and every key it holds.  Accepts NULL. */
+void
+signing_cache_free(struct signing_cache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < SIGNING_CACHE_SIZE; i++)
+		jose_key_free(c->slots[i].pkey);
+	free(c);
+}
+
+/*
+ * The parsed key of k: from c when it holds k's kid, else parsed from k's
+ * PEM and, when c is not NULL, kept there (replacing the oldest entry).
+ * *owned is set when the caller must jose_key_free the result (no cache).
+ * Returns NULL when the key does not parse.
+ */
+static EVP_PKEY *
+signing_key_of(struct signing_cache *c, const struct key *k, int *owned)
+{
+	struct signing_slot *slot;
+	EVP_PKEY *pkey;
+	size_t i;
+
+	*owned = 0;
+	for (i = 0; c != NULL && i < SIGNING_CACHE_SIZE; i++)
+		if (c->slots[i].pkey != NULL && c->slots[i].alg == k->alg &&
+		    strcmp(c->slots[i].kid, k->kid) == 0)
+			return c->slots[i].pkey;
+	if (jose_key_parse(k->alg, k->pem, strlen(k->pem), &pkey) == -1)
+		return NULL;
+	if (c == NULL) {
+		*owned = 1;
+		return pkey;
+	}
+	slot = &c->slots[c->next];
+	c->next = (c->next + 1) % SIGNING_CACHE_SIZE;
+	jose_key_free(slot->pkey);
+	memcpy(slot->kid, k->kid, sizeof(slot->kid));
+	slot->alg = k->alg;
+	slot->pkey = pkey;
+	return pkey;
+}
+
+/*
+ * Signs claims (a JSON object, printed here) as a compact JWS with the key
+ * that signs alg now, header typ typ (NULL: none), appending it to out.
+ * Returns OAUTH_OK; OAUTH_SERVER_ERROR with *why naming what is missing
+ * ("no signing key": run oauthctl key generate) or what failed; or the
+ * error of a storage failure.  Nothing secret is ever in *why.
+ */
+enum oauth_error
+signing_sign(const struct handler_env *env, struct store_txn *txn,
+    enum jose_alg alg, const char *typ, const cJSON *claims, struct buf *out,
+    const char **why)
+{
+	struct key k;
+	enum store_status st;
+	EVP_PKEY *pkey;
+	char *payload;
+	int owned, rc;
+
+	st = store_key_signer(txn, alg, env->now(env->ctx), &k);
+	if (st == STORE_NOTFOUND) {
+		*why = "no key signs with this algorithm: the operator must "
+		       "run 'oauthctl key generate'";
+		return OAUTH_SERVER_ERROR;
+	}
+	if (st != STORE_OK) {
+		*why = "the database failed";
+		return oauth_error_from_store(st);
+	}
+	if ((pkey = signing_key_of(env->signing, &k, &owned)) == NULL) {
+		key_free(&k);
+		*why = "the signing key does not load";
+		return OAUTH_SERVER_ERROR;
+	}
+	if ((payload = cJSON_PrintUnformatted(claims)) == NULL) {
+		rc = -1;
+		*why = "out of memory";
+	} else {
+		rc = jose_sign(pkey, alg, k.kid, typ, payload, strlen(payload),
+		    out);
+		crypto_wipe(payload, strlen(payload));
+		cJSON_free(payload);
+		*why = "the token could not be signed";
+	}
+	if (owned)
+		jose_key_free(pkey);
+	key_free(&k);
+	return rc == 0 ? OAUTH_OK : OAUTH_SERVER_ERROR;
+}
