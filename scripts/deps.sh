@@ -17,9 +17,11 @@ liblmdb-dev libssl-dev libseccomp-dev"
 # python3 for run_cases.py, curl to poll the test server, lmdb-utils for
 # mdb_dump in tests/ctl.
 TEST_PKGS="libcmocka-dev lighttpd python3 curl lmdb-utils"
-# tests/web beyond lighttpd: lib_server.sh needs ss and setsid.
-WEB_PKGS="apache2 libapache2-mod-fcgid libapache2-mod-oauth2 nginx
-spawn-fcgi python3-authlib python3-requests iproute2 util-linux"
+# tests/web beyond lighttpd: lib_server.sh needs ss and setsid; PyJWT
+# checks ID Tokens, mod_auth_openidc is a relying party.
+WEB_PKGS="apache2 libapache2-mod-fcgid libapache2-mod-oauth2
+libapache2-mod-auth-openidc nginx spawn-fcgi python3-authlib
+python3-requests python3-jwt iproute2 util-linux"
 # make reliability (RELIABILITY=1) also: valgrind for the memory suite,
 # setpriv (util-linux) for the faults suite; lighttpd, lmdb-utils and
 # python3 are in TEST_PKGS already.
