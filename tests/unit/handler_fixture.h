@@ -155,6 +155,51 @@ fx_add_client(struct fx *f, const struct fx_client *spec)
 	assert_int_equal(store_txn_commit(txn), STORE_OK);
 }
 
+/* When a signing key of fx_add_key is published and when it signs. */
+struct fx_key_times {
+	int64_t created_at;	/* published from */
+	int64_t sign_from;	/* signs from */
+	int64_t retired_at;	/* signs until; 0: not retired */
+	int64_t drop_at;	/* published until; 0: for ever */
+};
+
+/*
+ * Stores the private key pem (as jose_key_generate makes it for alg) as a
+ * signing key with the times t, under its RFC 7638 thumbprint and with its
+ * public JWK, as oauthctl key generate does, replacing one of the same
+ * kid.  Copies the kid to kid when it is not NULL.  Fails the test on any
+ * error.
+ */
+static inline void
+fx_add_key(struct fx *f, enum jose_alg alg, const char *pem,
+    const struct fx_key_times *t, char kid[JOSE_KID_LEN + 1])
+{
+	struct store_txn *txn;
+	EVP_PKEY *pkey = NULL;
+	cJSON *jwk = NULL;
+	struct key k;
+
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(jose_key_parse(alg, pem, strlen(pem), &pkey), 0);
+	assert_int_equal(jose_key_thumbprint(pkey, alg, k.kid), 0);
+	assert_int_equal(jose_jwk_public(pkey, alg, k.kid, &jwk), 0);
+	assert_non_null(k.jwk = cJSON_PrintUnformatted(jwk));
+	k.pem = (char *)pem;
+	k.alg = alg;
+	k.created_at = t->created_at;
+	k.sign_from = t->sign_from;
+	k.retired_at = t->retired_at;
+	k.drop_at = t->drop_at;
+	assert_int_equal(store_txn_begin(f->store, 1, &txn), STORE_OK);
+	assert_int_equal(store_key_put(txn, &k), STORE_OK);
+	assert_int_equal(store_txn_commit(txn), STORE_OK);
+	if (kid != NULL)
+		memcpy(kid, k.kid, JOSE_KID_LEN + 1);
+	cJSON_free(k.jwk);
+	cJSON_Delete(jwk);
+	jose_key_free(pkey);
+}
+
 /*
  * conf: confidential, every grant, "read write admin", one redirect URI.
  * other: the same, under another id.  pub: public, code and refresh.
