@@ -165,6 +165,13 @@ enum config_sync {
 	CONFIG_SYNC__MAX
 };
 
+/* OAUTH_ACCESS_TOKEN_FORMAT: what access tokens are, unless a client says. */
+enum config_token_format {
+	CONFIG_TOKEN_OPAQUE = 0,	/* 256 random bits, looked up */
+	CONFIG_TOKEN_JWT,		/* RFC 9068, verifiable at the edge */
+	CONFIG_TOKEN__MAX
+};
+
 struct config {
 	char *db_path;		/* OAUTH_DB, required */
 	char *issuer;		/* OAUTH_ISSUER, NULL: derived per request */
@@ -176,6 +183,7 @@ struct config {
 	size_t map_size;	/* OAUTH_MAP_SIZE, bytes of the LMDB map */
 	enum config_sync db_sync; /* OAUTH_DB_SYNC */
 	unsigned conn_timeout;	/* OAUTH_CONN_TIMEOUT, seconds */
+	enum config_token_format token_format; /* OAUTH_ACCESS_TOKEN_FORMAT */
 };
 
 int config_load(struct config *, char *, size_t);

@@ -26,6 +26,7 @@ enum config_key {
 	CONFIG_MAX_BODY,
 	CONFIG_MAP_SIZE,
 	CONFIG_DB_SYNC,
+	CONFIG_TOKEN_FORMAT,
 	CONFIG_CONN_TIMEOUT,
 	CONFIG_KEY__MAX
 };
@@ -40,6 +41,7 @@ static const char *const config_names[CONFIG_KEY__MAX] = {
 	[CONFIG_MAX_BODY] = "OAUTH_MAX_BODY",
 	[CONFIG_MAP_SIZE] = "OAUTH_MAP_SIZE",
 	[CONFIG_DB_SYNC] = "OAUTH_DB_SYNC",
+	[CONFIG_TOKEN_FORMAT] = "OAUTH_ACCESS_TOKEN_FORMAT",
 	[CONFIG_CONN_TIMEOUT] = "OAUTH_CONN_TIMEOUT",
 };
 
@@ -268,6 +270,15 @@ config_load(struct config *cfg, char *err, size_t errsz)
 		CONFIG_CONN_TIMEOUT_LIMIT, &conn, err, errsz) == -1)
 		goto out;
 
+	if (values[CONFIG_TOKEN_FORMAT] != NULL) {
+		if (strcmp(values[CONFIG_TOKEN_FORMAT], "jwt") == 0)
+			cfg->token_format = CONFIG_TOKEN_JWT;
+		else if (strcmp(values[CONFIG_TOKEN_FORMAT], "opaque") != 0) {
+			snprintf(err, errsz, "OAUTH_ACCESS_TOKEN_FORMAT must be "
+			    "opaque or jwt");
+			goto out;
+		}
+	}
 	if (values[CONFIG_DB_SYNC] != NULL) {
 		for (k = 0; k < CONFIG_SYNC__MAX; k++)
 			if (strcmp(values[CONFIG_DB_SYNC],

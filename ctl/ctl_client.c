@@ -19,8 +19,16 @@ struct ctl_client_spec {
 	const char *scope;
 	const char *grant_types;
 	const char *audience;
+	const char *token_format;	/* --token-format, or NULL */
 	const char *uris[REDIRECT_URIS_MAX];
 	size_t uri_count;
+};
+
+/* The names of enum client_token_format, as --token-format and show say. */
+static const char *const ctl_client_formats[CLIENT_TOKEN__MAX] = {
+	[CLIENT_TOKEN_DEFAULT] = "default",
+	[CLIENT_TOKEN_OPAQUE] = "opaque",
+	[CLIENT_TOKEN_JWT] = "jwt",
 };
 
 /* The options of "client add", indexed as ctl_args_next returns them. */
@@ -32,6 +40,7 @@ enum ctl_client_add_opt {
 	CTL_ADD_REDIRECT_URI,
 	CTL_ADD_AUDIENCE,
 	CTL_ADD_INTROSPECT,
+	CTL_ADD_TOKEN_FORMAT,
 	CTL_ADD_JSON,
 	CTL_ADD__MAX
 };
@@ -44,6 +53,7 @@ static const struct ctl_option ctl_client_add_opts[CTL_ADD__MAX] = {
 	[CTL_ADD_REDIRECT_URI] = { "--redirect-uri", 1, 1 },
 	[CTL_ADD_AUDIENCE] = { "--audience", 1, 0 },
 	[CTL_ADD_INTROSPECT] = { "--introspect", 0, 0 },
+	[CTL_ADD_TOKEN_FORMAT] = { "--token-format", 1, 0 },
 	[CTL_ADD_JSON] = { "--json", 0, 0 },
 };
 
@@ -238,6 +248,9 @@ ctl_client_parse_add(struct ctl *ctl, int argc, char **argv,
 		case CTL_ADD_INTROSPECT:
 			spec->introspect = 1;
 			break;
+		case CTL_ADD_TOKEN_FORMAT:
+			spec->token_format = v;
+			break;
 		case CTL_ADD_JSON:
 			spec->json = 1;
 			break;
@@ -374,6 +387,15 @@ ctl_client_build(const struct ctl *ctl, const struct ctl_client_spec *spec,
 	c->is_public = spec->is_public;
 	c->may_introspect = spec->introspect;
 	c->created_at = ctl->now;
+	/* Without --token-format, OAUTH_ACCESS_TOKEN_FORMAT decides. */
+	if (spec->token_format == NULL)
+		c->token_format = CLIENT_TOKEN_DEFAULT;
+	else if (strcmp(spec->token_format, "jwt") == 0)
+		c->token_format = CLIENT_TOKEN_JWT;
+	else if (strcmp(spec->token_format, "opaque") == 0)
+		c->token_format = CLIENT_TOKEN_OPAQUE;
+	else
+		return ctl_usage_error(ctl, "--token-format is opaque or jwt");
 
 	if (spec->is_public && spec->secret_arg != NULL)
 		return ctl_usage_error(ctl, "--secret and --public exclude "
@@ -606,6 +628,8 @@ ctl_client_json(const struct client *c)
 	    cJSON_AddStringToObject(o, "audience", c->audience) :
 	    cJSON_AddNullToObject(o, "audience")) == NULL ||
 	    cJSON_AddBoolToObject(o, "introspect", c->may_introspect) == NULL ||
+	    cJSON_AddStringToObject(o, "token_format",
+		ctl_client_formats[c->token_format]) == NULL ||
 	    cJSON_AddNumberToObject(o, "created_at",
 	    (double)c->created_at) == NULL)
 		goto fail;
@@ -639,6 +663,7 @@ ctl_client_print(const struct client *c)
 	if (c->audience != NULL)
 		printf("audience: %s\n", c->audience);
 	printf("introspect: %s\n", c->may_introspect ? "yes" : "no");
+	printf("token format: %s\n", ctl_client_formats[c->token_format]);
 	printf("created_at: %s\n", when);
 	buf_free(&grants);
 	return 0;

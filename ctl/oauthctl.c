@@ -30,7 +30,7 @@ static const struct ctl_command ctl_commands[] = {
 	    "                           [--grant-types LIST] "
 	    "[--redirect-uri URI]...\n"
 	    "                           [--audience AUD] [--introspect] "
-	    "[--json]",
+	    "[--token-format opaque|jwt] [--json]",
 	    "Registers a client and prints its secret, once.  ID is 1 to "
 	    CTL_STR(CLIENT_ID_MAX) "\n"
 	    "printable ASCII characters without space (RFC 6749 Appendix A).\n"
@@ -65,6 +65,9 @@ static const struct ctl_command ctl_commands[] = {
 	    "  --audience AUD     the audience of the client's tokens\n"
 	    "  --introspect       a resource server: may introspect every "
 	    "token\n"
+	    "  --token-format F   opaque or jwt (RFC 9068): what its access "
+	    "tokens\n"
+	    "                     are (default: OAUTH_ACCESS_TOKEN_FORMAT)\n"
 	    "  --json             print {\"client_id\": ..., "
 	    "\"client_secret\": ...}\n" },
 	{ "client list", ctl_cmd_client_list, "client list [--json]",

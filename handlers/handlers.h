@@ -200,6 +200,16 @@ enum oauth_error token_spend(struct store_txn *,
     const unsigned char[TOKEN_HASH_LEN], struct token *, struct grant *,
     const char **);
 
+/* token_jwt.c */
+int token_jwt_wanted(const struct handler_env *, const struct client *);
+enum oauth_error token_jwt_mint(const struct handler_env *, struct store_txn *,
+    const struct token *, const char *, int64_t, char[TOKEN_PRESENTED_MAX + 1],
+    const char **);
+enum oauth_error token_mint_access(const struct handler_env *,
+    struct store_txn *, const struct client *, const struct token *,
+    const struct token_issue *, int64_t, char[TOKEN_PRESENTED_MAX + 1],
+    const char **);
+
 /* token_code.c */
 enum oauth_error token_grant_authorization_code(const struct handler_env *,
     struct store_txn *, const struct params *, const struct client *,

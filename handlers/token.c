@@ -115,9 +115,8 @@ token_grant_client_credentials(const struct handler_env *env,
 	access.issued_at = now;
 	access.expires_at = now + env->config->access_ttl;
 	out->expires_in = env->config->access_ttl;
-	if ((err = token_mint(env, txn, &access, out->access)) != OAUTH_OK)
-		*why = "the token could not be stored";
-	return err;
+	return token_mint_access(env, txn, client, &access, out, 0, out->access,
+	    why);
 }
 
 /* Makes resp the successful token response (RFC 6749 §5.1). */
@@ -316,9 +315,10 @@ token_issue_grant(const struct handler_env *env, struct store_txn *txn,
 	t.expires_at = token_expiry(now, env->config->access_ttl, end);
 	t.has_grant = 1;
 	memcpy(t.grant_id, grant->id, sizeof(t.grant_id));
-	*why = "the token could not be stored";
-	if ((err = token_mint(env, txn, &t, out->access)) != OAUTH_OK)
+	if ((err = token_mint_access(env, txn, client, &t, out,
+		 grant->auth_time, out->access, why)) != OAUTH_OK)
 		return err;
+	*why = "the token could not be stored";
 	out->expires_in = t.expires_at - now;
 	if (grant->expires_at < t.expires_at)
 		grant->expires_at = t.expires_at;

@@ -39,6 +39,14 @@ enum store_status {
 #define GRANT_REFRESH_TOKEN 0x04u
 #define GRANT_ALL 0x07u
 
+/* What a client's access tokens are. */
+enum client_token_format {
+	CLIENT_TOKEN_DEFAULT = 0,	/* OAUTH_ACCESS_TOKEN_FORMAT decides */
+	CLIENT_TOKEN_OPAQUE,
+	CLIENT_TOKEN_JWT,
+	CLIENT_TOKEN__MAX
+};
+
 struct client {
 	char id[CLIENT_ID_MAX + 1];
 	int is_public;			/* authenticates with "none" */
@@ -52,6 +60,7 @@ struct client {
 	char *redirect_uris[REDIRECT_URIS_MAX];
 	size_t redirect_uri_count;
 	int64_t created_at;
+	enum client_token_format token_format;
 };
 
 enum token_kind {

@@ -8,7 +8,7 @@
  *
  *   client: ver type | id | flags u8 | salt[16] | hash[32] | iterations u32
  *           | grant_types u32 | scope | ?audience | n u8 | n x redirect_uri
- *           | created_at i64
+ *           | created_at i64 | [token_format u8, when not the default]
  *   token:  ver type | kind u8 | state u8 | client_id | ?subject | scope
  *           | ?audience | issued_at i64 | expires_at i64 | has_grant u8
  *           | [grant_id[16] when has_grant] | ?redirect_uri | ?code_challenge
@@ -370,7 +370,8 @@ store_record_client_encode(const struct client *c, struct buf *b)
 	    c->secret_iterations > SECRET_KDF_ITERATIONS_MAX ||
 	    !store_record_str_ok(c->scope, 0, SCOPE_MAX) ||
 	    !store_record_opt_ok(c->audience, AUDIENCE_MAX) ||
-	    c->redirect_uri_count > REDIRECT_URIS_MAX)
+	    c->redirect_uri_count > REDIRECT_URIS_MAX ||
+	    (unsigned)c->token_format >= CLIENT_TOKEN__MAX)
 		return STORE_INVALID;
 	for (i = 0; i < c->redirect_uri_count; i++)
 		if (c->redirect_uris[i] == NULL ||
@@ -397,6 +398,8 @@ store_record_client_encode(const struct client *c, struct buf *b)
 	for (i = 0; i < c->redirect_uri_count; i++)
 		store_record_put_str(&o, c->redirect_uris[i]);
 	store_record_put_i64(&o, c->created_at);
+	if (c->token_format != CLIENT_TOKEN_DEFAULT)
+		store_record_put_u8(&o, (unsigned)c->token_format);
 	return store_record_finish(&o);
 }
 
@@ -444,6 +447,14 @@ store_record_client_decode(const void *p, size_t len, struct client *c)
 		c->redirect_uri_count = i + 1;
 	}
 	c->created_at = store_record_get_i64(&in);
+	if (in.status == STORE_OK && in.left > 0) {
+		n = store_record_get_u8(&in);
+		/* The default is written as nothing: canonical. */
+		if (n == CLIENT_TOKEN_DEFAULT || n >= CLIENT_TOKEN__MAX)
+			in.status = STORE_CORRUPT;
+		else
+			c->token_format = (enum client_token_format)n;
+	}
 	if (store_record_end(&in) != STORE_OK)
 		client_free(c);
 	return in.status;

@@ -457,7 +457,7 @@ check "show prints no secret material" \
 expect 0 "client show --json" --db "$db" client show web --json
 json "show --json has exactly the public fields" 'set(d) == {"client_id",
     "public", "scope", "grant_types", "redirect_uris", "audience",
-    "introspect", "created_at"}'
+    "introspect", "token_format", "created_at"}'
 json "show --json of a public client" 'd["public"] is True and
     d["grant_types"] == ["authorization_code", "refresh_token"] and
     d["redirect_uris"] == ["https://app.example/cb", "com.example.app:/oauth"]
@@ -496,7 +496,7 @@ json "client list --json is an array of every client" \
     "isinstance(d, list) and len(d) == $nclients"
 json "client list --json objects are those of show" 'all(set(c) ==
     {"client_id", "public", "scope", "grant_types", "redirect_uris",
-    "audience", "introspect", "created_at"} for c in d)'
+    "audience", "introspect", "token_format", "created_at"} for c in d)'
 json "client list --json carries the right values" \
     '[c for c in d if c["client_id"] == "web"][0]["public"] is True'
 expect 2 "client list with an argument" --db "$db" client list extra
