@@ -38,6 +38,7 @@ WS_PORT_TRIES=20	# ports tried before giving up
 WS_SVC_SECRET=svc-secret-0123456789abcdefghijklmnop
 WS_RS_SECRET=rs-secret-0123456789abcdefghijklmnopq
 WS_APP_SECRET=app-secret-0123456789abcdefghijklmnop
+WS_RP_SECRET=rp-secret-0123456789abcdefghijklmnopq
 WS_USER_NAME=alice
 WS_USER_PASS=wonderland-pass
 WS_REDIRECT=http://127.0.0.1:9/cb
@@ -344,6 +345,9 @@ ws_render() {
 	    -e "s|@RS_ID@|rs|g" \
 	    -e "s|@RS_SECRET@|$WS_RS_SECRET|g" \
 	    -e "s|@API_DIR@|${WS_API_DIR:-}|g" \
+	    -e "s|@OIDC_METADATA_URL@|${WS_OIDC_METADATA_URL:-}|g" \
+	    -e "s|@RP_ID@|rp|g" \
+	    -e "s|@RP_SECRET@|$WS_RP_SECRET|g" \
 	    "$1" >"$2" || return 1
 	if grep -n '@[A-Z_]*@' "$2" >&2; then
 		echo "# $1: placeholder left unrendered" >&2
@@ -745,6 +749,7 @@ ws_lint_etc() {
 	WS_HTPASSWD=$ws_tmp/htpasswd WS_SOCKET=$ws_tmp/oauth.sock
 	WS_PORT=8080 WS_FCGI_PORT=9000 WS_API_DIR=$ws_tmp/api
 	WS_INTROSPECT_URL=http://127.0.0.1:8080/oauth/introspect
+	WS_OIDC_METADATA_URL=http://127.0.0.1:8080/oauth/.well-known/openid-configuration
 	for _f in $(find etc -type f ! -name README.md | sort); do
 		ws_check "$_f: every placeholder is a known one" \
 		    ws_quiet ws_render "$_f" "$ws_tmp/out"
