@@ -884,7 +884,15 @@ test_userinfo(void **state)
 	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, "scope=openid%20read", &oidc);
 	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, "scope=read", &plain);
 	fx_code_flow(f, FX_PUB, NULL, "scope=openid", &revoked);
-	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, cc);
+	/* A client_credentials token even with openid: it has no user. */
+	fx_add_client(f, &(const struct fx_client){"cc-oidc", FX_CC_SECRET,
+	    "openid read", GRANT_CLIENT_CREDENTIALS, 0, NULL, {NULL}});
+	fx_postf(f, "/token", NULL, &out, "grant_type=client_credentials"
+	    "&client_id=cc-oidc&client_secret=" FX_CC_SECRET "&scope=openid");
+	fx_assert_status(&out, 200);
+	assert_null(cJSON_GetObjectItemCaseSensitive(out.json, "id_token"));
+	fx_copy(cc, &out, "access_token");
+	fx_resp_free(&out);
 	fx_code(f, FX_PUB, "scope=openid", code);
 	fx_present(f, "/revoke", "&client_id=" FX_PUB, revoked.access, NULL,
 	    &out);
