@@ -165,6 +165,10 @@ enum config_sync {
 	CONFIG_SYNC__MAX
 };
 
+#define CONFIG_CLAIMS_MAX 16	/* claims OAUTH_CLAIMS may map */
+#define CONFIG_CLAIM_NAME_MAX 64	/* bytes of a claim or variable name */
+#define CONFIG_CLAIM_VALUE_MAX 1024	/* bytes of a claim's value */
+
 /* OAUTH_ACCESS_TOKEN_FORMAT: what access tokens are, unless a client says. */
 enum config_token_format {
 	CONFIG_TOKEN_OPAQUE = 0,	/* 256 random bits, looked up */
@@ -184,6 +188,14 @@ struct config {
 	enum config_sync db_sync; /* OAUTH_DB_SYNC */
 	unsigned conn_timeout;	/* OAUTH_CONN_TIMEOUT, seconds */
 	enum config_token_format token_format; /* OAUTH_ACCESS_TOKEN_FORMAT */
+	/*
+	 * OAUTH_CLAIMS: the user's claims and the CGI variables the web
+	 * server puts them in ("email=AUTHENTICATE_MAIL ..."), claim_count
+	 * of each; the strings are owned by the config.
+	 */
+	char *claim_names[CONFIG_CLAIMS_MAX];
+	char *claim_vars[CONFIG_CLAIMS_MAX];
+	size_t claim_count;
 };
 
 int config_load(struct config *, char *, size_t);

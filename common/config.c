@@ -27,6 +27,7 @@ enum config_key {
 	CONFIG_MAP_SIZE,
 	CONFIG_DB_SYNC,
 	CONFIG_TOKEN_FORMAT,
+	CONFIG_CLAIMS,
 	CONFIG_CONN_TIMEOUT,
 	CONFIG_KEY__MAX
 };
@@ -42,6 +43,7 @@ static const char *const config_names[CONFIG_KEY__MAX] = {
 	[CONFIG_MAP_SIZE] = "OAUTH_MAP_SIZE",
 	[CONFIG_DB_SYNC] = "OAUTH_DB_SYNC",
 	[CONFIG_TOKEN_FORMAT] = "OAUTH_ACCESS_TOKEN_FORMAT",
+	[CONFIG_CLAIMS] = "OAUTH_CLAIMS",
 	[CONFIG_CONN_TIMEOUT] = "OAUTH_CONN_TIMEOUT",
 };
 
@@ -199,6 +201,82 @@ config_number(char *values[CONFIG_KEY__MAX], enum config_key k,
 }
 
 /*
+ * Whether the len bytes of s form a name of the claims map: 1 to
+ * CONFIG_CLAIM_NAME_MAX letters, digits and underscores, lower case for a
+ * claim (is_var 0), upper case for a CGI variable.
+ */
+static int
+config_claim_name_ok(const char *s, size_t len, int is_var)
+{
+	size_t i;
+
+	if (len == 0 || len > CONFIG_CLAIM_NAME_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!(s[i] == '_' || (s[i] >= '0' && s[i] <= '9') ||
+		    (is_var ? (s[i] >= 'A' && s[i] <= 'Z')
+			    : (s[i] >= 'a' && s[i] <= 'z'))))
+			return 0;
+	return 1;
+}
+
+/*
+ * Reads OAUTH_CLAIMS, "claim=VARIABLE" pairs separated by spaces, into
+ * cfg.  The claims an ID Token carries of itself cannot be mapped: the
+ * web server must not be able to name the subject or the audience.
+ * Returns 0, or -1 with a reason in err.
+ */
+static int
+config_claims(struct config *cfg, const char *value, char *err, size_t errsz)
+{
+	static const char *const reserved[] = {"sub", "iss", "aud", "exp",
+		"iat", "auth_time", "nonce", "at_hash", "azp", "jti",
+		"client_id", "scope", NULL};
+	const char *p = value, *end, *eq;
+	size_t i, n;
+
+	while (*p != '\0') {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		end = strchr(p, ' ');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		eq = memchr(p, '=', n);
+		if (eq == NULL || !config_claim_name_ok(p, (size_t)(eq - p), 0) ||
+		    !config_claim_name_ok(eq + 1, n - (size_t)(eq - p) - 1, 1)) {
+			snprintf(err, errsz, "OAUTH_CLAIMS is space-separated "
+			    "claim=VARIABLE pairs (lower-case claims, upper-case "
+			    "variables)");
+			return -1;
+		}
+		for (i = 0; reserved[i] != NULL; i++)
+			if (strlen(reserved[i]) == (size_t)(eq - p) &&
+			    memcmp(reserved[i], p, (size_t)(eq - p)) == 0) {
+				snprintf(err, errsz, "OAUTH_CLAIMS may not map "
+				    "%s", reserved[i]);
+				return -1;
+			}
+		if (cfg->claim_count == CONFIG_CLAIMS_MAX) {
+			snprintf(err, errsz, "OAUTH_CLAIMS maps at most %d "
+			    "claims", CONFIG_CLAIMS_MAX);
+			return -1;
+		}
+		if ((cfg->claim_names[cfg->claim_count] = strndup(p,
+		    (size_t)(eq - p))) == NULL ||
+		    (cfg->claim_vars[cfg->claim_count] = strndup(eq + 1,
+		    n - (size_t)(eq - p) - 1)) == NULL) {
+			free(cfg->claim_names[cfg->claim_count]);
+			snprintf(err, errsz, "out of memory");
+			return -1;
+		}
+		cfg->claim_count++;
+		p += n;
+	}
+	return 0;
+}
+
+/*
  * Fills cfg from OAUTH_CONFIG's file and the environment, with the contract's
  * defaults.  Returns 0; or -1 with a one-line reason in err (never a value,
  * which might be a secret) and cfg holding nothing to free.
@@ -270,6 +348,9 @@ config_load(struct config *cfg, char *err, size_t errsz)
 		CONFIG_CONN_TIMEOUT_LIMIT, &conn, err, errsz) == -1)
 		goto out;
 
+	if (values[CONFIG_CLAIMS] != NULL &&
+	    config_claims(cfg, values[CONFIG_CLAIMS], err, errsz) == -1)
+		goto out;
 	if (values[CONFIG_TOKEN_FORMAT] != NULL) {
 		if (strcmp(values[CONFIG_TOKEN_FORMAT], "jwt") == 0)
 			cfg->token_format = CONFIG_TOKEN_JWT;
@@ -306,6 +387,8 @@ config_load(struct config *cfg, char *err, size_t errsz)
 out:
 	for (k = 0; k < CONFIG_KEY__MAX; k++)
 		free(values[k]);
+	if (rc == -1)
+		config_free(cfg);
 	return rc;
 }
 
@@ -313,9 +396,16 @@ out:
 void
 config_free(struct config *cfg)
 {
+	size_t i;
+
 	if (cfg == NULL)
 		return;
+
 	free(cfg->db_path);
 	free(cfg->issuer);
+	for (i = 0; i < cfg->claim_count; i++) {
+		free(cfg->claim_names[i]);
+		free(cfg->claim_vars[i]);
+	}
 	memset(cfg, 0, sizeof(*cfg));
 }

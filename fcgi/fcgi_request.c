@@ -93,6 +93,32 @@ fcgi_request_copy_vars(const struct fcgi_source *src, struct request *req,
 }
 
 /*
+ * Copies the variables that carry the user's claims (OAUTH_CLAIMS) into
+ * req->claim_values.  One over CONFIG_CLAIM_VALUE_MAX bytes is left out
+ * rather than refused: the web server set it, not the peer, and the user
+ * should still be able to log in.  Returns OAUTH_OK, or OAUTH_SERVER_ERROR
+ * when memory runs out.
+ */
+static enum oauth_error
+fcgi_request_copy_claims(const struct fcgi_source *src,
+    const struct config *config, struct request *req)
+{
+	const char *value;
+	size_t i, len;
+
+	for (i = 0; i < config->claim_count && i < CONFIG_CLAIMS_MAX; i++) {
+		value = src->getparam(src->ctx, config->claim_vars[i]);
+		if (value == NULL || (len = strnlen(value,
+		    CONFIG_CLAIM_VALUE_MAX + 1)) > CONFIG_CLAIM_VALUE_MAX ||
+		    len == 0)
+			continue;
+		if ((req->claim_values[i] = strndup(value, len)) == NULL)
+			return OAUTH_SERVER_ERROR;
+	}
+	return OAUTH_OK;
+}
+
+/*
  * Reads exactly len body bytes from src into a new NUL-terminated
  * req->body.  Returns OAUTH_OK; OAUTH_INVALID_REQUEST when the body ends
  * early or cannot be read; or OAUTH_SERVER_ERROR when memory runs out or
@@ -147,7 +173,8 @@ fcgi_request_read(const struct fcgi_source *src, const struct config *config,
 	char msg[96];
 	size_t len = 0;
 
-	if ((err = fcgi_request_copy_vars(src, req, &what)) != OAUTH_OK) {
+	if ((err = fcgi_request_copy_claims(src, config, req)) != OAUTH_OK ||
+	    (err = fcgi_request_copy_vars(src, req, &what)) != OAUTH_OK) {
 		if (err == OAUTH_INVALID_REQUEST) {
 			(void)snprintf(msg, sizeof(msg), "the %s is too long",
 			    what);

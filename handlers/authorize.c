@@ -18,7 +18,51 @@ struct authorize_request {
 	const char *challenge;		/* PKCE S256 challenge, or NULL */
 	const char *nonce;		/* OpenID Connect nonce, or NULL */
 	char *scope;			/* granted scope, allocated */
+	char *claims;			/* the user's, JSON; NULL: none */
 };
+
+/*
+ * The user's claims that the web server passed in the variables
+ * OAUTH_CLAIMS names, as a JSON object of strings kept with the grant
+ * (valid UTF-8 values only), in *out; NULL when there are none or they
+ * do not fit a grant.  Returns 0, or -1 when memory runs out.
+ */
+static int
+authorize_claims(const struct handler_env *env, const struct request *req,
+    char **out)
+{
+	const struct config *cfg = env->config;
+	cJSON *o = NULL;
+	size_t i;
+	int any = 0;
+
+	*out = NULL;
+	for (i = 0; i < cfg->claim_count && i < CONFIG_CLAIMS_MAX; i++) {
+		const char *v = req->claim_values[i];
+
+		if (v == NULL || !utf8_valid(v, strlen(v)))
+			continue;
+		if (o == NULL && (o = cJSON_CreateObject()) == NULL)
+			return -1;
+		if (cJSON_AddStringToObject(o, cfg->claim_names[i], v) ==
+		    NULL) {
+			cJSON_Delete(o);
+			return -1;
+		}
+		any = 1;
+	}
+	if (!any)
+		return 0;
+	*out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (*out == NULL)
+		return -1;
+	if (strlen(*out) > STORE_CLAIMS_MAX) {
+		cJSON_free(*out);
+		*out = NULL;
+	}
+	return 0;
+}
 
 /*
  * The OpenID Connect parameters of the request (Core 1.0 §3.1.2.1): nonce
@@ -273,6 +317,7 @@ authorize_issue(const struct handler_env *env, struct store_txn *txn,
 	grant.expires_at = now + env->config->code_ttl;
 	/* The web server authenticated the user for this request. */
 	grant.auth_time = now;
+	grant.claims = ar->claims;
 	if ((st = store_grant_put(txn, &grant)) != STORE_OK)
 		return oauth_error_from_store(st);
 	record.kind = TOKEN_CODE;
@@ -370,6 +415,10 @@ handler_authorize(const struct handler_env *env, const struct request *req,
 		why = "state is too long";
 	} else
 		err = authorize_check(&client, &params, &ar, &why);
+	if (err == OAUTH_OK && authorize_claims(env, req, &ar.claims) == -1) {
+		err = OAUTH_SERVER_ERROR;
+		why = "out of memory";
+	}
 	if (err == OAUTH_OK && (err = authorize_issue(env, txn, &client,
 				    req->remote_user, requested_uri, &ar,
 				    code)) != OAUTH_OK)
@@ -389,6 +438,7 @@ out:
 	store_txn_abort(txn);
 	client_free(&client);
 	free(ar.scope);
+	cJSON_free(ar.claims);
 	free(issuer);
 	params_free(&params);
 }

@@ -62,6 +62,12 @@ struct request {
 	char *https;		/* HTTPS */
 	char *body;
 	size_t body_len;
+	/*
+	 * The values of the variables OAUTH_CLAIMS names, in its order
+	 * (config->claim_vars); NULL when unset or over
+	 * CONFIG_CLAIM_VALUE_MAX bytes.
+	 */
+	char *claim_values[CONFIG_CLAIMS_MAX];
 };
 
 /*

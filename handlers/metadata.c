@@ -88,14 +88,26 @@ metadata_add_scopes(cJSON *a, const char *scopes, const char *except)
  * Returns 0, or -1 when memory runs out.
  */
 static int
-metadata_add_openid(cJSON *o)
+metadata_add_openid(const struct config *cfg, cJSON *o)
 {
+	cJSON *claims, *s;
+	size_t i;
+
 	if (metadata_add_list(o, "subject_types_supported",
 		metadata_subject_types) == -1 ||
 	    metadata_add_list(o, "id_token_signing_alg_values_supported",
 		metadata_id_token_algs) == -1 ||
 	    metadata_add_list(o, "claims_supported", metadata_claims) == -1 ||
-	    cJSON_AddFalseToObject(o, "claims_parameter_supported") == NULL ||
+	    (claims = cJSON_GetObjectItemCaseSensitive(o, "claims_supported")) ==
+		NULL)
+		return -1;
+	/* And the user's claims the web server passes on (OAUTH_CLAIMS). */
+	for (i = 0; i < cfg->claim_count; i++) {
+		if ((s = cJSON_CreateString(cfg->claim_names[i])) == NULL)
+			return -1;
+		cJSON_AddItemToArray(claims, s);
+	}
+	if (cJSON_AddFalseToObject(o, "claims_parameter_supported") == NULL ||
 	    cJSON_AddFalseToObject(o, "request_parameter_supported") == NULL ||
 	    /* §3: true unless said otherwise; we take no request_uri. */
 	    cJSON_AddFalseToObject(o, "request_uri_parameter_supported") ==
@@ -167,7 +179,7 @@ metadata_respond(const struct handler_env *env, const struct request *req,
 	/* openid is always there: the server supports it for every client. */
 	if (metadata_add_scopes(scope_list, "openid", NULL) == -1 ||
 	    metadata_add_scopes(scope_list, scopes, "openid") == -1 ||
-	    (openid && metadata_add_openid(o) == -1))
+	    (openid && metadata_add_openid(env->config, o) == -1))
 		goto nomem;
 	response_json(resp, 200, o);
 	o = NULL;

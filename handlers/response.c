@@ -138,6 +138,8 @@ response_json(struct response *r, int status, cJSON *o)
 void
 request_free(struct request *req)
 {
+	size_t i;
+
 	if (req == NULL)
 		return;
 	if (req->authorization != NULL)
@@ -156,6 +158,8 @@ request_free(struct request *req)
 	free(req->script_name);
 	free(req->https);
 	free(req->body);
+	for (i = 0; i < CONFIG_CLAIMS_MAX; i++)
+		free(req->claim_values[i]);
 	memset(req, 0, sizeof(*req));
 }
 

@@ -11,7 +11,7 @@
 static const char *const cf_keys[] = {"OAUTH_DB", "OAUTH_ISSUER",
     "OAUTH_ACCESS_TTL", "OAUTH_REFRESH_TTL", "OAUTH_CODE_TTL",
     "OAUTH_MAX_BODY", "OAUTH_MAP_SIZE", "OAUTH_DB_SYNC", "OAUTH_CONFIG",
-    NULL};
+    "OAUTH_CLAIMS", "OAUTH_ACCESS_TOKEN_FORMAT", "OAUTH_GRANT_TTL", NULL};
 
 static char cf_path[64];
 
@@ -475,6 +475,81 @@ test_db_sync(void **state)
 	}
 }
 
+/* OAUTH_CLAIMS: claim=VARIABLE pairs; OAUTH_ACCESS_TOKEN_FORMAT; grant TTL. */
+static const struct claims_case {
+	int line;
+	const char *value;
+	int ok;
+	size_t count;
+	const char *first_name, *first_var;
+} claims_cases[] = {
+	{__LINE__, "email=AUTHENTICATE_MAIL", 1, 1, "email",
+	    "AUTHENTICATE_MAIL"},
+	{__LINE__, "  email=MAIL   name=CN groups=MEMBER_OF ", 1, 3, "email",
+	    "MAIL"},
+	{__LINE__, "email", 0, 0, NULL, NULL},
+	{__LINE__, "=MAIL", 0, 0, NULL, NULL},
+	{__LINE__, "email=", 0, 0, NULL, NULL},
+	{__LINE__, "Email=MAIL", 0, 0, NULL, NULL},
+	{__LINE__, "email=mail", 0, 0, NULL, NULL},
+	{__LINE__, "e-mail=MAIL", 0, 0, NULL, NULL},
+	{__LINE__, "email=MA IL", 0, 0, NULL, NULL},
+	/* What the ID Token says of itself is not the web server's. */
+	{__LINE__, "sub=REMOTE_USER", 0, 0, NULL, NULL},
+	{__LINE__, "aud=X", 0, 0, NULL, NULL},
+	{__LINE__, "nonce=X", 0, 0, NULL, NULL},
+	{__LINE__, "a=A b=B c=C d=D e=E f=F g=G h=H i=I j=J k=K l=L m=M n=N "
+	    "o=O p=P", 1, 16, "a", "A"},
+	{__LINE__, "a=A b=B c=C d=D e=E f=F g=G h=H i=I j=J k=K l=L m=M n=N "
+	    "o=O p=P q=Q", 0, 0, NULL, NULL},
+};
+
+static void
+test_claims(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(claims_cases) / sizeof(claims_cases[0]); i++) {
+		const struct claims_case *c = &claims_cases[i];
+		struct config cfg;
+
+		cf_check_pair(state, c->line, "OAUTH_CLAIMS", c->value, c->ok,
+		    NULL, &cfg);
+		if (!c->ok)
+			continue;
+		if (cfg.claim_count != c->count ||
+		    strcmp(cfg.claim_names[0], c->first_name) != 0 ||
+		    strcmp(cfg.claim_vars[0], c->first_var) != 0)
+			fail_msg("line %d: %zu claims, first %s=%s", c->line,
+			    cfg.claim_count, cfg.claim_names[0],
+			    cfg.claim_vars[0]);
+		config_free(&cfg);
+	}
+}
+
+static void
+test_token_format_and_grant_ttl(void **state)
+{
+	struct config cfg;
+
+	cf_check_pair(state, __LINE__, "OAUTH_ACCESS_TOKEN_FORMAT", "jwt", 1,
+	    NULL, &cfg);
+	assert_int_equal(cfg.token_format, CONFIG_TOKEN_JWT);
+	assert_true(cfg.grant_ttl == CONFIG_GRANT_TTL_DEFAULT);
+	config_free(&cfg);
+	cf_check_pair(state, __LINE__, "OAUTH_ACCESS_TOKEN_FORMAT", "opaque", 1,
+	    NULL, &cfg);
+	assert_int_equal(cfg.token_format, CONFIG_TOKEN_OPAQUE);
+	config_free(&cfg);
+	cf_check_pair(state, __LINE__, "OAUTH_ACCESS_TOKEN_FORMAT", "JWT", 0,
+	    NULL, &cfg);
+	cf_check_pair(state, __LINE__, "OAUTH_GRANT_TTL", "86400", 1, NULL,
+	    &cfg);
+	assert_true(cfg.grant_ttl == 86400);
+	config_free(&cfg);
+	cf_check_pair(state, __LINE__, "OAUTH_GRANT_TTL", "0", 0, NULL, &cfg);
+}
+
 /* Broken files are errors that say where, never what the line held. */
 static void
 test_file_errors(void **state)
@@ -562,6 +637,10 @@ main(void)
 		    cf_teardown),
 		cmocka_unit_test_setup_teardown(test_issuer, cf_setup,
 		    cf_teardown),
+		cmocka_unit_test_setup_teardown(test_claims, cf_setup,
+		    cf_teardown),
+		cmocka_unit_test_setup_teardown(test_token_format_and_grant_ttl,
+		    cf_setup, cf_teardown),
 		cmocka_unit_test_setup_teardown(test_db_sync, cf_setup,
 		    cf_teardown),
 		cmocka_unit_test_setup_teardown(test_file_errors, cf_setup,
