@@ -55,6 +55,8 @@
 #define FZ_REQUESTS_MAX 8	/* requests in one input */
 #define FZ_RING 4		/* tokens of each kind an input remembers */
 #define FZ_SHOWN_MAX 2048	/* bytes of a response shown on a failure */
+#define FZ_KEY_AGE 86400	/* the signing key signs from FZ_NOW - this */
+#define FZ_KEY_PROBE 64		/* bytes of its PEM looked for in answers */
 
 #define FZ_ISSUER "https://as.example/oauth"
 #define FZ_SERVER_NAME "as.example"
@@ -340,6 +342,8 @@ static struct {
 	struct store *store;
 	struct config fixed, derived;
 	struct secret_cache *cache;
+	struct signing_cache *signing;
+	char key_probe[FZ_KEY_PROBE + 1];	/* of the private key's PEM */
 	int64_t now;
 	uint64_t counter;
 	char secrets[FZ_CLIENT__MAX][TOKEN_STRING_LEN + 1];
@@ -353,6 +357,7 @@ static int fz_random(void *, unsigned char *, size_t);
 static void fz_cleanup(void);
 static void fz_add_client(enum fz_client, const char *, const char *,
     unsigned, int, const char *, const char *, const char *);
+static void fz_add_key(void);
 static void fz_init(void);
 static void fz_purge(void);
 static unsigned fz_byte(struct fz_in *);
@@ -461,6 +466,7 @@ fz_cleanup(void)
 		return;
 	store_close(fz.store);
 	secret_cache_free(fz.cache);
+	signing_cache_free(fz.signing);
 	(void)snprintf(path, sizeof(path), "%s/data.mdb", fz.dir);
 	(void)unlink(path);
 	(void)snprintf(path, sizeof(path), "%s/lock.mdb", fz.dir);
@@ -497,6 +503,9 @@ fz_add_client(enum fz_client which, const char *id, const char *scope,
 	}
 	c.grant_types = grant_types;
 	c.may_introspect = may_introspect;
+	/* Both kinds of access token: RFC 9068 JWTs for two of them. */
+	c.token_format = which == FZ_CONF || which == FZ_CC ? CLIENT_TOKEN_JWT
+							    : CLIENT_TOKEN_DEFAULT;
 	c.scope = (char *)scope;
 	c.audience = (char *)audience;
 	c.redirect_uris[0] = (char *)uri1;
@@ -507,6 +516,48 @@ fz_add_client(enum fz_client which, const char *id, const char *scope,
 	    store_client_put(txn, &c, 1) != STORE_OK ||
 	    store_txn_commit(txn) != STORE_OK)
 		fz_fail(NULL, NULL, "cannot register client %s", id);
+}
+
+/*
+ * Stores a new RS256 signing key, as oauthctl key generate does, that
+ * signs at every time the clock selectors reach, for ID Tokens and JWT
+ * access tokens.  Keeps a line of its private PEM to look for in every
+ * answer: the key must never be shown.
+ */
+static void
+fz_add_key(void)
+{
+	struct buf pem = {0};
+	struct store_txn *txn;
+	EVP_PKEY *pkey = NULL;
+	cJSON *jwk = NULL;
+	const char *line;
+	struct key k;
+
+	memset(&k, 0, sizeof(k));
+	if (jose_key_generate(JOSE_ALG_RS256, &pem) == -1 ||
+	    jose_key_parse(JOSE_ALG_RS256, pem.data, pem.len, &pkey) == -1 ||
+	    jose_key_thumbprint(pkey, JOSE_ALG_RS256, k.kid) == -1 ||
+	    jose_jwk_public(pkey, JOSE_ALG_RS256, k.kid, &jwk) == -1 ||
+	    (k.jwk = cJSON_PrintUnformatted(jwk)) == NULL)
+		fz_fail(NULL, NULL, "cannot make a signing key");
+	k.pem = pem.data;
+	k.alg = JOSE_ALG_RS256;
+	k.created_at = k.sign_from = FZ_NOW - FZ_KEY_AGE;
+	if (store_txn_begin(fz.store, 1, &txn) != STORE_OK ||
+	    store_key_put(txn, &k) != STORE_OK ||
+	    store_txn_commit(txn) != STORE_OK)
+		fz_fail(NULL, NULL, "cannot store the signing key");
+	/* The line after "-----BEGIN PRIVATE KEY-----": base64 of the key. */
+	if ((line = memchr(pem.data, '\n', pem.len)) == NULL ||
+	    pem.len - (size_t)(line + 1 - pem.data) < FZ_KEY_PROBE)
+		fz_fail(NULL, NULL, "the signing key's PEM is not as expected");
+	memcpy(fz.key_probe, line + 1, FZ_KEY_PROBE);
+	crypto_wipe(pem.data, pem.len);
+	buf_free(&pem);
+	cJSON_free(k.jwk);
+	cJSON_Delete(jwk);
+	jose_key_free(pkey);
 }
 
 /*
@@ -535,6 +586,8 @@ fz_init(void)
 	fz.trace = getenv("FUZZ_REQUEST_TRACE") != NULL;
 	atexit(fz_cleanup);
 	fz.cache = secret_cache_new();
+	fz.signing = signing_cache_new();
+	fz_add_key();
 	fz_add_client(FZ_CONF, "conf", "read write admin", GRANT_ALL, 0, NULL,
 	    FZ_REDIRECT, NULL);
 	fz_add_client(FZ_PUB, "pub", "read write openid",
@@ -1121,6 +1174,8 @@ fz_check_secrets(const struct fz_req *q, const struct fz_resp *r,
 		if (fz.secrets[i][0] != '\0' && fz_contains(s, len,
 		    fz.secrets[i], strlen(fz.secrets[i])))
 			fz_fail(q, r, "a client secret was shown");
+	if (fz_contains(s, len, fz.key_probe, strlen(fz.key_probe)))
+		fz_fail(q, r, "the private signing key was shown");
 	for (k = 0; tokens && k < FZ_KIND__MAX; k++)
 		for (i = 0; i < fz.rings[k].count; i++)
 			if (fz_contains(s, len, fz.rings[k].s[i],
@@ -1285,6 +1340,18 @@ fz_check(const struct fz_req *q, struct fz_resp *r)
 		    !fz_is(r->pragma, r->pragma_len, "no-cache"))
 			fz_fail(q, r, "a token response that may be cached");
 	}
+	if (r->status == 200 && strcmp(path, "/jwks") == 0) {
+		const cJSON *keys = cJSON_GetObjectItemCaseSensitive(r->json,
+		    "keys"), *key;
+
+		if (!cJSON_IsArray(keys))
+			fz_fail(q, r, "a JWK Set without keys");
+		/* RFC 7518 §6.3.2: "d" and the CRT members are private. */
+		cJSON_ArrayForEach(key, keys)
+			if (cJSON_GetObjectItemCaseSensitive(key, "d") != NULL ||
+			    cJSON_GetObjectItemCaseSensitive(key, "p") != NULL)
+				fz_fail(q, r, "a private key member in /jwks");
+	}
 	if (r->status == 200 && strcmp(path, "/introspect") == 0) {
 		const cJSON *active = cJSON_GetObjectItemCaseSensitive(r->json,
 		    "active");
@@ -1391,6 +1458,7 @@ fz_serve(struct fz_req *q, struct fz_resp *r)
 	env.now = fz_clock;
 	env.random = fz_random;
 	env.secret_cache = fz.cache;
+	env.signing = fz.signing;
 #ifdef __GLIBC__
 	if ((log = open_memstream(&logged, &logged_len)) != NULL)
 		stderr = log;

@@ -189,6 +189,31 @@ def seeds():
     s["revoke-json-unknown"] = request(path="/revoke", ctype="json",
                                        auth="pub", body=[
                                            ("token", "~access")])
+    s["openid-flow"] = (
+        request(method="GET", path="/authorize", ctype=None,
+                user="alice", query=[
+                    ("response_type", "code"), ("client_id", "pub"),
+                    ("code_challenge", "challenge"),
+                    ("code_challenge_method", "S256"),
+                    ("scope", "openid read"), ("nonce", "xyz"),
+                    ("redirect_uri", "redirect")]) +
+        request(body=REDEEM) +
+        request(method="GET", path="/userinfo", ctype=None,
+                auth="bearer", bearer="@access0") +
+        request(path="/userinfo", auth="bearer", bearer="@access0") +
+        request(body=[("grant_type", "refresh_token"),
+                      ("refresh_token", "@refresh0"),
+                      ("client_id", "pub")]) +
+        request(method="GET", path="/jwks", ctype=None))
+    s["jwt-access-token"] = (
+        request(auth="cc", body=[("grant_type", "client_credentials")]) +
+        request(path="/introspect", auth="rs", body=[
+            ("token", "@access0")]) +
+        request(path="/introspect", auth="bearer", bearer="@access0",
+                body=[("token", "@access0")]) +
+        request(path="/revoke", auth="cc", body=[("token", "@access0")]) +
+        request(path="/introspect", auth="rs", body=[
+            ("token", "~access")]))
     s["metadata"] = (
         request(method="GET", path="/.well-known/oauth-authorization-server",
                 ctype=None) +
