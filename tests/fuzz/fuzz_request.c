@@ -504,8 +504,9 @@ fz_add_client(enum fz_client which, const char *id, const char *scope,
 	c.grant_types = grant_types;
 	c.may_introspect = may_introspect;
 	/* Both kinds of access token: RFC 9068 JWTs for two of them. */
-	c.token_format = which == FZ_CONF || which == FZ_CC ? CLIENT_TOKEN_JWT
-							    : CLIENT_TOKEN_DEFAULT;
+	c.token_format = CLIENT_TOKEN_DEFAULT;
+	if (which == FZ_CONF || which == FZ_CC)
+		c.token_format = CLIENT_TOKEN_JWT;
 	c.scope = (char *)scope;
 	c.audience = (char *)audience;
 	c.redirect_uris[0] = (char *)uri1;
@@ -1347,10 +1348,11 @@ fz_check(const struct fz_req *q, struct fz_resp *r)
 		if (!cJSON_IsArray(keys))
 			fz_fail(q, r, "a JWK Set without keys");
 		/* RFC 7518 §6.3.2: "d" and the CRT members are private. */
-		cJSON_ArrayForEach(key, keys)
-			if (cJSON_GetObjectItemCaseSensitive(key, "d") != NULL ||
-			    cJSON_GetObjectItemCaseSensitive(key, "p") != NULL)
+		cJSON_ArrayForEach(key, keys) {
+			if (cJSON_HasObjectItem(key, "d") ||
+			    cJSON_HasObjectItem(key, "p"))
 				fz_fail(q, r, "a private key member in /jwks");
+		}
 	}
 	if (r->status == 200 && strcmp(path, "/introspect") == 0) {
 		const cJSON *active = cJSON_GetObjectItemCaseSensitive(r->json,
