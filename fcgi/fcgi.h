@@ -22,6 +22,7 @@
 #define FCGI_CONTENT_TYPE_MAX 256   /* bytes of CONTENT_TYPE */
 #define FCGI_PORT_MAX 5		    /* bytes of SERVER_PORT: "65535" */
 #define FCGI_FLAG_MAX 8		    /* bytes of HTTPS: "on", "off", "1" */
+#define FCGI_ACCEPT_MAX 1024	    /* bytes of an Accept header */
 
 #define FCGI_LISTEN_BACKLOG 128	    /* listen(2) backlog of --listen */
 #define FCGI_LISTEN_HOST_MAX 255    /* bytes of the host of --listen */

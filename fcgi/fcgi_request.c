@@ -50,6 +50,8 @@ static const struct fcgi_request_var {
 	    FCGI_PATH_MAX, 0},
 	{"HTTPS", "HTTPS flag", offsetof(struct request, https),
 	    FCGI_FLAG_MAX, 0},
+	{"HTTP_ACCEPT", "Accept header", offsetof(struct request, accept),
+	    FCGI_ACCEPT_MAX, 0},
 };
 
 #define FCGI_REQUEST_VARS \

@@ -4,6 +4,7 @@
  * web server in front.  Registered clients are trusted first-party clients:
  * there is no consent page.  One write transaction per request.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,7 +92,7 @@ authorize_check_openid(const struct params *params,
 		return OAUTH_INVALID_REQUEST;
 	}
 	if (max_age != NULL &&
-	    config_parse_number(max_age, 0, CONFIG_TTL_LIMIT, &seconds) == -1) {
+	    config_parse_number(max_age, 0, LLONG_MAX, &seconds) == -1) {
 		*why = "max_age is not a number of seconds";
 		return OAUTH_INVALID_REQUEST;
 	}

@@ -60,6 +60,7 @@ struct request {
 	char *server_port;	/* SERVER_PORT */
 	char *script_name;	/* SCRIPT_NAME */
 	char *https;		/* HTTPS */
+	char *accept;		/* HTTP_ACCEPT */
 	char *body;
 	size_t body_len;
 	/*

@@ -1,10 +1,109 @@
 /*
- * POST /introspect (RFC 7662): one read transaction per request.
+ * POST /introspect (RFC 7662): one read transaction per request; signed as
+ * a JWT when the caller asks for it (RFC 9701).
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "handlers.h"
+
+#define INTROSPECT_JWT_TYPE "application/token-introspection+jwt"
+#define INTROSPECT_JWT_TYP "token-introspection+jwt"	/* RFC 9701 §5 */
+
+/*
+ * Whether the media range of the n bytes at p (type, then parameters after
+ * ';') is INTROSPECT_JWT_TYPE with a q that is not zero (RFC 9110 §12.5.1).
+ */
+static int
+introspect_range_is_jwt(const char *p, size_t n)
+{
+	const char *semi = memchr(p, ';', n), *q;
+	size_t len = semi != NULL ? (size_t)(semi - p) : n;
+	size_t i;
+
+	while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	if (len != strlen(INTROSPECT_JWT_TYPE) ||
+	    strncasecmp(p, INTROSPECT_JWT_TYPE, len) != 0)
+		return 0;
+	for (q = semi; q != NULL && q < p + n; q = memchr(q + 1, ';',
+		 (size_t)(p + n - q - 1))) {
+		for (q++; q < p + n && (*q == ' ' || *q == '\t'); q++)
+			;
+		if (p + n - q < 2 || (q[0] != 'q' && q[0] != 'Q') ||
+		    q[1] != '=')
+			continue;
+		/* q=0, q=0.0, q=0.000: not acceptable. */
+		for (i = 2; q + i < p + n && (q[i] == '0' || q[i] == '.'); i++)
+			;
+		if (q[2] == '0' && (q + i == p + n || q[i] == ' ' ||
+		    q[i] == ';' || q[i] == '\t'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether the Accept header asks for the signed answer (RFC 9701 §4). */
+static int
+introspect_wants_jwt(const char *accept)
+{
+	const char *p = accept, *end;
+	size_t n;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		end = strchr(p, ',');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (n > 0 && introspect_range_is_jwt(p, n))
+			return 1;
+		p = end;
+	}
+	return 0;
+}
+
+/*
+ * Makes resp the signed introspection response of RFC 9701 §5: a JWT of
+ * typ token-introspection+jwt whose token_introspection claim is o (taken
+ * here), for the caller client aud, signed with the RS256 key that signs
+ * now.  Returns 0, or -1 with resp the error.
+ */
+static int
+introspect_respond_jwt(const struct handler_env *env, struct store_txn *txn,
+    const char *issuer, const char *aud, cJSON *o, struct response *resp)
+{
+	struct buf jws = {0};
+	enum oauth_error err;
+	const char *why = "out of memory";
+	cJSON *w;
+
+	if ((w = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(w, "iss", issuer) == NULL ||
+	    cJSON_AddStringToObject(w, "aud", aud) == NULL ||
+	    cJSON_AddNumberToObject(w, "iat",
+		(double)env->now(env->ctx)) == NULL) {
+		cJSON_Delete(w);
+		cJSON_Delete(o);
+		response_error(resp, OAUTH_SERVER_ERROR, why);
+		return -1;
+	}
+	cJSON_AddItemToObject(w, "token_introspection", o);
+	err = signing_sign(env, txn, JOSE_ALG_RS256, INTROSPECT_JWT_TYP, w,
+	    &jws, &why);
+	cJSON_Delete(w);
+	if (err != OAUTH_OK) {
+		buf_free(&jws);
+		response_error(resp, err, why);
+		return -1;
+	}
+	response_free(resp);
+	resp->status = 200;
+	resp->content_type = INTROSPECT_JWT_TYPE;
+	resp->body = jws;
+	resp->no_store = 1;
+	return 0;
+}
 
 static const char *const introspect_token_use[TOKEN_KIND__MAX] = {
 	[TOKEN_ACCESS] = "access_token",
@@ -66,14 +165,21 @@ handler_introspect(const struct handler_env *env, const struct request *req,
 	struct presented p;
 	cJSON *o = NULL;
 	char *issuer = NULL;
+	int jwt = introspect_wants_jwt(req->accept);
 
 	if (presented_begin(env, req, resp, PRESENTED_BEARER, &p) == -1)
 		goto out;
+	if (jwt && (issuer = handler_issuer(env, req)) == NULL) {
+		response_error(resp, OAUTH_SERVER_ERROR,
+		    "no issuer: set OAUTH_ISSUER");
+		goto out;
+	}
 	if (p.found && store_token_is_active(p.txn, &p.token,
 			   env->now(env->ctx)) &&
 	    (strcmp(p.token.client_id, p.auth.client.id) == 0 ||
 		p.auth.client.may_introspect)) {
-		if ((issuer = handler_issuer(env, req)) == NULL ||
+		if ((issuer == NULL &&
+			(issuer = handler_issuer(env, req)) == NULL) ||
 		    (o = introspect_active(&p.token, p.key, issuer)) == NULL) {
 			response_error(resp, OAUTH_SERVER_ERROR,
 			    "the response could not be built");
@@ -85,7 +191,10 @@ handler_introspect(const struct handler_env *env, const struct request *req,
 		response_error(resp, OAUTH_SERVER_ERROR, "out of memory");
 		goto out;
 	}
-	if (response_json(resp, 200, o) == 0)
+	if (jwt)
+		(void)introspect_respond_jwt(env, p.txn, issuer,
+		    p.auth.client.id, o, resp);
+	else if (response_json(resp, 200, o) == 0)
 		resp->no_store = 1;
 out:
 	presented_end(&p);

@@ -166,6 +166,9 @@ metadata_respond(const struct handler_env *env, const struct request *req,
 		metadata_auth_methods) == -1 ||
 	    metadata_add_list(o, "code_challenge_methods_supported",
 		metadata_pkce_methods) == -1 ||
+	    /* RFC 9701 §6: the signed introspection responses we make. */
+	    metadata_add_list(o, "introspection_signing_alg_values_supported",
+		metadata_id_token_algs) == -1 ||
 	    cJSON_AddTrueToObject(o,
 		"authorization_response_iss_parameter_supported") == NULL ||
 	    (scope_list = cJSON_AddArrayToObject(o, "scopes_supported")) ==

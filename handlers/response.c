@@ -157,6 +157,7 @@ request_free(struct request *req)
 	free(req->server_port);
 	free(req->script_name);
 	free(req->https);
+	free(req->accept);
 	free(req->body);
 	for (i = 0; i < CONFIG_CLAIMS_MAX; i++)
 		free(req->claim_values[i]);
