@@ -22,6 +22,7 @@ enum ctl_check_db {
 	CTL_CHECK_CLIENTS = 0,
 	CTL_CHECK_TOKENS,
 	CTL_CHECK_GRANTS,
+	CTL_CHECK_KEYS,
 	CTL_CHECK_DB__MAX
 };
 
@@ -29,6 +30,7 @@ static const char *const ctl_check_db_names[CTL_CHECK_DB__MAX] = {
 	[CTL_CHECK_CLIENTS] = "clients",
 	[CTL_CHECK_TOKENS] = "tokens",
 	[CTL_CHECK_GRANTS] = "grants",
+	[CTL_CHECK_KEYS] = "keys",
 };
 
 /* What the walks found; the counts are those of records that decoded. */
@@ -39,6 +41,7 @@ struct ctl_check {
 	size_t clients;
 	size_t tokens[TOKEN_KIND__MAX];	/* by kind; [0] unused */
 	size_t grants;
+	size_t keys;
 	size_t orphans;		/* expired tokens whose grant was purged */
 	size_t problems;
 	/* The first failure that is not a problem of a record: stops all. */
@@ -50,6 +53,7 @@ struct ctl_check {
 	char last_client[CLIENT_ID_MAX + 1];
 	char last_token[JTI_LEN + 1];
 	char last_grant[CTL_CHECK_GRANT_HEX];
+	char last_key[JOSE_KID_LEN + 1];
 };
 
 static void ctl_check_problem(struct ctl_check *, const char *, ...)
@@ -310,6 +314,36 @@ ctl_check_grant(const struct grant *g, void *arg)
 }
 
 /*
+ * A signing key decoded under its own kid: its private key parses for its
+ * algorithm, the kid is the thumbprint of its public key, and its times
+ * come in order.  The key itself is never shown.
+ */
+static enum store_each
+ctl_check_key(const struct key *k, void *arg)
+{
+	struct ctl_check *c = arg;
+	char kid[JOSE_KID_LEN + 1];
+	EVP_PKEY *pkey = NULL;
+
+	c->keys++;
+	memcpy(c->last_key, k->kid, sizeof(c->last_key));
+	if (jose_key_parse(k->alg, k->pem, strlen(k->pem), &pkey) == -1)
+		ctl_check_problem(c, "key %s: the private key does not parse "
+		    "as %s", k->kid, jose_alg_name(k->alg));
+	else if (jose_key_thumbprint(pkey, k->alg, kid) == -1 ||
+	    strcmp(kid, k->kid) != 0)
+		ctl_check_problem(c, "key %s: the kid is not the thumbprint "
+		    "of its key", k->kid);
+	jose_key_free(pkey);
+	if ((k->retired_at != 0 && k->retired_at < k->sign_from) ||
+	    (k->drop_at != 0 && k->retired_at != 0 &&
+		k->drop_at < k->retired_at))
+		ctl_check_problem(c, "key %s: it stops before it starts",
+		    k->kid);
+	return c->failed == STORE_OK ? STORE_EACH_NEXT : STORE_EACH_STOP;
+}
+
+/*
  * Takes the end of the walk over db.  STORE_CORRUPT is a problem, placed
  * after the last record the walk handed over: the walk cannot go past
  * such a record, so the records after it go unchecked, and the message
@@ -341,6 +375,9 @@ ctl_check_walked(struct ctl_check *c, enum ctl_check_db db,
 	case CTL_CHECK_GRANTS:
 		last = c->last_grant;
 		break;
+	case CTL_CHECK_KEYS:
+		last = c->last_key;
+		break;
 	case CTL_CHECK_DB__MAX:
 	default:
 		break;
@@ -371,6 +408,9 @@ ctl_check_txn(const struct ctl *ctl, struct store_txn *txn, void *arg)
 	if (c->failed == STORE_OK)
 		ctl_check_walked(c, CTL_CHECK_GRANTS,
 		    store_grant_foreach(txn, ctl_check_grant, c));
+	if (c->failed == STORE_OK)
+		ctl_check_walked(c, CTL_CHECK_KEYS,
+		    store_key_foreach(txn, ctl_check_key, c));
 	c->txn = NULL;
 	if (c->failed != STORE_OK)
 		return ctl_store_fail(ctl, "read", c->failed);
@@ -401,6 +441,7 @@ ctl_cmd_check(struct ctl *ctl, int argc, char **argv)
 	printf("checked %zu clients, %zu access tokens, %zu refresh tokens, "
 	    "%zu codes, %zu grants\n", c.clients, c.tokens[TOKEN_ACCESS],
 	    c.tokens[TOKEN_REFRESH], c.tokens[TOKEN_CODE], c.grants);
+	printf("checked %zu signing keys\n", c.keys);
 	if (c.orphans > 0)
 		printf("%zu expired tokens outlived their grant (purge "
 		    "deletes them)\n", c.orphans);

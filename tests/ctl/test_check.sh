@@ -338,6 +338,21 @@ else
 	not_ok "a grant record garbled by mdb_dump | mdb_load"
 fi
 
+# A signing key record that does not decode.
+set -- $(keys "$db" keys)
+if [ $# -ge 1 ] && rewrite "$db" "$tmp/db-badkey" keys "$1" garble; then
+	run_check "$tmp/db-badkey"
+	expect_rc "a signing key record that does not decode fails" 1
+	check "... saying so" grep -q "keys: the first record does not decode" \
+	    "$tmp/err"
+	check "... and showing no key material" sh -c \
+	    '! grep -q -e PRIVATE -e BEGIN "$1"' sh "$tmp/err"
+else
+	not_ok "a signing key record garbled by mdb_dump | mdb_load"
+fi
+run_check "$db"
+check "the keys are counted" has "$tmp/out" "checked 1 signing keys"
+
 # A copy through mdb_dump | mdb_load that changes nothing passes: the
 # failures above come from the damage, not from the copy.
 mdb_dump -a "$db" >"$tmp/dump" && mkdir -p "$tmp/db-copy" &&
