@@ -107,12 +107,14 @@ curl -s -u 'demo:$DEMO_SECRET' -d "token=\$TOKEN" $BASE/revoke
 curl -s -u 'demo-rs:$RS_SECRET' -d "token=\$TOKEN" $BASE/introspect; echo
 
 # The public app "demo-app": authorization code with PKCE, signed in as alice by the web server:
-curl -s -u 'alice:$ALICE_PW' -o /dev/null -w '%{redirect_url}\\n' '$BASE/authorize?response_type=code&client_id=demo-app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=read&state=xyz&code_challenge=$CHALLENGE&code_challenge_method=S256'
-# then, with the code from that URL:
+curl -s -u 'alice:$ALICE_PW' -o /dev/null -w '%{redirect_url}\\n' '$BASE/authorize?response_type=code&client_id=demo-app&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=openid%20read&state=xyz&nonce=n-0S6&code_challenge=$CHALLENGE&code_challenge_method=S256'
+# then, with the code from that URL (scope openid: an id_token comes with the tokens):
 curl -s -d grant_type=authorization_code -d client_id=demo-app -d code=CODE -d redirect_uri=$REDIRECT -d code_verifier=$VERIFIER $BASE/token; echo
 
-# Metadata:
+# Metadata, OpenID Connect discovery and the signing keys:
 curl -s $BASE/.well-known/oauth-authorization-server; echo
+curl -s $BASE/.well-known/openid-configuration; echo
+curl -s $BASE/jwks; echo
 
 EOF
 exec "$LIGHTTPD" -D -f "$DEMO/lighttpd.conf"
