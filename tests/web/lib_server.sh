@@ -348,6 +348,9 @@ ws_render() {
 	    -e "s|@OIDC_METADATA_URL@|${WS_OIDC_METADATA_URL:-}|g" \
 	    -e "s|@RP_ID@|rp|g" \
 	    -e "s|@RP_SECRET@|$WS_RP_SECRET|g" \
+	    -e "s|@JWKS_URL@|${WS_JWKS_URL:-}|g" \
+	    -e "s|@ISSUER@|${WS_ISSUER:-}|g" \
+	    -e "s|@AUDIENCE@|${WS_AUDIENCE:-}|g" \
 	    "$1" >"$2" || return 1
 	if grep -n '@[A-Z_]*@' "$2" >&2; then
 		echo "# $1: placeholder left unrendered" >&2
@@ -750,6 +753,8 @@ ws_lint_etc() {
 	WS_PORT=8080 WS_FCGI_PORT=9000 WS_API_DIR=$ws_tmp/api
 	WS_INTROSPECT_URL=http://127.0.0.1:8080/oauth/introspect
 	WS_OIDC_METADATA_URL=http://127.0.0.1:8080/oauth/.well-known/openid-configuration
+	WS_JWKS_URL=http://127.0.0.1:8080/oauth/jwks
+	WS_ISSUER=http://127.0.0.1:8080/oauth WS_AUDIENCE=https://api.example.org/
 	for _f in $(find etc -type f ! -name README.md | sort); do
 		ws_check "$_f: every placeholder is a known one" \
 		    ws_quiet ws_render "$_f" "$ws_tmp/out"
