@@ -207,9 +207,9 @@ ws_check "key generate at P0+20: K2 (${k2:-none})" \
 ws_check "key retire K1 at P0+700" ctl_at $((P0 + 700)) key retire "$k1"
 ctl_at "$NOW" key list >"$ws_tmp/keys" 2>&1
 ws_check "key list today: K1 dropped" \
-    grep -q "^$k1[[:space:]].*[[:space:]]dropped[[:space:]]" "$ws_tmp/keys"
+    grep -q "^${k1}[[:space:]].*[[:space:]]dropped[[:space:]]" "$ws_tmp/keys"
 ws_check "key list today: K2 signing" \
-    grep -q "^$k2[[:space:]].*[[:space:]]signing[[:space:]]" "$ws_tmp/keys"
+    grep -q "^${k2}[[:space:]].*[[:space:]]signing[[:space:]]" "$ws_tmp/keys"
 
 # Expired: minted two lifetimes ago by K2, which signs then and now.
 expired=$(mint_at $((NOW - 2 * ACCESS_TTL)))
@@ -368,7 +368,8 @@ for m in $ROT_MINTS; do
 	printf '%s\n' "$t" >"$ws_tmp/rot$m"
 	want=$k2
 	[ "$m" -lt "$JWKS_AGE" ] || want=$k3
-	kid=$(jwt_kid "$t")
+	# shellcheck disable=SC2034
+	kid=$(jwt_kid "$t")		# read by the eval below
 	name=K3
 	[ "$want" != "$k2" ] || name=K2
 	ws_check "a token minted at $(rot "$m") is signed by $name" \
