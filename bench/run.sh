@@ -1,7 +1,8 @@
 #!/bin/sh
 # Benchmarks anyone can rerun (make bench):
 #   1. the handlers in one process (bench_handlers), wall-clock rates for
-#      token issuance under each OAUTH_DB_SYNC and for introspection;
+#      token issuance under each OAUTH_DB_SYNC and for introspection, then
+#      JWT access tokens, id_tokens and each signature algorithm alone;
 #   2. instructions per request under callgrind, stable on a busy machine;
 #   3. wrk through lighttpd and two FastCGI responders on 127.0.0.1, with
 #      the shipped etc/lighttpd configuration.
@@ -32,19 +33,30 @@ for sync in full data none; do
 	    "$([ "$sync" = none ] && echo 20000 || echo 300)" || exit 1
 done
 OAUTH_DB_SYNC=none "$BENCH" "$tmp/db-none" introspect 100000 || exit 1
+# Signed tokens: a JWT access token (RS256) against the opaque token
+# above, an id_token (a code redeemed with openid) against a code without,
+# and one signature of each algorithm alone.
+for what in token-jwt:2000 code:20000 code-openid:2000 sign-RS256:2000 \
+    sign-ES256:20000 sign-EdDSA:20000; do
+	OAUTH_DB_SYNC=none "$BENCH" "$tmp/db-none" "${what%:*}" \
+	    "${what#*:}" || exit 1
+done
 
 if command -v valgrind >/dev/null 2>&1; then
-	echo "== instructions per request (callgrind, 1000 requests less 1)"
-	for what in token introspect; do
-		for n in 1 1001; do
+	echo "== instructions per request (callgrind, N+1 requests less 1, / N)"
+	# RSA signatures are slow under valgrind: 100 of those.
+	for what in token:1000 introspect:1000 token-jwt:100 code:1000 \
+	    code-openid:100 sign-RS256:100 sign-ES256:1000 sign-EdDSA:1000; do
+		n=${what#*:} what=${what%:*}
+		for c in 1 $((n + 1)); do
 			OAUTH_DB_SYNC=none valgrind --tool=callgrind \
-			    --callgrind-out-file="$tmp/cg.$what.$n" \
-			    "$BENCH" "$tmp/db-cg-$what" "$what" "$n" \
-			    >/dev/null 2>"$tmp/cg.$what.$n.log" || exit 1
+			    --callgrind-out-file="$tmp/cg.$what.$c" \
+			    "$BENCH" "$tmp/db-cg-$what" "$what" "$c" \
+			    >/dev/null 2>"$tmp/cg.$what.$c.log" || exit 1
 		done
 		a=$(sed -n 's/^summary: //p' "$tmp/cg.$what.1")
-		b=$(sed -n 's/^summary: //p' "$tmp/cg.$what.1001")
-		echo "$what: $(( (b - a) / 1000 )) instructions per request"
+		b=$(sed -n 's/^summary: //p' "$tmp/cg.$what.$((n + 1))")
+		echo "$what: $(( (b - a) / n )) instructions per request ($n)"
 	done
 else
 	echo "== callgrind skipped: valgrind not installed"
