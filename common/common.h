@@ -122,6 +122,7 @@ const char *jose_alg_name(enum jose_alg);
 int jose_alg_parse(const char *, enum jose_alg *);
 int jose_key_generate(enum jose_alg, struct buf *);
 int jose_key_parse(enum jose_alg, const char *, size_t, EVP_PKEY **);
+int jose_key_load(enum jose_alg, const char *, size_t, EVP_PKEY **);
 void jose_key_free(EVP_PKEY *);
 int jose_key_thumbprint(const EVP_PKEY *, enum jose_alg,
     char[JOSE_KID_LEN + 1]);

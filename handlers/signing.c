@@ -60,7 +60,7 @@ signing_key_of(struct signing_cache *c, const struct key *k, int *owned)
 		if (c->slots[i].pkey != NULL && c->slots[i].alg == k->alg &&
 		    strcmp(c->slots[i].kid, k->kid) == 0)
 			return c->slots[i].pkey;
-	if (jose_key_parse(k->alg, k->pem, strlen(k->pem), &pkey) == -1)
+	if (jose_key_load(k->alg, k->pem, strlen(k->pem), &pkey) == -1)
 		return NULL;
 	if (c == NULL) {
 		*owned = 1;
