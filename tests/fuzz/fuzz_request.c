@@ -10,16 +10,17 @@
  * The encoding lets the fuzzer reach the states behind a valid token.
  * Every request is twelve selector bytes (method, path, content type,
  * Authorization, Content-Length and read pattern, user, host, script name,
- * flags, clock, item counts, body mode), each followed by what it may call
- * for (a raw field: a length byte and that many bytes; or, for a Bearer
- * header, a value selector byte), then body items and query items of three
- * bytes each (name, value, flags), then the raw Content-Length when its
- * selector asked for one.  Names and values are picked from tables of what
- * the endpoints understand, or read raw.  Tokens, refresh tokens and codes
- * the earlier requests of the same input were answered with are kept in
- * rings, and value selectors can present them, as they are or altered, so
- * redemption, refresh, reuse detection, introspection and revocation run
- * with real tokens.  Bytes missing at the end of an input read as 0.
+ * flags and Accept, clock, item counts, body mode), each followed by what
+ * it may call for (a raw field: a length byte and that many bytes; or, for
+ * a Bearer header, a value selector byte), then body items and query items
+ * of three bytes each (name, value, flags), then the raw Content-Length
+ * when its selector asked for one.  Names and values are picked from
+ * tables of what the endpoints understand, or read raw.  Tokens, refresh
+ * tokens and codes the earlier requests of the same input were answered
+ * with are kept in rings, and value selectors can present them, as they
+ * are or altered, so redemption, refresh, reuse detection, introspection
+ * and revocation run with real tokens.  Bytes missing at the end of an
+ * input read as 0.
  *
  * Every response is checked against the contract the README and the man
  * pages state; a broken promise prints the request and the response and
@@ -34,6 +35,7 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -83,6 +85,7 @@ enum fz_var {
 	FZ_VAR_SERVER_PORT,
 	FZ_VAR_SCRIPT_NAME,
 	FZ_VAR_HTTPS,
+	FZ_VAR_ACCEPT,
 	FZ_VAR__MAX
 };
 
@@ -99,6 +102,7 @@ static const char *const fz_var_names[FZ_VAR__MAX] = {
 	[FZ_VAR_SERVER_PORT] = "SERVER_PORT",
 	[FZ_VAR_SCRIPT_NAME] = "SCRIPT_NAME",
 	[FZ_VAR_HTTPS] = "HTTPS",
+	[FZ_VAR_ACCEPT] = "HTTP_ACCEPT",
 };
 
 /* A table entry that means "read a raw field from the input". */
@@ -140,6 +144,14 @@ static const char *const fz_scripts[] = {
 
 static const char *const fz_https[] = {NULL, "on", "off", "1"};
 static const char *const fz_ports[] = {"443", "80", "8080", NULL};
+
+/* RFC 9701 §4: a signed introspection answer, asked for or refused. */
+#define FZ_JWT_TYPE "application/token-introspection+jwt"
+static const char *const fz_accepts[] = {
+	NULL, FZ_JWT_TYPE, "application/json", "*/*",
+	FZ_JWT_TYPE ";q=0", "application/json, " FZ_JWT_TYPE ";q=0.5",
+	"APPLICATION/TOKEN-INTROSPECTION+JWT", "text/html, */*;q=0.1",
+};
 
 /* Offsets from FZ_NOW: either side of every lifetime. */
 static const int64_t fz_clock_offsets[] = {
@@ -377,6 +389,7 @@ static int fz_write(void *, const char *, size_t);
 static int fz_contains(const char *, size_t, const char *, size_t);
 static int fz_is(const char *, size_t, const char *);
 static int fz_scheme(const char *, const char *);
+static int fz_jws(const char *, size_t);
 static void fz_mask(char *, size_t, const char *, const char *);
 static void fz_parse(const struct fz_req *, struct fz_resp *);
 static void fz_check_secrets(const struct fz_req *, const struct fz_resp *,
@@ -974,6 +987,7 @@ fz_build(struct fz_in *in, struct fz_req *q)
 	q->vars[FZ_VAR_HTTPS] = fz_https[flags & 0x03];
 	q->derived = (flags & FZ_FLAG_DERIVED) != 0;
 	q->vars[FZ_VAR_SERVER_PORT] = fz_ports[(flags >> 3) & 0x03];
+	q->vars[FZ_VAR_ACCEPT] = fz_accepts[(flags >> 5) & 0x07];
 	/* RFC 3875 §4.1.14: the server always sets SERVER_NAME. */
 	q->vars[FZ_VAR_SERVER_NAME] = FZ_SERVER_NAME;
 	fz.now = FZ_NOW + fz_clock_offsets[fz_byte(in) %
@@ -1083,6 +1097,30 @@ fz_scheme(const char *h, const char *scheme)
 
 	return h != NULL && strncasecmp(h, scheme, n) == 0 &&
 	    (h[n] == ' ' || h[n] == '\0');
+}
+
+/*
+ * 1 when the len bytes at s are a compact JWS (RFC 7515 §7.1): three
+ * non-empty base64url parts joined by dots.
+ */
+static int
+fz_jws(const char *s, size_t len)
+{
+	size_t i, dots = 0, part = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '.') {
+			if (part == 0)
+				return 0;
+			dots++;
+			part = 0;
+		} else if (isalnum((unsigned char)s[i]) || s[i] == '-' ||
+		    s[i] == '_')
+			part++;
+		else
+			return 0;
+	}
+	return dots == 2 && part > 0;
 }
 
 /*
@@ -1272,6 +1310,11 @@ fz_check(const struct fz_req *q, struct fz_resp *r)
 		if (!(r->status == 200 && strcmp(path, "/revoke") == 0) &&
 		    r->status != 302)
 			fz_fail(q, r, "status %d without a body", r->status);
+	} else if (fz_is(r->ctype, r->ctype_len, FZ_JWT_TYPE)) {
+		if (r->status != 200 || strcmp(path, "/introspect") != 0 ||
+		    !fz_is(r->cache, r->cache_len, "no-store") ||
+		    !fz_jws(r->body, r->body_len))
+			fz_fail(q, r, "a signed answer off contract");
 	} else {
 		if (!fz_is(r->ctype, r->ctype_len, "application/json"))
 			fz_fail(q, r, "Content-Type is not application/json");
@@ -1354,7 +1397,8 @@ fz_check(const struct fz_req *q, struct fz_resp *r)
 				fz_fail(q, r, "a private key member in /jwks");
 		}
 	}
-	if (r->status == 200 && strcmp(path, "/introspect") == 0) {
+	if (r->status == 200 && strcmp(path, "/introspect") == 0 &&
+	    r->json != NULL) {
 		const cJSON *active = cJSON_GetObjectItemCaseSensitive(r->json,
 		    "active");
 

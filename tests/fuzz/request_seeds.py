@@ -28,6 +28,7 @@ USERS = {None: 0, "alice": 1, "bob@example.org": 2, "": 3}
 HOSTS = {None: 0, "as.example": 1, "as.example:8443": 2}
 SCRIPTS = {None: 0, "/oauth": 1, "": 2}
 CLOCK = {0: 0, 61: 5, 3601: 8, 1209601: 12}
+ACCEPT = {None: 0, "jwt": 1, "json": 2, "jwt-refused": 4}
 NAMES = ["grant_type", "client_id", "client_secret", "code",
          "code_verifier", "redirect_uri", "scope", "refresh_token",
          "token", "token_type_hint", "response_type", "code_challenge",
@@ -51,7 +52,8 @@ def value(v):
 
 def request(method="POST", path="/token", ctype="form", auth=None,
             bearer=None, length="exact", reads="whole", user=None,
-            host=None, script=None, https=0, derived=False, clock=0,
+            host=None, script=None, https=0, derived=False, accept=None,
+            clock=0,
             body=(), query=(), json_swap=False, tail=None):
     """One request; body and query are lists of (name, value[, flags])."""
     out = bytearray([METHODS[method], PATHS[path], TYPES[ctype],
@@ -60,7 +62,8 @@ def request(method="POST", path="/token", ctype="form", auth=None,
         out.append(value(bearer))
     out.append(LENGTH[length] | READS[reads] << 4)
     out += bytes([USERS[user], HOSTS[host], SCRIPTS[script],
-                  https | (4 if derived else 0), CLOCK[clock],
+                  https | (4 if derived else 0) | ACCEPT[accept] << 5,
+                  CLOCK[clock],
                   len(body) | len(query) << 4,
                   (1 if json_swap else 0) | (2 if tail is not None else 0)])
     for items in (body, query):
@@ -213,6 +216,14 @@ def seeds():
                 body=[("token", "@access0")]) +
         request(path="/revoke", auth="cc", body=[("token", "@access0")]) +
         request(path="/introspect", auth="rs", body=[
+            ("token", "~access")]))
+    s["introspect-signed"] = (
+        request(auth="cc", body=[("grant_type", "client_credentials")]) +
+        request(path="/introspect", auth="rs", accept="jwt", body=[
+            ("token", "@access0")]) +
+        request(path="/introspect", auth="rs", accept="jwt-refused", body=[
+            ("token", "@access0")]) +
+        request(path="/introspect", auth="conf", accept="jwt", body=[
             ("token", "~access")]))
     s["metadata"] = (
         request(method="GET", path="/.well-known/oauth-authorization-server",
