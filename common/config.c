@@ -230,7 +230,8 @@ static int
 config_claims(struct config *cfg, const char *value, char *err, size_t errsz)
 {
 	static const char *const reserved[] = {"sub", "iss", "aud", "exp",
-		"iat", "auth_time", "nonce", "at_hash", "azp", "jti",
+		"iat", "nbf", "auth_time", "nonce", "at_hash", "c_hash",
+		"s_hash", "azp", "jti", "acr", "amr", "sid", "cnf",
 		"client_id", "scope", NULL};
 	const char *p = value, *end, *eq;
 	size_t i, n;
@@ -248,6 +249,12 @@ config_claims(struct config *cfg, const char *value, char *err, size_t errsz)
 			snprintf(err, errsz, "OAUTH_CLAIMS is space-separated "
 			    "claim=VARIABLE pairs (lower-case claims, upper-case "
 			    "variables)");
+			return -1;
+		}
+		/* HTTP_* variables are the peer's request headers. */
+		if (strncmp(eq + 1, "HTTP_", 5) == 0) {
+			snprintf(err, errsz, "OAUTH_CLAIMS may not take a "
+			    "claim from a request header (HTTP_*)");
 			return -1;
 		}
 		for (i = 0; reserved[i] != NULL; i++)

@@ -22,7 +22,7 @@ static const struct ctl_option ctl_key_opts[CTL_KEY__MAX] = {
 	[CTL_KEY_JSON] = { "--json", 0, 0 },
 };
 
-#define CTL_KEY_SIGNERS_MAX 16	/* keys of one alg a rotation retires */
+#define CTL_KEY_SIGNERS_MAX 64	/* keys of one alg a rotation retires */
 
 /* What "key generate" and "key rotate" put in their transaction. */
 struct ctl_key_new {
@@ -32,6 +32,7 @@ struct ctl_key_new {
 	char signer_kids[CTL_KEY_SIGNERS_MAX][JOSE_KID_LEN + 1];
 	size_t signers;		/* keys of the alg that sign now */
 	size_t retired;		/* how many rotate retired */
+	int overflow;		/* more than CTL_KEY_SIGNERS_MAX of them */
 };
 
 /* The walk of "key list". */
@@ -105,16 +106,22 @@ out:
 	return rv;
 }
 
-/* Collects the kids of the keys of arg's alg that sign now. */
+/*
+ * Collects the kids of the keys of arg's alg that sign now or will: those
+ * not retired by now, a key still waiting for its turn among them.
+ */
 static enum store_each
 ctl_key_collect_signers(const struct key *k, void *arg)
 {
 	struct ctl_key_new *n = arg;
 
-	if (k->alg != n->key.alg || !store_key_signing(k, n->now))
+	if (k->alg != n->key.alg ||
+	    (k->retired_at != 0 && k->retired_at <= n->now))
 		return STORE_EACH_NEXT;
-	if (n->signers == CTL_KEY_SIGNERS_MAX)
+	if (n->signers == CTL_KEY_SIGNERS_MAX) {
+		n->overflow = 1;
 		return STORE_EACH_STOP;
+	}
 	memcpy(n->signer_kids[n->signers++], k->kid, sizeof(k->kid));
 	return STORE_EACH_NEXT;
 }
@@ -138,15 +145,22 @@ ctl_key_new_txn(const struct ctl *ctl, struct store_txn *txn, void *arg)
 	n->now = ctl->now;
 	n->signers = 0;
 	n->retired = 0;
+	n->overflow = 0;
 	if ((st = store_key_foreach(txn, ctl_key_collect_signers, n)) !=
 	    STORE_OK)
 		return ctl_store_fail(ctl, "read the keys", st);
+	if (n->overflow)
+		return ctl_fail(ctl, "more than " CTL_STR(CTL_KEY_SIGNERS_MAX)
+		    " keys of %s are not retired: retire some first",
+		    jose_alg_name(n->key.alg));
 	n->key.sign_from = n->signers > 0 ? ctl->now + JWKS_MAX_AGE : ctl->now;
 	for (i = 0; n->rotate && i < n->signers; i++) {
 		if ((st = store_key_get(txn, n->signer_kids[i], &old)) !=
 		    STORE_OK)
 			return ctl_store_fail(ctl, "read the old key", st);
-		old.retired_at = n->key.sign_from;
+		/* One retiring already, sooner, keeps its own time. */
+		if (old.retired_at == 0 || old.retired_at > n->key.sign_from)
+			old.retired_at = n->key.sign_from;
 		old.drop_at = old.retired_at + ctl_key_linger(ctl);
 		st = store_key_put(txn, &old);
 		key_free(&old);

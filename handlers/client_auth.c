@@ -274,9 +274,10 @@ client_auth_confirm(struct store_txn *txn, struct client_auth *auth,
  * active access token of a registered client will do, with no scope asked
  * for: a client that holds one could authenticate with its own
  * credentials anyway, and the Telnyx SDK presents the token it got with
- * client_credentials and the client's default scopes.  (A client with the
- * introspect permission should therefore hold no token a user delegated:
- * its holder would see every token.)  Returns OAUTH_OK; OAUTH_INVALID_REQUEST when the body
+ * client_credentials and the client's default scopes.  A token a user
+ * delegated makes its client the caller without the introspect
+ * permission: such a token travels to APIs, and whoever holds it must not
+ * see every token a resource server may.  Returns OAUTH_OK; OAUTH_INVALID_REQUEST when the body
  * also carries client credentials (two methods); OAUTH_INVALID_TOKEN (401
  * with a Bearer challenge, RFC 6750 §3) for any other failure, with *why
  * set and nothing in out to free.
@@ -320,8 +321,11 @@ client_auth_bearer(const struct handler_env *env, struct store_txn *txn,
 	    !store_token_is_active(txn, &tok, env->now(env->ctx)))
 		goto out;
 	st = store_client_get(txn, tok.client_id, &out->client);
-	if (st == STORE_OK)
+	if (st == STORE_OK) {
+		if (tok.subject != NULL)
+			out->client.may_introspect = 0;
 		err = OAUTH_OK;
+	}
 	else if (st != STORE_NOTFOUND) {
 		*why = "the database failed";
 		err = oauth_error_from_store(st);

@@ -85,8 +85,11 @@ id_token_issue(const struct handler_env *env, struct store_txn *txn,
 
 	if (!scope_has(scope, "openid", 6) || grant->subject == NULL)
 		return OAUTH_OK;
+	*why = "no issuer: set OAUTH_ISSUER";
+	if (out->issuer == NULL)
+		return OAUTH_SERVER_ERROR;
 	*why = "out of memory";
-	if (out->issuer == NULL || id_token_at_hash(out->access, at_hash) == -1)
+	if (id_token_at_hash(out->access, at_hash) == -1)
 		return OAUTH_SERVER_ERROR;
 	if ((o = cJSON_CreateObject()) == NULL ||
 	    cJSON_AddStringToObject(o, "iss", out->issuer) == NULL ||

@@ -18,7 +18,7 @@
 static int
 introspect_range_is_jwt(const char *p, size_t n)
 {
-	const char *semi = memchr(p, ';', n), *q;
+	const char *end = p + n, *semi = memchr(p, ';', n), *q;
 	size_t len = semi != NULL ? (size_t)(semi - p) : n;
 	size_t i;
 
@@ -27,18 +27,20 @@ introspect_range_is_jwt(const char *p, size_t n)
 	if (len != strlen(INTROSPECT_JWT_TYPE) ||
 	    strncasecmp(p, INTROSPECT_JWT_TYPE, len) != 0)
 		return 0;
-	for (q = semi; q != NULL && q < p + n; q = memchr(q + 1, ';',
-		 (size_t)(p + n - q - 1))) {
-		for (q++; q < p + n && (*q == ' ' || *q == '\t'); q++)
+	/* Each parameter after a ';', every read bounded by end. */
+	for (q = semi; q != NULL && q < end;
+	     q = q + 1 < end ? memchr(q + 1, ';', (size_t)(end - q - 1))
+			     : NULL) {
+		for (i = 1; q + i < end && (q[i] == ' ' || q[i] == '\t'); i++)
 			;
-		if (p + n - q < 2 || (q[0] != 'q' && q[0] != 'Q') ||
-		    q[1] != '=')
+		if (end - (q + i) < 3 || (q[i] != 'q' && q[i] != 'Q') ||
+		    q[i + 1] != '=' || q[i + 2] != '0')
 			continue;
 		/* q=0, q=0.0, q=0.000: not acceptable. */
-		for (i = 2; q + i < p + n && (q[i] == '0' || q[i] == '.'); i++)
+		for (i += 3; q + i < end && (q[i] == '0' || q[i] == '.'); i++)
 			;
-		if (q[2] == '0' && (q + i == p + n || q[i] == ' ' ||
-		    q[i] == ';' || q[i] == '\t'))
+		if (q + i == end || q[i] == ' ' || q[i] == ';' ||
+		    q[i] == '\t')
 			return 0;
 	}
 	return 1;

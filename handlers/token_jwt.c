@@ -51,9 +51,11 @@ token_jwt_mint(const struct handler_env *env, struct store_txn *txn,
 	enum store_status st;
 	cJSON *o;
 
+	*why = "no issuer: set OAUTH_ISSUER";
+	if (issuer == NULL)
+		return OAUTH_SERVER_ERROR;
 	*why = "out of memory";
-	if (issuer == NULL ||
-	    token_string_new_jti(env->random, env->ctx, t.jti) == -1)
+	if (token_string_new_jti(env->random, env->ctx, t.jti) == -1)
 		return OAUTH_SERVER_ERROR;
 	t.has_jti = 1;
 	token_string_jti(t.jti, jti);

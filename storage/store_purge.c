@@ -122,6 +122,10 @@ store_purge_walk(struct store *s, int64_t now, int grants, size_t *deleted,
 		*codes += b.codes;
 		if (!b.more)
 			return STORE_OK;
+		/* Room was found: batches grow back, for fewer commits. */
+		if (limit < STORE_PURGE_BATCH)
+			limit = limit * 2 < STORE_PURGE_BATCH ? limit * 2
+							      : STORE_PURGE_BATCH;
 		memcpy(after, b.last, sizeof(after));
 		has_after = 1;
 	}

@@ -91,8 +91,10 @@ store_scopes_compute(struct store_txn *t, char **out)
 	if (st == STORE_OK && set.failed)
 		st = STORE_NOMEM;
 	for (i = 0; i < set.count; i++) {
+		/* Bounded as a record must be; the rest go unlisted. */
 		if (st == STORE_OK &&
-		    ((i > 0 && buf_puts(&b, " ") == -1) ||
+		    b.len + 1 + strlen(set.items[i]) <= STORE_META_MAX &&
+		    ((b.len > 0 && buf_puts(&b, " ") == -1) ||
 			buf_puts(&b, set.items[i]) == -1))
 			st = STORE_NOMEM;
 		free(set.items[i]);

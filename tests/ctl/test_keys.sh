@@ -106,8 +106,22 @@ expect 1 "key retire of an unknown kid" key retire \
 check "it says so" grep -q 'no such key' "$tmp/err"
 expect 2 "key retire without a kid" key retire
 
+# Two rotations in a row: the key still waiting for its turn is retired
+# too, when the newer one takes over, and never signs after that.
+expect 0 "key rotate" key rotate
+r1=$(cat "$tmp/out")
+OAUTH_TEST_NOW=$((OAUTH_TEST_NOW + 10))
+expect 0 "key rotate again at once" key rotate
+r2=$(cat "$tmp/out")
+t2=$OAUTH_TEST_NOW
+check "the waiting key retires when the newest one starts" \
+    keys "k['$r1']['retired_at'] == $t2 + $JWKS_MAX_AGE and k['$r2']['sign_from'] == $t2 + $JWKS_MAX_AGE"
+OAUTH_TEST_NOW=$((t2 + JWKS_MAX_AGE))
+check "then the newest key alone signs" \
+    keys "k['$r2']['state'] == 'signing' and k['$r1']['state'] == 'retired' and k['$new']['state'] == 'retired'"
+
 expect 0 "key list" key list
-check "key list prints one line a key" [ "$(wc -l <"$tmp/out")" -eq 4 ]
+check "key list prints one line a key" [ "$(wc -l <"$tmp/out")" -eq 6 ]
 check "key list shows no private key" no_private "$tmp/out"
 expect 0 "key list --json" key list --json
 check "key list --json shows no private key" no_private "$tmp/out"

@@ -498,6 +498,10 @@ static const struct claims_case {
 	{__LINE__, "sub=REMOTE_USER", 0, 0, NULL, NULL},
 	{__LINE__, "aud=X", 0, 0, NULL, NULL},
 	{__LINE__, "nonce=X", 0, 0, NULL, NULL},
+	{__LINE__, "nbf=X", 0, 0, NULL, NULL},
+	{__LINE__, "acr=X", 0, 0, NULL, NULL},
+	/* A request header is the peer's word, not the web server's. */
+	{__LINE__, "email=HTTP_X_EMAIL", 0, 0, NULL, NULL},
 	{__LINE__, "a=A b=B c=C d=D e=E f=F g=G h=H i=I j=J k=K l=L m=M n=N "
 	    "o=O p=P", 1, 16, "a", "A"},
 	{__LINE__, "a=A b=B c=C d=D e=E f=F g=G h=H i=I j=J k=K l=L m=M n=N "

@@ -432,6 +432,34 @@ test_bearer_authorizes(void **state)
 		fx_resp_free(&out);
 	}
 
+	/*
+	 * A user's token of a resource server makes it the caller, but
+	 * without the introspect permission: it sees its own tokens only.
+	 */
+	{
+		static const struct fx_client rsweb = {"rs-web",
+		    "rs-web-secret-0123456789abcdefghij", "read", GRANT_ALL, 1,
+		    NULL, {FX_REDIRECT, NULL}};
+		struct fx_tokens user;
+		char own[TOKEN_PRESENTED_MAX + 1];
+
+		fx_add_client(f, &rsweb);
+		fx_cc_token(f, "rs-web", rsweb.secret, NULL, own);
+		fx_code_flow(f, "rs-web", rsweb.secret, NULL, &user);
+		in_bearer(f, user.access, other, NULL, &out);
+		in_check_frame(__LINE__, &out);
+		assert_string_equal(out.r.body.data, IN_INACTIVE);
+		fx_resp_free(&out);
+		in_bearer(f, user.access, own, NULL, &out);
+		in_check_frame(__LINE__, &out);
+		assert_string_equal(fx_str(&out, "client_id"), "rs-web");
+		fx_resp_free(&out);
+		in_bearer(f, own, other, NULL, &out);
+		in_check_frame(__LINE__, &out);
+		assert_string_equal(fx_str(&out, "client_id"), FX_OTHER);
+		fx_resp_free(&out);
+	}
+
 	/* The scheme is case-insensitive (RFC 9110 §11.1). */
 	{
 		char header[FX_HEADER_MAX];

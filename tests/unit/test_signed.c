@@ -142,6 +142,14 @@ static const struct accept_case accept_cases[] = {
 	{__LINE__, "application/token-introspection+jwtx", 0},
 	{__LINE__, "application/token-introspection", 0},
 	{__LINE__, "*/*", 0},
+	/* Parameters cut short: every read stays within the header. */
+	{__LINE__, "application/token-introspection+jwt;", 1},
+	{__LINE__, "application/token-introspection+jwt; ", 1},
+	{__LINE__, "application/token-introspection+jwt;q=1;", 1},
+	{__LINE__, "application/token-introspection+jwt;q", 1},
+	{__LINE__, "application/token-introspection+jwt;q=", 1},
+	{__LINE__, "application/token-introspection+jwt;q=0;x=1", 0},
+	{__LINE__, "application/token-introspection+jwt;q=0.5;", 1},
 };
 
 /*

@@ -695,6 +695,35 @@ ws_oauth_cases() {
 	    -d "code_verifier=$_verifier"
 	ws_expect "a code with another code's verifier: invalid_grant" 400 \
 	    error=invalid_grant
+
+	# OpenID Connect through the same server: discovery, the keys, an
+	# id_token for the openid scope, and /userinfo with its access token.
+	ws_http "$ws_as/.well-known/openid-configuration"
+	ws_expect "OpenID Connect discovery names the keys and userinfo" 200 \
+	    jwks_uri="$ws_as/jwks" userinfo_endpoint="$ws_as/userinfo"
+	ws_http "$ws_as/jwks"
+	ws_check "/jwks answers 200, cacheable for 600 s ($ws_status)" \
+	    ws_header_matches Cache-Control 'max-age=600'
+	ws_pkce
+	ws_http "$ws_as/authorize" -G -u "$WS_USER_NAME:$WS_USER_PASS" \
+	    -d response_type=code -d client_id=pub \
+	    --data-urlencode "redirect_uri=$WS_REDIRECT" \
+	    --data-urlencode "scope=openid read" -d nonce=n-ws \
+	    -d code_challenge_method=S256 -d "code_challenge=$ws_challenge"
+	ws_code=$(ws_location_param code)
+	ws_http "$ws_as/token" -d grant_type=authorization_code \
+	    -d client_id=pub -d "code=$ws_code" \
+	    --data-urlencode "redirect_uri=$WS_REDIRECT" \
+	    -d "code_verifier=$ws_verifier"
+	ws_expect "scope openid: the tokens come with an id_token" 200 \
+	    id_token=? access_token=?
+	_otok=$(ws_json access_token)
+	ws_http "$ws_as/userinfo" -H "Authorization: Bearer $_otok"
+	ws_expect "/userinfo with that access token names the user" 200 \
+	    sub="$WS_USER_NAME"
+	ws_http "$ws_as/userinfo"
+	ws_check "/userinfo without a token: 401 with a Bearer challenge" \
+	    ws_header_matches WWW-Authenticate '^Bearer'
 }
 
 ws_headers_are() {
