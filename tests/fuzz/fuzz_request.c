@@ -658,6 +658,7 @@ fz_purge(void)
 		fz_fail(NULL, NULL, "cannot empty the store");
 }
 
+/* The next byte of the input, or 0 past its end. */
 static unsigned
 fz_byte(struct fz_in *in)
 {
@@ -1015,6 +1016,7 @@ fz_build(struct fz_in *in, struct fz_req *q)
 	fz_content_length(in, q, length & 0x0f);
 }
 
+/* The source's getparam: the variable q set, or NULL when it is unset. */
 static const char *
 fz_getparam(void *ctx, const char *name)
 {
@@ -1059,6 +1061,7 @@ fz_read(void *ctx, char *buf, size_t n)
 	return (ssize_t)n;
 }
 
+/* The sink's write: keeps every byte; -1 only when memory runs out. */
 static int
 fz_write(void *ctx, const char *data, size_t len)
 {
@@ -1530,6 +1533,7 @@ fz_serve(struct fz_req *q, struct fz_resp *r)
 #endif
 }
 
+/* Releases what fz_build allocated for q. */
 static void
 fz_req_free(struct fz_req *q)
 {
