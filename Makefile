@@ -5,6 +5,8 @@
 #   make run        install missing packages, build, serve a demo on 127.0.0.1
 #   make fuzz       libFuzzer runs of tests/fuzz (clang), FUZZ_TIME s each
 #   make install    PREFIX (/usr/local) and DESTDIR honoured
+#   make deb        the Debian package (debian/), in build/
+#   make check-package  build, install, upgrade and purge it (as root)
 #
 # A sanitizer build of the same sources lands in build/asan (make asan).
 
@@ -42,7 +44,7 @@ FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 HEADERS = $(wildcard common/*.h storage/*.h handlers/*.h fcgi/*.h ctl/*.h)
 
 .PHONY: all check asan deps run install uninstall clean bench bench-peers \
-	units reliability fuzz
+	units reliability fuzz deb check-package
 
 all: $(BUILD)/oauth.fcgi $(BUILD)/oauthctl
 
@@ -130,6 +132,24 @@ install: all
 	for m in docs/*.8; do \
 		[ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/ ; \
 	done; true
+
+# The Debian package, built by dpkg-buildpackage in a copy of the tree
+# (build/deb/fcgi-oauth) so that the tree stays clean; the .deb lands in
+# build/.  nocheck: the test suite is make check's (debian/rules).
+deb:
+	rm -rf build/deb build/fcgi-oauth_*.deb
+	mkdir -p build/deb/fcgi-oauth
+	tar cf - --anchored --exclude=./build --exclude=./.git . | \
+		tar xf - -C build/deb/fcgi-oauth
+	cd build/deb/fcgi-oauth && DEB_BUILD_OPTIONS=nocheck \
+		dpkg-buildpackage -us -uc -b
+	cp build/deb/fcgi-oauth_*.deb build/
+
+# Installs the package on this machine (root, throwaway), runs it under
+# Apache, upgrades and purges it: tests/package/test_package.sh.
+check-package:
+	@PACKAGE=1 sh scripts/deps.sh
+	@sh tests/package/test_package.sh
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/oauth.fcgi $(DESTDIR)$(BINDIR)/oauthctl \

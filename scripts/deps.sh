@@ -26,9 +26,13 @@ python3-requests python3-jwt iproute2 util-linux"
 # setpriv (util-linux) for the faults suite; lighttpd, lmdb-utils and
 # python3 are in TEST_PKGS already.
 RELIABILITY_PKGS="valgrind util-linux"
+# make check-package (PACKAGE=1) also: dpkg-buildpackage with debhelper,
+# and lintian; Apache and mod_fcgid are in WEB_PKGS.
+PACKAGE_PKGS="debhelper dpkg-dev fakeroot lintian"
 PKGS=$(echo $BUILD_PKGS $TEST_PKGS)
 [ "${WEB_SERVERS:-1}" = 1 ] && PKGS=$(echo $PKGS $WEB_PKGS)
 [ "${RELIABILITY:-0}" = 1 ] && PKGS=$(echo $PKGS $RELIABILITY_PKGS)
+[ "${PACKAGE:-0}" = 1 ] && PKGS=$(echo $PKGS $PACKAGE_PKGS)
 LIBS="fcgi libcjson lmdb libcrypto libseccomp cmocka"
 
 if ! command -v dpkg-query >/dev/null 2>&1 ||
@@ -53,6 +57,7 @@ missing() {
 
 core=$(missing $BUILD_PKGS $TEST_PKGS)
 [ "${RELIABILITY:-0}" = 1 ] && core="$core$(missing $RELIABILITY_PKGS)"
+[ "${PACKAGE:-0}" = 1 ] && core="$core$(missing $PACKAGE_PKGS)"
 web=
 [ "${WEB_SERVERS:-1}" = 1 ] && web=$(missing $WEB_PKGS)
 if [ -z "$core$web" ]; then
