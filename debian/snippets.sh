@@ -71,6 +71,9 @@ HEAD
 		-e "s|#\"OAUTH_CONFIG\" => .*|\"OAUTH_CONFIG\" => \"$CONF\",|" \
 		-e "s|(etc/oauth.conf lists the|($CONF lists the|" \
 		-e "s|@RUNDIR@/oauth.sock|/run/lighttpd/fcgi-oauth.sock|g" \
+		-e 's|^fastcgi.server = (|fastcgi.server += (|' \
+		-e 's|^auth.require = (|auth.require += (|' \
+		-e 's| *Everything else stays denied (url.access-deny above).||' \
 		-e "s|@BUILD@|/usr/sbin|g" -e "s|@HTPASSWD@|$HTPASSWD|g"
 } >"$OUT/lighttpd.conf"
 

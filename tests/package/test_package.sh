@@ -191,6 +191,38 @@ ws_check "its data.mdb is www-data's, 0600 ($(pkg_mode $DB/data.mdb))" \
 ctl key list >"$ws_tmp/keys1" 2>&1
 ws_check "postinst initialised it: a signing key" grep -q RS256 "$ws_tmp/keys1"
 
+# The other two snippets, as lighty-enable-mod and an nginx server block
+# would take them: accepted by the server's own syntax check.
+if command -v lighttpd >/dev/null 2>&1; then
+	cat >"$ws_tmp/lighttpd.conf" <<LIGHTTPD
+server.modules = ( "mod_access" )
+server.bind = "127.0.0.1"
+server.port = 9
+server.document-root = "$ws_tmp"
+include "/etc/lighttpd/conf-available/10-fastcgi.conf"
+include "/etc/lighttpd/conf-available/05-auth.conf"
+include "/etc/lighttpd/conf-available/10-rewrite.conf"
+include "/etc/lighttpd/conf-available/50-fcgi-oauth.conf"
+LIGHTTPD
+	ws_check "lighttpd -tt accepts 50-fcgi-oauth.conf with its depends" \
+	    ws_quiet lighttpd -tt -f "$ws_tmp/lighttpd.conf"
+fi
+if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
+	cat >"$ws_tmp/nginx.conf" <<NGINX
+pid $ws_tmp/nginx.pid;
+error_log $ws_tmp/nginx-error.log;
+events { worker_connections 16; }
+http {
+	server {
+		listen 127.0.0.1:9;
+		include /etc/nginx/snippets/fcgi-oauth.conf;
+	}
+}
+NGINX
+	ws_check "nginx -t accepts snippets/fcgi-oauth.conf in a server block" \
+	    ws_quiet nginx -t -q -e "$ws_tmp/nginx-error.log" -c "$ws_tmp/nginx.conf"
+fi
+
 # ---- Under Apache ----------------------------------------------------------
 
 ws_check "client svc registered with /usr/bin/oauthctl as www-data" \
