@@ -189,6 +189,7 @@ struct config {
 	enum config_sync db_sync; /* OAUTH_DB_SYNC */
 	unsigned conn_timeout;	/* OAUTH_CONN_TIMEOUT, seconds */
 	enum config_token_format token_format; /* OAUTH_ACCESS_TOKEN_FORMAT */
+	enum jose_alg signing_alg;	/* OAUTH_SIGNING_ALG */
 	/*
 	 * OAUTH_CLAIMS: the user's claims and the CGI variables the web
 	 * server puts them in ("email=AUTHENTICATE_MAIL ..."), claim_count

@@ -28,6 +28,7 @@ enum config_key {
 	CONFIG_DB_SYNC,
 	CONFIG_TOKEN_FORMAT,
 	CONFIG_CLAIMS,
+	CONFIG_SIGNING_ALG,
 	CONFIG_CONN_TIMEOUT,
 	CONFIG_KEY__MAX
 };
@@ -44,6 +45,7 @@ static const char *const config_names[CONFIG_KEY__MAX] = {
 	[CONFIG_DB_SYNC] = "OAUTH_DB_SYNC",
 	[CONFIG_TOKEN_FORMAT] = "OAUTH_ACCESS_TOKEN_FORMAT",
 	[CONFIG_CLAIMS] = "OAUTH_CLAIMS",
+	[CONFIG_SIGNING_ALG] = "OAUTH_SIGNING_ALG",
 	[CONFIG_CONN_TIMEOUT] = "OAUTH_CONN_TIMEOUT",
 };
 
@@ -358,6 +360,13 @@ config_load(struct config *cfg, char *err, size_t errsz)
 	if (values[CONFIG_CLAIMS] != NULL &&
 	    config_claims(cfg, values[CONFIG_CLAIMS], err, errsz) == -1)
 		goto out;
+	if (values[CONFIG_SIGNING_ALG] != NULL &&
+	    jose_alg_parse(values[CONFIG_SIGNING_ALG], &cfg->signing_alg) ==
+		-1) {
+		snprintf(err, errsz, "OAUTH_SIGNING_ALG must be RS256, ES256 "
+		    "or EdDSA");
+		goto out;
+	}
 	if (values[CONFIG_TOKEN_FORMAT] != NULL) {
 		if (strcmp(values[CONFIG_TOKEN_FORMAT], "jwt") == 0)
 			cfg->token_format = CONFIG_TOKEN_JWT;

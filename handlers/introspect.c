@@ -68,8 +68,8 @@ introspect_wants_jwt(const char *accept)
 /*
  * Makes resp the signed introspection response of RFC 9701 §5: a JWT of
  * typ token-introspection+jwt whose token_introspection claim is o (taken
- * here), for the caller client aud, signed with the RS256 key that signs
- * now.  Returns 0, or -1 with resp the error.
+ * here), for the caller client aud, signed with the OAUTH_SIGNING_ALG key
+ * that signs now.  Returns 0, or -1 with resp the error.
  */
 static int
 introspect_respond_jwt(const struct handler_env *env, struct store_txn *txn,
@@ -91,7 +91,8 @@ introspect_respond_jwt(const struct handler_env *env, struct store_txn *txn,
 		return -1;
 	}
 	cJSON_AddItemToObject(w, "token_introspection", o);
-	err = signing_sign(env, txn, JOSE_ALG_RS256, INTROSPECT_JWT_TYP, w,
+	err = signing_sign(env, txn, env->config->signing_alg,
+	    INTROSPECT_JWT_TYP, w,
 	    &jws, &why);
 	cJSON_Delete(w);
 	if (err != OAUTH_OK) {

@@ -83,6 +83,15 @@ metadata_add_scopes(cJSON *a, const char *scopes, const char *except)
 	return 0;
 }
 
+/* Adds name: [the name of alg] to o.  Returns 0, or -1 on no memory. */
+static int
+metadata_add_alg(cJSON *o, const char *name, enum jose_alg alg)
+{
+	const char *const list[2] = {jose_alg_name(alg), NULL};
+
+	return metadata_add_list(o, name, list);
+}
+
 /*
  * Adds what OpenID Connect Discovery 1.0 §3 asks beyond RFC 8414 to o.
  * Returns 0, or -1 when memory runs out.
@@ -167,8 +176,8 @@ metadata_respond(const struct handler_env *env, const struct request *req,
 	    metadata_add_list(o, "code_challenge_methods_supported",
 		metadata_pkce_methods) == -1 ||
 	    /* RFC 9701 §6: the signed introspection responses we make. */
-	    metadata_add_list(o, "introspection_signing_alg_values_supported",
-		metadata_id_token_algs) == -1 ||
+	    metadata_add_alg(o, "introspection_signing_alg_values_supported",
+		env->config->signing_alg) == -1 ||
 	    cJSON_AddTrueToObject(o,
 		"authorization_response_iss_parameter_supported") == NULL ||
 	    (scope_list = cJSON_AddArrayToObject(o, "scopes_supported")) ==

@@ -1,7 +1,7 @@
 /*
  * JWT access tokens (RFC 9068): for a client that asks for them, or when
  * OAUTH_ACCESS_TOKEN_FORMAT says so, the access token is a JWT signed with
- * the RS256 key that signs now, which a resource server can verify at the
+ * the key of OAUTH_SIGNING_ALG (RS256 unless set) that signs now, which a resource server can verify at the
  * edge against /jwks.  It is stored like an opaque token, under the
  * SHA-256 of its string with the jti it carries, so it introspects and
  * revokes exactly as one; a verifier that only checks the signature learns
@@ -11,7 +11,6 @@
 
 #include "handlers.h"
 
-#define TOKEN_JWT_ALG JOSE_ALG_RS256
 #define TOKEN_JWT_TYP "at+jwt"		/* RFC 9068 §2.1 */
 
 /* Whether client's access tokens are JWTs under env's configuration. */
@@ -75,8 +74,8 @@ token_jwt_mint(const struct handler_env *env, struct store_txn *txn,
 		cJSON_AddNumberToObject(o, "auth_time", (double)auth_time) ==
 		    NULL))
 		goto out;
-	if ((err = signing_sign(env, txn, TOKEN_JWT_ALG, TOKEN_JWT_TYP, o, &jws,
-		 why)) != OAUTH_OK)
+	if ((err = signing_sign(env, txn, env->config->signing_alg,
+		 TOKEN_JWT_TYP, o, &jws, why)) != OAUTH_OK)
 		goto out;
 	err = OAUTH_SERVER_ERROR;
 	*why = "the token is too long";

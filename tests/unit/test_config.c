@@ -11,7 +11,8 @@
 static const char *const cf_keys[] = {"OAUTH_DB", "OAUTH_ISSUER",
     "OAUTH_ACCESS_TTL", "OAUTH_REFRESH_TTL", "OAUTH_CODE_TTL",
     "OAUTH_MAX_BODY", "OAUTH_MAP_SIZE", "OAUTH_DB_SYNC", "OAUTH_CONFIG",
-    "OAUTH_CLAIMS", "OAUTH_ACCESS_TOKEN_FORMAT", "OAUTH_GRANT_TTL", NULL};
+    "OAUTH_CLAIMS", "OAUTH_ACCESS_TOKEN_FORMAT", "OAUTH_GRANT_TTL",
+    "OAUTH_SIGNING_ALG", NULL};
 
 static char cf_path[64];
 
@@ -552,6 +553,12 @@ test_token_format_and_grant_ttl(void **state)
 	assert_true(cfg.grant_ttl == 86400);
 	config_free(&cfg);
 	cf_check_pair(state, __LINE__, "OAUTH_GRANT_TTL", "0", 0, NULL, &cfg);
+	cf_check_pair(state, __LINE__, "OAUTH_SIGNING_ALG", "EdDSA", 1, NULL,
+	    &cfg);
+	assert_int_equal(cfg.signing_alg, JOSE_ALG_EDDSA);
+	config_free(&cfg);
+	cf_check_pair(state, __LINE__, "OAUTH_SIGNING_ALG", "HS256", 0, NULL,
+	    &cfg);
 }
 
 /* Broken files are errors that say where, never what the line held. */

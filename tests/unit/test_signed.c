@@ -123,6 +123,47 @@ test_jwt_user_token(void **state)
 	assert_null(strchr(t.refresh, '.'));
 }
 
+/*
+ * OAUTH_SIGNING_ALG picks the key JWT access tokens are signed with, for
+ * throughput; without a key of that alg issuance fails with a clear 500.
+ */
+static void
+test_jwt_signing_alg(void **state)
+{
+	static const struct fx_key_times always = {0, 0, 0, 0};
+	struct fx *f = *state;
+	struct buf pem = {0};
+	char token[TOKEN_PRESENTED_MAX + 1], kid[JOSE_KID_LEN + 1];
+	struct fx_resp out;
+	EVP_PKEY *pkey;
+	cJSON *header = NULL;
+	struct buf body = {0};
+
+	f->config.token_format = CONFIG_TOKEN_JWT;
+	f->config.signing_alg = JOSE_ALG_ES256;
+	fx_post(f, "/token", NULL, "grant_type=client_credentials"
+	    "&client_id=" FX_CC "&client_secret=" FX_CC_SECRET, &out);
+	fx_assert_error(&out, 500, "server_error");
+	assert_non_null(strstr(fx_str(&out, "error_description"),
+	    "oauthctl key generate"));
+	fx_resp_free(&out);
+
+	assert_int_equal(jose_key_generate(JOSE_ALG_ES256, &pem), 0);
+	fx_add_key(f, JOSE_ALG_ES256, pem.data, &always, kid);
+	fx_cc_token(f, FX_CC, FX_CC_SECRET, NULL, token);
+	assert_int_equal(jose_key_parse(JOSE_ALG_ES256, pem.data, pem.len,
+	    &pkey), 0);
+	assert_int_equal(jose_verify(pkey, JOSE_ALG_ES256, token,
+	    strlen(token), &header, &body), 0);
+	assert_string_equal(sg_str(header, "kid"), kid);
+	assert_int_equal(fx_introspect(f, FX_RS, FX_RS_SECRET, token), 1);
+	cJSON_Delete(header);
+	buf_free(&body);
+	jose_key_free(pkey);
+	crypto_wipe(pem.data, pem.len);
+	buf_free(&pem);
+}
+
 struct accept_case {
 	int line;
 	const char *accept;
@@ -218,6 +259,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_jwt_access_token, sg_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_jwt_user_token, sg_setup,
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_jwt_signing_alg, sg_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_signed_introspection,
 		    sg_setup, fx_teardown),
