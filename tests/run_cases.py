@@ -120,6 +120,7 @@ class Case:
         self.config = {}
         self.steps = []
         self.error = None	# a CaseError met while parsing
+        self.pinned_now = None	# CGI, with clock steps: OAUTH_TEST_NOW
 
     def config_key(self):
         return tuple(sorted(self.config.items()))
@@ -191,15 +192,22 @@ def parse_lines(case, lines):
             step.path, sep, query = fields[1].partition("?")
             step.query = query if sep else None
             case.steps.append(step)
-        elif key == "sleep":
+        elif key in ("sleep", "clock"):
             try:
-                secs = float(arg)
+                secs = float(arg[1:] if key == "clock" and
+                             arg.startswith("+") else arg)
             except ValueError:
-                raise CaseError("%s: expected sleep SECONDS" % where)
-            if not 0 < secs <= SLEEP_MAX:
-                raise CaseError("%s: sleep is bounded to %g s"
-                                % (where, SLEEP_MAX))
-            step = Step("sleep", number, secs)
+                raise CaseError("%s: expected %s %sSECONDS"
+                                % (where, key, "+" if key == "clock" else ""))
+            if not arg.startswith("+") and key == "clock":
+                raise CaseError("%s: expected clock +SECONDS" % where)
+            if not 0 < secs <= SLEEP_MAX or (key == "clock" and
+                                              secs != int(secs)):
+                raise CaseError("%s: %s is bounded to %g s%s"
+                                % (where, key, SLEEP_MAX,
+                                   ", whole seconds" if key == "clock"
+                                   else ""))
+            step = Step(key, number, secs)
             case.steps.append(step)
         elif key == "oauthctl":
             try:
@@ -215,14 +223,14 @@ def parse_lines(case, lines):
                                 % (where, key))
             parse_request_key(step, key, arg, where, number)
         elif key == "expect":
-            if step is None or step.kind == "sleep":
+            if step is None or step.kind in ("sleep", "clock"):
                 raise CaseError("%s: expect needs a request or oauthctl "
                                 "step" % where)
             what, _, rest = arg.partition(" ")
             check_expect(what, rest.strip(), where, step)
             step.expects.append((number, what, rest.strip()))
         elif key in ("capture", "capture-location"):
-            if step is None or step.kind == "sleep":
+            if step is None or step.kind in ("sleep", "clock"):
                 raise CaseError("%s: %s needs a request or oauthctl step"
                                 % (where, key))
             fields = arg.split()
@@ -435,6 +443,14 @@ class Runner:
         env.update(config)
         return env
 
+    @staticmethod
+    def step_config(case):
+        """The environment of case's processes: its config, and in CGI
+        mode for a case with clock steps, the pinned clock."""
+        if case.pinned_now is None:
+            return case.config
+        return dict(case.config, OAUTH_TEST_NOW=str(case.pinned_now))
+
     def oauthctl(self, args, db, config):
         cmd = [self.opts.oauthctl, "--db", db] + args
         try:
@@ -617,6 +633,9 @@ class Runner:
             else:
                 db = self.opts.db
                 self.reseed(case)
+            # Cases run in threads: the pinned clock is the case's own.
+            if self.opts.cgi and any(s.kind == "clock" for s in case.steps):
+                case.pinned_now = int(time.time())
             variables = dict(self.fixture_vars)
             variables["ISSUER"] = self.issuer()
             for step in case.steps:
@@ -659,6 +678,16 @@ class Runner:
             log.append("%s: sleep %g" % (where, step.arg))
             time.sleep(step.arg)
             return
+        if step.kind == "clock":
+            # A running web server's responders cannot have their clock
+            # moved: over HTTP the time really passes.
+            if case.pinned_now is not None:
+                case.pinned_now += int(step.arg)
+                log.append("%s: clock +%d (pinned)" % (where, step.arg))
+            else:
+                log.append("%s: clock +%g (slept)" % (where, step.arg))
+                time.sleep(step.arg)
+            return
         if step.kind == "request" and step.cgi_only and not self.opts.cgi:
             log.append("%s: CGI only (%s): not sent" % (where, step.cgi_only))
             self.cgi_only_steps += 1
@@ -667,7 +696,7 @@ class Runner:
         before = self.db_snapshot(db) if unchanged else None
         if step.kind == "oauthctl":
             args = shlex.split(expand(step.arg, variables, where))
-            rc, out, err = self.oauthctl(args, db, case.config)
+            rc, out, err = self.oauthctl(args, db, self.step_config(case))
             shown = ("%s: oauthctl %s\n-> exit %s\n%s%s"
                      % (where, " ".join(shlex.quote(a) for a in args), rc,
                         indent("stdout", out), indent("stderr", err)))
@@ -677,7 +706,7 @@ class Runner:
             req = self.build_request(step, variables,
                                      os.path.basename(case.path))
             if self.opts.cgi:
-                result = self.send_cgi(req, db, case.config)
+                result = self.send_cgi(req, db, self.step_config(case))
             else:
                 result = self.send_http(req)
             shown = "%s\n%s" % (show_request(where, req),
