@@ -135,6 +135,9 @@ int jose_verify(EVP_PKEY *, enum jose_alg, const char *, size_t,
 int jose_b64url_decode(const char *, size_t, unsigned char *, size_t,
     size_t *);
 
+/* json.c */
+int json_prescan(const char *, size_t);
+
 /* urlenc.c */
 int urlenc_decode(const char *, size_t, char **, size_t *);
 int urlenc_encode(struct buf *, const char *, size_t);

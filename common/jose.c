@@ -53,7 +53,6 @@ static int jose_sig_make(EVP_PKEY *, enum jose_alg, const void *, size_t,
     unsigned char[JOSE_SIG_MAX], size_t *);
 static int jose_sig_check(EVP_PKEY *, enum jose_alg, const void *, size_t,
     const unsigned char *, size_t);
-static int jose_json_prescan(const char *, size_t);
 static int jose_json_check(const cJSON *, int);
 static int jose_header_parse(const char *, size_t, enum jose_alg, cJSON **);
 
@@ -751,45 +750,6 @@ out:
 }
 
 /*
- * The checks of RFC 8259 cJSON does not make, on the raw header: no control
- * characters outside strings but JSON whitespace (cJSON skips any byte up
- * to space), none unescaped inside strings (§7), and no \u0000, which cJSON
- * would decode into a NUL that cuts a member short.  Returns 0, or -1.
- */
-static int
-jose_json_prescan(const char *s, size_t len)
-{
-	size_t i;
-	int in_string = 0;
-	unsigned char c;
-
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (!in_string) {
-			if (c == '"')
-				in_string = 1;
-			else if (c < 0x20 && c != '\t' && c != '\n' &&
-			    c != '\r')
-				return -1;
-			continue;
-		}
-		if (c < 0x20)
-			return -1;
-		if (c == '"')
-			in_string = 0;
-		else if (c == '\\') {
-			if (len - i < 2)
-				return -1;
-			if (s[i + 1] == 'u' && len - i >= 6 &&
-			    memcmp(s + i + 2, "0000", 4) == 0)
-				return -1;
-			i++;
-		}
-	}
-	return 0;
-}
-
-/*
  * Checks a parsed header value and what it holds: no deeper than
  * JOSE_HEADER_DEPTH_MAX, and no object with two members of one name (RFC
  * 7515 §5.2 step 4 lets us refuse them; cJSON would keep the first, another
@@ -837,7 +797,7 @@ jose_header_parse(const char *s, size_t len, enum jose_alg alg, cJSON **out)
 	cJSON *root;
 
 	*out = NULL;
-	if (len == 0 || !utf8_valid(s, len) || jose_json_prescan(s, len) == -1)
+	if (len == 0 || !utf8_valid(s, len) || json_prescan(s, len) == -1)
 		return -1;
 	if ((root = cJSON_ParseWithLengthOpts(s, len, &end, 0)) == NULL)
 		return -1;

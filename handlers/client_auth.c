@@ -290,10 +290,7 @@ client_auth_bearer(const struct handler_env *env, struct store_txn *txn,
 	unsigned char key[TOKEN_HASH_LEN];
 	struct token tok;
 	enum store_status st;
-	enum oauth_error err = OAUTH_INVALID_TOKEN;
-	const char *presented;
-	char copy[TOKEN_PRESENTED_MAX + 1];
-	size_t len;
+	enum oauth_error err;
 
 	memset(out, 0, sizeof(*out));
 	memset(&tok, 0, sizeof(tok));
@@ -305,28 +302,19 @@ client_auth_bearer(const struct handler_env *env, struct store_txn *txn,
 		return OAUTH_INVALID_REQUEST;
 	}
 	*why = "the bearer token is not an active access token";
-	if (params_bearer_token(req->authorization, &presented, &len) !=
-	    OAUTH_OK)
-		return OAUTH_INVALID_TOKEN;
-	memcpy(copy, presented, len);
-	copy[len] = '\0';
-	st = token_find(txn, copy, key, &tok);
-	crypto_wipe(copy, sizeof(copy));
-	if (st != STORE_OK && st != STORE_NOTFOUND) {
-		*why = "the database failed";
-		err = oauth_error_from_store(st);
+	if ((err = token_bearer(env, txn, req->authorization, key, &tok)) !=
+	    OAUTH_OK) {
+		if (err != OAUTH_INVALID_TOKEN)
+			*why = "the database failed";
 		goto out;
 	}
-	if (st == STORE_NOTFOUND || tok.kind != TOKEN_ACCESS ||
-	    !store_token_is_active(txn, &tok, env->now(env->ctx)))
-		goto out;
+	err = OAUTH_INVALID_TOKEN;
 	st = store_client_get(txn, tok.client_id, &out->client);
 	if (st == STORE_OK) {
 		if (tok.subject != NULL)
 			out->client.may_introspect = 0;
 		err = OAUTH_OK;
-	}
-	else if (st != STORE_NOTFOUND) {
+	} else if (st != STORE_NOTFOUND) {
 		*why = "the database failed";
 		err = oauth_error_from_store(st);
 	}

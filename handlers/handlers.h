@@ -194,6 +194,8 @@ enum oauth_error token_scope(const char *, const char *, char **,
     const char **);
 enum store_status token_find(struct store_txn *, const char *,
     unsigned char[TOKEN_HASH_LEN], struct token *);
+enum oauth_error token_bearer(const struct handler_env *, struct store_txn *,
+    const char *, unsigned char[TOKEN_HASH_LEN], struct token *);
 enum oauth_error token_issue_grant(const struct handler_env *,
     struct store_txn *, const struct client *, struct grant *, const char *,
     const char *, struct token_issue *, const char **);

@@ -33,7 +33,6 @@ static enum oauth_error params_add(struct params *, char *, size_t, char *,
 static enum oauth_error params_decode_error(const char **);
 static enum oauth_error params_parse_form(const char *, size_t,
     struct params *, const char **);
-static int params_json_prescan(const char *, size_t);
 static enum oauth_error params_parse_json(const char *, size_t,
     struct params *, const char **);
 
@@ -259,46 +258,6 @@ params_parse_form(const char *s, size_t len, struct params *params,
 }
 
 /*
- * The checks of RFC 8259 that cJSON does not make, on the raw text: no
- * control characters outside strings but JSON whitespace (cJSON skips any
- * byte up to space), none unescaped inside strings (§7), and no \u0000,
- * which cJSON would decode into a NUL that silently cuts a value short.
- * Returns 0 when the text passes, else -1.
- */
-static int
-params_json_prescan(const char *s, size_t len)
-{
-	size_t i;
-	int in_string = 0;
-	unsigned char c;
-
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (!in_string) {
-			if (c == '"')
-				in_string = 1;
-			else if (c < 0x20 && c != '\t' && c != '\n' &&
-			    c != '\r')
-				return -1;
-			continue;
-		}
-		if (c < 0x20)
-			return -1;
-		if (c == '"')
-			in_string = 0;
-		else if (c == '\\') {
-			if (len - i < 2)
-				return -1;
-			if (s[i + 1] == 'u' && len - i >= 6 &&
-			    memcmp(s + i + 2, "0000", 4) == 0)
-				return -1;
-			i++;
-		}
-	}
-	return 0;
-}
-
-/*
  * Parses len bytes of JSON into params, which must be empty: the text must
  * be exactly one object (whitespace aside) whose members all have string
  * values; names and values go through the same rules as form parameters.
@@ -314,7 +273,7 @@ params_parse_json(const char *s, size_t len, struct params *params,
 	size_t namelen, vlen;
 	enum oauth_error e = OAUTH_OK;
 
-	if (s == NULL || len == 0 || params_json_prescan(s, len) == -1) {
+	if (s == NULL || len == 0 || json_prescan(s, len) == -1) {
 		PARAMS_WHY(why, "the body is not valid JSON");
 		return OAUTH_INVALID_REQUEST;
 	}

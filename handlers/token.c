@@ -273,6 +273,39 @@ token_expiry(int64_t now, int64_t ttl, int64_t end)
 }
 
 /*
+ * Finds the access token presented as "Authorization: Bearer" in
+ * authorization (RFC 6750 §2.1), in txn.  Returns OAUTH_OK with *tok, the
+ * caller's to token_free whatever the result, and key set to its storage
+ * key; OAUTH_INVALID_TOKEN for a malformed header or a token that is
+ * unknown, expired, revoked or not an access token; or the error of a
+ * storage failure.  The copy of the presented string is wiped.
+ */
+enum oauth_error
+token_bearer(const struct handler_env *env, struct store_txn *txn,
+    const char *authorization, unsigned char key[TOKEN_HASH_LEN],
+    struct token *tok)
+{
+	char copy[TOKEN_PRESENTED_MAX + 1];
+	const char *presented;
+	enum store_status st;
+	size_t len;
+
+	memset(tok, 0, sizeof(*tok));
+	if (params_bearer_token(authorization, &presented, &len) != OAUTH_OK)
+		return OAUTH_INVALID_TOKEN;
+	memcpy(copy, presented, len);
+	copy[len] = '\0';
+	st = token_find(txn, copy, key, tok);
+	crypto_wipe(copy, sizeof(copy));
+	if (st != STORE_OK && st != STORE_NOTFOUND)
+		return oauth_error_from_store(st);
+	if (st == STORE_NOTFOUND || tok->kind != TOKEN_ACCESS ||
+	    !store_token_is_active(txn, tok, env->now(env->ctx)))
+		return OAUTH_INVALID_TOKEN;
+	return OAUTH_OK;
+}
+
+/*
  * Issues the tokens of an authorization: an access token with
  * access_scope, and when the client may refresh, a refresh token with
  * refresh_scope (RFC 6749 §6: a rotated refresh token keeps its scope).

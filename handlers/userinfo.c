@@ -34,13 +34,11 @@ handler_userinfo(const struct handler_env *env, const struct request *req,
     struct response *resp)
 {
 	unsigned char key[TOKEN_HASH_LEN];
-	char copy[TOKEN_PRESENTED_MAX + 1];
 	struct store_txn *txn = NULL;
 	struct token tok;
 	struct grant grant;
 	enum store_status st;
-	const char *presented;
-	size_t len;
+	enum oauth_error err;
 	cJSON *o = NULL;
 
 	memset(&tok, 0, sizeof(tok));
@@ -51,30 +49,19 @@ handler_userinfo(const struct handler_env *env, const struct request *req,
 		    "a bearer access token is required", USERINFO_CHALLENGE);
 		return;
 	}
-	if (params_bearer_token(req->authorization, &presented, &len) !=
-	    OAUTH_OK) {
-		userinfo_fail(resp, OAUTH_INVALID_TOKEN,
-		    "the bearer token is malformed", USERINFO_INVALID);
-		return;
-	}
-	memcpy(copy, presented, len);
-	copy[len] = '\0';
 	if ((st = store_txn_begin(env->store, 0, &txn)) != STORE_OK) {
-		crypto_wipe(copy, sizeof(copy));
 		response_store_error(resp, st);
 		return;
 	}
-	st = token_find(txn, copy, key, &tok);
-	crypto_wipe(copy, sizeof(copy));
-	if (st != STORE_OK && st != STORE_NOTFOUND) {
-		response_store_error(resp, st);
-		goto out;
-	}
-	if (st == STORE_NOTFOUND || tok.kind != TOKEN_ACCESS ||
-	    !store_token_is_active(txn, &tok, env->now(env->ctx))) {
+	if ((err = token_bearer(env, txn, req->authorization, key, &tok)) ==
+	    OAUTH_INVALID_TOKEN) {
 		userinfo_fail(resp, OAUTH_INVALID_TOKEN,
 		    "the access token is invalid, expired or revoked",
 		    USERINFO_INVALID);
+		goto out;
+	}
+	if (err != OAUTH_OK) {
+		response_error(resp, err, "the database failed");
 		goto out;
 	}
 	if (!scope_has(tok.scope, "openid", 6) || tok.subject == NULL ||

@@ -44,12 +44,9 @@ store_keyset_pick(const struct key *k, void *arg)
 		return STORE_EACH_NEXT;
 	key_free(p->out);
 	p->found = 0;
-	memcpy(p->out->kid, k->kid, sizeof(p->out->kid));
-	p->out->alg = k->alg;
-	p->out->created_at = k->created_at;
-	p->out->sign_from = k->sign_from;
-	p->out->retired_at = k->retired_at;
-	p->out->drop_at = k->drop_at;
+	/* The walk frees k: its strings are copied, the rest taken whole. */
+	*p->out = *k;
+	p->out->pem = p->out->jwk = NULL;
 	if ((p->out->pem = strdup(k->pem)) == NULL ||
 	    (p->out->jwk = strdup(k->jwk)) == NULL) {
 		key_free(p->out);

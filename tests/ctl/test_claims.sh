@@ -104,6 +104,17 @@ payload id_token
 check "with openid alone, no claim of the user but sub" \
     sh -c "! grep -q -e alice@ -e Alice '$tmp/payload'"
 
+# A value over CONFIG_CLAIM_VALUE_MAX (1024 bytes) is left out, and the
+# user still logs in.
+long=$("$PY" -c 'print("a" * 1025 + "@example.com")')
+cgi GET /authorize "" REMOTE_USER=alice AUTHENTICATE_MAIL="$long" \
+    QUERY_STRING="response_type=code&client_id=web&redirect_uri=$REDIRECT&scope=openid%20email"
+code=$(sed -n 's/^Location: .*[?&]code=\([^&]*\).*/\1/p' "$tmp/cgi" | tr -d '\r')
+cgi POST /token "grant_type=authorization_code&code=$code&redirect_uri=$REDIRECT&client_id=web&client_secret=$SECRET"
+payload id_token
+check "an over-long claim value is left out of the id_token" \
+    sh -c "! grep -q '\"email\"' '$tmp/payload'"
+
 cgi GET /.well-known/openid-configuration ""
 check "discovery lists the mapped claims" \
     json '"email" in d["claims_supported"] and "name" in d["claims_supported"]'

@@ -454,6 +454,13 @@ check "show: created_at in ISO 8601" \
 check "show prints no secret material" \
     lacks "$tmp/out" secret hash salt "$svc_secret"
 
+expect 2 "client add --token-format with an unknown format" --db "$db" \
+    client add fmt --token-format bogus
+expect 0 "client add --token-format jwt" --db "$db" client add fmt \
+    --token-format jwt
+expect 0 "client show of a jwt client" --db "$db" client show fmt --json
+json "show --json names its token format" 'd["token_format"] == "jwt"'
+expect 0 "client remove of it" --db "$db" client remove fmt
 expect 0 "client show --json" --db "$db" client show web --json
 json "show --json has exactly the public fields" 'set(d) == {"client_id",
     "public", "scope", "grant_types", "redirect_uris", "audience",

@@ -1321,6 +1321,18 @@ test_keys(void **state)
 	    STORE_NOTFOUND);
 	store_txn_abort(t);
 
+	/* A key breaking a limit is refused, nothing written. */
+	t = begin(f->store, 1);
+	make_key(&k, 'd', JOSE_ALG_ES256, UNIT_NOW);
+	k.kid[10] = '\0';
+	assert_int_equal(store_key_put(t, &k), STORE_INVALID);
+	make_key(&k, 'd', JOSE_ALG__MAX, UNIT_NOW);
+	assert_int_equal(store_key_put(t, &k), STORE_INVALID);
+	make_key(&k, 'd', JOSE_ALG_ES256, UNIT_NOW);
+	k.jwk = "";
+	assert_int_equal(store_key_put(t, &k), STORE_INVALID);
+	store_txn_abort(t);
+
 	make_key(&k, 'c', JOSE_ALG_ES256, UNIT_NOW);
 	assert_true(store_key_published(&k, UNIT_NOW));
 	assert_false(store_key_published(&k, UNIT_NOW - 1));
