@@ -344,7 +344,7 @@ main(int argc, char *argv[])
 	if (crypto_init() == -1 ||
 	    store_open(argv[1], cfg.map_size,
 		STORE_OPEN_CREATE | store_open_sync_flags(cfg.db_sync),
-		&store) != STORE_OK ||
+		&store, NULL, 0) != STORE_OK ||
 	    bench_client(store, "bench", CLIENT_TOKEN_OPAQUE) == -1 ||
 	    bench_client(store, "benchjwt", CLIENT_TOKEN_JWT) == -1 ||
 	    bench_key(store, JOSE_ALG_RS256, &rsa) == -1 ||

@@ -92,16 +92,10 @@ typedef enum ctl_exit (*ctl_command_fn)(struct ctl *, int, char **);
 typedef enum ctl_exit (*ctl_txn_fn)(const struct ctl *, struct store_txn *,
     void *);
 
-/*
- * What ctl_token_drop deletes: everything of client_id, or with client_id
- * NULL everything expired by now; and how many of each it deleted.
- */
+/* What "client remove" removes: the client, and what it deleted. */
 struct ctl_drop {
 	const char *client_id;
-	int64_t now;
-	size_t tokens;
-	size_t codes;
-	size_t grants;
+	struct store_purged dropped;
 };
 
 /* A grant type and its name (RFC 6749 §4.1, §4.4, §6). */
@@ -152,7 +146,6 @@ enum ctl_exit ctl_cmd_client_remove(struct ctl *, int, char **);
 enum ctl_exit ctl_cmd_client_secret(struct ctl *, int, char **);
 
 /* ctl_token.c */
-enum store_status ctl_token_drop(struct store_txn *, struct ctl_drop *);
 enum ctl_exit ctl_cmd_token_revoke(struct ctl *, int, char **);
 enum ctl_exit ctl_cmd_purge(struct ctl *, int, char **);
 

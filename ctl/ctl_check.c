@@ -153,6 +153,8 @@ ctl_check_client_ref(struct ctl_check *c, const char *what, const char *label,
 	case STORE_OK:
 	case STORE_EXISTS:
 	case STORE_FULL:
+	case STORE_UNAVAILABLE:
+	case STORE_MISSING:
 	case STORE_IOERR:
 	case STORE_INVALID:
 	case STORE_NOMEM:
@@ -218,6 +220,8 @@ ctl_check_token_grant(struct ctl_check *c, const char *label,
 		break;
 	case STORE_EXISTS:
 	case STORE_FULL:
+	case STORE_UNAVAILABLE:
+	case STORE_MISSING:
 	case STORE_IOERR:
 	case STORE_INVALID:
 	case STORE_NOMEM:

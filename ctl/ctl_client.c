@@ -797,7 +797,8 @@ ctl_client_remove_txn(const struct ctl *ctl, struct store_txn *txn,
 	enum store_status st;
 
 	if ((st = store_client_delete(txn, d->client_id)) == STORE_OK)
-		st = ctl_token_drop(txn, d);
+		st = store_client_drop_tokens(txn, d->client_id,
+		    &d->dropped);
 	if (st != STORE_OK)
 		return ctl_client_fail(ctl, d->client_id, st);
 	return CTL_EXIT_OK;
@@ -822,7 +823,8 @@ ctl_cmd_client_remove(struct ctl *ctl, int argc, char **argv)
 	if ((rv = ctl_txn(ctl, 1, ctl_client_remove_txn, &d)) != CTL_EXIT_OK)
 		return rv;
 	printf("removed client %s: %zu tokens, %zu codes, %zu grants\n",
-	    d.client_id, d.tokens, d.codes, d.grants);
+	    d.client_id, d.dropped.tokens, d.dropped.codes,
+	    d.dropped.grants);
 	return CTL_EXIT_OK;
 }
 

@@ -21,9 +21,9 @@
 enum ctl_exit
 ctl_open(struct ctl *ctl, int create)
 {
-	char err[256];
+	char err[256], why[STORE_DETAIL_MAX];
 	enum store_status st;
-	const char *env;
+	const char *env, *name;
 
 	/* Open already: one environment per process, as LMDB wants. */
 	if (ctl->store != NULL)
@@ -42,17 +42,20 @@ ctl_open(struct ctl *ctl, int create)
 			    "PATH or set OAUTH_DB");
 		return ctl_fail(ctl, "configuration: %s", err);
 	}
-	st = store_open(ctl->config.db_path, ctl->config.map_size, create,
-	    &ctl->store);
-	if (st == STORE_IOERR && !create && errno == ENOENT)
+	st = store_open(ctl->config.db_path, ctl->config.map_size,
+	    create ? STORE_OPEN_CREATE : 0, &ctl->store, why, sizeof(why));
+	if (st == STORE_OK)
+		return CTL_EXIT_OK;
+	/* A URI may hold a password: it is never repeated. */
+	name = store_is_uri(ctl->config.db_path) ? "OAUTH_DB"
+						 : ctl->config.db_path;
+	if (st == STORE_MISSING)
 		return ctl_fail(ctl, "%s: no database there (run 'oauthctl "
-		    "init' first)", ctl->config.db_path);
-	if (st == STORE_IOERR)
-		return ctl_fail(ctl, "%s: %s: %s", ctl->config.db_path,
-		    store_strerror(st), strerror(errno));
-	if (st != STORE_OK)
-		return ctl_store_fail(ctl, ctl->config.db_path, st);
-	return CTL_EXIT_OK;
+		    "init' first)%s%s", name, *why != '\0' ? ": " : "", why);
+	if (*why != '\0')
+		return ctl_fail(ctl, "%s: %s: %s", name, store_strerror(st),
+		    why);
+	return ctl_store_fail(ctl, name, st);
 }
 
 /*
@@ -84,9 +87,10 @@ ctl_txn(struct ctl *ctl, int write, ctl_txn_fn fn, void *arg)
 }
 
 /*
- * Creates the database directory (0700) and environment (0600) if they
- * are missing, and prints where the database is.  Idempotent: an existing
- * database is opened and left as it was.
+ * Creates the database if it is missing: the LMDB directory (0700) and
+ * environment (0600), or the PostgreSQL schema, migrated to this
+ * program's version when older.  Prints where the database is.
+ * Idempotent: an existing database is opened and left as it was.
  */
 enum ctl_exit
 ctl_cmd_init(struct ctl *ctl, int argc, char **argv)
@@ -102,6 +106,11 @@ ctl_cmd_init(struct ctl *ctl, int argc, char **argv)
 	if ((rv = ctl_open(ctl, 1)) != CTL_EXIT_OK ||
 	    (rv = ctl_key_init(ctl)) != CTL_EXIT_OK)
 		return rv;
+	if (store_is_uri(ctl->config.db_path)) {
+		printf("database ready (%s)\n",
+		    store_backend_name(ctl->store));
+		return CTL_EXIT_OK;
+	}
 	/*
 	 * A directory made by someone else may be open to others; the
 	 * files in it are ours alone, but say so before anyone relies on it.

@@ -1,149 +1,52 @@
 /*
  * "stats": how many clients, tokens, codes and grants there are, and in
- * which state, read in one read transaction so the numbers agree.
+ * which state, counted by the backend (store_stats) in one read
+ * transaction.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "ctl.h"
 
-/* The states a token, code or grant is counted in. */
-enum ctl_stats_state {
-	CTL_STATS_ACTIVE = 0,
-	CTL_STATS_EXPIRED,
-	CTL_STATS_REVOKED,
-	CTL_STATS_USED,
-	CTL_STATS_STATE__MAX
+static const char *const ctl_stats_state_names[STORE_STATS_STATE__MAX] = {
+	[STORE_STATS_ACTIVE] = "active",
+	[STORE_STATS_EXPIRED] = "expired",
+	[STORE_STATS_REVOKED] = "revoked",
+	[STORE_STATS_USED] = "used",
 };
 
-/* The rows of the report. */
-enum ctl_stats_row {
-	CTL_STATS_ACCESS = 0,
-	CTL_STATS_REFRESH,
-	CTL_STATS_CODES,
-	CTL_STATS_GRANTS,
-	CTL_STATS_ROW__MAX
-};
-
-static const char *const ctl_stats_state_names[CTL_STATS_STATE__MAX] = {
-	[CTL_STATS_ACTIVE] = "active",
-	[CTL_STATS_EXPIRED] = "expired",
-	[CTL_STATS_REVOKED] = "revoked",
-	[CTL_STATS_USED] = "used",
-};
-
-static const char *const ctl_stats_row_names[CTL_STATS_ROW__MAX] = {
-	[CTL_STATS_ACCESS] = "access_tokens",
-	[CTL_STATS_REFRESH] = "refresh_tokens",
-	[CTL_STATS_CODES] = "codes",
-	[CTL_STATS_GRANTS] = "grants",
+static const char *const ctl_stats_row_names[STORE_STATS_ROW__MAX] = {
+	[STORE_STATS_ACCESS] = "access_tokens",
+	[STORE_STATS_REFRESH] = "refresh_tokens",
+	[STORE_STATS_CODES] = "codes",
+	[STORE_STATS_GRANTS] = "grants",
 };
 
 /* Whether a row can be in the "used" state: rotated or redeemed. */
-static const int ctl_stats_row_used[CTL_STATS_ROW__MAX] = {
-	[CTL_STATS_REFRESH] = 1,
-	[CTL_STATS_CODES] = 1,
+static const int ctl_stats_row_used[STORE_STATS_ROW__MAX] = {
+	[STORE_STATS_REFRESH] = 1,
+	[STORE_STATS_CODES] = 1,
 };
 
 struct ctl_stats {
-	struct store_txn *txn;	/* for the grant of a token */
 	int64_t now;
-	size_t confidential;
-	size_t public;
-	size_t counts[CTL_STATS_ROW__MAX][CTL_STATS_STATE__MAX];
+	struct store_stats counted;
 };
 
-static enum store_each ctl_stats_client(const struct client *, void *);
-static enum store_each ctl_stats_token(const unsigned char *,
-    const struct token *, void *);
-static enum store_each ctl_stats_grant(const struct grant *, void *);
-static size_t ctl_stats_total(const struct ctl_stats *, enum ctl_stats_row);
-static cJSON *ctl_stats_json(const struct ctl_stats *);
-static void ctl_stats_print(const struct ctl_stats *);
-static enum ctl_exit ctl_stats_txn(const struct ctl *, struct store_txn *,
-    void *);
-
-static enum store_each
-ctl_stats_client(const struct client *c, void *arg)
-{
-	struct ctl_stats *s = arg;
-
-	if (c->is_public)
-		s->public++;
-	else
-		s->confidential++;
-	return STORE_EACH_NEXT;
-}
-
-/*
- * Counts a token in one state.  Active is what the server would accept
- * (store_token_is_active); otherwise its own state, then its expiry, and
- * last its grant: a token whose grant was revoked counts as revoked.
- */
-static enum store_each
-ctl_stats_token(const unsigned char *hash, const struct token *t, void *arg)
-{
-	struct ctl_stats *s = arg;
-	enum ctl_stats_row row;
-	enum ctl_stats_state state;
-
-	(void)hash;
-	switch (t->kind) {
-	case TOKEN_ACCESS:
-		row = CTL_STATS_ACCESS;
-		break;
-	case TOKEN_REFRESH:
-		row = CTL_STATS_REFRESH;
-		break;
-	case TOKEN_CODE:
-		row = CTL_STATS_CODES;
-		break;
-	case TOKEN_KIND__MAX:
-	default:
-		return STORE_EACH_NEXT;
-	}
-	if (store_token_is_active(s->txn, t, s->now))
-		state = CTL_STATS_ACTIVE;
-	else if (t->state == TOKEN_STATE_USED && ctl_stats_row_used[row])
-		state = CTL_STATS_USED;
-	else if (t->state == TOKEN_STATE_REVOKED)
-		state = CTL_STATS_REVOKED;
-	else if (t->expires_at <= s->now)
-		state = CTL_STATS_EXPIRED;
-	else
-		state = CTL_STATS_REVOKED;
-	s->counts[row][state]++;
-	return STORE_EACH_NEXT;
-}
-
-static enum store_each
-ctl_stats_grant(const struct grant *g, void *arg)
-{
-	struct ctl_stats *s = arg;
-
-	if (g->revoked)
-		s->counts[CTL_STATS_GRANTS][CTL_STATS_REVOKED]++;
-	else if (g->expires_at <= s->now)
-		s->counts[CTL_STATS_GRANTS][CTL_STATS_EXPIRED]++;
-	else
-		s->counts[CTL_STATS_GRANTS][CTL_STATS_ACTIVE]++;
-	return STORE_EACH_NEXT;
-}
-
 static size_t
-ctl_stats_total(const struct ctl_stats *s, enum ctl_stats_row row)
+ctl_stats_total(const struct store_stats *s, enum store_stats_row row)
 {
 	size_t n = 0;
 	int st;
 
-	for (st = 0; st < CTL_STATS_STATE__MAX; st++)
+	for (st = 0; st < STORE_STATS_STATE__MAX; st++)
 		n += s->counts[row][st];
 	return n;
 }
 
 /* The report as one JSON object; NULL when memory runs out. */
 static cJSON *
-ctl_stats_json(const struct ctl_stats *s)
+ctl_stats_json(const struct store_stats *s)
 {
 	cJSON *o, *sub;
 	int row, st;
@@ -157,15 +60,15 @@ ctl_stats_json(const struct ctl_stats *s)
 	    (double)s->confidential) == NULL ||
 	    cJSON_AddNumberToObject(sub, "public", (double)s->public) == NULL)
 		goto fail;
-	for (row = 0; row < CTL_STATS_ROW__MAX; row++) {
+	for (row = 0; row < STORE_STATS_ROW__MAX; row++) {
 		if ((sub = cJSON_AddObjectToObject(o,
 		    ctl_stats_row_names[row])) == NULL ||
 		    cJSON_AddNumberToObject(sub, "total",
-		    (double)ctl_stats_total(s, (enum ctl_stats_row)row)) ==
+		    (double)ctl_stats_total(s, (enum store_stats_row)row)) ==
 		    NULL)
 			goto fail;
-		for (st = 0; st < CTL_STATS_STATE__MAX; st++) {
-			if (st == CTL_STATS_USED && !ctl_stats_row_used[row])
+		for (st = 0; st < STORE_STATS_STATE__MAX; st++) {
+			if (st == STORE_STATS_USED && !ctl_stats_row_used[row])
 				continue;
 			if (cJSON_AddNumberToObject(sub,
 			    ctl_stats_state_names[st],
@@ -181,17 +84,17 @@ fail:
 
 /* The report as lines: "NAME: TOTAL (state n, ...)". */
 static void
-ctl_stats_print(const struct ctl_stats *s)
+ctl_stats_print(const struct store_stats *s)
 {
 	int row, st;
 
 	printf("clients: %zu (confidential %zu, public %zu)\n",
 	    s->confidential + s->public, s->confidential, s->public);
-	for (row = 0; row < CTL_STATS_ROW__MAX; row++) {
+	for (row = 0; row < STORE_STATS_ROW__MAX; row++) {
 		printf("%s: %zu (", ctl_stats_row_names[row],
-		    ctl_stats_total(s, (enum ctl_stats_row)row));
-		for (st = 0; st < CTL_STATS_STATE__MAX; st++) {
-			if (st == CTL_STATS_USED && !ctl_stats_row_used[row])
+		    ctl_stats_total(s, (enum store_stats_row)row));
+		for (st = 0; st < STORE_STATS_STATE__MAX; st++) {
+			if (st == STORE_STATS_USED && !ctl_stats_row_used[row])
 				continue;
 			printf("%s%s %zu", st > 0 ? ", " : "",
 			    ctl_stats_state_names[st], s->counts[row][st]);
@@ -207,14 +110,7 @@ ctl_stats_txn(const struct ctl *ctl, struct store_txn *txn, void *arg)
 	struct ctl_stats *s = arg;
 	enum store_status st;
 
-	s->txn = txn;
-	st = store_client_foreach(txn, ctl_stats_client, s);
-	if (st == STORE_OK)
-		st = store_token_foreach(txn, ctl_stats_token, s);
-	if (st == STORE_OK)
-		st = store_grant_foreach(txn, ctl_stats_grant, s);
-	s->txn = NULL;
-	if (st != STORE_OK)
+	if ((st = store_stats(txn, s->now, &s->counted)) != STORE_OK)
 		return ctl_store_fail(ctl, "stats", st);
 	return CTL_EXIT_OK;
 }
@@ -234,7 +130,7 @@ ctl_cmd_stats(struct ctl *ctl, int argc, char **argv)
 	if ((rv = ctl_txn(ctl, 0, ctl_stats_txn, &s)) != CTL_EXIT_OK)
 		return rv;
 	if (l.json)
-		return ctl_json_print(ctl, ctl_stats_json(&s), 0);
-	ctl_stats_print(&s);
+		return ctl_json_print(ctl, ctl_stats_json(&s.counted), 0);
+	ctl_stats_print(&s.counted);
 	return CTL_EXIT_OK;
 }

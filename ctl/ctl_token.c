@@ -1,6 +1,5 @@
 /*
- * The token commands: "token revoke" and "purge", and the walk that
- * deletes tokens, codes and grants, which "client remove" shares.  A token
+ * The token commands: "token revoke" and "purge".  A token
  * is only ever handled as the SHA-256 it is stored under; its string is
  * wiped as soon as it has been hashed and never printed.
  */
@@ -17,11 +16,6 @@ struct ctl_token_revoke {
 };
 
 static const char *ctl_token_kind_name(enum token_kind);
-static int ctl_token_drop_picks(const struct ctl_drop *, const char *,
-    int64_t);
-static enum store_each ctl_token_drop_one(const unsigned char *,
-    const struct token *, void *);
-static enum store_each ctl_token_drop_grant(const struct grant *, void *);
 static enum ctl_exit ctl_token_revoke_txn(const struct ctl *,
     struct store_txn *, void *);
 
@@ -40,64 +34,6 @@ ctl_token_kind_name(enum token_kind k)
 		break;
 	}
 	return "token";
-}
-
-/* Whether d picks a record of client_id that expires at expires_at. */
-static int
-ctl_token_drop_picks(const struct ctl_drop *d, const char *client_id,
-    int64_t expires_at)
-{
-	if (d->client_id != NULL)
-		return strcmp(client_id, d->client_id) == 0;
-	return expires_at <= d->now;
-}
-
-/* Deletes a token or code that the drop picks. */
-static enum store_each
-ctl_token_drop_one(const unsigned char *hash, const struct token *t,
-    void *arg)
-{
-	struct ctl_drop *d = arg;
-
-	(void)hash;
-	if (!ctl_token_drop_picks(d, t->client_id, t->expires_at))
-		return STORE_EACH_NEXT;
-	if (t->kind == TOKEN_CODE)
-		d->codes++;
-	else
-		d->tokens++;
-	return STORE_EACH_DELETE;
-}
-
-/*
- * Deletes a grant that the drop picks.  An expired grant is safe to drop:
- * its expiry is the latest of anything issued under it, so nothing that
- * still needs it is left behind.
- */
-static enum store_each
-ctl_token_drop_grant(const struct grant *g, void *arg)
-{
-	struct ctl_drop *d = arg;
-
-	if (!ctl_token_drop_picks(d, g->client_id, g->expires_at))
-		return STORE_EACH_NEXT;
-	d->grants++;
-	return STORE_EACH_DELETE;
-}
-
-/*
- * Deletes, in the write transaction txn, the tokens, codes and grants d
- * picks, adding how many of each to d.  Returns STORE_OK, or the failure
- * of a walk: the caller must then abort, as part may have been deleted.
- */
-enum store_status
-ctl_token_drop(struct store_txn *txn, struct ctl_drop *d)
-{
-	enum store_status st;
-
-	if ((st = store_token_foreach(txn, ctl_token_drop_one, d)) != STORE_OK)
-		return st;
-	return store_grant_foreach(txn, ctl_token_drop_grant, d);
 }
 
 /* The transaction of "token revoke": arg is a struct ctl_token_revoke. */

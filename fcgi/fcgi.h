@@ -84,7 +84,7 @@ enum fcgi_sandbox_mode {
 };
 
 /* fcgi_sandbox.c */
-int fcgi_sandbox_enter(enum fcgi_sandbox_mode);
+int fcgi_sandbox_enter(enum fcgi_sandbox_mode, int);
 
 /* fcgi_request.c */
 enum oauth_error fcgi_request_read(const struct fcgi_source *,

@@ -397,7 +397,7 @@ fcgi_main_cgi(const struct handler_env *env)
  * entered, which the caller takes as a reason not to serve.
  */
 static int
-fcgi_main_narrow(enum fcgi_sandbox_mode mode)
+fcgi_main_narrow(enum fcgi_sandbox_mode mode, int postgresql)
 {
 	const char *off = getenv("OAUTH_SANDBOX");
 	unsigned char warm[1];
@@ -408,7 +408,7 @@ fcgi_main_narrow(enum fcgi_sandbox_mode mode)
 	}
 	if (off != NULL && strcmp(off, "0") == 0)
 		return 0;
-	return fcgi_sandbox_enter(mode);
+	return fcgi_sandbox_enter(mode, postgresql);
 }
 
 /*
@@ -424,6 +424,7 @@ main(int argc, char *argv[])
 	struct handler_env env;
 	struct response resp;
 	enum store_status st;
+	char why[STORE_DETAIL_MAX];
 	struct fcgi_listen_addr addr;
 	FCGX_Request req;
 	sigset_t stop;
@@ -476,14 +477,18 @@ main(int argc, char *argv[])
 		config_free(&cfg);
 		return 1;
 	}
-	/* One environment per process, opened before any request. */
+	/*
+	 * One environment or connection per process, opened before any
+	 * request; a PostgreSQL server down now is connected to later, its
+	 * requests answered 503 meanwhile.  A URI may hold a password: it
+	 * is never logged.
+	 */
 	if ((st = store_open(cfg.db_path, cfg.map_size,
-	    store_open_sync_flags(cfg.db_sync), &store)) !=
-	    STORE_OK) {
-		log_event("cannot open the database in %s: %s%s%s",
-		    cfg.db_path, store_strerror(st),
-		    st == STORE_IOERR ? ": " : "",
-		    st == STORE_IOERR ? strerror(errno) : "");
+	    store_open_sync_flags(cfg.db_sync) | STORE_OPEN_LAZY, &store,
+	    why, sizeof(why))) != STORE_OK) {
+		log_event("cannot open the database %s: %s%s%s",
+		    store_is_uri(cfg.db_path) ? "of OAUTH_DB" : cfg.db_path,
+		    store_strerror(st), *why != '\0' ? ": " : "", why);
 		if (cgi) {
 			response_store_error(&resp, st);
 			fcgi_main_cgi_fail(&resp);
@@ -498,7 +503,8 @@ main(int argc, char *argv[])
 	env.now = fcgi_main_now;
 	env.random = fcgi_main_random;
 	if (cgi) {
-		if (fcgi_main_narrow(FCGI_SANDBOX_CGI) == -1) {
+		if (fcgi_main_narrow(FCGI_SANDBOX_CGI,
+		    store_is_uri(cfg.db_path)) == -1) {
 			response_error(&resp, OAUTH_SERVER_ERROR,
 			    "the server cannot start");
 			fcgi_main_cgi_fail(&resp);
@@ -516,7 +522,8 @@ main(int argc, char *argv[])
 		env.secret_cache = secret_cache_new();
 		/* And the signing keys it has parsed, by kid. */
 		env.signing = signing_cache_new();
-		if (fcgi_main_narrow(FCGI_SANDBOX_FASTCGI) == -1)
+		if (fcgi_main_narrow(FCGI_SANDBOX_FASTCGI,
+		    store_is_uri(cfg.db_path)) == -1)
 			rc = 1;
 		else
 			rc = fcgi_main_fastcgi(&env, &stop, &req);

@@ -2,7 +2,12 @@
  * The responder's sandbox: once the configuration is read, the database
  * open and the FastCGI socket ready, a seccomp filter narrows the process
  * to the system calls serving requests needs.  No file can be opened, no
- * socket created or connected, no program run after that.
+ * socket created or connected, no program run after that.  With a
+ * PostgreSQL database the process must be able to connect again when its
+ * connection is lost, so it keeps what libpq needs for that: creating a
+ * unix or IP socket, connecting it, and opening files read-only (its
+ * password file, TLS certificates, the resolver's files); still no file
+ * can be written or created, and nothing run.
  *
  * A call outside the list kills the process (SCMP_ACT_KILL_PROCESS), as a
  * pledge(2) violation does on OpenBSD, rather than failing with EPERM: a
@@ -74,6 +79,15 @@ static const int fcgi_sandbox_fastcgi[] = {
 	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
 };
 
+/* What a PostgreSQL connection adds, beside socket, connect and openat. */
+static const int fcgi_sandbox_postgresql[] = {
+	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(setsockopt),
+	SCMP_SYS(getsockopt), SCMP_SYS(getpeername), SCMP_SYS(getsockname),
+	SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg),
+	SCMP_SYS(sendmsg), SCMP_SYS(shutdown), SCMP_SYS(getuid),
+	SCMP_SYS(geteuid), SCMP_SYS(stat), SCMP_SYS(uname),
+};
+
 /*
  * What the sanitizer runtime adds, in sanitizer builds only: reading
  * /proc/self (maps, task list, its own path), the leak checker's tracer
@@ -130,13 +144,43 @@ fcgi_sandbox_allow_args(scmp_filter_ctx ctx)
 }
 
 /*
- * Installs the filter of mode on the calling process (and whatever it
+ * Adds what reconnecting to PostgreSQL needs: its calls, sockets of the
+ * unix and IP families only, and openat without write access, creation
+ * or truncation.  Returns 0, or a negative errno.
+ */
+static int
+fcgi_sandbox_allow_postgresql(scmp_filter_ctx ctx)
+{
+	static const int families[] = { AF_UNIX, AF_INET, AF_INET6 };
+	size_t i;
+	int rc;
+
+	if ((rc = fcgi_sandbox_allow(ctx, fcgi_sandbox_postgresql,
+	    sizeof(fcgi_sandbox_postgresql) / sizeof(int))) < 0)
+		return rc;
+	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]))) < 0)
+			return rc;
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect),
+	    0)) < 0 ||
+	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC |
+	    O_APPEND, O_RDONLY))) < 0)
+		return rc;
+	return 0;
+}
+
+/*
+ * Installs the filter of mode, with what a PostgreSQL database needs when
+ * postgresql is set, on the calling process (and whatever it
  * forks or clones later; nothing can remove it).  Sets no_new_privs,
  * which seccomp needs of an unprivileged process.  Returns 0, or -1
  * having logged why; the process is then as it was and must not serve.
  */
 int
-fcgi_sandbox_enter(enum fcgi_sandbox_mode mode)
+fcgi_sandbox_enter(enum fcgi_sandbox_mode mode, int postgresql)
 {
 	scmp_filter_ctx ctx;
 	uint32_t deny;
@@ -155,6 +199,8 @@ fcgi_sandbox_enter(enum fcgi_sandbox_mode mode)
 	if (rc == 0 && mode == FCGI_SANDBOX_FASTCGI)
 		rc = fcgi_sandbox_allow(ctx, fcgi_sandbox_fastcgi,
 		    sizeof(fcgi_sandbox_fastcgi) / sizeof(int));
+	if (rc == 0 && postgresql)
+		rc = fcgi_sandbox_allow_postgresql(ctx);
 	if (rc == 0 && FCGI_SANDBOX_SANITIZER)
 		rc = fcgi_sandbox_allow(ctx, fcgi_sandbox_sanitizer,
 		    sizeof(fcgi_sandbox_sanitizer) / sizeof(int));

@@ -52,8 +52,8 @@ oauth_error_code(enum oauth_error err)
 }
 
 /*
- * The error a storage failure is answered with: a full map or reader table
- * is worth retrying (503), anything else is the server's fault (500).
+ * The error a storage failure is answered with: a full map or reader table,
+ * or a database that cannot be reached now, is worth retrying (503), anything else is the server's fault (500).
  */
 enum oauth_error
 oauth_error_from_store(enum store_status st)
@@ -62,6 +62,7 @@ oauth_error_from_store(enum store_status st)
 	case STORE_OK:
 		return OAUTH_OK;
 	case STORE_FULL:
+	case STORE_UNAVAILABLE:
 		return OAUTH_TEMPORARILY_UNAVAILABLE;
 	case STORE_NOTFOUND:
 	case STORE_EXISTS:
@@ -69,6 +70,7 @@ oauth_error_from_store(enum store_status st)
 	case STORE_CORRUPT:
 	case STORE_INVALID:
 	case STORE_NOMEM:
+	case STORE_MISSING:
 	case STORE_STATUS__MAX:
 		break;
 	}

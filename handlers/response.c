@@ -80,6 +80,8 @@ response_store_error(struct response *r, enum store_status st)
 		[STORE_FULL] = "; free room with 'oauthctl purge', or raise "
 			       "OAUTH_MAP_SIZE",
 		[STORE_CORRUPT] = "; run 'oauthctl check'",
+		[STORE_UNAVAILABLE] = "; is PostgreSQL running and reachable?",
+		[STORE_MISSING] = "; run 'oauthctl init'",
 	};
 
 	if ((unsigned)st < STORE_STATUS__MAX)
@@ -89,7 +91,9 @@ response_store_error(struct response *r, enum store_status st)
 		    advice[st] != NULL ? advice[st] : "");
 	response_error(r, oauth_error_from_store(st),
 	    st == STORE_FULL ? "the database is full or busy; try again later"
-			     : "the database failed");
+	    : st == STORE_UNAVAILABLE ? "the database is unavailable; try "
+					"again later"
+				      : "the database failed");
 }
 
 /* Wipes every string in the tree o: a token response holds tokens. */

@@ -10,18 +10,19 @@
 
 set -u
 
-# Building: compiler, make, pkg-config and the five libraries.
+# Building: compiler, make, pkg-config and the six libraries.
 BUILD_PKGS="gcc make pkg-config libc6-dev libfcgi-dev libcjson-dev
-liblmdb-dev libssl-dev libseccomp-dev"
+liblmdb-dev libssl-dev libseccomp-dev libpq-dev"
 # Testing and the demo: cmocka units, lighttpd for tests/web and make run,
 # python3 for run_cases.py, curl to poll the test server, lmdb-utils for
 # mdb_dump in tests/ctl.
 TEST_PKGS="libcmocka-dev lighttpd python3 curl lmdb-utils"
 # tests/web beyond lighttpd: lib_server.sh needs ss and setsid; PyJWT
-# checks ID Tokens, mod_auth_openidc is a relying party.
+# checks ID Tokens, mod_auth_openidc is a relying party; PostgreSQL for
+# the suites that run on it (tests/lib_pg.sh starts its own server).
 WEB_PKGS="apache2 libapache2-mod-fcgid libapache2-mod-oauth2
 libapache2-mod-auth-openidc nginx spawn-fcgi python3-authlib
-python3-requests python3-jwt iproute2 util-linux"
+python3-requests python3-jwt iproute2 util-linux postgresql"
 # make reliability (RELIABILITY=1) also: valgrind for the memory suite,
 # setpriv (util-linux) for the faults suite; lighttpd, lmdb-utils and
 # python3 are in TEST_PKGS already.
@@ -33,7 +34,7 @@ PKGS=$(echo $BUILD_PKGS $TEST_PKGS)
 [ "${WEB_SERVERS:-1}" = 1 ] && PKGS=$(echo $PKGS $WEB_PKGS)
 [ "${RELIABILITY:-0}" = 1 ] && PKGS=$(echo $PKGS $RELIABILITY_PKGS)
 [ "${PACKAGE:-0}" = 1 ] && PKGS=$(echo $PKGS $PACKAGE_PKGS)
-LIBS="fcgi libcjson lmdb libcrypto libseccomp cmocka"
+LIBS="fcgi libcjson lmdb libcrypto libseccomp libpq cmocka"
 
 if ! command -v dpkg-query >/dev/null 2>&1 ||
     ! command -v apt-get >/dev/null 2>&1; then

@@ -1,12 +1,51 @@
 /*
  * The storage interface: clients, tokens (access, refresh, authorization
- * codes) and grants, kept in LMDB.  This header and the files of storage/
- * are the only code that knows LMDB exists; callers see enum store_status,
- * never an MDB_* code.
+ * codes), grants and signing keys.  Two backends keep it, chosen at open
+ * from what OAUTH_DB names: a directory is an LMDB environment on this
+ * machine (store_lmdb.c), a postgresql:// or postgres:// URI a PostgreSQL
+ * database that many machines may share (store_pg.c).  Only the files of
+ * storage/ know either exists; callers see enum store_status, never an
+ * MDB_* code or a SQLSTATE.
  *
- * Every request is one transaction: begin, any number of gets and puts,
- * then commit (write) or abort.  Records returned by a get are copied out of
- * the map, owned by the caller, and released with the matching _free.
+ * What every backend guarantees, whatever the number of processes and
+ * machines using one database:
+ *
+ * - Every request is one transaction: begin, any number of gets and puts,
+ *   then commit (write) or abort.  A write transaction's changes become
+ *   visible to others all at once when its commit returns STORE_OK, and
+ *   not at all when it fails or is aborted; a crash leaves the database
+ *   as it was before or after it.  Once a commit has returned STORE_OK,
+ *   every transaction begun afterwards, in any process on any machine,
+ *   sees its changes: a token issued or revoked is seen so at once.
+ *
+ * - A get inside a write transaction of a token or a grant reads the
+ *   latest committed record and keeps it from every other writer until
+ *   this transaction ends; a second writer's get of the same record waits,
+ *   then reads what the first committed.  That makes read, check, then
+ *   put one indivisible step, which is what spends a code or a refresh
+ *   token exactly once: of any number of transactions that get it, see it
+ *   active and put it back used, one commits and the rest see it used.
+ *   LMDB gives this for free, having one writer at a time.  PostgreSQL at
+ *   READ COMMITTED does not (two transactions could both read the code
+ *   active and both redeem it); its backend reads with SELECT ... FOR
+ *   UPDATE, which locks the row and, after waiting, re-reads its newest
+ *   version.  Clients and keys are read without that lock: only the
+ *   operator writes them, and the last write wins.
+ *
+ * - A read transaction sees only committed data, but need not be one
+ *   snapshot (PostgreSQL reads each statement at the latest state); no
+ *   caller relies on two reads agreeing beyond what the records
+ *   themselves say.
+ *
+ * - A failure that is worth retrying (the map or reader table full, the
+ *   database unreachable, a lock conflict the database broke) is
+ *   STORE_FULL or STORE_UNAVAILABLE: the request is answered 503, and
+ *   nothing of its transaction was written.
+ *
+ * Records returned by a get are copied out of the database, owned by the
+ * caller, and released with the matching _free.  Strings a backend reports
+ * (store_detail) never hold a connection string, a password, a token or a
+ * secret.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -25,6 +64,8 @@ enum store_status {
 	STORE_CORRUPT,	 /* a record we cannot decode (500) */
 	STORE_INVALID,	 /* a record that breaks a limit; nothing written */
 	STORE_NOMEM,	 /* allocation failed (500) */
+	STORE_UNAVAILABLE, /* database unreachable or conflicted: retry (503) */
+	STORE_MISSING,	 /* no database there yet: oauthctl init makes it */
 	STORE_STATUS__MAX
 };
 
@@ -32,6 +73,8 @@ enum store_status {
 #define STORE_NONCE_MAX 512	/* bytes of an OpenID Connect nonce */
 #define STORE_CLAIMS_MAX 8192	/* bytes of a grant's claims */
 #define STORE_META_MAX 65536	/* bytes of one derived record */
+#define STORE_JWK_MAX 4096	/* bytes of a public JWK's JSON */
+#define STORE_CHALLENGE_MAX 128	/* bytes of a PKCE code challenge */
 
 /* Grant types a client may use, as bits of struct client.grant_types. */
 #define GRANT_CLIENT_CREDENTIALS 0x01u
@@ -152,14 +195,59 @@ struct store;
 struct store_txn;
 
 /* How store_open opens: bits of its flags. */
-#define STORE_OPEN_CREATE 0x01u		/* create the directory if missing */
-#define STORE_OPEN_SYNC_DATA 0x02u	/* one flush a commit, not two */
-#define STORE_OPEN_SYNC_NONE 0x04u	/* leave flushing to the OS */
+#define STORE_OPEN_CREATE 0x01u	/* create (or migrate) what is missing */
+#define STORE_OPEN_SYNC_DATA 0x02u	/* LMDB: one flush a commit, not two */
+#define STORE_OPEN_SYNC_NONE 0x04u	/* LMDB: leave flushing to the OS */
+#define STORE_OPEN_LAZY 0x08u	/* PostgreSQL: unreachable now is no failure */
 
-/* store_lmdb.c */
+#define STORE_DETAIL_MAX 256	/* bytes of a backend's failure text */
+
+/* The states stats counts a token, code or grant in. */
+enum store_stats_state {
+	STORE_STATS_ACTIVE = 0,
+	STORE_STATS_EXPIRED,
+	STORE_STATS_REVOKED,
+	STORE_STATS_USED,
+	STORE_STATS_STATE__MAX
+};
+
+/* The kinds of record stats counts. */
+enum store_stats_row {
+	STORE_STATS_ACCESS = 0,
+	STORE_STATS_REFRESH,
+	STORE_STATS_CODES,
+	STORE_STATS_GRANTS,
+	STORE_STATS_ROW__MAX
+};
+
+/*
+ * How many records there are, by kind and state, as of one moment.  A
+ * token is active when store_token_is_active says so; otherwise used (a
+ * spent code or rotated refresh token), revoked (itself or its grant),
+ * or expired, in that order.  A grant is revoked, expired or active.
+ */
+struct store_stats {
+	size_t confidential;	/* clients */
+	size_t public;
+	size_t counts[STORE_STATS_ROW__MAX][STORE_STATS_STATE__MAX];
+};
+
+/* What a purge or a client's removal deleted. */
+struct store_purged {
+	size_t tokens;		/* access and refresh tokens */
+	size_t codes;
+	size_t grants;
+	int grown;		/* LMDB: times the map had to grow for it */
+};
+
+/* store.c: the interface, handed to the backend OAUTH_DB names. */
+int store_is_uri(const char *);
 unsigned store_open_sync_flags(enum config_sync);
-enum store_status store_open(const char *, size_t, unsigned, struct store **);
+enum store_status store_open(const char *, size_t, unsigned, struct store **,
+    char *, size_t);
 void store_close(struct store *);
+const char *store_backend_name(const struct store *);
+const char *store_detail(const struct store *);
 enum store_status store_txn_begin(struct store *, int, struct store_txn **);
 enum store_status store_txn_commit(struct store_txn *);
 void store_txn_abort(struct store_txn *);
@@ -170,6 +258,8 @@ enum store_status store_client_put(struct store_txn *, const struct client *,
 enum store_status store_client_delete(struct store_txn *, const char *);
 enum store_status store_client_foreach(struct store_txn *,
     enum store_each (*)(const struct client *, void *), void *);
+enum store_status store_client_drop_tokens(struct store_txn *, const char *,
+    struct store_purged *);
 enum store_status store_token_get(struct store_txn *,
     const unsigned char[TOKEN_HASH_LEN], struct token *);
 enum store_status store_token_put(struct store_txn *,
@@ -197,13 +287,23 @@ enum store_status store_key_put(struct store_txn *, const struct key *);
 enum store_status store_key_delete(struct store_txn *, const char *);
 enum store_status store_key_foreach(struct store_txn *,
     enum store_each (*)(const struct key *, void *), void *);
-enum store_status store_meta_get(struct store_txn *, const char *,
-    struct buf *);
-enum store_status store_meta_put(struct store_txn *, const char *,
-    const void *, size_t);
+enum store_status store_scopes_get(struct store_txn *, char **);
+enum store_status store_stats(struct store_txn *, int64_t,
+    struct store_stats *);
+enum store_status store_purge(struct store *, int64_t, struct store_purged *);
 enum store_status store_map_grow(struct store *);
 size_t store_map_size(struct store *);
 const char *store_strerror(enum store_status);
+
+/* store_limits.c: what a record may hold, checked by every backend. */
+enum store_status store_client_check(const struct client *);
+enum store_status store_token_check(const struct token *);
+enum store_status store_grant_check(const struct grant *);
+enum store_status store_key_check(const struct key *);
+void key_free(struct key *);
+void client_free(struct client *);
+void token_free(struct token *);
+void grant_free(struct grant *);
 
 /* store_record.c */
 enum store_status store_record_client_encode(const struct client *,
@@ -220,21 +320,6 @@ enum store_status store_record_grant_decode(const void *, size_t,
     struct grant *);
 enum store_status store_record_key_encode(const struct key *, struct buf *);
 enum store_status store_record_key_decode(const void *, size_t, struct key *);
-void key_free(struct key *);
-void client_free(struct client *);
-void token_free(struct token *);
-void grant_free(struct grant *);
-
-/* What store_purge deleted. */
-struct store_purged {
-	size_t tokens;		/* access and refresh tokens */
-	size_t codes;
-	size_t grants;
-	int grown;		/* times the map had to grow for it */
-};
-
-/* store_purge.c */
-enum store_status store_purge(struct store *, int64_t, struct store_purged *);
 
 /* store_keyset.c */
 int store_key_published(const struct key *, int64_t);
@@ -242,9 +327,6 @@ int store_key_signing(const struct key *, int64_t);
 enum store_status store_key_signer(struct store_txn *, enum jose_alg, int64_t,
     struct key *);
 
-/* store_scopes.c */
-enum store_status store_scopes_rebuild(struct store_txn *);
-enum store_status store_scopes_get(struct store_txn *, char **);
 
 /* store_token.c */
 int store_token_is_active(struct store_txn *, const struct token *, int64_t);

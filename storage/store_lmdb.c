@@ -12,13 +12,14 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <lmdb.h>
 
-#include "store.h"
+#include "store_backend.h"
 
 #define STORE_LMDB_DBS 5	/* clients, tokens, grants, meta, keys */
 /*
@@ -30,9 +31,12 @@
 #define STORE_LMDB_READER_CHECK_EVERY 16
 #define STORE_LMDB_GROW_MIN ((size_t)1024 * 1024)	/* store_map_grow */
 #define STORE_LMDB_FILE_MODE 0600
+#define LS(s) ((struct store_lmdb *)(void *)(s))
+#define LT(t) ((struct store_lmdb_txn *)(void *)(t))
 #define STORE_LMDB_DIR_MODE 0700
 
-struct store {
+struct store_lmdb {
+	struct store base;
 	MDB_env *env;
 	MDB_dbi clients;
 	MDB_dbi tokens;
@@ -43,10 +47,9 @@ struct store {
 	unsigned writes;	/* write transactions begun */
 };
 
-struct store_txn {
-	struct store *store;
+struct store_lmdb_txn {
+	struct store_txn base;
 	MDB_txn *txn;
-	int writable;
 	/*
 	 * The first failed write: such a transaction may hold part of a
 	 * change, so commit refuses it and aborts.
@@ -64,17 +67,8 @@ struct store_lmdb_each {
 	void *arg;
 };
 
-static const char *const store_lmdb_messages[STORE_STATUS__MAX] = {
-	[STORE_OK] = "success",
-	[STORE_NOTFOUND] = "no such record",
-	[STORE_EXISTS] = "record already exists",
-	[STORE_FULL] = "database full or busy",
-	[STORE_IOERR] = "database I/O error",
-	[STORE_CORRUPT] = "corrupt database record",
-	[STORE_INVALID] = "invalid record or operation",
-	[STORE_NOMEM] = "out of memory",
-};
 
+static const struct store_ops store_lmdb_ops;
 static enum store_status store_lmdb_status(int);
 static enum store_status store_lmdb_write_status(struct store_txn *, int);
 static enum store_status store_lmdb_dir(const char *, int);
@@ -120,8 +114,8 @@ store_lmdb_write_status(struct store_txn *t, int rc)
 	enum store_status st = store_lmdb_status(rc);
 
 	if (st != STORE_OK && st != STORE_NOTFOUND && st != STORE_EXISTS &&
-	    t->failed == STORE_OK)
-		t->failed = st;
+	    LT(t)->failed == STORE_OK)
+		LT(t)->failed = st;
 	return st;
 }
 
@@ -158,13 +152,13 @@ store_lmdb_dbis_in(struct store *s, unsigned txn_flags, unsigned dbi_flags)
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, txn_flags, &txn)) != 0)
+	if ((rc = mdb_txn_begin(LS(s)->env, NULL, txn_flags, &txn)) != 0)
 		return store_lmdb_status(rc);
-	if ((rc = mdb_dbi_open(txn, "clients", dbi_flags, &s->clients)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "tokens", dbi_flags, &s->tokens)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "grants", dbi_flags, &s->grants)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "meta", dbi_flags, &s->meta)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "keys", dbi_flags, &s->keys)) != 0) {
+	if ((rc = mdb_dbi_open(txn, "clients", dbi_flags, &LS(s)->clients)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "tokens", dbi_flags, &LS(s)->tokens)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "grants", dbi_flags, &LS(s)->grants)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "meta", dbi_flags, &LS(s)->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "keys", dbi_flags, &LS(s)->keys)) != 0) {
 		mdb_txn_abort(txn);
 		return store_lmdb_status(rc);
 	}
@@ -200,11 +194,11 @@ store_lmdb_adopt_map(struct store *s, size_t want)
 	int rc;
 
 	/* Size 0 takes the size stored in the environment's meta page. */
-	if ((rc = mdb_env_set_mapsize(s->env, 0)) != 0 ||
-	    (rc = mdb_env_info(s->env, &info)) != 0)
+	if ((rc = mdb_env_set_mapsize(LS(s)->env, 0)) != 0 ||
+	    (rc = mdb_env_info(LS(s)->env, &info)) != 0)
 		return rc;
 	if (info.me_mapsize < want)
-		rc = mdb_env_set_mapsize(s->env, want);
+		rc = mdb_env_set_mapsize(LS(s)->env, want);
 	return rc;
 }
 
@@ -214,7 +208,7 @@ store_lmdb_clear_readers(struct store *s)
 {
 	int dead;
 
-	(void)mdb_reader_check(s->env, &dead);
+	(void)mdb_reader_check(LS(s)->env, &dead);
 }
 
 /*
@@ -229,24 +223,8 @@ store_lmdb_after_full(struct store *s)
 	MDB_envinfo info;
 
 	store_lmdb_clear_readers(s);
-	if (mdb_env_info(s->env, &info) == 0)
+	if (mdb_env_info(LS(s)->env, &info) == 0)
 		(void)store_lmdb_adopt_map(s, info.me_mapsize);
-}
-
-/* The store_open flags that carry out an OAUTH_DB_SYNC setting. */
-unsigned
-store_open_sync_flags(enum config_sync sync)
-{
-	switch (sync) {
-	case CONFIG_SYNC_DATA:
-		return STORE_OPEN_SYNC_DATA;
-	case CONFIG_SYNC_NONE:
-		return STORE_OPEN_SYNC_NONE;
-	case CONFIG_SYNC_FULL:
-	case CONFIG_SYNC__MAX:
-		break;
-	}
-	return 0;
 }
 
 /*
@@ -261,10 +239,10 @@ store_open_sync_flags(enum config_sync sync)
  * *sp is NULL on failure.
  */
 enum store_status
-store_open(const char *dir, size_t map_size, unsigned flags,
-    struct store **sp)
+store_lmdb_open(const char *dir, size_t map_size, unsigned flags,
+    struct store **sp, char *why, size_t whylen)
 {
-	struct store *s;
+	struct store_lmdb *s;
 	enum store_status st;
 	unsigned env_flags = MDB_NOTLS;
 	int rc, dead, saved;
@@ -280,12 +258,18 @@ store_open(const char *dir, size_t map_size, unsigned flags,
 		env_flags |= MDB_NOSYNC;
 	*sp = NULL;
 	if ((st = store_lmdb_dir(dir, (flags & STORE_OPEN_CREATE) != 0)) !=
-	    STORE_OK)
-		return st;
+	    STORE_OK) {
+		saved = errno;
+		(void)snprintf(why, whylen, "%s", strerror(saved));
+		errno = saved;
+		return saved == ENOENT && !(flags & STORE_OPEN_CREATE) ?
+		    STORE_MISSING : st;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return STORE_NOMEM;
-	s->pid = getpid();
-	if ((rc = mdb_env_create(&s->env)) != 0) {
+	s->base.ops = &store_lmdb_ops;
+	LS(s)->pid = getpid();
+	if ((rc = mdb_env_create(&LS(s)->env)) != 0) {
 		st = store_lmdb_status(rc);
 		saved = rc;
 		goto fail_free;
@@ -298,42 +282,45 @@ store_open(const char *dir, size_t map_size, unsigned flags,
 	 * set before opening is that of a new environment; an existing one
 	 * is compared with its stored size once open.
 	 */
-	if ((rc = mdb_env_set_mapsize(s->env, map_size)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(s->env, STORE_LMDB_DBS)) != 0 ||
-	    (rc = mdb_env_open(s->env, dir, env_flags,
+	if ((rc = mdb_env_set_mapsize(LS(s)->env, map_size)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(LS(s)->env, STORE_LMDB_DBS)) != 0 ||
+	    (rc = mdb_env_open(LS(s)->env, dir, env_flags,
 	    STORE_LMDB_FILE_MODE)) != 0 ||
-	    (rc = store_lmdb_adopt_map(s, map_size)) != 0) {
+	    (rc = store_lmdb_adopt_map(&s->base, map_size)) != 0) {
 		st = store_lmdb_status(rc);
 		saved = rc;
 		goto fail_close;
 	}
-	if ((rc = mdb_reader_check(s->env, &dead)) != 0) {
+	if ((rc = mdb_reader_check(LS(s)->env, &dead)) != 0) {
 		st = store_lmdb_status(rc);
 		saved = rc;
 		goto fail_close;
 	}
-	if ((st = store_lmdb_dbis(s)) != STORE_OK) {
+	if ((st = store_lmdb_dbis(&s->base)) != STORE_OK) {
 		saved = EIO;
 		goto fail_close;
 	}
-	*sp = s;
+	*sp = &s->base;
 	return STORE_OK;
 fail_close:
-	mdb_env_close(s->env);
+	mdb_env_close(LS(s)->env);
 fail_free:
 	free(s);
 	/* LMDB's own codes are negative: no errno describes them. */
+	errno = saved > 0 ? saved : EIO;
+	(void)snprintf(why, whylen, "%s",
+	    saved > 0 ? strerror(saved) : mdb_strerror(saved));
 	errno = saved > 0 ? saved : EIO;
 	return st;
 }
 
 /* Closes the environment.  Accepts NULL.  No transaction may be open. */
-void
-store_close(struct store *s)
+static void
+store_lmdb_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	mdb_env_close(s->env);
+	mdb_env_close(LS(s)->env);
 	free(s);
 }
 
@@ -346,33 +333,33 @@ store_close(struct store *s)
  * opened by another process (an environment must not cross fork), and NULL
  * in *tp on failure.
  */
-enum store_status
-store_txn_begin(struct store *s, int writable, struct store_txn **tp)
+static enum store_status
+store_lmdb_txn_begin(struct store *s, int writable, struct store_txn **tp)
 {
 	struct store_txn *t;
 	int rc;
 
 	*tp = NULL;
-	if (s->pid != getpid())
+	if (LS(s)->pid != getpid())
 		return STORE_IOERR;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	if ((t = calloc(1, sizeof(struct store_lmdb_txn))) == NULL)
 		return STORE_NOMEM;
 	t->store = s;
 	t->writable = writable != 0;
-	t->failed = STORE_OK;
-	if (writable && ++s->writes % STORE_LMDB_READER_CHECK_EVERY == 0)
+	LT(t)->failed = STORE_OK;
+	if (writable && ++LS(s)->writes % STORE_LMDB_READER_CHECK_EVERY == 0)
 		store_lmdb_clear_readers(s);
-	rc = mdb_txn_begin(s->env, NULL, writable ? 0 : MDB_RDONLY, &t->txn);
+	rc = mdb_txn_begin(LS(s)->env, NULL, writable ? 0 : MDB_RDONLY, &LT(t)->txn);
 	if (rc == MDB_MAP_RESIZED) {
 		/* Another process grew the map: adopt its size and retry. */
-		if ((rc = mdb_env_set_mapsize(s->env, 0)) == 0)
-			rc = mdb_txn_begin(s->env, NULL,
-			    writable ? 0 : MDB_RDONLY, &t->txn);
+		if ((rc = mdb_env_set_mapsize(LS(s)->env, 0)) == 0)
+			rc = mdb_txn_begin(LS(s)->env, NULL,
+			    writable ? 0 : MDB_RDONLY, &LT(t)->txn);
 	} else if (rc == MDB_READERS_FULL) {
 		/* Dead processes may hold the slots: free them and retry. */
 		store_lmdb_clear_readers(s);
-		rc = mdb_txn_begin(s->env, NULL, writable ? 0 : MDB_RDONLY,
-		    &t->txn);
+		rc = mdb_txn_begin(LS(s)->env, NULL, writable ? 0 : MDB_RDONLY,
+		    &LT(t)->txn);
 	}
 	if (rc != 0) {
 		free(t);
@@ -390,17 +377,17 @@ store_txn_begin(struct store *s, int writable, struct store_txn **tp)
  * After STORE_FULL the store has done what it can for the next
  * transaction to succeed (store_lmdb_after_full).
  */
-enum store_status
-store_txn_commit(struct store_txn *t)
+static enum store_status
+store_lmdb_txn_commit(struct store_txn *t)
 {
 	struct store *s = t->store;
 	enum store_status st;
 
-	if (t->failed != STORE_OK) {
-		st = t->failed;
-		mdb_txn_abort(t->txn);
+	if (LT(t)->failed != STORE_OK) {
+		st = LT(t)->failed;
+		mdb_txn_abort(LT(t)->txn);
 	} else
-		st = store_lmdb_status(mdb_txn_commit(t->txn));
+		st = store_lmdb_status(mdb_txn_commit(LT(t)->txn));
 	free(t);
 	if (st == STORE_FULL)
 		store_lmdb_after_full(s);
@@ -408,8 +395,8 @@ store_txn_commit(struct store_txn *t)
 }
 
 /* Ends t, discarding its writes.  Accepts NULL. */
-void
-store_txn_abort(struct store_txn *t)
+static void
+store_lmdb_txn_abort(struct store_txn *t)
 {
 	struct store *s;
 	int full;
@@ -417,8 +404,8 @@ store_txn_abort(struct store_txn *t)
 	if (t == NULL)
 		return;
 	s = t->store;
-	full = t->failed == STORE_FULL;
-	mdb_txn_abort(t->txn);
+	full = LT(t)->failed == STORE_FULL;
+	mdb_txn_abort(LT(t)->txn);
 	free(t);
 	if (full)
 		store_lmdb_after_full(s);
@@ -432,31 +419,31 @@ store_txn_abort(struct store_txn *t)
  * open.  Returns STORE_OK, STORE_FULL when the size would overflow, or
  * the failure of the new mapping (STORE_IOERR, STORE_NOMEM).
  */
-enum store_status
-store_map_grow(struct store *s)
+static enum store_status
+store_lmdb_map_grow(struct store *s)
 {
 	MDB_envinfo info;
 	size_t step;
 	int rc;
 
-	if ((rc = mdb_env_info(s->env, &info)) != 0)
+	if ((rc = mdb_env_info(LS(s)->env, &info)) != 0)
 		return store_lmdb_status(rc);
 	step = info.me_mapsize / 4;
 	if (step < STORE_LMDB_GROW_MIN)
 		step = STORE_LMDB_GROW_MIN;
 	if (info.me_mapsize > SIZE_MAX - step)
 		return STORE_FULL;
-	return store_lmdb_status(mdb_env_set_mapsize(s->env,
+	return store_lmdb_status(mdb_env_set_mapsize(LS(s)->env,
 	    info.me_mapsize + step));
 }
 
 /* The bytes of the map this process has, for messages and tests. */
-size_t
-store_map_size(struct store *s)
+static size_t
+store_lmdb_map_size(struct store *s)
 {
 	MDB_envinfo info;
 
-	if (mdb_env_info(s->env, &info) != 0)
+	if (mdb_env_info(LS(s)->env, &info) != 0)
 		return 0;
 	return info.me_mapsize;
 }
@@ -468,7 +455,7 @@ store_lmdb_get(struct store_txn *t, MDB_dbi dbi, const void *key,
 {
 	MDB_val k = { keylen, (void *)key };
 
-	return store_lmdb_status(mdb_get(t->txn, dbi, &k, v));
+	return store_lmdb_status(mdb_get(LT(t)->txn, dbi, &k, v));
 }
 
 /*
@@ -485,7 +472,7 @@ store_lmdb_put(struct store_txn *t, MDB_dbi dbi, const void *key,
 
 	if (!t->writable)
 		return STORE_INVALID;
-	return store_lmdb_write_status(t, mdb_put(t->txn, dbi, &k, &v, flags));
+	return store_lmdb_write_status(t, mdb_put(LT(t)->txn, dbi, &k, &v, flags));
 }
 
 static enum store_status
@@ -496,7 +483,7 @@ store_lmdb_del(struct store_txn *t, MDB_dbi dbi, const void *key,
 
 	if (!t->writable)
 		return STORE_INVALID;
-	return store_lmdb_write_status(t, mdb_del(t->txn, dbi, &k, NULL));
+	return store_lmdb_write_status(t, mdb_del(LT(t)->txn, dbi, &k, NULL));
 }
 
 /*
@@ -505,8 +492,8 @@ store_lmdb_del(struct store_txn *t, MDB_dbi dbi, const void *key,
  * over-long one included), STORE_CORRUPT when the record does not decode
  * or names another id; *c is zeroed on failure.
  */
-enum store_status
-store_client_get(struct store_txn *t, const char *id, struct client *c)
+static enum store_status
+store_lmdb_client_get(struct store_txn *t, const char *id, struct client *c)
 {
 	MDB_val v;
 	enum store_status st;
@@ -520,7 +507,7 @@ store_client_get(struct store_txn *t, const char *id, struct client *c)
 	/* A copy: id may point into *c, which is cleared next. */
 	memcpy(key, id, len + 1);
 	memset(c, 0, sizeof(*c));
-	if ((st = store_lmdb_get(t, t->store->clients, key, len, &v)) !=
+	if ((st = store_lmdb_get(t, LS(t->store)->clients, key, len, &v)) !=
 	    STORE_OK)
 		return st;
 	if ((st = store_record_client_decode(v.mv_data, v.mv_size, c)) !=
@@ -539,14 +526,14 @@ store_client_get(struct store_txn *t, const char *id, struct client *c)
  * client breaking a limit or a read-only transaction, STORE_FULL when the
  * map is full: the caller must then abort.
  */
-enum store_status
-store_client_put(struct store_txn *t, const struct client *c, int replace)
+static enum store_status
+store_lmdb_client_put(struct store_txn *t, const struct client *c, int replace)
 {
 	struct buf b = { 0 };
 	enum store_status st;
 
 	if ((st = store_record_client_encode(c, &b)) == STORE_OK)
-		st = store_lmdb_put(t, t->store->clients, c->id,
+		st = store_lmdb_put(t, LS(t->store)->clients, c->id,
 		    strlen(c->id), &b, replace ? 0 : MDB_NOOVERWRITE);
 	buf_free(&b);
 	if (st == STORE_OK)
@@ -558,8 +545,8 @@ store_client_put(struct store_txn *t, const struct client *c, int replace)
  * Deletes a client, and updates the scopes in use.  Returns STORE_NOTFOUND
  * when there was none.
  */
-enum store_status
-store_client_delete(struct store_txn *t, const char *id)
+static enum store_status
+store_lmdb_client_delete(struct store_txn *t, const char *id)
 {
 	size_t len = strnlen(id, CLIENT_ID_MAX + 1);
 	enum store_status st;
@@ -568,7 +555,7 @@ store_client_delete(struct store_txn *t, const char *id)
 		return STORE_INVALID;
 	if (len == 0 || len > CLIENT_ID_MAX)
 		return STORE_NOTFOUND;
-	if ((st = store_lmdb_del(t, t->store->clients, id, len)) != STORE_OK)
+	if ((st = store_lmdb_del(t, LS(t->store)->clients, id, len)) != STORE_OK)
 		return st;
 	return store_scopes_rebuild(t);
 }
@@ -578,8 +565,8 @@ store_client_delete(struct store_txn *t, const char *id)
  * wipes its private key).  Returns STORE_NOTFOUND, or STORE_CORRUPT when
  * the record does not decode or names another kid.
  */
-enum store_status
-store_key_get(struct store_txn *t, const char *kid, struct key *k)
+static enum store_status
+store_lmdb_key_get(struct store_txn *t, const char *kid, struct key *k)
 {
 	MDB_val v;
 	enum store_status st;
@@ -590,7 +577,7 @@ store_key_get(struct store_txn *t, const char *kid, struct key *k)
 	if (len != JOSE_KID_LEN)
 		return STORE_NOTFOUND;
 	memcpy(copy, kid, len + 1);
-	if ((st = store_lmdb_get(t, t->store->keys, copy, len, &v)) !=
+	if ((st = store_lmdb_get(t, LS(t->store)->keys, copy, len, &v)) !=
 	    STORE_OK)
 		return st;
 	if ((st = store_record_key_decode(v.mv_data, v.mv_size, k)) !=
@@ -608,14 +595,14 @@ store_key_get(struct store_txn *t, const char *kid, struct key *k)
  * or STORE_FULL as store_token_put does.  The encoded record, which holds
  * the private key, is wiped once written.
  */
-enum store_status
-store_key_put(struct store_txn *t, const struct key *k)
+static enum store_status
+store_lmdb_key_put(struct store_txn *t, const struct key *k)
 {
 	struct buf b = { 0 };
 	enum store_status st;
 
 	if ((st = store_record_key_encode(k, &b)) == STORE_OK)
-		st = store_lmdb_put(t, t->store->keys, k->kid, strlen(k->kid),
+		st = store_lmdb_put(t, LS(t->store)->keys, k->kid, strlen(k->kid),
 		    &b, 0);
 	if (b.data != NULL)
 		crypto_wipe(b.data, b.cap);
@@ -624,24 +611,24 @@ store_key_put(struct store_txn *t, const struct key *k)
 }
 
 /* Deletes a signing key.  Returns STORE_NOTFOUND when there was none. */
-enum store_status
-store_key_delete(struct store_txn *t, const char *kid)
+static enum store_status
+store_lmdb_key_delete(struct store_txn *t, const char *kid)
 {
 	size_t len = strnlen(kid, JOSE_KID_LEN + 1);
 
 	if (len != JOSE_KID_LEN)
 		return STORE_NOTFOUND;
-	return store_lmdb_del(t, t->store->keys, kid, len);
+	return store_lmdb_del(t, LS(t->store)->keys, kid, len);
 }
 
 /* Walks the signing keys in kid order, as store_client_foreach does. */
-enum store_status
-store_key_foreach(struct store_txn *t,
+static enum store_status
+store_lmdb_key_foreach(struct store_txn *t,
     enum store_each (*cb)(const struct key *, void *), void *arg)
 {
 	struct store_lmdb_each each = { .key = cb, .arg = arg };
 
-	return store_lmdb_foreach(t, t->store->keys, NULL, 0, &each);
+	return store_lmdb_foreach(t, LS(t->store)->keys, NULL, 0, &each);
 }
 
 /*
@@ -654,7 +641,7 @@ store_meta_get(struct store_txn *t, const char *name, struct buf *out)
 	MDB_val v;
 	enum store_status st;
 
-	if ((st = store_lmdb_get(t, t->store->meta, name, strlen(name), &v)) !=
+	if ((st = store_lmdb_get(t, LS(t->store)->meta, name, strlen(name), &v)) !=
 	    STORE_OK)
 		return st;
 	if (buf_append(out, v.mv_data, v.mv_size) == -1)
@@ -675,7 +662,7 @@ store_meta_put(struct store_txn *t, const char *name, const void *data,
 
 	if (len > STORE_META_MAX)
 		return STORE_INVALID;
-	return store_lmdb_put(t, t->store->meta, name, strlen(name), &b, 0);
+	return store_lmdb_put(t, LS(t->store)->meta, name, strlen(name), &b, 0);
 }
 
 /*
@@ -705,7 +692,7 @@ store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi, const void *after,
 	enum store_each next = STORE_EACH_NEXT;
 	int rc;
 
-	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0)
+	if ((rc = mdb_cursor_open(LT(t)->txn, dbi, &cur)) != 0)
 		return store_lmdb_status(rc);
 	if (after == NULL)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
@@ -804,28 +791,28 @@ store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi, const void *after,
  * Walks the clients in id order; the callback and its answers are those of
  * store_lmdb_foreach.  Returns STORE_CORRUPT at an undecodable record.
  */
-enum store_status
-store_client_foreach(struct store_txn *t,
+static enum store_status
+store_lmdb_client_foreach(struct store_txn *t,
     enum store_each (*cb)(const struct client *, void *), void *arg)
 {
 	struct store_lmdb_each each = { .client = cb, .arg = arg };
 
-	return store_lmdb_foreach(t, t->store->clients, NULL, 0, &each);
+	return store_lmdb_foreach(t, LS(t->store)->clients, NULL, 0, &each);
 }
 
 /*
  * Reads the token stored under hash into *tok, owned by the caller
  * (token_free).  Returns STORE_NOTFOUND or STORE_CORRUPT with *tok zeroed.
  */
-enum store_status
-store_token_get(struct store_txn *t, const unsigned char hash[TOKEN_HASH_LEN],
+static enum store_status
+store_lmdb_token_get(struct store_txn *t, const unsigned char hash[TOKEN_HASH_LEN],
     struct token *tok)
 {
 	MDB_val v;
 	enum store_status st;
 
 	memset(tok, 0, sizeof(*tok));
-	if ((st = store_lmdb_get(t, t->store->tokens, hash, TOKEN_HASH_LEN,
+	if ((st = store_lmdb_get(t, LS(t->store)->tokens, hash, TOKEN_HASH_LEN,
 	    &v)) != STORE_OK)
 		return st;
 	return store_record_token_decode(v.mv_data, v.mv_size, tok);
@@ -836,50 +823,41 @@ store_token_get(struct store_txn *t, const unsigned char hash[TOKEN_HASH_LEN],
  * for a token breaking a limit or a read-only transaction, STORE_FULL when
  * the map is full: the caller must then abort.
  */
-enum store_status
-store_token_put(struct store_txn *t, const unsigned char hash[TOKEN_HASH_LEN],
+static enum store_status
+store_lmdb_token_put(struct store_txn *t, const unsigned char hash[TOKEN_HASH_LEN],
     const struct token *tok)
 {
 	struct buf b = { 0 };
 	enum store_status st;
 
 	if ((st = store_record_token_encode(tok, &b)) == STORE_OK)
-		st = store_lmdb_put(t, t->store->tokens, hash, TOKEN_HASH_LEN,
+		st = store_lmdb_put(t, LS(t->store)->tokens, hash, TOKEN_HASH_LEN,
 		    &b, 0);
 	buf_free(&b);
 	return st;
 }
 
 /* Deletes a token.  Returns STORE_NOTFOUND when there was none. */
-enum store_status
-store_token_delete(struct store_txn *t,
+static enum store_status
+store_lmdb_token_delete(struct store_txn *t,
     const unsigned char hash[TOKEN_HASH_LEN])
 {
-	return store_lmdb_del(t, t->store->tokens, hash, TOKEN_HASH_LEN);
-}
-
-/* As store_client_foreach; cb also gets the token's TOKEN_HASH_LEN key. */
-enum store_status
-store_token_foreach(struct store_txn *t,
-    enum store_each (*cb)(const unsigned char *, const struct token *, void *),
-    void *arg)
-{
-	return store_token_foreach_after(t, NULL, cb, arg);
+	return store_lmdb_del(t, LS(t->store)->tokens, hash, TOKEN_HASH_LEN);
 }
 
 /*
  * As store_token_foreach, starting after the key after (NULL: at the
  * first), so that a long walk can go on in a later transaction.
  */
-enum store_status
-store_token_foreach_after(struct store_txn *t,
+static enum store_status
+store_lmdb_token_foreach_after(struct store_txn *t,
     const unsigned char *after,
     enum store_each (*cb)(const unsigned char *, const struct token *, void *),
     void *arg)
 {
 	struct store_lmdb_each each = { .token = cb, .arg = arg };
 
-	return store_lmdb_foreach(t, t->store->tokens, after, TOKEN_HASH_LEN,
+	return store_lmdb_foreach(t, LS(t->store)->tokens, after, TOKEN_HASH_LEN,
 	    &each);
 }
 
@@ -888,8 +866,8 @@ store_token_foreach_after(struct store_txn *t,
  * (grant_free).  Returns STORE_NOTFOUND, or STORE_CORRUPT when the record
  * does not decode or carries another id; *g is zeroed on failure.
  */
-enum store_status
-store_grant_get(struct store_txn *t, const unsigned char id[GRANT_ID_LEN],
+static enum store_status
+store_lmdb_grant_get(struct store_txn *t, const unsigned char id[GRANT_ID_LEN],
     struct grant *g)
 {
 	MDB_val v;
@@ -899,7 +877,7 @@ store_grant_get(struct store_txn *t, const unsigned char id[GRANT_ID_LEN],
 	/* A copy: id may point into *g, which is cleared next. */
 	memcpy(key, id, sizeof(key));
 	memset(g, 0, sizeof(*g));
-	if ((st = store_lmdb_get(t, t->store->grants, key, sizeof(key), &v)) !=
+	if ((st = store_lmdb_get(t, LS(t->store)->grants, key, sizeof(key), &v)) !=
 	    STORE_OK)
 		return st;
 	if ((st = store_record_grant_decode(v.mv_data, v.mv_size, g)) !=
@@ -916,44 +894,62 @@ store_grant_get(struct store_txn *t, const unsigned char id[GRANT_ID_LEN],
  * Stores g under its id, replacing what was there.  Returns STORE_INVALID
  * or STORE_FULL as store_token_put does.
  */
-enum store_status
-store_grant_put(struct store_txn *t, const struct grant *g)
+static enum store_status
+store_lmdb_grant_put(struct store_txn *t, const struct grant *g)
 {
 	struct buf b = { 0 };
 	enum store_status st;
 
 	if ((st = store_record_grant_encode(g, &b)) == STORE_OK)
-		st = store_lmdb_put(t, t->store->grants, g->id, GRANT_ID_LEN,
+		st = store_lmdb_put(t, LS(t->store)->grants, g->id, GRANT_ID_LEN,
 		    &b, 0);
 	buf_free(&b);
 	return st;
 }
 
-/* Walks the grants in id order, as store_client_foreach does. */
-enum store_status
-store_grant_foreach(struct store_txn *t,
-    enum store_each (*cb)(const struct grant *, void *), void *arg)
-{
-	return store_grant_foreach_after(t, NULL, cb, arg);
-}
-
 /* As store_grant_foreach, starting after the id after (NULL: the first). */
-enum store_status
-store_grant_foreach_after(struct store_txn *t, const unsigned char *after,
+static enum store_status
+store_lmdb_grant_foreach_after(struct store_txn *t, const unsigned char *after,
     enum store_each (*cb)(const struct grant *, void *), void *arg)
 {
 	struct store_lmdb_each each = { .grant = cb, .arg = arg };
 
-	return store_lmdb_foreach(t, t->store->grants, after, GRANT_ID_LEN,
+	return store_lmdb_foreach(t, LS(t->store)->grants, after, GRANT_ID_LEN,
 	    &each);
 }
 
-/* A short text for st; never NULL. */
-const char *
-store_strerror(enum store_status st)
+/* The scopes in use: the derived record store_scopes.c keeps. */
+static enum store_status
+store_lmdb_scopes_get(struct store_txn *t, char **out)
 {
-	if ((unsigned)st >= STORE_STATUS__MAX ||
-	    store_lmdb_messages[st] == NULL)
-		return "unknown storage status";
-	return store_lmdb_messages[st];
+	return store_scopes_record_get(t, out);
 }
+
+static const struct store_ops store_lmdb_ops = {
+	.name = "lmdb",
+	.close = store_lmdb_close,
+	.txn_begin = store_lmdb_txn_begin,
+	.txn_commit = store_lmdb_txn_commit,
+	.txn_abort = store_lmdb_txn_abort,
+	.client_get = store_lmdb_client_get,
+	.client_put = store_lmdb_client_put,
+	.client_delete = store_lmdb_client_delete,
+	.client_foreach = store_lmdb_client_foreach,
+	.client_drop_tokens = store_walk_drop_tokens,
+	.token_get = store_lmdb_token_get,
+	.token_put = store_lmdb_token_put,
+	.token_delete = store_lmdb_token_delete,
+	.token_foreach_after = store_lmdb_token_foreach_after,
+	.grant_get = store_lmdb_grant_get,
+	.grant_put = store_lmdb_grant_put,
+	.grant_foreach_after = store_lmdb_grant_foreach_after,
+	.key_get = store_lmdb_key_get,
+	.key_put = store_lmdb_key_put,
+	.key_delete = store_lmdb_key_delete,
+	.key_foreach = store_lmdb_key_foreach,
+	.scopes_get = store_lmdb_scopes_get,
+	.stats = store_walk_stats,
+	.purge = store_walk_purge,
+	.map_grow = store_lmdb_map_grow,
+	.map_size = store_lmdb_map_size,
+};

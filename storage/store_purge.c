@@ -3,11 +3,11 @@
  * more, in bounded batches of one write transaction each, so that a purge
  * of a large database never holds the writers' lock for long, and so that
  * it works on a database whose map is full, which is when it is needed
- * most.  Backend-neutral: only the store_* interface is used here.
+ * most.  LMDB's purge: PostgreSQL deletes with queries (store_pg.c).
  */
 #include <string.h>
 
-#include "store.h"
+#include "store_backend.h"
 
 #define STORE_PURGE_BATCH 512	/* deletions one transaction starts with */
 #define STORE_PURGE_GROWS 8	/* map growths one purge may make */
@@ -138,7 +138,7 @@ store_purge_walk(struct store *s, int64_t now, int grants, size_t *deleted,
  * stopped it, with *out counting what was deleted before.
  */
 enum store_status
-store_purge(struct store *s, int64_t now, struct store_purged *out)
+store_walk_purge(struct store *s, int64_t now, struct store_purged *out)
 {
 	enum store_status st;
 	size_t tokens = 0, unused = 0;

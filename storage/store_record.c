@@ -40,7 +40,6 @@
 #define STORE_RECORD_TOKEN 2
 #define STORE_RECORD_GRANT 3
 #define STORE_RECORD_KEY 4
-#define STORE_RECORD_JWK_MAX 4096	/* bytes of a public JWK's JSON */
 
 #define STORE_RECORD_CLIENT_PUBLIC 0x01u
 #define STORE_RECORD_CLIENT_INTROSPECT 0x02u
@@ -49,7 +48,6 @@
  * An S256 challenge is 43 characters (RFC 7636 §4.2); the bound leaves room
  * for a verifier-sized value (RFC 7636 §4.1: at most 128).
  */
-#define STORE_RECORD_CHALLENGE_MAX 128
 
 /* Output under construction: after the first failure every put is a no-op. */
 struct store_record_out {
@@ -73,8 +71,6 @@ static void store_record_put_i64(struct store_record_out *, int64_t);
 static void store_record_put_str(struct store_record_out *, const char *);
 static void store_record_put_opt(struct store_record_out *, const char *);
 static enum store_status store_record_finish(struct store_record_out *);
-static int store_record_str_ok(const char *, size_t, size_t);
-static int store_record_opt_ok(const char *, size_t);
 static const unsigned char *store_record_get(struct store_record_in *,
     size_t);
 static unsigned store_record_get_u8(struct store_record_in *);
@@ -169,21 +165,6 @@ store_record_finish(struct store_record_out *o)
 	if (o->b->data != NULL)
 		o->b->data[o->start] = '\0';
 	return STORE_NOMEM;
-}
-
-/* Whether s (NULL counting as "") is between min and max bytes long. */
-static int
-store_record_str_ok(const char *s, size_t min, size_t max)
-{
-	size_t len = s != NULL ? strnlen(s, max + 1) : 0;
-
-	return len >= min && len <= max;
-}
-
-static int
-store_record_opt_ok(const char *s, size_t max)
-{
-	return s == NULL || store_record_str_ok(s, 0, max);
 }
 
 /*
@@ -362,22 +343,12 @@ enum store_status
 store_record_client_encode(const struct client *c, struct buf *b)
 {
 	struct store_record_out o = { b, b->len, 0 };
+	enum store_status st;
 	unsigned flags = 0;
 	size_t i;
 
-	if (!store_record_str_ok(c->id, 1, CLIENT_ID_MAX) ||
-	    (c->grant_types & ~GRANT_ALL) != 0 ||
-	    c->secret_iterations > SECRET_KDF_ITERATIONS_MAX ||
-	    !store_record_str_ok(c->scope, 0, SCOPE_MAX) ||
-	    !store_record_opt_ok(c->audience, AUDIENCE_MAX) ||
-	    c->redirect_uri_count > REDIRECT_URIS_MAX ||
-	    (unsigned)c->token_format >= CLIENT_TOKEN__MAX)
-		return STORE_INVALID;
-	for (i = 0; i < c->redirect_uri_count; i++)
-		if (c->redirect_uris[i] == NULL ||
-		    !store_record_str_ok(c->redirect_uris[i], 0,
-		    REDIRECT_URI_MAX))
-			return STORE_INVALID;
+	if ((st = store_client_check(c)) != STORE_OK)
+		return st;
 
 	if (c->is_public)
 		flags |= STORE_RECORD_CLIENT_PUBLIC;
@@ -471,21 +442,11 @@ enum store_status
 store_record_token_encode(const struct token *t, struct buf *b)
 {
 	struct store_record_out o = { b, b->len, 0 };
+	enum store_status st;
 
 	/* Through unsigned, so that a negative value is out of range too. */
-	if ((unsigned)t->kind < TOKEN_ACCESS ||
-	    (unsigned)t->kind >= TOKEN_KIND__MAX ||
-	    (unsigned)t->state >= TOKEN_STATE__MAX ||
-	    !store_record_str_ok(t->client_id, 1, CLIENT_ID_MAX) ||
-	    !store_record_opt_ok(t->subject, USERNAME_MAX) ||
-	    !store_record_str_ok(t->scope, 0, SCOPE_MAX) ||
-	    !store_record_opt_ok(t->audience, AUDIENCE_MAX) ||
-	    !store_record_opt_ok(t->redirect_uri, REDIRECT_URI_MAX) ||
-	    !store_record_opt_ok(t->code_challenge,
-	    STORE_RECORD_CHALLENGE_MAX) ||
-	    !store_record_opt_ok(t->nonce, STORE_NONCE_MAX) ||
-	    (!t->has_jti && (t->nonce != NULL || t->auth_time != 0)))
-		return STORE_INVALID;
+	if ((st = store_token_check(t)) != STORE_OK)
+		return st;
 
 	store_record_put_u8(&o, STORE_RECORD_VERSION);
 	store_record_put_u8(&o, STORE_RECORD_TOKEN);
@@ -547,7 +508,7 @@ store_record_token_decode(const void *p, size_t len, struct token *t)
 		memcpy(t->grant_id, bytes, sizeof(t->grant_id));
 	t->redirect_uri = store_record_get_opt(&in, REDIRECT_URI_MAX);
 	t->code_challenge = store_record_get_opt(&in,
-	    STORE_RECORD_CHALLENGE_MAX);
+	    STORE_CHALLENGE_MAX);
 	if (in.status == STORE_OK && in.left > 0) {
 		if (store_record_get_u8(&in) != 1)
 			in.status = STORE_CORRUPT;
@@ -571,11 +532,10 @@ enum store_status
 store_record_grant_encode(const struct grant *g, struct buf *b)
 {
 	struct store_record_out o = { b, b->len, 0 };
+	enum store_status st;
 
-	if (!store_record_str_ok(g->client_id, 1, CLIENT_ID_MAX) ||
-	    !store_record_opt_ok(g->subject, USERNAME_MAX) ||
-	    !store_record_opt_ok(g->claims, STORE_CLAIMS_MAX))
-		return STORE_INVALID;
+	if ((st = store_grant_check(g)) != STORE_OK)
+		return st;
 
 	store_record_put_u8(&o, STORE_RECORD_VERSION);
 	store_record_put_u8(&o, STORE_RECORD_GRANT);
@@ -638,12 +598,10 @@ enum store_status
 store_record_key_encode(const struct key *k, struct buf *b)
 {
 	struct store_record_out o = { b, b->len, 0 };
+	enum store_status st;
 
-	if (!store_record_str_ok(k->kid, JOSE_KID_LEN, JOSE_KID_LEN) ||
-	    (unsigned)k->alg >= JOSE_ALG__MAX ||
-	    !store_record_str_ok(k->pem, 1, JOSE_PEM_MAX) ||
-	    !store_record_str_ok(k->jwk, 2, STORE_RECORD_JWK_MAX))
-		return STORE_INVALID;
+	if ((st = store_key_check(k)) != STORE_OK)
+		return st;
 	store_record_put_u8(&o, STORE_RECORD_VERSION);
 	store_record_put_u8(&o, STORE_RECORD_KEY);
 	store_record_put_str(&o, k->kid);
@@ -678,7 +636,7 @@ store_record_key_decode(const void *p, size_t len, struct key *k)
 		in.status = STORE_CORRUPT;
 	k->alg = (enum jose_alg)(alg < JOSE_ALG__MAX ? alg : 0);
 	k->pem = store_record_get_str(&in, JOSE_PEM_MAX);
-	k->jwk = store_record_get_str(&in, STORE_RECORD_JWK_MAX);
+	k->jwk = store_record_get_str(&in, STORE_JWK_MAX);
 	k->created_at = store_record_get_i64(&in);
 	k->sign_from = store_record_get_i64(&in);
 	k->retired_at = store_record_get_i64(&in);
@@ -688,62 +646,4 @@ store_record_key_decode(const void *p, size_t len, struct key *k)
 	if (store_record_end(&in) != STORE_OK)
 		key_free(k);
 	return in.status;
-}
-
-/* Frees what k owns, wiping the private key, and zeroes it.  Accepts NULL. */
-void
-key_free(struct key *k)
-{
-	if (k == NULL)
-		return;
-	if (k->pem != NULL) {
-		crypto_wipe(k->pem, strlen(k->pem));
-		free(k->pem);
-	}
-	free(k->jwk);
-	memset(k, 0, sizeof(*k));
-}
-
-/*
- * Frees what c owns, every redirect URI slot included, and zeroes it.
- * Accepts NULL and a zeroed struct.
- */
-void
-client_free(struct client *c)
-{
-	size_t i;
-
-	if (c == NULL)
-		return;
-	free(c->scope);
-	free(c->audience);
-	for (i = 0; i < REDIRECT_URIS_MAX; i++)
-		free(c->redirect_uris[i]);
-	crypto_wipe(c, sizeof(*c));
-}
-
-/* Frees what t owns and zeroes it.  Accepts NULL and a zeroed struct. */
-void
-token_free(struct token *t)
-{
-	if (t == NULL)
-		return;
-	free(t->subject);
-	free(t->scope);
-	free(t->audience);
-	free(t->redirect_uri);
-	free(t->code_challenge);
-	free(t->nonce);
-	memset(t, 0, sizeof(*t));
-}
-
-/* Frees what g owns and zeroes it.  Accepts NULL and a zeroed struct. */
-void
-grant_free(struct grant *g)
-{
-	if (g == NULL)
-		return;
-	free(g->subject);
-	free(g->claims);
-	memset(g, 0, sizeof(*g));
 }

@@ -4,12 +4,12 @@
  * kept as one derived record, rebuilt whenever a client is written or
  * deleted (by the operator, rarely), so that the unauthenticated metadata
  * endpoint reads one record rather than decoding every client.
- * Backend-neutral: only the store_* interface is used here.
+ * LMDB's: PostgreSQL asks its clients table instead (store_pg.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "store_backend.h"
 
 #define STORE_SCOPES_KEY "scopes"
 
@@ -108,7 +108,7 @@ store_scopes_compute(struct store_txn *t, char **out)
 
 /*
  * Rebuilds the scopes record from the clients, in the write transaction t.
- * The client writes of every backend call this after a change.  Returns
+ * The LMDB client writes call this after a change.  Returns
  * STORE_OK, or a failure after which the caller must abort.
  */
 enum store_status
@@ -131,7 +131,7 @@ store_scopes_rebuild(struct store_txn *t)
  * a record that is not text, or another failure, *out NULL then.
  */
 enum store_status
-store_scopes_get(struct store_txn *t, char **out)
+store_scopes_record_get(struct store_txn *t, char **out)
 {
 	struct buf b = {0};
 	enum store_status st;

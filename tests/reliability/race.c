@@ -85,7 +85,7 @@ race_child(const char *dir, int start, const char *body)
 	}
 	(void)!read(start, buf, sizeof(buf));
 	memset(&f, 0, sizeof(f));
-	if (store_open(dir, FX_MAP_DEFAULT, 0, &f.store) != STORE_OK)
+	if (store_open(dir, FX_MAP_DEFAULT, 0, &f.store, NULL, 0) != STORE_OK)
 		_exit(RACE_OTHER);
 	f.config.issuer = (char *)FX_ISSUER;
 	f.config.access_ttl = FX_ACCESS_TTL;
@@ -148,7 +148,7 @@ race_run(struct fx *f, const char *body, int racers,
 		else
 			counts[RACE_OTHER]++;
 	}
-	if (store_open(f->dir, FX_MAP_DEFAULT, 0, &f->store) != STORE_OK)
+	if (store_open(f->dir, FX_MAP_DEFAULT, 0, &f->store, NULL, 0) != STORE_OK)
 		return -1;
 	f->env.store = f->store;
 	return rv;

@@ -97,7 +97,7 @@ fx_open(struct fx *f, size_t map_size)
 {
 	memset(f, 0, sizeof(*f));
 	unit_tempdir(f->dir, sizeof(f->dir));
-	assert_int_equal(store_open(f->dir, map_size, 1, &f->store), STORE_OK);
+	assert_int_equal(store_open(f->dir, map_size, 1, &f->store, NULL, 0), STORE_OK);
 	memcpy(f->issuer, FX_ISSUER, sizeof(FX_ISSUER));
 	f->config.db_path = f->dir;
 	f->config.issuer = f->issuer;

@@ -522,7 +522,7 @@ test_kdf_outside_write_lock(void **state)
 
 		close(started[0]);
 		close(done[0]);
-		if (store_open(f->dir, FX_MAP_DEFAULT, 0, &f->store) !=
+		if (store_open(f->dir, FX_MAP_DEFAULT, 0, &f->store, NULL, 0) !=
 		    STORE_OK)
 			_exit(2);
 		f->env.store = f->store;
@@ -535,7 +535,7 @@ test_kdf_outside_write_lock(void **state)
 	assert_true(pid > 0);
 	close(started[1]);
 	close(done[1]);
-	assert_int_equal(store_open(f->dir, FX_MAP_DEFAULT, 0, &f->store),
+	assert_int_equal(store_open(f->dir, FX_MAP_DEFAULT, 0, &f->store, NULL, 0),
 	    STORE_OK);
 	f->env.store = f->store;
 	assert_int_equal(read(started[0], &byte, 1), 1);

@@ -216,7 +216,7 @@ sandboxed(enum fcgi_sandbox_mode mode, int (*what)(void))
 	pid = fork();
 	assert_true(pid != -1);
 	if (pid == 0) {
-		if (fcgi_sandbox_enter(mode) == -1)
+		if (fcgi_sandbox_enter(mode, 0) == -1)
 			_exit(TEST_CHILD_NO_FILTER);
 		_exit(what());
 	}

@@ -44,7 +44,7 @@ race_child(const char *dir, int start, const char *body)
 	alarm(RACE_TIMEOUT);
 	(void)!read(start, buf, sizeof(buf));
 	memset(&f, 0, sizeof(f));
-	if (store_open(dir, FX_MAP_DEFAULT, 0, &f.store) != STORE_OK)
+	if (store_open(dir, FX_MAP_DEFAULT, 0, &f.store, NULL, 0) != STORE_OK)
 		_exit(RACE_OTHER);
 	f.config.issuer = (char *)FX_ISSUER;
 	f.config.access_ttl = FX_ACCESS_TTL;
@@ -101,7 +101,7 @@ race_run(struct fx *f, const char *body, int counts[RACE_OTHER + 1])
 		else
 			counts[RACE_OTHER]++;
 	}
-	assert_int_equal(store_open(f->dir, FX_MAP_DEFAULT, 0, &f->store),
+	assert_int_equal(store_open(f->dir, FX_MAP_DEFAULT, 0, &f->store, NULL, 0),
 	    STORE_OK);
 	f->env.store = f->store;
 }

@@ -34,7 +34,7 @@ setup(void **state)
 	assert_non_null(f);
 	unit_tempdir(f->dir, sizeof(f->dir));
 	snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
-	assert_int_equal(store_open(f->db, 0, 1, &f->store), STORE_OK);
+	assert_int_equal(store_open(f->db, 0, 1, &f->store, NULL, 0), STORE_OK);
 	*state = f;
 	return 0;
 }
@@ -155,7 +155,7 @@ test_open_missing(void **state)
 
 	snprintf(path, sizeof(path), "%s/absent", f->dir);
 	errno = 0;
-	assert_int_equal(store_open(path, 0, 0, &s), STORE_IOERR);
+	assert_int_equal(store_open(path, 0, 0, &s, NULL, 0), STORE_MISSING);
 	assert_int_equal(errno, ENOENT);
 	assert_null(s);
 	assert_int_equal(access(path, F_OK), -1);
@@ -164,13 +164,13 @@ test_open_missing(void **state)
 	snprintf(path, sizeof(path), "%s/db/data.mdb", f->dir);
 	s = (struct store *)f;
 	errno = 0;
-	assert_int_equal(store_open(path, 0, 1, &s), STORE_IOERR);
+	assert_int_equal(store_open(path, 0, 1, &s, NULL, 0), STORE_IOERR);
 	assert_int_equal(errno, ENOTDIR);
 	assert_null(s);
 
 	/* Only the last component is created. */
 	snprintf(path, sizeof(path), "%s/no/such", f->dir);
-	assert_int_equal(store_open(path, 0, 1, &s), STORE_IOERR);
+	assert_int_equal(store_open(path, 0, 1, &s, NULL, 0), STORE_IOERR);
 	assert_null(s);
 }
 
@@ -189,7 +189,7 @@ test_reopen(void **state)
 	f->store = NULL;
 
 	/* An existing directory opens without create; data survives. */
-	assert_int_equal(store_open(f->db, 4 * 1024 * 1024, 0, &f->store),
+	assert_int_equal(store_open(f->db, 4 * 1024 * 1024, 0, &f->store, NULL, 0),
 	    STORE_OK);
 	t = begin(f->store, 0);
 	assert_int_equal(store_client_get(t, "kept", &c), STORE_OK);
@@ -544,7 +544,7 @@ test_full(void **state)
 	unsigned committed = 0, i;
 
 	snprintf(path, sizeof(path), "%s/small", f->dir);
-	assert_int_equal(store_open(path, 64 * 1024, 1, &s), STORE_OK);
+	assert_int_equal(store_open(path, 64 * 1024, 1, &s, NULL, 0), STORE_OK);
 	scope = malloc(256 + 1);
 	assert_non_null(scope);
 	memset(scope, 's', 256);
@@ -608,7 +608,7 @@ test_full(void **state)
 	store_close(s);
 
 	/* Reopened, the data is intact. */
-	assert_int_equal(store_open(path, 64 * 1024, 0, &s), STORE_OK);
+	assert_int_equal(store_open(path, 64 * 1024, 0, &s, NULL, 0), STORE_OK);
 	t = begin(s, 0);
 	key_of(key, 5, 1);
 	expect_token(t, key, scope);
@@ -759,7 +759,7 @@ child_writer(const char *db, unsigned who, unsigned count)
 	unsigned char key[TOKEN_HASH_LEN];
 	unsigned i;
 
-	if (store_open(db, 0, 0, &s) != STORE_OK)
+	if (store_open(db, 0, 0, &s, NULL, 0) != STORE_OK)
 		return 10;
 	make_token(&tok, TOKEN_ACCESS, "concurrent");
 	for (i = 0; i < count; i++) {
@@ -816,7 +816,7 @@ test_two_processes(void **state)
 	assert_int_equal(wait_child(pid[0]), 0);
 	assert_int_equal(wait_child(pid[1]), 0);
 
-	assert_int_equal(store_open(f->db, 0, 0, &f->store), STORE_OK);
+	assert_int_equal(store_open(f->db, 0, 0, &f->store, NULL, 0), STORE_OK);
 	t = begin(f->store, 0);
 	for (who = 0; who < 2; who++)
 		for (i = 0; i < count; i++) {
@@ -879,7 +879,7 @@ plant(struct fixture *f, const char *name, const void *key, size_t keylen,
 	if ((pid = spawn()) == 0)
 		_exit(raw_put(f->db, name, key, keylen, value, len));
 	assert_int_equal(wait_child(pid), 0);
-	assert_int_equal(store_open(f->db, 0, 0, &f->store), STORE_OK);
+	assert_int_equal(store_open(f->db, 0, 0, &f->store, NULL, 0), STORE_OK);
 }
 
 static enum store_each
@@ -992,7 +992,7 @@ crash_reader(const char *db)
 	pid_t pid;
 
 	if ((pid = spawn()) == 0) {
-		if (store_open(db, 0, 0, &s) != STORE_OK ||
+		if (store_open(db, 0, 0, &s, NULL, 0) != STORE_OK ||
 		    store_txn_begin(s, 0, &t) != STORE_OK)
 			_exit(1);
 		_exit(0);
@@ -1031,7 +1031,7 @@ test_stale_readers(void **state)
 	if ((holder = spawn()) == 0) {
 		close(ready[0]);
 		close(release[1]);
-		if (store_open(f->db, 0, 0, &s) != STORE_OK)
+		if (store_open(f->db, 0, 0, &s, NULL, 0) != STORE_OK)
 			_exit(1);
 		if (write(ready[1], "r", 1) != 1 ||
 		    read(release[0], &c, 1) != 0)
@@ -1049,7 +1049,7 @@ test_stale_readers(void **state)
 
 	/* Opening the store clears it. */
 	crash_reader(f->db);
-	assert_int_equal(store_open(f->db, 0, 0, &f->store), STORE_OK);
+	assert_int_equal(store_open(f->db, 0, 0, &f->store, NULL, 0), STORE_OK);
 	assert_int_equal(count_stale(f->db), 0);
 
 	close(release[1]);
@@ -1077,13 +1077,13 @@ test_dead_reader_long_lived(void **state)
 	pid_t pid;
 
 	snprintf(path, sizeof(path), "%s/pinned", f->dir);
-	assert_int_equal(store_open(path, 1024 * 1024, 1, &s), STORE_OK);
+	assert_int_equal(store_open(path, 1024 * 1024, 1, &s, NULL, 0), STORE_OK);
 	store_close(s);
 	if (pipe(ready) == -1)
 		fail_msg("pipe: %s", strerror(errno));
 	if ((pid = spawn()) == 0) {
 		close(ready[0]);
-		if (store_open(path, 0, 0, &s) != STORE_OK ||
+		if (store_open(path, 0, 0, &s, NULL, 0) != STORE_OK ||
 		    store_txn_begin(s, 0, &t) != STORE_OK ||
 		    write(ready[1], "r", 1) != 1)
 			_exit(1);
@@ -1094,7 +1094,7 @@ test_dead_reader_long_lived(void **state)
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
 	/* Opened while the reader lives: opening cannot clear its slot. */
-	assert_int_equal(store_open(path, 1024 * 1024, 0, &s), STORE_OK);
+	assert_int_equal(store_open(path, 1024 * 1024, 0, &s, NULL, 0), STORE_OK);
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
 
@@ -1130,7 +1130,7 @@ test_map_size_adopted(void **state)
 	memset(scope, 's', sizeof(scope) - 1);
 	scope[sizeof(scope) - 1] = '\0';
 	make_token(&tok, TOKEN_ACCESS, scope);
-	assert_int_equal(store_open(path, 2 * 1024 * 1024, 1, &s), STORE_OK);
+	assert_int_equal(store_open(path, 2 * 1024 * 1024, 1, &s, NULL, 0), STORE_OK);
 	t = begin(s, 1);
 	for (i = 0; i < 400; i++) {
 		key_of(key, 8, i);
@@ -1139,7 +1139,7 @@ test_map_size_adopted(void **state)
 	assert_int_equal(store_txn_commit(t), STORE_OK);
 	store_close(s);
 
-	assert_int_equal(store_open(path, 64 * 1024, 0, &s), STORE_OK);
+	assert_int_equal(store_open(path, 64 * 1024, 0, &s, NULL, 0), STORE_OK);
 	assert_true(store_map_size(s) >= 2 * 1024 * 1024);
 	t = begin(s, 1);
 	for (i = 400; i < 500; i++) {
@@ -1150,7 +1150,7 @@ test_map_size_adopted(void **state)
 	store_close(s);
 
 	/* A larger configured size wins over the stored one. */
-	assert_int_equal(store_open(path, 8 * 1024 * 1024, 0, &s), STORE_OK);
+	assert_int_equal(store_open(path, 8 * 1024 * 1024, 0, &s, NULL, 0), STORE_OK);
 	assert_int_equal(store_map_size(s), 8 * 1024 * 1024);
 	store_close(s);
 }
@@ -1166,13 +1166,13 @@ test_map_grow(void **state)
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/grown", f->dir);
-	assert_int_equal(store_open(path, 64 * 1024, 1, &s), STORE_OK);
+	assert_int_equal(store_open(path, 64 * 1024, 1, &s, NULL, 0), STORE_OK);
 	assert_int_equal(store_map_grow(s), STORE_OK);
 	assert_int_equal(store_map_size(s), 64 * 1024 + 1024 * 1024);
 	/* The next commit stores the new size for every process. */
 	put_scoped_client(s, "c1", "read");
 	store_close(s);
-	assert_int_equal(store_open(path, 64 * 1024, 1, &s), STORE_OK);
+	assert_int_equal(store_open(path, 64 * 1024, 1, &s, NULL, 0), STORE_OK);
 	assert_int_equal(store_map_size(s), 64 * 1024 + 1024 * 1024);
 	store_close(s);
 }
@@ -1384,7 +1384,7 @@ test_open_beside_writer(void **state)
 		fail_msg("pipe: %s", strerror(errno));
 	if ((writer = spawn()) == 0) {
 		alarm(30);
-		if (store_open(f->db, 0, 0, &s) != STORE_OK ||
+		if (store_open(f->db, 0, 0, &s, NULL, 0) != STORE_OK ||
 		    store_txn_begin(s, 1, &t) != STORE_OK ||
 		    write(ready[1], "w", 1) != 1 ||
 		    read(release[0], &byte, 1) != 1)
@@ -1395,7 +1395,7 @@ test_open_beside_writer(void **state)
 	}
 	assert_int_equal(read(ready[0], &byte, 1), 1);
 	alarm(10);
-	assert_int_equal(store_open(f->db, 0, 0, &s), STORE_OK);
+	assert_int_equal(store_open(f->db, 0, 0, &s, NULL, 0), STORE_OK);
 	assert_int_equal(store_txn_begin(s, 0, &t), STORE_OK);
 	assert_int_equal(store_client_get(t, "nobody", &c), STORE_NOTFOUND);
 	store_txn_abort(t);

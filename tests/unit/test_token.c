@@ -759,7 +759,7 @@ static void
 tk_grow(struct fx *f)
 {
 	store_close(f->store);
-	assert_int_equal(store_open(f->dir, FX_MAP_DEFAULT, 0, &f->store),
+	assert_int_equal(store_open(f->dir, FX_MAP_DEFAULT, 0, &f->store, NULL, 0),
 	    STORE_OK);
 	f->env.store = f->store;
 }
