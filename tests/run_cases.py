@@ -11,6 +11,15 @@ Two modes that must agree:
       sends the same requests over HTTP to a server whose responders use the
       database DIR; before each case the fixture clients are removed and
       added again with oauthctl (LMDB lets it write beside the server).
+      DIR may be a postgresql:// URI: the server's PostgreSQL database;
+
+  run_cases.py --cgi build/oauth.fcgi --backend postgresql [--pg-uri URI]
+      as CGI, each case on a fresh PostgreSQL database: the runner creates
+      one per case on the server whose maintenance database URI names
+      (default $OAUTH_TEST_PG; with neither, a private server started by
+      tests/lib_pg.sh for the run), seeded from a template database, and
+      drops it after.  Without PostgreSQL it says "skipped" and runs
+      nothing.
 
 A case's `config` lines are environment the responder must run with.  In
 CGI mode they are set per case; a server has one configuration, so in URL
@@ -31,11 +40,13 @@ import http.client
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.parse
@@ -55,6 +66,15 @@ PASSED_ENV = ("PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array",
               "null")
+PG_SCHEMES = ("postgresql://", "postgres://")
+# The tables of the PostgreSQL schema (storage/store_pg_schema.c) and
+# their keys as bytes: `expect db unchanged` compares their rows, whose
+# `record` columns hold the bytes the LMDB values hold.
+PG_TABLES = (("oauth_clients", "convert_to(id, 'UTF8')"),
+             ("oauth_grants", "id"),
+             ("oauth_tokens", "hash"),
+             ("oauth_keys", "convert_to(kid, 'UTF8')"))
+PG_NAME_MAX = 63	# bytes of a PostgreSQL identifier
 
 
 class CaseError(Exception):
@@ -359,6 +379,169 @@ def load_fixture(path):
     return variables, commands
 
 
+# ---------------------------------------------------------------- PostgreSQL
+
+def is_pg_uri(db):
+    return db.startswith(PG_SCHEMES)
+
+
+def pg_uri_with_db(uri, name):
+    """uri naming the database name instead: the path replaced, a dbname
+    parameter of the query left out (it would win over the path)."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
+        raise ValueError("not a URI: %s" % uri)
+    cut = len(rest)
+    for c in "/?":
+        i = rest.find(c)
+        if 0 <= i < cut:
+            cut = i
+    authority, tail = rest[:cut], rest[cut:]
+    _, _, query = tail.partition("?")
+    params = [p for p in query.split("&")
+              if p and not p.startswith("dbname=")]
+    return "%s://%s/%s%s" % (scheme, authority, urllib.parse.quote(name),
+                             "?" + "&".join(params) if params else "")
+
+
+def find_psql():
+    """psql from $PG_BINDIR (tests/lib_pg.sh), PATH, or the newest
+    /usr/lib/postgresql/*/bin; None when there is none."""
+    bindir = os.environ.get("PG_BINDIR")
+    if bindir and os.access(os.path.join(bindir, "psql"), os.X_OK):
+        return os.path.join(bindir, "psql")
+    found = shutil.which("psql")
+    if found:
+        return found
+    root = "/usr/lib/postgresql"
+    try:
+        versions = sorted((v for v in os.listdir(root) if v.isdigit()),
+                          key=int)
+    except OSError:
+        versions = []
+    for v in reversed(versions):
+        path = os.path.join(root, v, "bin", "psql")
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+class PgError(Exception):
+    """psql failed: the statement, and what the server said."""
+
+
+class Pg:
+    """The databases of a run on one PostgreSQL server, through psql:
+    created from the maintenance database's URI, dropped by name."""
+
+    def __init__(self, maintenance_uri, psql, timeout):
+        self.uri = maintenance_uri
+        self.psql = psql
+        self.timeout = timeout
+        # Unique to the run: two runs may share a server.
+        self.prefix = "rc_%d_%s" % (os.getpid(), secrets.token_hex(3))
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def run(self, uri, sql):
+        """Runs sql on the database of uri; its unaligned rows."""
+        env = {k: os.environ[k] for k in ("PATH", "TMPDIR")
+               if k in os.environ}
+        cmd = [self.psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+               "-d", uri, "-c", sql]
+        try:
+            p = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=self.timeout)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise PgError("psql: %s" % e)
+        if p.returncode != 0:
+            raise PgError("psql -c %r: exit %d: %s"
+                          % (sql[:200], p.returncode,
+                             p.stderr.decode("utf-8", "replace").strip()))
+        return p.stdout.decode("utf-8", "replace")
+
+    def new_name(self, label):
+        with self.lock:
+            self.count += 1
+            n = self.count
+        label = re.sub(r"[^a-z0-9]+", "_", label.lower())
+        return ("%s_%d_%s" % (self.prefix, n, label))[:PG_NAME_MAX]
+
+    def create(self, name, template=None):
+        """Creates database name (a copy of template), returns its URI."""
+        self.run(self.uri, 'CREATE DATABASE "%s"%s'
+                 % (name, ' TEMPLATE "%s"' % template if template else ""))
+        return pg_uri_with_db(self.uri, name)
+
+    def drop(self, name):
+        # FORCE ends a connection a responder might have left behind.
+        self.run(self.uri, 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)'
+                 % name)
+
+    def snapshot(self, uri):
+        """Every row of the schema's tables in one statement (so one
+        snapshot): {table: {key: row}}, keys and rows in hex."""
+        sql = " UNION ALL ".join(
+            "SELECT '%s', encode(%s, 'hex'), "
+            "encode(convert_to(t::text, 'UTF8'), 'hex') FROM %s t"
+            % (table, key, table) for table, key in PG_TABLES)
+        rows = {table: {} for table, _ in PG_TABLES}
+        for line in self.run(uri, sql + " ORDER BY 1, 2").split("\n"):
+            if line:
+                table, key, row = line.split("|")
+                rows[table][key] = row
+        return rows
+
+
+class PgServer:
+    """A private server for the run, started and stopped by
+    tests/lib_pg.sh (a unix socket in a temp dir, no TCP)."""
+
+    LIB = os.path.join(HERE, "lib_pg.sh")
+
+    def __init__(self):
+        self.dir = None
+        self.bindir = None
+        self.uri = None
+
+    def start(self, timeout):
+        """The maintenance URI, or None with the reason printed."""
+        self.dir = tempfile.mkdtemp(prefix="run_cases-pg-")
+        try:
+            p = subprocess.run(
+                ["sh", "-c", '. "$1" && pg_start "$2" >&2 && '
+                 'printf "%s\\n%s\\n" "$PG_URI" "$PG_BINDIR"',
+                 "sh", self.LIB, self.dir],
+                stdin=subprocess.DEVNULL, capture_output=True,
+                timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return self.fail(str(e))
+        out = p.stdout.decode("utf-8", "replace").split("\n")
+        if p.returncode != 0 or len(out) < 2 or not out[0]:
+            return self.fail(p.stderr.decode("utf-8", "replace").strip())
+        self.uri, self.bindir = out[0], out[1]
+        return self.uri
+
+    def fail(self, why):
+        print("PostgreSQL could not start: %s" % (why or "(no reason)"))
+        self.stop()
+        return None
+
+    def stop(self):
+        if not self.dir:
+            return
+        try:
+            subprocess.run(
+                ["sh", "-c", '. "$1" && PG_DIR=$2/pg PG_BINDIR=$3 && '
+                 'pg_stop', "sh", self.LIB, self.dir,
+                 self.bindir or os.path.dirname(find_psql() or "")],
+                stdin=subprocess.DEVNULL, capture_output=True, timeout=90)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir = None
+
+
 # ---------------------------------------------------------------- running
 
 def expand(text, variables, where):
@@ -434,6 +617,7 @@ class Runner:
         self.added_ids = set()	# URL mode: clients the last case added
         self.cgi_only_steps = 0	# URL mode: steps left out
         self.mdb_dump = shutil.which("mdb_dump")
+        self.pg = None		# Pg: PostgreSQL databases and snapshots
 
     # -- environment shared by the responder and oauthctl
 
@@ -623,8 +807,17 @@ class Runner:
         if case.error:
             return False, "cannot run: %s" % case.error, log
         tmp = None
+        pg_name = None
         try:
-            if self.opts.cgi:
+            if self.opts.cgi and self.opts.backend == "postgresql":
+                # A copy of the seeded template, as the LMDB copy below.
+                pg_name = self.pg.new_name(case.name)
+                try:
+                    db = self.pg.create(pg_name, self.template)
+                except PgError as e:
+                    pg_name = None
+                    raise CaseError("cannot create its database: %s" % e)
+            elif self.opts.cgi:
                 tmp = tempfile.mkdtemp(prefix="case-%s-" % case.name,
                                        dir=self.opts.workdir)
                 db = os.path.join(tmp, "db")
@@ -650,6 +843,17 @@ class Runner:
         finally:
             if tmp:
                 shutil.rmtree(tmp, ignore_errors=True)
+            if pg_name:
+                self.drop_case_db(pg_name, log)
+
+    def drop_case_db(self, name, log):
+        try:
+            self.pg.drop(name)
+        except PgError as e:
+            # Not the case's failure; said in its log and on stderr.
+            log.append("cannot drop database %s: %s" % (name, e))
+            print("warning: cannot drop database %s: %s" % (name, e),
+                  file=sys.stderr)
 
     def issuer(self):
         if self.opts.cgi:
@@ -743,7 +947,16 @@ class Runner:
         database as mdb_dump -a prints it (keys and values, a consistent
         read snapshot even while a server has the environment open); the
         bytes of data.mdb when mdb_dump is not installed, which also
-        catches a commit that changed nothing."""
+        catches a commit that changed nothing.  On PostgreSQL, the rows of
+        the schema's tables (Pg.snapshot)."""
+        if is_pg_uri(db):
+            if self.pg is None:
+                raise CaseError("expect db unchanged on PostgreSQL needs "
+                                "psql (postgresql-client)")
+            try:
+                return ("rows", self.pg.snapshot(db))
+            except PgError as e:
+                raise StepFailed("cannot read the database: %s" % e)
         if not os.path.isdir(db):
             raise CaseError("expect db unchanged needs an LMDB directory, "
                             "not %s" % db)
@@ -772,9 +985,13 @@ class Runner:
         named database were added, removed or changed."""
         if before == after:
             return None
-        if before[0] != "mdb_dump":
+        if before[0] == "rows":
+            old, new = before[1], after[1]
+        elif before[0] != "mdb_dump":
             return "data.mdb changed"
-        old, new = mdb_dump_records(before[1]), mdb_dump_records(after[1])
+        else:
+            old = mdb_dump_records(before[1])
+            new = mdb_dump_records(after[1])
         lines = []
         for name in sorted(set(old) | set(new)):
             a, b = old.get(name, {}), new.get(name, {})
@@ -1058,7 +1275,18 @@ def main(argv):
     mode.add_argument("--list-users", action="store_true",
                       help="print the REMOTE_USER names the cases use")
     ap.add_argument("--db", metavar="DIR",
-                    help="URL mode: the database the server uses")
+                    help="URL mode: the database the server uses (an LMDB "
+                         "directory or a postgresql:// URI)")
+    ap.add_argument("--backend", choices=("lmdb", "postgresql"),
+                    default=None,
+                    help="CGI mode: where each case's fresh database is "
+                         "(default lmdb); URL mode: what --db must be")
+    ap.add_argument("--pg-uri", metavar="URI",
+                    default=os.environ.get("OAUTH_TEST_PG") or None,
+                    help="CGI mode on postgresql: the URI of a maintenance "
+                         "database of a server where the runner may create "
+                         "and drop databases (default $OAUTH_TEST_PG; "
+                         "without, a private server for the run)")
     ap.add_argument("--server-config", metavar="KEY=VALUE",
                     action="append", default=[],
                     help="URL mode: configuration the server runs with")
@@ -1104,6 +1332,15 @@ def main(argv):
         ap.error("one of --cgi BINARY or --url BASE is needed")
     if opts.url and not opts.db:
         ap.error("--url needs --db DIR, the database the server uses")
+    if opts.url:
+        kind = "postgresql" if is_pg_uri(opts.db) else "lmdb"
+        if opts.backend and opts.backend != kind:
+            ap.error("--backend %s, but --db names %s" % (opts.backend,
+                                                         kind))
+        opts.backend = kind
+    opts.backend = opts.backend or "lmdb"
+    if opts.pg_uri and not is_pg_uri(opts.pg_uri):
+        ap.error("--pg-uri wants a postgresql:// or postgres:// URI")
     if opts.cgi and not os.access(opts.cgi, os.X_OK):
         ap.error("%s is not an executable" % opts.cgi)
     if not opts.oauthctl:
@@ -1141,46 +1378,89 @@ def main(argv):
         print("cannot read the fixture: %s" % e)
         print("0 passed, %d failed" % len(cases))
         return 1
+    server = None
+    if opts.backend == "postgresql":
+        psql = find_psql()
+        if psql is None:
+            print("skipped: psql not found (apt-get install "
+                  "postgresql-client), no PostgreSQL run")
+            print("0 passed, 0 failed")
+            return 0
+        if opts.cgi and not opts.pg_uri:
+            server = PgServer()
+            opts.pg_uri = server.start(opts.timeout * 4)
+            if not opts.pg_uri:
+                print("skipped: no PostgreSQL server for the run")
+                print("0 passed, 0 failed")
+                return 0
+        runner.pg = Pg(opts.pg_uri or opts.db, psql, opts.timeout)
     work = tempfile.mkdtemp(prefix="run_cases-")
     opts.workdir = work
     try:
-        if opts.cgi:
-            # oauthctl init creates the directory, private to us.
-            runner.template = os.path.join(work, "template")
-            try:
-                rc, _, err = runner.oauthctl(["init"], runner.template, {})
-                if rc != 0:
-                    raise CaseError("oauthctl init: exit %s: %s"
-                                    % (rc, err.decode("utf-8", "replace")))
-                runner.seed(runner.template, {})
-            except CaseError as e:
-                print("cannot seed the database: %s" % e)
-                print("0 passed, %d failed" % len(cases))
-                return 1
-            jobs = max(1, opts.jobs)
-        else:
-            jobs = 1
-        with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-            results = pool.map(runner.run_case, cases)
-            passed = failed = 0
-            for case, (ok, report, log) in zip(cases, results):
-                if ok:
-                    passed += 1
-                    print("ok   %s" % case.name)
-                    if opts.verbose:
-                        print("\n".join(log))
-                    continue
-                failed += 1
-                print("FAIL %s: %s" % (case.name, case.description))
-                print(indent_block(report))
-                path = os.path.join(log_dir, case.name + ".log")
-                with open(path, "w", encoding="utf-8") as f:
-                    f.write("%s: %s\n\n%s\n\nsteps run:\n%s\n"
-                            % (case.name, case.description, report,
-                               "\n\n".join(log)))
-                print("     (transcript in %s)" % path)
+        return run_cases(opts, runner, cases, other_config, log_dir)
     finally:
+        if opts.cgi and opts.backend == "postgresql" and runner.template:
+            try:
+                runner.pg.drop(runner.template)
+            except PgError as e:
+                print("warning: cannot drop the template database: %s" % e,
+                      file=sys.stderr)
         shutil.rmtree(work, ignore_errors=True)
+        if server:
+            server.stop()
+
+
+def make_template(opts, runner):
+    """CGI mode: the database every case starts from a copy of, made by
+    oauthctl init and seeded with the fixture; raises CaseError."""
+    if opts.backend == "postgresql":
+        name = runner.pg.new_name("template")
+        try:
+            db = runner.pg.create(name)
+        except PgError as e:
+            raise CaseError("cannot create the template database: %s" % e)
+        runner.template = name
+    else:
+        # oauthctl init creates the directory, private to us.
+        db = runner.template = os.path.join(opts.workdir, "template")
+    rc, _, err = runner.oauthctl(["init"], db, {})
+    if rc != 0:
+        raise CaseError("oauthctl init: exit %s: %s"
+                        % (rc, err.decode("utf-8", "replace")))
+    runner.seed(db, {})
+
+
+def run_cases(opts, runner, cases, other_config, log_dir):
+    """Runs the cases; prints a line each, returns the exit status."""
+    if opts.cgi:
+        try:
+            make_template(opts, runner)
+        except CaseError as e:
+            print("cannot seed the database: %s" % e)
+            print("0 passed, %d failed" % len(cases))
+            return 1
+        jobs = max(1, opts.jobs)
+    else:
+        jobs = 1
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        results = pool.map(runner.run_case, cases)
+        passed = failed = 0
+        for case, (ok, report, log) in zip(cases, results):
+            if ok:
+                passed += 1
+                print("ok   %s" % case.name)
+                if opts.verbose:
+                    print("\n".join(log))
+                continue
+            failed += 1
+            print("FAIL %s: %s" % (case.name, case.description))
+            print(indent_block(report))
+            path = os.path.join(log_dir, case.name + ".log")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("%s: %s\n\n%s\n\nsteps run:\n%s\n"
+                        % (case.name, case.description, report,
+                           "\n\n".join(log)))
+            print("     (transcript in %s)" % path)
     if other_config:
         print("(%d case(s) need another server configuration: "
               "see --list-configs)" % other_config)
