@@ -162,17 +162,21 @@ client_auth_lookup(const struct handler_env *env, const char *id,
 }
 
 /*
- * Authenticates the client of req.  The client is read in a short read
- * transaction and the secret checked after it ended (client_auth_lookup):
- * call this before beginning the request's own transaction, then
- * client_auth_confirm inside it.  On OAUTH_OK out->client is the client's
- * record, owned by out (client_free(&out->client)).  On error out holds
- * nothing to free, *why is a description safe to show the peer, and
- * OAUTH_INVALID_CLIENT means the 401 of RFC 6749 §5.2.
+ * Authenticates the client of req.  With txn NULL the client is read in a
+ * short read transaction and the secret checked after it ended
+ * (client_auth_lookup): call this before beginning the request's own
+ * transaction, then client_auth_confirm inside it.  With txn, the client
+ * is read in txn, which must be one whose idle time costs nobody
+ * (store_txn_blocks_others 0).  client_auth_begin does either, as the
+ * store wants.  On OAUTH_OK out->client is the client's record, owned by
+ * out (client_free(&out->client)).  On error out holds nothing to free,
+ * *why is a description safe to show the peer, and OAUTH_INVALID_CLIENT
+ * means the 401 of RFC 6749 §5.2.
  */
 enum oauth_error
 client_auth(const struct handler_env *env, const struct request *req,
-    const struct params *params, struct client_auth *out, const char **why)
+    const struct params *params, struct store_txn *txn,
+    struct client_auth *out, const char **why)
 {
 	enum oauth_error err;
 	enum store_status st;
@@ -190,7 +194,8 @@ client_auth(const struct handler_env *env, const struct request *req,
 		err = OAUTH_INVALID_CLIENT;
 		goto out;
 	}
-	st = client_auth_lookup(env, id, &out->client);
+	st = txn != NULL ? store_client_get(txn, id, &out->client)
+			 : client_auth_lookup(env, id, &out->client);
 	if (st != STORE_OK && st != STORE_NOTFOUND) {
 		*why = "the database failed";
 		err = oauth_error_from_store(st);
@@ -324,6 +329,51 @@ out:
 	token_free(&tok);
 	crypto_wipe(key, sizeof(key));
 	return err;
+}
+
+/*
+ * Authenticates the client of req and begins the request's transaction
+ * (a write one when writable is set) in the order the store wants
+ * (store_txn_blocks_others): on LMDB, the client first, in a short read of
+ * its own, so that a KDF never runs under the writer lock or pins a
+ * snapshot, then confirmed inside the transaction; on PostgreSQL, inside
+ * the transaction, one read less.  hint, when not NULL, is the storage key
+ * of the token the request will read (store_txn_hint_token).  Returns 0
+ * with *txn begun and auth->client the caller's; or -1 with resp holding
+ * the error, auth holding nothing, and *txn, when not NULL, the caller's
+ * to abort.
+ */
+int
+client_auth_begin(const struct handler_env *env, const struct request *req,
+    const struct params *params, int writable, const unsigned char *hint,
+    struct store_txn **txn, struct client_auth *auth, struct response *resp)
+{
+	const char *why = NULL;
+	enum store_status st;
+	enum oauth_error err;
+	int first = store_txn_blocks_others(env->store);
+
+	*txn = NULL;
+	if (first && (err = client_auth(env, req, params, NULL, auth, &why)) !=
+	    OAUTH_OK) {
+		client_auth_fail(resp, req, err, why);
+		return -1;
+	}
+	if ((st = store_txn_begin(env->store, writable, txn)) != STORE_OK) {
+		response_store_error(resp, st);
+		if (first)
+			client_free(&auth->client);
+		return -1;
+	}
+	if (hint != NULL)
+		store_txn_hint_token(*txn, hint);
+	err = first ? client_auth_confirm(*txn, auth, &why)
+		    : client_auth(env, req, params, *txn, auth, &why);
+	if (err != OAUTH_OK) {
+		client_auth_fail(resp, req, err, why);
+		return -1;
+	}
+	return 0;
 }
 
 /*

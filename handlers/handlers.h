@@ -160,8 +160,11 @@ enum oauth_error params_bearer_token(const char *, const char **, size_t *);
 
 /* client_auth.c */
 enum oauth_error client_auth(const struct handler_env *,
-    const struct request *, const struct params *, struct client_auth *,
-    const char **);
+    const struct request *, const struct params *, struct store_txn *,
+    struct client_auth *, const char **);
+int client_auth_begin(const struct handler_env *, const struct request *,
+    const struct params *, int, const unsigned char *, struct store_txn **,
+    struct client_auth *, struct response *);
 enum oauth_error client_auth_confirm(struct store_txn *, struct client_auth *,
     const char **);
 enum oauth_error client_auth_bearer(const struct handler_env *,

@@ -8,9 +8,9 @@
 #include "handlers.h"
 
 /*
- * Parses req, authenticates the client, begins a transaction (a write one
- * when flags has PRESENTED_WRITE), confirms the client in it and looks up
- * the "token" parameter.  With PRESENTED_BEARER an "Authorization: Bearer"
+ * Parses req, authenticates the client and begins a transaction (a write
+ * one when flags has PRESENTED_WRITE) as client_auth_begin does, and
+ * looks up the "token" parameter.  With PRESENTED_BEARER an "Authorization: Bearer"
  * access token authorizes instead, checked inside the transaction
  * (client_auth_bearer).  token_type_hint is only a
  * hint: one lookup finds every kind.  Returns 0 with p ready, p->found
@@ -27,34 +27,37 @@ presented_begin(const struct handler_env *env, const struct request *req,
 	enum store_status st;
 	enum oauth_error err;
 	const char *why = NULL, *token;
+	int keyed;
 
 	memset(p, 0, sizeof(*p));
 	if ((err = params_parse_body(req, &p->params, &why)) != OAUTH_OK) {
 		response_error(resp, err, why);
 		return -1;
 	}
-	/* Authenticated before the transaction: see client_auth. */
-	if (!bearer && (err = client_auth(env, req, &p->params, &p->auth,
-			    &why)) != OAUTH_OK) {
-		client_auth_fail(resp, req, err, why);
+	token = params_get(&p->params, "token");
+	keyed = token != NULL &&
+	    token_string_key(token, strlen(token), p->key) == 0;
+	if (bearer) {
+		if ((st = store_txn_begin(env->store, writable, &p->txn)) !=
+		    STORE_OK) {
+			response_store_error(resp, st);
+			return -1;
+		}
+		if ((err = client_auth_bearer(env, p->txn, req, &p->params,
+			 &p->auth, &why)) != OAUTH_OK) {
+			client_auth_fail(resp, req, err, why);
+			return -1;
+		}
+	} else if (client_auth_begin(env, req, &p->params, writable,
+		       keyed ? p->key : NULL, &p->txn, &p->auth, resp) == -1)
 		return -1;
-	}
-	if ((st = store_txn_begin(env->store, writable, &p->txn)) != STORE_OK) {
-		response_store_error(resp, st);
-		return -1;
-	}
-	err = bearer ? client_auth_bearer(env, p->txn, req, &p->params,
-			   &p->auth, &why)
-		     : client_auth_confirm(p->txn, &p->auth, &why);
-	if (err != OAUTH_OK) {
-		client_auth_fail(resp, req, err, why);
-		return -1;
-	}
-	if ((token = params_get(&p->params, "token")) == NULL) {
+	if (token == NULL) {
 		response_error(resp, OAUTH_INVALID_REQUEST, "token is required");
 		return -1;
 	}
-	st = token_find(p->txn, token, p->key, &p->token);
+	/* A string that cannot be one of ours is not looked up. */
+	st = keyed ? store_token_get(p->txn, p->key, &p->token)
+		   : STORE_NOTFOUND;
 	if (st != STORE_OK && st != STORE_NOTFOUND) {
 		response_store_error(resp, st);
 		return -1;

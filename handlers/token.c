@@ -204,20 +204,10 @@ handler_token(const struct handler_env *env, const struct request *req,
 	 */
 	issuer = handler_issuer(env, req);
 	issue.issuer = issuer;
-	/* Authenticated before the write lock is taken: see client_auth. */
-	if ((err = client_auth(env, req, &params, &auth, &why)) != OAUTH_OK) {
-		client_auth_fail(resp, req, err, why);
+	/* Never a KDF under the write lock: see client_auth_begin. */
+	if (client_auth_begin(env, req, &params, 1, NULL, &txn, &auth,
+		resp) == -1)
 		goto out;
-	}
-	if ((st = store_txn_begin(env->store, 1, &txn)) != STORE_OK) {
-		response_store_error(resp, st);
-		client_free(&auth.client);
-		goto out;
-	}
-	if ((err = client_auth_confirm(txn, &auth, &why)) != OAUTH_OK) {
-		client_auth_fail(resp, req, err, why);
-		goto out;
-	}
 	if ((auth.client.grant_types & grant->bit) == 0) {
 		response_error(resp, OAUTH_UNAUTHORIZED_CLIENT,
 		    "the client may not use this grant_type");

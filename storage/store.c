@@ -115,6 +115,35 @@ store_set_detail(struct store *s, const char *fmt, ...)
 }
 
 /*
+ * Whether an open transaction costs other processes something before it
+ * has written: LMDB's write transaction holds the one writer lock from
+ * its begin, and its read transaction pins a snapshot that keeps freed
+ * pages from reuse; PostgreSQL's transactions lock only the rows they
+ * lock.  Where it is 1, slow work (a secret's KDF) belongs before the
+ * transaction; where 0, inside it, saving a read.
+ */
+int
+store_txn_blocks_others(const struct store *s)
+{
+	return s->ops->txn_blocks_others;
+}
+
+/*
+ * Tells the read transaction t that it is about to read the token stored
+ * under hash: a backend with round trips may fetch it, and its grant,
+ * together with the next read (PostgreSQL: with the client's record, one
+ * statement for all of introspection).  What the reads return is the
+ * same with or without the hint.
+ */
+void
+store_txn_hint_token(struct store_txn *t,
+    const unsigned char hash[TOKEN_HASH_LEN])
+{
+	if (t->store->ops->txn_hint_token != NULL)
+		t->store->ops->txn_hint_token(t, hash);
+}
+
+/*
  * Begins a transaction, read-only unless writable is set.  One process
  * holds at most one transaction of a store at a time.  On success *tp is
  * ended by store_txn_commit or store_txn_abort; NULL on failure.

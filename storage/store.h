@@ -248,7 +248,10 @@ enum store_status store_open(const char *, size_t, unsigned, struct store **,
 void store_close(struct store *);
 const char *store_backend_name(const struct store *);
 const char *store_detail(const struct store *);
+int store_txn_blocks_others(const struct store *);
 enum store_status store_txn_begin(struct store *, int, struct store_txn **);
+void store_txn_hint_token(struct store_txn *,
+    const unsigned char[TOKEN_HASH_LEN]);
 enum store_status store_txn_commit(struct store_txn *);
 void store_txn_abort(struct store_txn *);
 enum store_status store_client_get(struct store_txn *, const char *,

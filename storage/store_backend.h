@@ -37,10 +37,14 @@ typedef enum store_each (*store_key_fn)(const struct key *, void *);
 
 struct store_ops {
 	const char *name;
+	/* store_txn_blocks_others: 1 for LMDB, 0 for PostgreSQL. */
+	int txn_blocks_others;
 	void (*close)(struct store *);
 	enum store_status (*txn_begin)(struct store *, int,
 	    struct store_txn **);
 	enum store_status (*txn_commit)(struct store_txn *);
+	/* NULL where hints do not help (LMDB). */
+	void (*txn_hint_token)(struct store_txn *, const unsigned char *);
 	void (*txn_abort)(struct store_txn *);
 
 	enum store_status (*client_get)(struct store_txn *, const char *,

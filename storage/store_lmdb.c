@@ -927,6 +927,7 @@ store_lmdb_scopes_get(struct store_txn *t, char **out)
 
 static const struct store_ops store_lmdb_ops = {
 	.name = "lmdb",
+	.txn_blocks_others = 1,
 	.close = store_lmdb_close,
 	.txn_begin = store_lmdb_txn_begin,
 	.txn_commit = store_lmdb_txn_commit,

@@ -40,6 +40,7 @@
 /* The statements, prepared under their index's name on first use. */
 enum store_pg_stmt {
 	PG_CLIENT_GET = 0,
+	PG_CLIENT_WITH_TOKEN,
 	PG_CLIENT_INSERT,
 	PG_CLIENT_UPSERT,
 	PG_CLIENT_DELETE,
@@ -87,6 +88,12 @@ static const struct {
 } store_pg_stmts[PG_STMT__MAX] = {
 	[PG_CLIENT_GET] = {"SELECT record FROM oauth_clients WHERE id = $1::text",
 	    1},
+	/* One round trip for all that introspection reads. */
+	[PG_CLIENT_WITH_TOKEN] = {"SELECT c.record, t.record, g.record "
+	    "FROM (SELECT 1) AS one "
+	    "LEFT JOIN oauth_clients c ON c.id = $1::text "
+	    "LEFT JOIN oauth_tokens t ON t.hash = $2::bytea "
+	    "LEFT JOIN oauth_grants g ON g.id = t.grant_id", 2},
 	[PG_CLIENT_INSERT] = {"INSERT INTO oauth_clients (id, is_public, scope, "
 	    "record) VALUES ($1::text, $2::boolean, $3::text, $4::bytea) "
 	    "ON CONFLICT (id) DO NOTHING", 4},
@@ -196,6 +203,12 @@ struct store_pg_txn {
 	int cached;
 	unsigned char cached_id[GRANT_ID_LEN];
 	struct buf cached_record;	/* empty: there is no such grant */
+	/* The token store_txn_hint_token named, read with the client. */
+	int hinted;			/* not read yet */
+	int token_cached;		/* read: in token_record */
+	unsigned char token_hash[TOKEN_HASH_LEN];
+	struct buf token_record;	/* empty: there is no such token */
+	struct buf token_grant;		/* its grant's record, or empty */
 };
 
 /* The parameters of one statement, all in binary form. */
@@ -260,7 +273,11 @@ store_pg_note(struct store_pg *s, const char *why)
 /*
  * Connects to the server the URI names and checks (or, with create,
  * makes) the schema.  The defaults given before the URI bound how long a
- * connection attempt and a statement may take; the URI may set others.
+ * connection attempt, a statement, a lock wait and an idle transaction
+ * may take, and ask for READ COMMITTED, under which a lock wait ends in
+ * the newest row rather than a serialization failure; the URI may set
+ * others.  (Under a stricter isolation spending stays exactly once; the
+ * losers of a race get 503 instead of invalid_grant.)
  * Returns STORE_OK with s->conn set, or the failure with why set and
  * s->conn NULL.
  */
@@ -274,11 +291,11 @@ store_pg_connect(struct store_pg *s, char *why, size_t whylen)
 	const char *values[] = {
 		"10", "fcgi-oauth",
 		"-c statement_timeout=15000 -c lock_timeout=10000 "
-		"-c idle_in_transaction_session_timeout=60000",
+		"-c idle_in_transaction_session_timeout=60000 "
+		"-c default_transaction_isolation=read\\ committed",
 		s->uri, NULL
 	};
 	enum store_status st;
-	PGresult *res;
 
 	memset(s->prepared, 0, sizeof(s->prepared));
 	if ((s->conn = PQconnectdbParams(keys, values, 1)) == NULL) {
@@ -291,16 +308,8 @@ store_pg_connect(struct store_pg *s, char *why, size_t whylen)
 		s->conn = NULL;
 		return STORE_UNAVAILABLE;
 	}
-	/* Not every server runs with it by default; the queries need it. */
-	res = PQexec(s->conn, "SET default_transaction_isolation = "
-	    "'read committed'");
-	st = PQresultStatus(res) == PGRES_COMMAND_OK ? STORE_OK : STORE_IOERR;
-	if (st != STORE_OK)
-		store_pg_say(s->conn, res, why, whylen);
-	PQclear(res);
-	if (st == STORE_OK)
-		st = store_pg_schema_ensure(s->conn,
-		    (s->flags & STORE_OPEN_CREATE) != 0, why, whylen);
+	st = store_pg_schema_ensure(s->conn,
+	    (s->flags & STORE_OPEN_CREATE) != 0, why, whylen);
 	if (st != STORE_OK) {
 		PQfinish(s->conn);
 		s->conn = NULL;
@@ -416,11 +425,113 @@ store_pg_status(const PGconn *conn, const PGresult *res)
 	return STORE_IOERR;
 }
 
+/* What a pipeline of store_pg_pipeline did, command by command. */
+struct store_pg_piped {
+	int begun;		/* BEGIN succeeded */
+	int prepared;		/* the statement is prepared on the server */
+	PGresult *res;		/* the statement's result, or the failure */
+	int failed;
+};
+
+/* Whether res is a success, or the refusal to prepare a name twice. */
+static int
+store_pg_piped_ok(const PGresult *res, int preparing)
+{
+	ExecStatusType rs = PQresultStatus(res);
+	const char *code;
+
+	if (res != NULL && (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK))
+		return 1;
+	/* 42P05, duplicate_prepared_statement: it is there. */
+	return preparing && res != NULL &&
+	    (code = PQresultErrorField(res, PG_DIAG_SQLSTATE)) != NULL &&
+	    strcmp(code, "42P05") == 0;
+}
+
+/*
+ * The results of one command of a pipeline, up to the NULL that ends
+ * them: the first failed one, else the last.  NULL when the connection
+ * gave none.
+ */
+static PGresult *
+store_pg_piped_result(PGconn *conn)
+{
+	PGresult *res, *keep = NULL;
+
+	while ((res = PQgetResult(conn)) != NULL) {
+		if (keep != NULL && !store_pg_piped_ok(keep, 0)) {
+			PQclear(res);
+			continue;
+		}
+		PQclear(keep);
+		keep = res;
+	}
+	return keep;
+}
+
+/*
+ * Sends BEGIN when begin is set, PREPARE when prepare is set, then the
+ * statement, in one pipeline: one round trip for all three.  Fills *out:
+ * what took, and the statement's result or the first failure (res NULL
+ * when the connection gave none).
+ */
+static void
+store_pg_pipeline(PGconn *conn, int begin, int prepare, const char *name,
+    enum store_pg_stmt stmt, const struct store_pg_params *p,
+    struct store_pg_piped *out)
+{
+	PGresult *res;
+
+	memset(out, 0, sizeof(*out));
+	out->failed = 1;
+	if (!PQenterPipelineMode(conn))
+		return;
+	if ((begin && !PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL,
+	    NULL, 0)) ||
+	    (prepare && !PQsendPrepare(conn, name, store_pg_stmts[stmt].sql,
+	    store_pg_stmts[stmt].nparams, NULL)) ||
+	    !PQsendQueryPrepared(conn, name, p->count, p->values, p->lengths,
+	    p->formats, 1) || !PQpipelineSync(conn)) {
+		(void)PQexitPipelineMode(conn);
+		return;
+	}
+	if (begin) {
+		res = store_pg_piped_result(conn);
+		out->begun = store_pg_piped_ok(res, 0);
+		if (!out->begun)
+			out->res = res;
+		else
+			PQclear(res);
+	}
+	if (prepare) {
+		res = store_pg_piped_result(conn);
+		out->prepared = store_pg_piped_ok(res, 1);
+		if (!out->prepared && out->res == NULL)
+			out->res = res;
+		else
+			PQclear(res);
+	} else
+		out->prepared = 1;
+	res = store_pg_piped_result(conn);
+	if (out->res == NULL && store_pg_piped_ok(res, 0)) {
+		out->res = res;
+		out->failed = 0;
+	} else if (out->res == NULL)
+		out->res = res;
+	else
+		PQclear(res);
+	/* The sync point, then the connection is idle again. */
+	if ((res = PQgetResult(conn)) != NULL)
+		PQclear(res);
+	(void)PQexitPipelineMode(conn);
+}
+
 /*
  * Runs the statement stmt with params in t, beginning t on the server
  * first when it is a write transaction not yet begun, and preparing stmt
- * when this connection has not.  Returns STORE_OK with *out the result
- * (PQclear), or the failure, remembered in t so that commit refuses.
+ * when this connection has not: those travel with the statement in one
+ * pipeline.  Returns STORE_OK with *out the result (PQclear), or the
+ * failure, remembered in t so that commit refuses.
  */
 static enum store_status
 store_pg_run(struct store_txn *t, enum store_pg_stmt stmt,
@@ -428,9 +539,11 @@ store_pg_run(struct store_txn *t, enum store_pg_stmt stmt,
 {
 	struct store_pg *s = PS(t->store);
 	char name[16], why[STORE_DETAIL_MAX];
-	PGresult *res = NULL;
+	PGresult *res;
+	struct store_pg_piped piped;
 	ExecStatusType rs;
 	enum store_status st;
+	int begin, prepare, failed;
 
 	*out = NULL;
 	if (PT(t)->failed != STORE_OK)
@@ -439,30 +552,26 @@ store_pg_run(struct store_txn *t, enum store_pg_stmt stmt,
 		st = STORE_UNAVAILABLE;
 		goto fail;
 	}
-	if (t->writable && !PT(t)->begun) {
-		res = PQexec(s->conn, "BEGIN");
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			goto failed;
-		PQclear(res);
-		PT(t)->begun = 1;
-	}
 	(void)snprintf(name, sizeof(name), "oauth_%d", (int)stmt);
-	if (!s->prepared[stmt]) {
-		res = PQprepare(s->conn, name, store_pg_stmts[stmt].sql,
-		    store_pg_stmts[stmt].nparams, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			goto failed;
-		PQclear(res);
-		s->prepared[stmt] = 1;
+	begin = t->writable && !PT(t)->begun;
+	prepare = !s->prepared[stmt];
+	if (begin || prepare) {
+		store_pg_pipeline(s->conn, begin, prepare, name, stmt, p,
+		    &piped);
+		s->prepared[stmt] = (unsigned char)piped.prepared;
+		PT(t)->begun |= piped.begun;
+		res = piped.res;
+		failed = piped.failed;
+	} else {
+		res = PQexecPrepared(s->conn, name, p->count, p->values,
+		    p->lengths, p->formats, 1);
+		rs = PQresultStatus(res);
+		failed = rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK;
 	}
-	res = PQexecPrepared(s->conn, name, p->count, p->values, p->lengths,
-	    p->formats, 1);
-	rs = PQresultStatus(res);
-	if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
-		goto failed;
-	*out = res;
-	return STORE_OK;
-failed:
+	if (!failed) {
+		*out = res;
+		return STORE_OK;
+	}
 	st = store_pg_status(s->conn, res);
 	store_pg_say(s->conn, res, why, sizeof(why));
 	store_pg_note(s, why);
@@ -568,7 +677,33 @@ store_pg_txn_end(struct store_pg_txn *t, int commit, enum store_status *st)
 		PQclear(res);
 	}
 	buf_free(&t->cached_record);
+	buf_free(&t->token_record);
+	buf_free(&t->token_grant);
 	free(t);
+}
+
+/* Remembers the token a read transaction will read (store_txn_hint_token). */
+static void
+store_pg_txn_hint_token(struct store_txn *base, const unsigned char *hash)
+{
+	struct store_pg_txn *t = PT(base);
+
+	if (base->writable)
+		return;
+	memcpy(t->token_hash, hash, TOKEN_HASH_LEN);
+	t->hinted = 1;
+	t->token_cached = 0;
+}
+
+/* Copies column col of row 0 of res into b: empty for NULL. */
+static int
+store_pg_keep(const PGresult *res, int col, struct buf *b)
+{
+	b->len = 0;
+	if (PQgetisnull(res, 0, col))
+		return 0;
+	return buf_append(b, PQgetvalue(res, 0, col),
+	    (size_t)PQgetlength(res, 0, col));
 }
 
 static enum store_status
@@ -659,6 +794,7 @@ store_pg_delete(struct store_txn *t, enum store_pg_stmt stmt, const void *key,
 static enum store_status
 store_pg_client_get(struct store_txn *t, const char *id, struct client *c)
 {
+	struct store_pg_params p = {0};
 	char key[CLIENT_ID_MAX + 1];
 	size_t len = strnlen(id, CLIENT_ID_MAX + 1);
 	PGresult *res;
@@ -671,8 +807,19 @@ store_pg_client_get(struct store_txn *t, const char *id, struct client *c)
 	/* A copy: id may point into *c, which is cleared next. */
 	memcpy(key, id, len + 1);
 	memset(c, 0, sizeof(*c));
-	if ((st = store_pg_run_key(t, PG_CLIENT_GET, key, len, &res)) !=
-	    STORE_OK)
+	if (PT(t)->hinted) {
+		/* The client, and the token hinted at with its grant. */
+		PT(t)->hinted = 0;
+		store_pg_param(&p, key, len);
+		store_pg_param(&p, PT(t)->token_hash, TOKEN_HASH_LEN);
+		if ((st = store_pg_run(t, PG_CLIENT_WITH_TOKEN, &p, &res)) !=
+		    STORE_OK)
+			return st;
+		PT(t)->token_cached = PQntuples(res) == 1 &&
+		    store_pg_keep(res, 1, &PT(t)->token_record) == 0 &&
+		    store_pg_keep(res, 2, &PT(t)->token_grant) == 0;
+	} else if ((st = store_pg_run_key(t, PG_CLIENT_GET, key, len,
+	    &res)) != STORE_OK)
 		return st;
 	st = store_pg_decode(res, 0, store_pg_decode_client, c);
 	PQclear(res);
@@ -927,6 +1074,26 @@ store_pg_token_get(struct store_txn *t, const unsigned char *hash,
 	int grant = !t->writable;
 
 	memset(tok, 0, sizeof(*tok));
+	if (grant && pt->token_cached &&
+	    memcmp(pt->token_hash, hash, TOKEN_HASH_LEN) == 0) {
+		/* Read with the client (store_pg_txn_hint_token). */
+		pt->token_cached = 0;
+		pt->cached = 0;
+		if (pt->token_record.len == 0)
+			return STORE_NOTFOUND;
+		st = store_record_token_decode(pt->token_record.data,
+		    pt->token_record.len, tok);
+		if (st == STORE_OK && tok->has_grant) {
+			pt->cached_record.len = 0;
+			if (buf_append(&pt->cached_record, pt->token_grant.data,
+			    pt->token_grant.len) == 0) {
+				memcpy(pt->cached_id, tok->grant_id,
+				    GRANT_ID_LEN);
+				pt->cached = 1;
+			}
+		}
+		return st;
+	}
 	if ((st = store_pg_run_key(t, !grant ? PG_TOKEN_GET_LOCKED :
 	    PG_TOKEN_GET_WITH_GRANT, hash, TOKEN_HASH_LEN, &res)) != STORE_OK)
 		return st;
@@ -1245,9 +1412,11 @@ store_pg_purge(struct store *s, int64_t now, struct store_purged *out)
 
 static const struct store_ops store_pg_ops = {
 	.name = "postgresql",
+	.txn_blocks_others = 0,
 	.close = store_pg_close,
 	.txn_begin = store_pg_txn_begin,
 	.txn_commit = store_pg_txn_commit,
+	.txn_hint_token = store_pg_txn_hint_token,
 	.txn_abort = store_pg_txn_abort,
 	.client_get = store_pg_client_get,
 	.client_put = store_pg_client_put,

@@ -186,7 +186,7 @@ ca_run_case(struct fx *f, const struct ca_case *c)
 	if (params_parse_body(&req, &params, NULL) != OAUTH_OK)
 		fail_msg("line %d: body does not parse", c->line);
 	memset(&auth, 0xa5, sizeof(auth));
-	err = client_auth(&f->env, &req, &params, &auth, &why);
+	err = client_auth(&f->env, &req, &params, NULL, &auth, &why);
 	if (err != c->err)
 		fail_msg("line %d: error %d (%s), want %d", c->line, (int)err,
 		    why != NULL ? why : "", (int)c->err);
@@ -583,7 +583,7 @@ test_confirm_sees_changes(void **state)
 	assert_int_equal(params_parse_body(&req, &params, NULL), OAUTH_OK);
 
 	/* Unchanged: confirmed, with the record of the transaction. */
-	assert_int_equal(client_auth(&f->env, &req, &params, &auth, &why),
+	assert_int_equal(client_auth(&f->env, &req, &params, NULL, &auth, &why),
 	    OAUTH_OK);
 	assert_int_equal(store_txn_begin(f->store, 1, &txn), STORE_OK);
 	assert_int_equal(client_auth_confirm(txn, &auth, &why), OAUTH_OK);
@@ -592,7 +592,7 @@ test_confirm_sees_changes(void **state)
 	client_free(&auth.client);
 
 	/* The secret changed in between: refused. */
-	assert_int_equal(client_auth(&f->env, &req, &params, &auth, &why),
+	assert_int_equal(client_auth(&f->env, &req, &params, NULL, &auth, &why),
 	    OAUTH_OK);
 	fx_add_client(f, &renewed);
 	assert_int_equal(store_txn_begin(f->store, 1, &txn), STORE_OK);
@@ -604,7 +604,7 @@ test_confirm_sees_changes(void **state)
 	/* Removed in between: refused. */
 	req.authorization = (char *)fx_basic(header,
 	    FX_OTHER ":" FX_OTHER_SECRET);
-	assert_int_equal(client_auth(&f->env, &req, &params, &auth, &why),
+	assert_int_equal(client_auth(&f->env, &req, &params, NULL, &auth, &why),
 	    OAUTH_OK);
 	assert_int_equal(store_txn_begin(f->store, 1, &txn), STORE_OK);
 	assert_int_equal(store_client_delete(txn, FX_OTHER), STORE_OK);
