@@ -1,0 +1,242 @@
+# Shared by the tests/web suites that run oauth.fcgi nodes on one
+# PostgreSQL database (test_two_nodes.sh, test_pg_faults.sh).  POSIX sh;
+# source it from the top of the source tree after tests/web/lib_server.sh
+# (whose result lines, temp dir, ports and process helpers it uses):
+#
+#	WS_NAME=test_x
+#	. tests/web/lib_server.sh
+#	. tests/web/lib_nodes.sh
+#	nodes_init                  # ws_init, PostgreSQL, the test clients
+#	nodes_lighttpd a            # node "a": lighttpd, two responders
+#	nodes_nginx b               # node "b": nginx + spawn-fcgi -F 2
+#	... "$NODES_BASE_a" "$NODES_BASE_b" ...
+#	nodes_py SUBCOMMAND ARGS    # tests/web/lib_nodes.py, counted
+#	ws_finish
+#
+# A node is a web server on its own free loopback port with the shipped
+# configuration of etc/, its run dir in run/NAME, serving /oauth from
+# oauth.fcgi processes whose OAUTH_DB is the same postgresql:// URI
+# (NODES_DB) and whose OAUTH_ISSUER is the same (NODES_ISSUER).  Each node
+# runs its own copy of the binary (bin-NAME/oauth.fcgi), so that its
+# responders are told apart by their executable.  Everything started is
+# stopped at exit, PostgreSQL last.
+
+. tests/lib_pg.sh
+
+NODES_ISSUER=https://auth.nodes.test/oauth
+NODES_NAMES=
+
+# nodes_init: the temp dir, a PostgreSQL server of the test's own (skips
+# when PostgreSQL is not installed), its database NODES_DB with the
+# clients of ws_setup_db, and the exit trap.
+nodes_init() {
+	ws_init
+	trap nodes_cleanup EXIT
+	if ! pg_start "$ws_tmp" 2>"$ws_tmp/pg_start.err"; then
+		_why=$(head -n 1 "$ws_tmp/pg_start.err")
+		case $_why in
+		*"not installed"*|*"no postgres user"*)
+			ws_skip "PostgreSQL: $_why" ;;
+		esac
+		ws_notok "PostgreSQL starts"
+		sed 's/^/#   /' "$ws_tmp/pg_start.err"
+		ws_finish
+	fi
+	NODES_DB=$(pg_createdb oauth) || {
+		ws_notok "createdb"
+		ws_finish
+	}
+	WS_DB=$NODES_DB
+	export NODES_DB
+	ws_check "oauthctl init and the test clients on $PG_BINDIR" ws_setup_db
+	export NODES_SVC_SECRET="$WS_SVC_SECRET" NODES_RS_SECRET="$WS_RS_SECRET"
+	export NODES_APP_SECRET="$WS_APP_SECRET" NODES_USER_NAME="$WS_USER_NAME"
+	export NODES_USER_PASS="$WS_USER_PASS" NODES_REDIRECT="$WS_REDIRECT"
+}
+
+nodes_cleanup() {
+	for _p in $ws_pids; do
+		ws_stop "$_p"
+	done
+	ws_pids=
+	for _n in $NODES_NAMES; do
+		nodes_kill_responders "$_n" >/dev/null
+	done
+	pg_stop
+	ws_cleanup
+}
+
+# nodes_responders NAME: the pids of node NAME's live responders.
+nodes_responders() {
+	for _d in /proc/[0-9]*; do
+		[ "$(readlink "$_d/exe" 2>/dev/null)" = "$ws_tmp/bin-$1/oauth.fcgi" ] &&
+		    ws_alive "${_d#/proc/}" && echo "${_d#/proc/}"
+	done
+}
+
+# nodes_kill_responders NAME: SIGKILL them by pid; prints how many.
+nodes_kill_responders() {
+	_k=0
+	for _p in $(nodes_responders "$1"); do
+		kill -KILL "$_p" 2>/dev/null
+		_k=$((_k + 1))
+	done
+	echo $_k
+}
+
+# nodes_sed_escape TEXT: TEXT as a sed replacement between | delimiters.
+nodes_sed_escape() {
+	printf '%s' "$1" | sed 's/[\\&|]/\\&/g'
+}
+
+# nodes_render TEMPLATE OUT: ws_render with the database URI (whose & a
+# plain sed replacement would mangle) put in afterwards, and the issuer
+# line of the lighttpd template enabled.
+nodes_render() {
+	_db=$WS_DB
+	WS_DB=NODES-DB-URI
+	ws_render "$1" "$2.in"
+	_rc=$?
+	WS_DB=$_db
+	[ $_rc -eq 0 ] || return 1
+	sed -e "s|NODES-DB-URI|$(nodes_sed_escape "$WS_DB")|g" \
+	    -e "s|^\([[:space:]]*\)#\(\"OAUTH_ISSUER\" => \)\"[^\"]*\"|\1\2\"$NODES_ISSUER\"|" \
+	    "$2.in" >"$2" && rm -f "$2.in"
+}
+
+# nodes_dir NAME: run/NAME and bin-NAME/oauth.fcgi, owned by the worker.
+nodes_dir() {
+	mkdir -p "$ws_tmp/run/$1" "$ws_tmp/bin-$1" &&
+	    cp "$FCGI" "$ws_tmp/bin-$1/oauth.fcgi" || return 1
+	[ -z "$ws_worker" ] || chown "$ws_worker:" "$ws_tmp/run/$1"
+	NODES_NAMES="$NODES_NAMES $1"
+}
+
+# nodes_lighttpd NAME: node NAME is lighttpd with mod_fastcgi spawning two
+# responders (etc/lighttpd/oauth-fastcgi.conf, "max-procs" => 2).  Sets
+# NODES_BASE_NAME (http://127.0.0.1:PORT/oauth) and NODES_PID_NAME; one
+# result line per step; returns 1 when the node does not come up.
+nodes_lighttpd() {
+	nodes_dir "$1" || return 1
+	_port=$(ws_free_port) || { ws_notok "a free port for $1"; return 1; }
+	_run=$ws_tmp/run/$1
+	_conf=$_run/lighttpd.conf
+	(WS_RUN=$_run WS_PORT=$_port WS_BIN=$ws_tmp/bin-$1 \
+	    nodes_render etc/lighttpd/oauth-fastcgi.conf "$_conf")
+	ws_check "node $1: etc/lighttpd/oauth-fastcgi.conf renders" \
+	    [ -s "$_conf" ]
+	ws_check "node $1: its responders get OAUTH_DB and OAUTH_ISSUER" \
+	    grep -q "\"OAUTH_ISSUER\" => \"$NODES_ISSUER\"" "$_conf"
+	ws_check "node $1: lighttpd -tt accepts it" \
+	    ws_quiet lighttpd -tt -f "$_conf"
+	_out=$WS_RUN
+	WS_RUN=$_run
+	ws_start lighttpd lighttpd -D -f "$_conf"
+	WS_RUN=$_out
+	eval "NODES_PID_$1=\$ws_pid NODES_BASE_$1=http://127.0.0.1:$_port/oauth"
+	nodes_up "$1" "lighttpd on 127.0.0.1:$_port" "$_run/lighttpd.out" \
+	    "$_run/error.log"
+}
+
+# nodes_nginx NAME: node NAME is nginx (etc/nginx/oauth-spawn-fcgi.conf)
+# in front of spawn-fcgi -F 2: two responders forked on one unix socket,
+# started as the worker user with the database and issuer in their
+# environment.
+nodes_nginx() {
+	nodes_dir "$1" || return 1
+	_port=$(ws_free_port) || { ws_notok "a free port for $1"; return 1; }
+	_run=$ws_tmp/run/$1
+	_conf=$_run/nginx.conf
+	_sock=$_run/oauth.sock
+	(WS_RUN=$_run WS_PORT=$_port WS_SOCKET=$_sock WS_BIN=$ws_tmp/bin-$1 \
+	    nodes_render etc/nginx/oauth-spawn-fcgi.conf "$_conf")
+	ws_check "node $1: etc/nginx/oauth-spawn-fcgi.conf renders" \
+	    [ -s "$_conf" ]
+	# shellcheck disable=SC2086
+	env OAUTH_DB="$NODES_DB" OAUTH_ISSUER="$NODES_ISSUER" $ws_runas \
+	    spawn-fcgi -s "$_sock" -M 0660 -F 2 -- "$ws_tmp/bin-$1/oauth.fcgi" \
+	    >"$_run/spawn-fcgi.out" 2>&1 </dev/null
+	_i=0
+	while [ "$(nodes_responders "$1" | wc -l)" -lt 2 ] && [ $_i -lt 100 ]
+	do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	ws_check "node $1: spawn-fcgi -F 2 forked two responders on $_sock" \
+	    nodes_forked "$1" "$_sock"
+	ws_check "node $1: nginx -t accepts it" \
+	    ws_quiet nginx -t -q -e "$_run/error.log" -c "$_conf"
+	_out=$WS_RUN
+	WS_RUN=$_run
+	ws_start nginx nginx -e "$_run/error.log" -c "$_conf" -g 'daemon off;'
+	WS_RUN=$_out
+	eval "NODES_PID_$1=\$ws_pid NODES_BASE_$1=http://127.0.0.1:$_port/oauth"
+	nodes_up "$1" "nginx on 127.0.0.1:$_port" "$_run/nginx.out" \
+	    "$_run/error.log" "$_run/spawn-fcgi.out"
+}
+
+nodes_forked() {
+	[ "$(nodes_responders "$1" | wc -l)" -eq 2 ] && [ -S "$2" ]
+}
+
+# nodes_up NAME DESC LOG...: one result line for whether node NAME's
+# metadata answers 200 with the shared issuer, within WS_START_TIMEOUT.
+nodes_up() {
+	_n=$1 _desc=$2
+	shift 2
+	eval "_base=\$NODES_BASE_$_n _pid=\$NODES_PID_$_n"
+	_i=0
+	while [ $_i -lt $((WS_START_TIMEOUT * 10)) ]; do
+		ws_alive "$_pid" || break
+		ws_http "$_base/.well-known/oauth-authorization-server"
+		[ "$ws_status" = 200 ] && break
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	if [ "$ws_status" = 200 ] && [ "$(ws_json issuer)" = "$NODES_ISSUER" ]
+	then
+		ws_ok "node $_n: $_desc serves the metadata of $NODES_ISSUER"
+		return 0
+	fi
+	ws_notok "node $_n: $_desc serves the metadata of $NODES_ISSUER"
+	echo "#   last answer: $ws_status $(head -c 300 "$ws_tmp/body" 2>/dev/null)"
+	ws_server_log "$@"
+	return 1
+}
+
+# nodes_py SUBCOMMAND ARGS...: tests/web/lib_nodes.py, bounded by
+# NODES_PY_TIMEOUT seconds (300); its result lines shown and counted.
+nodes_py() {
+	timeout "${NODES_PY_TIMEOUT:-300}" "$WS_PYTHON" tests/web/lib_nodes.py \
+	    "$@" >"$ws_tmp/py.out" 2>&1
+	_rc=$?
+	cat "$ws_tmp/py.out"
+	_p=$(grep -c '^ok - ' "$ws_tmp/py.out")
+	_f=$(grep -c '^not ok - ' "$ws_tmp/py.out")
+	ws_passed=$((ws_passed + _p))
+	ws_failed=$((ws_failed + _f))
+	if [ $_rc -ne 0 ] || [ $((_p + _f)) -eq 0 ]; then
+		ws_notok "lib_nodes.py $1 ran to its end (exit $_rc)"
+	fi
+}
+
+# nodes_check_gone NAME DESC: one result line for whether node NAME's
+# responders are all gone within WS_STOP_TIMEOUT seconds (those left are
+# killed).
+nodes_check_gone() {
+	_i=0
+	while [ -n "$(nodes_responders "$1")" ] &&
+	    [ $_i -lt $((WS_STOP_TIMEOUT * 10)) ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	_k=$(nodes_kill_responders "$1")
+	ws_check "no responder of node $1 outlives $2 ($_k left)" [ "$_k" -eq 0 ]
+}
+
+# nodes_crashes NAME: the lines of node NAME's error log telling of a
+# responder that died of a signal or exited unasked.
+nodes_crashes() {
+	grep -iE 'signal|SIGSYS|died|segfault|core dumped|exited|terminated' \
+	    "$ws_tmp/run/$1/error.log" 2>/dev/null
+}
