@@ -23,8 +23,10 @@ struct ctl_command {
 static const struct ctl_command ctl_commands[] = {
 	{ "init", ctl_cmd_init, "init",
 	    "Creates the database directory (mode 0700) and the LMDB\n"
-	    "environment in it (files 0600), and prints where it is.  Running\n"
-	    "it again on an existing database changes nothing.\n" },
+	    "environment in it (files 0600), and prints where it is; or, for a\n"
+	    "postgresql:// URI, creates the schema in that database, or\n"
+	    "migrates it to this version.  Running it again on a database that\n"
+	    "is up to date changes nothing.\n" },
 	{ "client add", ctl_cmd_client_add,
 	    "client add ID [--secret S | --public] [--scope \"a b\"]\n"
 	    "                           [--grant-types LIST] "
@@ -198,6 +200,13 @@ ctl_fail(const struct ctl *ctl, const char *fmt, ...)
 enum ctl_exit
 ctl_store_fail(const struct ctl *ctl, const char *what, enum store_status st)
 {
+	const char *detail = ctl->store != NULL ? store_detail(ctl->store) : "";
+
+	/* What PostgreSQL said, when it said something: never a secret. */
+	if (*detail != '\0' && (st == STORE_IOERR || st == STORE_FULL ||
+	    st == STORE_UNAVAILABLE))
+		return ctl_fail(ctl, "%s: %s: %s", what, store_strerror(st),
+		    detail);
 	return ctl_fail(ctl, "%s: %s", what, store_strerror(st));
 }
 
@@ -215,8 +224,9 @@ ctl_main_usage(FILE *f)
 	    "\n"
 	    "Administers the clients and tokens of fcgi-oauth.\n"
 	    "\n"
-	    "  --db PATH   the database directory (default: OAUTH_DB, from the\n"
-	    "              environment or the file named by OAUTH_CONFIG)\n"
+	    "  --db PATH   the LMDB directory or a postgresql:// URI (default:\n"
+	    "              OAUTH_DB, from the environment or the file named by\n"
+	    "              OAUTH_CONFIG)\n"
 	    "\n"
 	    "Exit status: 0 success, 1 failure, 2 usage error.\n", f);
 }
