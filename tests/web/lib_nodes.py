@@ -631,7 +631,8 @@ def main(argv):
     except Exception as e:  # a bug here is one failed check, not silence
         check("%s ran to the end" % argv[1], False,
               "%s: %s" % (type(e).__name__, e))
-    note("%s: %d passed, %d failed" % (argv[1], passed, failed))
+    if passed + failed:
+        note("%s: %d passed, %d failed" % (argv[1], passed, failed))
     return 0
 
 
