@@ -6,7 +6,9 @@
 # line, when lighttpd is missing.  Last line: "N passed, M failed".
 #
 # Environment: FCGI, OAUTHCTL (binaries, default build/), LIGHTTPD,
-# LOG_DIR (default build/test-logs/web).
+# LOG_DIR (default build/test-logs/web), OAUTH_TEST_BACKEND=postgresql to
+# run on PostgreSQL databases (tests/lib_backend.sh: on the server of
+# OAUTH_TEST_PG, or a private one) instead of LMDB directories.
 
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -24,6 +26,8 @@ passed=0
 failed=0
 lpid=
 tmp=
+
+. tests/lib_backend.sh
 
 want=${LIGHTTPD:-lighttpd}
 LIGHTTPD=$(command -v "$want" 2>/dev/null) || LIGHTTPD=
@@ -84,6 +88,7 @@ stop_server() {
 
 cleanup() {
 	stop_server
+	backend_stop
 	[ -n "$tmp" ] && rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -91,6 +96,11 @@ trap 'exit 130' INT TERM HUP
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_lighttpd.XXXXXX") || exit 1
 mkdir -p "$tmp/www" "$LOG_DIR"
+if ! backend_start "$tmp"; then
+	echo "test_lighttpd: skipped ($backend_why)"
+	echo "0 passed, 0 failed"
+	exit 0
+fi
 abs_fcgi=$(cd "$(dirname "$FCGI")" && pwd)/$(basename "$FCGI")
 
 # The test server asks for Basic NAME:NAME on /authorize, which becomes
@@ -231,7 +241,10 @@ n=0
 while read -r cfg <&3; do
 	n=$((n + 1))
 	[ "$cfg" = - ] && cfg=
-	db="$tmp/db-$n"
+	if ! db=$(backend_newdb "db-$n" "$tmp"); then
+		result "a database$(backend_label)" FAIL
+		continue
+	fi
 	if ! timeout 30 "$OAUTHCTL" --db "$db" init >"$tmp/init.out" 2>&1; then
 		cat "$tmp/init.out"
 		result "oauthctl init" FAIL
@@ -242,7 +255,8 @@ while read -r cfg <&3; do
 		result "lighttpd start (${cfg:-default configuration})" FAIL
 		continue
 	fi
-	echo "lighttpd $lpid on $base (${cfg:-default configuration})"
+	echo "lighttpd $lpid on $base (${cfg:-default configuration}," \
+	    "$BACKEND)"
 
 	if [ $n = 1 ]; then
 		count=$(responders | wc -w)
