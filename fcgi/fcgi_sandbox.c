@@ -5,8 +5,9 @@
  * socket created or connected, no program run after that.  With a
  * PostgreSQL database the process must be able to connect again when its
  * connection is lost, so it keeps what libpq needs for that: creating a
- * unix or IP socket, connecting it, and opening files read-only (its
- * password file, TLS certificates, the resolver's files); still no file
+ * unix or IP socket, connecting it, and opening and listing files
+ * read-only (its password file, TLS certificates, the resolver's and
+ * GSSAPI's configuration); still no file
  * can be written or created, and nothing run.
  *
  * A call outside the list kills the process (SCMP_ACT_KILL_PROCESS), as a
@@ -86,6 +87,8 @@ static const int fcgi_sandbox_postgresql[] = {
 	SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg),
 	SCMP_SYS(sendmsg), SCMP_SYS(shutdown), SCMP_SYS(getuid),
 	SCMP_SYS(geteuid), SCMP_SYS(stat), SCMP_SYS(uname),
+	/* GSSAPI, which libpq tries over TCP, lists /etc/gss/mech.d. */
+	SCMP_SYS(getdents64), SCMP_SYS(getdents),
 };
 
 /*
