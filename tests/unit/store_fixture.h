@@ -394,6 +394,7 @@ sfx_run(const char *title, const struct CMUnitTest *tests, size_t count,
 			printf("%s: the postgresql tests skipped: %s is not "
 			    "set (a libpq URI of a maintenance database)\n",
 			    title, SFX_PG_ENV);
+			fflush(stdout);
 			continue;
 		}
 		for (i = 0; i < count; i++) {
