@@ -21,6 +21,9 @@
 # responders are told apart by their executable.  Everything started is
 # stopped at exit, PostgreSQL last.
 
+case $0 in
+*lib_nodes.sh)	cd "$(dirname "$0")/../.." || exit 1 ;;
+esac
 . tests/lib_pg.sh
 
 NODES_ISSUER=https://auth.nodes.test/oauth
@@ -33,10 +36,10 @@ nodes_init() {
 	ws_init
 	trap nodes_cleanup EXIT
 	if ! pg_start "$ws_tmp" 2>"$ws_tmp/pg_start.err"; then
-		_why=$(head -n 1 "$ws_tmp/pg_start.err")
-		case $_why in
+		nd_why=$(head -n 1 "$ws_tmp/pg_start.err")
+		case $nd_why in
 		*"not installed"*|*"no postgres user"*)
-			ws_skip "PostgreSQL: $_why" ;;
+			ws_skip "PostgreSQL: $nd_why" ;;
 		esac
 		ws_notok "PostgreSQL starts"
 		sed 's/^/#   /' "$ws_tmp/pg_start.err"
@@ -48,19 +51,24 @@ nodes_init() {
 	}
 	WS_DB=$NODES_DB
 	export NODES_DB
-	ws_check "oauthctl init and the test clients on $PG_BINDIR" ws_setup_db
+	if ws_quiet ws_setup_db; then
+		ws_ok "oauthctl init and the test clients on PostgreSQL ($PG_BINDIR)"
+	else
+		ws_notok "oauthctl init and the test clients on PostgreSQL ($PG_BINDIR)"
+		ws_finish
+	fi
 	export NODES_SVC_SECRET="$WS_SVC_SECRET" NODES_RS_SECRET="$WS_RS_SECRET"
 	export NODES_APP_SECRET="$WS_APP_SECRET" NODES_USER_NAME="$WS_USER_NAME"
 	export NODES_USER_PASS="$WS_USER_PASS" NODES_REDIRECT="$WS_REDIRECT"
 }
 
 nodes_cleanup() {
-	for _p in $ws_pids; do
-		ws_stop "$_p"
+	for nd_p in $ws_pids; do
+		ws_stop "$nd_p"
 	done
 	ws_pids=
-	for _n in $NODES_NAMES; do
-		nodes_kill_responders "$_n" >/dev/null
+	for nd_n in $NODES_NAMES; do
+		nodes_kill_responders "$nd_n" >/dev/null
 	done
 	pg_stop
 	ws_cleanup
@@ -68,20 +76,20 @@ nodes_cleanup() {
 
 # nodes_responders NAME: the pids of node NAME's live responders.
 nodes_responders() {
-	for _d in /proc/[0-9]*; do
-		[ "$(readlink "$_d/exe" 2>/dev/null)" = "$ws_tmp/bin-$1/oauth.fcgi" ] &&
-		    ws_alive "${_d#/proc/}" && echo "${_d#/proc/}"
+	for nd_d in /proc/[0-9]*; do
+		[ "$(readlink "$nd_d/exe" 2>/dev/null)" = "$ws_tmp/bin-$1/oauth.fcgi" ] &&
+		    ws_alive "${nd_d#/proc/}" && echo "${nd_d#/proc/}"
 	done
 }
 
 # nodes_kill_responders NAME: SIGKILL them by pid; prints how many.
 nodes_kill_responders() {
-	_k=0
-	for _p in $(nodes_responders "$1"); do
-		kill -KILL "$_p" 2>/dev/null
-		_k=$((_k + 1))
+	nd_k=0
+	for nd_p in $(nodes_responders "$1"); do
+		kill -KILL "$nd_p" 2>/dev/null
+		nd_k=$((nd_k + 1))
 	done
-	echo $_k
+	echo $nd_k
 }
 
 # nodes_sed_escape TEXT: TEXT as a sed replacement between | delimiters.
@@ -93,12 +101,12 @@ nodes_sed_escape() {
 # plain sed replacement would mangle) put in afterwards, and the issuer
 # line of the lighttpd template enabled.
 nodes_render() {
-	_db=$WS_DB
+	nd_db=$WS_DB
 	WS_DB=NODES-DB-URI
 	ws_render "$1" "$2.in"
-	_rc=$?
-	WS_DB=$_db
-	[ $_rc -eq 0 ] || return 1
+	nd_rc=$?
+	WS_DB=$nd_db
+	[ $nd_rc -eq 0 ] || return 1
 	sed -e "s|NODES-DB-URI|$(nodes_sed_escape "$WS_DB")|g" \
 	    -e "s|^\([[:space:]]*\)#\(\"OAUTH_ISSUER\" => \)\"[^\"]*\"|\1\2\"$NODES_ISSUER\"|" \
 	    "$2.in" >"$2" && rm -f "$2.in"
@@ -118,24 +126,24 @@ nodes_dir() {
 # result line per step; returns 1 when the node does not come up.
 nodes_lighttpd() {
 	nodes_dir "$1" || return 1
-	_port=$(ws_free_port) || { ws_notok "a free port for $1"; return 1; }
-	_run=$ws_tmp/run/$1
-	_conf=$_run/lighttpd.conf
-	(WS_RUN=$_run WS_PORT=$_port WS_BIN=$ws_tmp/bin-$1 \
-	    nodes_render etc/lighttpd/oauth-fastcgi.conf "$_conf")
+	nd_port=$(ws_free_port) || { ws_notok "a free port for $1"; return 1; }
+	nd_run=$ws_tmp/run/$1
+	nd_conf=$nd_run/lighttpd.conf
+	(WS_RUN=$nd_run WS_PORT=$nd_port WS_BIN=$ws_tmp/bin-$1 \
+	    nodes_render etc/lighttpd/oauth-fastcgi.conf "$nd_conf")
 	ws_check "node $1: etc/lighttpd/oauth-fastcgi.conf renders" \
-	    [ -s "$_conf" ]
+	    [ -s "$nd_conf" ]
 	ws_check "node $1: its responders get OAUTH_DB and OAUTH_ISSUER" \
-	    grep -q "\"OAUTH_ISSUER\" => \"$NODES_ISSUER\"" "$_conf"
+	    grep -q "\"OAUTH_ISSUER\" => \"$NODES_ISSUER\"" "$nd_conf"
 	ws_check "node $1: lighttpd -tt accepts it" \
-	    ws_quiet lighttpd -tt -f "$_conf"
-	_out=$WS_RUN
-	WS_RUN=$_run
-	ws_start lighttpd lighttpd -D -f "$_conf"
-	WS_RUN=$_out
-	eval "NODES_PID_$1=\$ws_pid NODES_BASE_$1=http://127.0.0.1:$_port/oauth"
-	nodes_up "$1" "lighttpd on 127.0.0.1:$_port" "$_run/lighttpd.out" \
-	    "$_run/error.log"
+	    ws_quiet lighttpd -tt -f "$nd_conf"
+	nd_out=$WS_RUN
+	WS_RUN=$nd_run
+	ws_start lighttpd lighttpd -D -f "$nd_conf"
+	WS_RUN=$nd_out
+	eval "NODES_PID_$1=\$ws_pid NODES_BASE_$1=http://127.0.0.1:$nd_port/oauth"
+	nodes_up "$1" "lighttpd on 127.0.0.1:$nd_port" "$nd_run/lighttpd.out" \
+	    "$nd_run/error.log"
 }
 
 # nodes_nginx NAME: node NAME is nginx (etc/nginx/oauth-spawn-fcgi.conf)
@@ -144,35 +152,35 @@ nodes_lighttpd() {
 # environment.
 nodes_nginx() {
 	nodes_dir "$1" || return 1
-	_port=$(ws_free_port) || { ws_notok "a free port for $1"; return 1; }
-	_run=$ws_tmp/run/$1
-	_conf=$_run/nginx.conf
-	_sock=$_run/oauth.sock
-	(WS_RUN=$_run WS_PORT=$_port WS_SOCKET=$_sock WS_BIN=$ws_tmp/bin-$1 \
-	    nodes_render etc/nginx/oauth-spawn-fcgi.conf "$_conf")
+	nd_port=$(ws_free_port) || { ws_notok "a free port for $1"; return 1; }
+	nd_run=$ws_tmp/run/$1
+	nd_conf=$nd_run/nginx.conf
+	nd_sock=$nd_run/oauth.sock
+	(WS_RUN=$nd_run WS_PORT=$nd_port WS_SOCKET=$nd_sock WS_BIN=$ws_tmp/bin-$1 \
+	    nodes_render etc/nginx/oauth-spawn-fcgi.conf "$nd_conf")
 	ws_check "node $1: etc/nginx/oauth-spawn-fcgi.conf renders" \
-	    [ -s "$_conf" ]
+	    [ -s "$nd_conf" ]
 	# shellcheck disable=SC2086
 	env OAUTH_DB="$NODES_DB" OAUTH_ISSUER="$NODES_ISSUER" $ws_runas \
-	    spawn-fcgi -s "$_sock" -M 0660 -F 2 -- "$ws_tmp/bin-$1/oauth.fcgi" \
-	    >"$_run/spawn-fcgi.out" 2>&1 </dev/null
-	_i=0
-	while [ "$(nodes_responders "$1" | wc -l)" -lt 2 ] && [ $_i -lt 100 ]
+	    spawn-fcgi -s "$nd_sock" -M 0660 -F 2 -- "$ws_tmp/bin-$1/oauth.fcgi" \
+	    >"$nd_run/spawn-fcgi.out" 2>&1 </dev/null
+	nd_i=0
+	while [ "$(nodes_responders "$1" | wc -l)" -lt 2 ] && [ $nd_i -lt 100 ]
 	do
 		sleep 0.1
-		_i=$((_i + 1))
+		nd_i=$((nd_i + 1))
 	done
-	ws_check "node $1: spawn-fcgi -F 2 forked two responders on $_sock" \
-	    nodes_forked "$1" "$_sock"
+	ws_check "node $1: spawn-fcgi -F 2 forked two responders on $nd_sock" \
+	    nodes_forked "$1" "$nd_sock"
 	ws_check "node $1: nginx -t accepts it" \
-	    ws_quiet nginx -t -q -e "$_run/error.log" -c "$_conf"
-	_out=$WS_RUN
-	WS_RUN=$_run
-	ws_start nginx nginx -e "$_run/error.log" -c "$_conf" -g 'daemon off;'
-	WS_RUN=$_out
-	eval "NODES_PID_$1=\$ws_pid NODES_BASE_$1=http://127.0.0.1:$_port/oauth"
-	nodes_up "$1" "nginx on 127.0.0.1:$_port" "$_run/nginx.out" \
-	    "$_run/error.log" "$_run/spawn-fcgi.out"
+	    ws_quiet nginx -t -q -e "$nd_run/error.log" -c "$nd_conf"
+	nd_out=$WS_RUN
+	WS_RUN=$nd_run
+	ws_start nginx nginx -e "$nd_run/error.log" -c "$nd_conf" -g 'daemon off;'
+	WS_RUN=$nd_out
+	eval "NODES_PID_$1=\$ws_pid NODES_BASE_$1=http://127.0.0.1:$nd_port/oauth"
+	nodes_up "$1" "nginx on 127.0.0.1:$nd_port" "$nd_run/nginx.out" \
+	    "$nd_run/error.log" "$nd_run/spawn-fcgi.out"
 }
 
 nodes_forked() {
@@ -182,23 +190,23 @@ nodes_forked() {
 # nodes_up NAME DESC LOG...: one result line for whether node NAME's
 # metadata answers 200 with the shared issuer, within WS_START_TIMEOUT.
 nodes_up() {
-	_n=$1 _desc=$2
+	nd_n=$1 nd_desc=$2
 	shift 2
-	eval "_base=\$NODES_BASE_$_n _pid=\$NODES_PID_$_n"
-	_i=0
-	while [ $_i -lt $((WS_START_TIMEOUT * 10)) ]; do
-		ws_alive "$_pid" || break
-		ws_http "$_base/.well-known/oauth-authorization-server"
+	eval "nd_base=\$NODES_BASE_$nd_n nd_pid=\$NODES_PID_$nd_n"
+	nd_i=0
+	while [ $nd_i -lt $((WS_START_TIMEOUT * 10)) ]; do
+		ws_alive "$nd_pid" || break
+		ws_http "$nd_base/.well-known/oauth-authorization-server"
 		[ "$ws_status" = 200 ] && break
 		sleep 0.1
-		_i=$((_i + 1))
+		nd_i=$((nd_i + 1))
 	done
 	if [ "$ws_status" = 200 ] && [ "$(ws_json issuer)" = "$NODES_ISSUER" ]
 	then
-		ws_ok "node $_n: $_desc serves the metadata of $NODES_ISSUER"
+		ws_ok "node $nd_n: $nd_desc serves the metadata of $NODES_ISSUER"
 		return 0
 	fi
-	ws_notok "node $_n: $_desc serves the metadata of $NODES_ISSUER"
+	ws_notok "node $nd_n: $nd_desc serves the metadata of $NODES_ISSUER"
 	echo "#   last answer: $ws_status $(head -c 300 "$ws_tmp/body" 2>/dev/null)"
 	ws_server_log "$@"
 	return 1
@@ -209,14 +217,14 @@ nodes_up() {
 nodes_py() {
 	timeout "${NODES_PY_TIMEOUT:-300}" "$WS_PYTHON" tests/web/lib_nodes.py \
 	    "$@" >"$ws_tmp/py.out" 2>&1
-	_rc=$?
+	nd_rc=$?
 	cat "$ws_tmp/py.out"
-	_p=$(grep -c '^ok - ' "$ws_tmp/py.out")
-	_f=$(grep -c '^not ok - ' "$ws_tmp/py.out")
-	ws_passed=$((ws_passed + _p))
-	ws_failed=$((ws_failed + _f))
-	if [ $_rc -ne 0 ] || [ $((_p + _f)) -eq 0 ]; then
-		ws_notok "lib_nodes.py $1 ran to its end (exit $_rc)"
+	nd_p=$(grep -c '^ok - ' "$ws_tmp/py.out")
+	nd_f=$(grep -c '^not ok - ' "$ws_tmp/py.out")
+	ws_passed=$((ws_passed + nd_p))
+	ws_failed=$((ws_failed + nd_f))
+	if [ $nd_rc -ne 0 ] || [ $((nd_p + nd_f)) -eq 0 ]; then
+		ws_notok "lib_nodes.py $1 ran to its end (exit $nd_rc)"
 	fi
 }
 
@@ -224,14 +232,22 @@ nodes_py() {
 # responders are all gone within WS_STOP_TIMEOUT seconds (those left are
 # killed).
 nodes_check_gone() {
-	_i=0
+	nd_i=0
 	while [ -n "$(nodes_responders "$1")" ] &&
-	    [ $_i -lt $((WS_STOP_TIMEOUT * 10)) ]; do
+	    [ $nd_i -lt $((WS_STOP_TIMEOUT * 10)) ]; do
 		sleep 0.1
-		_i=$((_i + 1))
+		nd_i=$((nd_i + 1))
 	done
-	_k=$(nodes_kill_responders "$1")
-	ws_check "no responder of node $1 outlives $2 ($_k left)" [ "$_k" -eq 0 ]
+	nd_k=$(nodes_kill_responders "$1")
+	ws_check "no responder of node $1 outlives $2 ($nd_k left)" [ "$nd_k" -eq 0 ]
+}
+
+# nodes_connections: how many connections the responders (and any other
+# fcgi-oauth process) hold to NODES_DB now.
+nodes_connections() {
+	pg_psql "$NODES_DB" "SELECT count(*) FROM pg_stat_activity
+	    WHERE application_name = 'fcgi-oauth'
+	    AND datname = current_database() AND pid <> pg_backend_pid()"
 }
 
 # nodes_crashes NAME: the lines of node NAME's error log telling of a
@@ -240,3 +256,43 @@ nodes_crashes() {
 	grep -iE 'signal|SIGSYS|died|segfault|core dumped|exited|terminated' \
 	    "$ws_tmp/run/$1/error.log" 2>/dev/null
 }
+
+# ---- Run rather than sourced ---------------------------------------------
+
+# tests/check.sh runs every tests/web/*.sh, this file included.  Run, it
+# checks what needs no server: a URI with the characters sed and the
+# configurations care about renders verbatim into both templates, the
+# issuer line is enabled, and the suites and lib_nodes.py parse.
+nodes_lint() {
+	WS_NAME=lib_nodes
+	. tests/web/lib_server.sh
+	ws_tmp=$(mktemp -d "${TMPDIR:-/tmp}/lib_nodes.XXXXXX") || exit 1
+	trap ws_cleanup EXIT
+	WS_RUN=$ws_tmp/run WS_BIN=$ws_tmp/bin WS_HTPASSWD=$ws_tmp/htpasswd
+	WS_SOCKET=$ws_tmp/oauth.sock WS_PORT=8080
+	WS_DB='postgresql:///oauth?host=/tmp/a|b&user=x\\y&sslmode=disable'
+	for nd_t in etc/lighttpd/oauth-fastcgi.conf etc/nginx/oauth-spawn-fcgi.conf
+	do
+		ws_check "$nd_t renders with a postgresql:// URI" \
+		    nodes_render "$nd_t" "$ws_tmp/out"
+		case $nd_t in
+		*lighttpd*)
+			ws_check "... the URI verbatim in OAUTH_DB" \
+			    grep -qF "\"OAUTH_DB\" => \"$WS_DB\"" "$ws_tmp/out"
+			ws_check "... and OAUTH_ISSUER enabled" grep -qF \
+			    "\"OAUTH_ISSUER\" => \"$NODES_ISSUER\"" "$ws_tmp/out"
+			;;
+		esac
+	done
+	for nd_s in tests/web/test_two_nodes.sh tests/web/test_pg_faults.sh; do
+		ws_check "$nd_s parses (sh -n)" sh -n "$nd_s"
+	done
+	ws_check "tests/web/lib_nodes.py compiles" "$WS_PYTHON" -c \
+	    'import ast, sys; ast.parse(open(sys.argv[1]).read())' \
+	    tests/web/lib_nodes.py
+	ws_finish
+}
+
+case $0 in
+*lib_nodes.sh)	nodes_lint ;;
+esac

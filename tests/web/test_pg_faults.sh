@@ -17,6 +17,8 @@
 # - the responders are the processes lighttpd started, or lighttpd's log
 #   says why they were replaced; none died of a signal (a seccomp SIGSYS
 #   while reconnecting among them);
+# - no connection is leaked; connections the server ends
+#   (pg_terminate_backend) cost each responder one 503, then it reconnects;
 # - as CGI, with the server down, a token request answers 503
 #   temporarily_unavailable within CGI_TIMEOUT seconds, and 200 once it is
 #   back.
@@ -57,10 +59,10 @@ echo "# lighttpd $NODES_PID_L on $NODES_BASE_L, responders $before"
 # the error member in cgi_error, the seconds it took in cgi_secs.
 cgi_token() {
 	cgi_name=$1
-	_body=grant_type=client_credentials
-	printf '%s' "$_body" >"$ws_tmp/cgi.body"
-	_auth=$(printf 'svc:%s' "$WS_SVC_SECRET" | base64 -w0)
-	_t0=$(date +%s.%N)
+	cg_body=grant_type=client_credentials
+	printf '%s' "$cg_body" >"$ws_tmp/cgi.body"
+	cg_auth=$(printf 'svc:%s' "$WS_SVC_SECRET" | base64 -w0)
+	cg_t0=$(date +%s.%N)
 	# shellcheck disable=SC2086
 	timeout "$CGI_TIMEOUT" env -i PATH=/usr/bin:/bin \
 	    OAUTH_DB="$NODES_DB" OAUTH_ISSUER="$NODES_ISSUER" \
@@ -69,15 +71,15 @@ cgi_token() {
 	    REQUEST_URI=/oauth/token HTTP_HOST=127.0.0.1 \
 	    SERVER_NAME=127.0.0.1 SERVER_PORT=80 REMOTE_ADDR=127.0.0.1 \
 	    CONTENT_TYPE=application/x-www-form-urlencoded \
-	    CONTENT_LENGTH=${#_body} HTTP_AUTHORIZATION="Basic $_auth" \
+	    CONTENT_LENGTH=${#cg_body} HTTP_AUTHORIZATION="Basic $cg_auth" \
 	    $ws_runas "$WS_BIN/oauth.fcgi" <"$ws_tmp/cgi.body" \
 	    >"$WS_RUN/$1.cgi" 2>"$WS_RUN/$1.cgi.err"
-	_rc=$?
-	_t1=$(date +%s.%N)
-	cgi_secs=$(echo "$_t0 $_t1" | awk '{ printf "%.2f", $2 - $1 }')
+	cg_rc=$?
+	cg_t1=$(date +%s.%N)
+	cgi_secs=$(echo "$cg_t0 $cg_t1" | awk '{ printf "%.2f", $2 - $1 }')
 	cgi_status=$(tr -d '\r' <"$WS_RUN/$1.cgi" |
 	    sed -n 's/^Status: \([0-9]*\).*/\1/p' | head -n 1)
-	[ $_rc -eq 124 ] && cgi_status=timeout
+	[ $cg_rc -eq 124 ] && cgi_status=timeout
 	cgi_error=$("$WS_PYTHON" -c 'import json, sys
 head, sep, body = open(sys.argv[1], "rb").read().partition(b"\r\n\r\n")
 print(json.loads(body).get("error") or "")' "$WS_RUN/$1.cgi" 2>/dev/null)
@@ -145,6 +147,37 @@ nodes_py verify "$NODES_BASE_L" "$state"
 cgi_token cgi-again
 ws_check "CGI after the restart: 200 (${cgi_secs} s)" \
     cgi_issued
+
+conns=$(nodes_connections)
+ws_check "no connection leaked: at most one per responder ($conns)" \
+    [ "${conns:-9}" -le 2 ]
+
+# The responders' connections ended by the server (pg_terminate_backend)
+# while PostgreSQL stays up: the next request of each responder fails
+# with 503, the one after reconnects.
+ended=$(pg_psql "$NODES_DB" "SELECT count(pg_terminate_backend(pid))
+    FROM pg_stat_activity WHERE application_name = 'fcgi-oauth'
+    AND datname = current_database() AND pid <> pg_backend_pid()")
+n200=0 n503=0 nbad=0
+i=0
+while [ $i -lt 12 ]; do
+	ws_http "$NODES_BASE_L/token" -u "svc:$WS_SVC_SECRET" \
+	    -d grant_type=client_credentials
+	case $ws_status in
+	200)	n200=$((n200 + 1)) ;;
+	503)	if [ "$(ws_json error)" = temporarily_unavailable ]; then
+			n503=$((n503 + 1))
+		else
+			nbad=$((nbad + 1))
+		fi ;;
+	*)	nbad=$((nbad + 1))
+		echo "#   $ws_status $(head -c 200 "$ws_tmp/body")" ;;
+	esac
+	i=$((i + 1))
+done
+echo "# $ended connections ended by pg_terminate_backend; then 12 requests: $n200 x 200, $n503 x 503, $nbad other"
+ws_check "connections ended by the server: at most one 503 per connection, then 200s ($n503 x 503 for $ended, $nbad other)" \
+    [ "$nbad" -eq 0 -a "$n503" -le "${ended:-0}" -a "$n200" -ge $((12 - ${ended:-0})) ]
 
 after=$(nodes_responders L | sort | tr '\n' ' ')
 if [ "$after" = "$before" ]; then

@@ -16,6 +16,7 @@
 # - one refresh token rotated the same way: exactly one 200, the rest
 #   invalid_grant, after which every token of the grant is inactive
 #   through both nodes (RFC 9700 §4.14.2);
+# - each of the four responders holds one connection to PostgreSQL;
 # - the same counts in the database (psql): one used code and one token
 #   pair per round, one rotation and a revoked grant per round.
 #
@@ -23,7 +24,7 @@
 # spawn-fcgi is missing.  Last line: "N passed, M failed".
 #
 # Environment: FCGI, OAUTHCTL (binaries, default build/), LOG_DIR,
-# ROUNDS_CROSS (100), ROUNDS_RACE (30), PER_NODE (3).
+# ROUNDS_CROSS (100), ROUNDS_RACE (50), PER_NODE (3).
 
 cd "$(dirname "$0")/../.." || exit 1
 WS_NAME=test_two_nodes
@@ -31,7 +32,7 @@ WS_NAME=test_two_nodes
 . tests/web/lib_nodes.sh
 
 ROUNDS_CROSS=${ROUNDS_CROSS:-100}
-ROUNDS_RACE=${ROUNDS_RACE:-30}
+ROUNDS_RACE=${ROUNDS_RACE:-50}
 PER_NODE=${PER_NODE:-3}
 
 ws_need_common
@@ -54,6 +55,11 @@ nodes_py cross "$NODES_BASE_A" "$NODES_BASE_B" "$ROUNDS_CROSS"
 nodes_py coderace "$NODES_BASE_A" "$NODES_BASE_B" "$ROUNDS_RACE" "$PER_NODE"
 nodes_py refreshrace "$NODES_BASE_A" "$NODES_BASE_B" "$ROUNDS_RACE" \
     "$PER_NODE"
+
+# Each responder keeps one connection, whatever it served.
+conns=$(nodes_connections)
+ws_check "PostgreSQL has one connection per responder: 4 ($conns)" \
+    [ "$conns" = 4 ]
 
 # Every responder served to the end: none died and was replaced.
 ws_check "node A's responders are the ones it started ($a_before)" \
