@@ -15,7 +15,10 @@
 #
 # Environment: FCGI, OAUTHCTL (binaries, default build/), LOG_DIR (where
 # the server logs of a failed run are kept, default build/test-logs/web),
-# WS_KEEP=1 keeps the temp dir.
+# WS_KEEP=1 keeps the temp dir, OAUTH_TEST_BACKEND=postgresql makes WS_DB
+# the URI of a new PostgreSQL database (tests/lib_backend.sh: on the
+# server of OAUTH_TEST_PG, or a private one in the temp dir) instead of an
+# LMDB directory; a suite that needs no database directly is unchanged.
 #
 # Run as root (as here and in CI), the web servers drop to www-data as
 # Debian's do, so everything they touch belongs to www-data: the database
@@ -28,6 +31,8 @@ FCGI=${FCGI:-build/oauth.fcgi}
 OAUTHCTL=${OAUTHCTL:-build/oauthctl}
 LOG_DIR=${LOG_DIR:-build/test-logs/web}
 WS_NAME=${WS_NAME:-web}
+
+. tests/lib_backend.sh
 
 WS_START_TIMEOUT=15	# seconds for a server to answer
 WS_STOP_TIMEOUT=5	# seconds for a process to exit after SIGTERM
@@ -176,6 +181,12 @@ ws_init() {
 	chmod 0750 "$WS_RT/oauth-fcgi"
 	[ -n "$ws_worker" ] &&
 	    chown "$ws_worker:" "$WS_RUN" "$WS_DB" "$WS_RT/oauth-fcgi"
+	backend_start "$ws_tmp" || ws_skip "$backend_why"
+	if [ "$BACKEND" = postgresql ]; then
+		WS_DB=$(backend_newdb oauth "$WS_STATE") ||
+		    { ws_notok "a PostgreSQL database"; ws_finish; }
+		echo "# database: $WS_DB"
+	fi
 	WS_PORT=$(ws_free_port) || { ws_notok "a free port"; ws_finish; }
 }
 
@@ -185,6 +196,7 @@ ws_cleanup() {
 	done
 	ws_pids=
 	ws_kill_strays >/dev/null
+	backend_stop
 	if [ -n "$ws_tmp" ] && [ "${WS_KEEP:-0}" != 1 ]; then
 		rm -rf "$ws_tmp"
 	fi
@@ -334,9 +346,11 @@ ws_wait_listen() {
 # ws_render TEMPLATE OUT: replace the placeholders, nothing else; fails if
 # one is left unknown.
 ws_render() {
+	# A PostgreSQL URI has a & that sed would replace by the match.
+	_db=$(printf '%s\n' "$WS_DB" | sed 's/[&|\\]/\\&/g')
 	sed -e "s|@PORT@|${WS_PORT:-}|g" \
 	    -e "s|@RUNDIR@|$WS_RUN|g" \
-	    -e "s|@DB@|$WS_DB|g" \
+	    -e "s|@DB@|$_db|g" \
 	    -e "s|@BUILD@|$WS_BIN|g" \
 	    -e "s|@HTPASSWD@|$WS_HTPASSWD|g" \
 	    -e "s|@SOCKET@|$WS_SOCKET|g" \
@@ -394,15 +408,26 @@ ws_setup_db() {
 ws_unit_start() {
 	_x=$(sed -n 's/^ExecStart=//p' "$1" |
 	    sed "s|%t|$WS_RT|g; s|%S|$WS_STATE|g")
-	_e=$(sed -n 's/^Environment=//p' "$1" |
-	    sed "s|%t|$WS_RT|g; s|%S|$WS_STATE|g")
+	_e=$(ws_unit_env "$1")
 	_u=$(sed -n 's/^UMask=//p' "$1")
 	[ -n "$_x" ] || return 1
 	_old_umask=$(umask)
 	umask "${_u:-0022}"
+	# No globbing: a PostgreSQL URI has a "?".
+	set -f
 	# shellcheck disable=SC2086
 	ws_start unit env $_e $ws_runas $_x
+	set +f
 	umask "$_old_umask"
+}
+
+# ws_unit_env UNIT: the unit's Environment= values, %t and %S expanded,
+# then what its EnvironmentFile (etc/oauth.conf, read after them) sets
+# here: on PostgreSQL, OAUTH_DB, the URI of WS_DB.
+ws_unit_env() {
+	sed -n 's/^Environment=//p' "$1" |
+	    sed "s|%t|$WS_RT|g; s|%S|$WS_STATE|g"
+	[ "$BACKEND" = lmdb ] || echo "OAUTH_DB=$WS_DB"
 }
 
 # ws_came_up DESC http|listen PORT|PATH LOG...: one result line DESC for

@@ -7,7 +7,8 @@
 # etc/nginx/oauth-spawn-fcgi.conf, placeholders filled in, serves a free
 # loopback port and the end-to-end cases of lib_server.sh run through it.
 # Skips, with a visible line, when nginx or spawn-fcgi is missing.  Last
-# line: "N passed, M failed".
+# line: "N passed, M failed".  OAUTH_TEST_BACKEND=postgresql: the same on
+# a PostgreSQL database, named as an EnvironmentFile would (lib_server.sh).
 
 cd "$(dirname "$0")/../.." || exit 1
 WS_NAME=test_nginx_spawnfcgi
@@ -91,11 +92,13 @@ fi
 purge_run() {
 	_x=$(sed -n 's/^ExecStart=//p' "$purge" |
 	    sed "s|%t|$WS_RT|g; s|%S|$WS_STATE|g")
-	_e=$(sed -n 's/^Environment=//p' "$purge" |
-	    sed "s|%t|$WS_RT|g; s|%S|$WS_STATE|g")
+	_e=$(ws_unit_env "$purge")
+	set -f
 	# shellcheck disable=SC2086
-	env $_e $ws_runas $_x >"$WS_RUN/purge.out" 2>&1 &&
-	    grep -q '^purged [0-9]* tokens' "$WS_RUN/purge.out"
+	env $_e $ws_runas $_x >"$WS_RUN/purge.out" 2>&1
+	_rc=$?
+	set +f
+	[ $_rc -eq 0 ] && grep -q '^purged [0-9]* tokens' "$WS_RUN/purge.out"
 }
 ws_check "oauth-purge.service's ExecStart purges the database" purge_run
 ws_finish
