@@ -20,7 +20,9 @@
  * reaches a log.
  */
 #include <arpa/inet.h>
+#include <poll.h>
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,7 @@
 #define STORE_PG_PURGE_BATCH 512	/* rows one purge transaction deletes */
 #define STORE_PG_RETRY_MS 1000		/* between attempts to reconnect */
 #define STORE_PG_PARAMS_MAX 7
+#define STORE_PG_REPLY_MS 20000		/* the longest wait for one reply */
 
 /* The statements, prepared under their index's name on first use. */
 enum store_pg_stmt {
@@ -448,17 +451,69 @@ store_pg_piped_ok(const PGresult *res, int preparing)
 	    strcmp(code, "42P05") == 0;
 }
 
+/* Milliseconds from now to when; 0 once it has passed. */
+static int
+store_pg_ms_until(const struct timespec *when)
+{
+	struct timespec now;
+	long long ms;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		return 0;
+	ms = (long long)(when->tv_sec - now.tv_sec) * 1000 +
+	    (when->tv_nsec - now.tv_nsec) / 1000000;
+	return ms <= 0 ? 0 : ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
 /*
- * The results of one command of a pipeline, up to the NULL that ends
- * them: the first failed one, else the last.  NULL when the connection
- * gave none.
+ * The next result on s's connection, NULL at the end of a command's
+ * results.  libpq would wait for ever on a server that stopped answering
+ * without closing the connection; this waits at most STORE_PG_REPLY_MS
+ * for each reply (the server's own statement_timeout, 15 s, ends a slow
+ * statement first), then closes the connection, so that the request is
+ * answered 503 and the next one connects again.
  */
 static PGresult *
-store_pg_piped_result(PGconn *conn)
+store_pg_next(struct store_pg *s)
+{
+	struct timespec deadline;
+	struct pollfd pfd;
+	int ms;
+
+	if (s->conn == NULL)
+		return NULL;
+	if (clock_gettime(CLOCK_MONOTONIC, &deadline) == 0)
+		deadline.tv_sec += STORE_PG_REPLY_MS / 1000;
+	while (PQisBusy(s->conn)) {
+		if ((ms = store_pg_ms_until(&deadline)) == 0) {
+			store_pg_note(s, "no answer from the server in time: "
+			    "connection closed");
+			PQfinish(s->conn);
+			s->conn = NULL;
+			return NULL;
+		}
+		pfd.fd = PQsocket(s->conn);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, ms) == -1 && errno != EINTR)
+			break;
+		/* A failure is read as a result or a bad connection. */
+		if (!PQconsumeInput(s->conn))
+			break;
+	}
+	return PQgetResult(s->conn);
+}
+
+/*
+ * The results of one command, up to the NULL that ends them: the first
+ * failed one, else the last.  NULL when the connection gave none.
+ */
+static PGresult *
+store_pg_results(struct store_pg *s)
 {
 	PGresult *res, *keep = NULL;
 
-	while ((res = PQgetResult(conn)) != NULL) {
+	while ((res = store_pg_next(s)) != NULL) {
 		if (keep != NULL && !store_pg_piped_ok(keep, 0)) {
 			PQclear(res);
 			continue;
@@ -476,10 +531,11 @@ store_pg_piped_result(PGconn *conn)
  * when the connection gave none).
  */
 static void
-store_pg_pipeline(PGconn *conn, int begin, int prepare, const char *name,
-    enum store_pg_stmt stmt, const struct store_pg_params *p,
-    struct store_pg_piped *out)
+store_pg_pipeline(struct store_pg *s, int begin, int prepare,
+    const char *name, enum store_pg_stmt stmt,
+    const struct store_pg_params *p, struct store_pg_piped *out)
 {
+	PGconn *conn = s->conn;
 	PGresult *res;
 
 	memset(out, 0, sizeof(*out));
@@ -496,7 +552,7 @@ store_pg_pipeline(PGconn *conn, int begin, int prepare, const char *name,
 		return;
 	}
 	if (begin) {
-		res = store_pg_piped_result(conn);
+		res = store_pg_results(s);
 		out->begun = store_pg_piped_ok(res, 0);
 		if (!out->begun)
 			out->res = res;
@@ -504,7 +560,7 @@ store_pg_pipeline(PGconn *conn, int begin, int prepare, const char *name,
 			PQclear(res);
 	}
 	if (prepare) {
-		res = store_pg_piped_result(conn);
+		res = store_pg_results(s);
 		out->prepared = store_pg_piped_ok(res, 1);
 		if (!out->prepared && out->res == NULL)
 			out->res = res;
@@ -512,7 +568,7 @@ store_pg_pipeline(PGconn *conn, int begin, int prepare, const char *name,
 			PQclear(res);
 	} else
 		out->prepared = 1;
-	res = store_pg_piped_result(conn);
+	res = store_pg_results(s);
 	if (out->res == NULL && store_pg_piped_ok(res, 0)) {
 		out->res = res;
 		out->failed = 0;
@@ -521,9 +577,10 @@ store_pg_pipeline(PGconn *conn, int begin, int prepare, const char *name,
 	else
 		PQclear(res);
 	/* The sync point, then the connection is idle again. */
-	if ((res = PQgetResult(conn)) != NULL)
+	if ((res = store_pg_next(s)) != NULL)
 		PQclear(res);
-	(void)PQexitPipelineMode(conn);
+	if (s->conn != NULL)
+		(void)PQexitPipelineMode(s->conn);
 }
 
 /*
@@ -541,7 +598,6 @@ store_pg_run(struct store_txn *t, enum store_pg_stmt stmt,
 	char name[16], why[STORE_DETAIL_MAX];
 	PGresult *res;
 	struct store_pg_piped piped;
-	ExecStatusType rs;
 	enum store_status st;
 	int begin, prepare, failed;
 
@@ -556,17 +612,15 @@ store_pg_run(struct store_txn *t, enum store_pg_stmt stmt,
 	begin = t->writable && !PT(t)->begun;
 	prepare = !s->prepared[stmt];
 	if (begin || prepare) {
-		store_pg_pipeline(s->conn, begin, prepare, name, stmt, p,
-		    &piped);
+		store_pg_pipeline(s, begin, prepare, name, stmt, p, &piped);
 		s->prepared[stmt] = (unsigned char)piped.prepared;
 		PT(t)->begun |= piped.begun;
 		res = piped.res;
 		failed = piped.failed;
 	} else {
-		res = PQexecPrepared(s->conn, name, p->count, p->values,
-		    p->lengths, p->formats, 1);
-		rs = PQresultStatus(res);
-		failed = rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK;
+		res = PQsendQueryPrepared(s->conn, name, p->count, p->values,
+		    p->lengths, p->formats, 1) ? store_pg_results(s) : NULL;
+		failed = !store_pg_piped_ok(res, 0);
 	}
 	if (!failed) {
 		*out = res;
@@ -666,9 +720,11 @@ store_pg_txn_end(struct store_pg_txn *t, int commit, enum store_status *st)
 	PGresult *res;
 
 	if (t->begun && s->conn != NULL) {
-		res = PQexec(s->conn, commit ? "COMMIT" : "ROLLBACK");
+		res = PQsendQuery(s->conn, commit ? "COMMIT" : "ROLLBACK") ?
+		    store_pg_results(s) : NULL;
 		/* COMMIT of a failed transaction answers ROLLBACK. */
-		if (commit && (PQresultStatus(res) != PGRES_COMMAND_OK ||
+		if (commit && (res == NULL ||
+		    PQresultStatus(res) != PGRES_COMMAND_OK ||
 		    strcmp(PQcmdStatus(res), "COMMIT") != 0)) {
 			*st = store_pg_status(s->conn, res);
 			store_pg_say(s->conn, res, why, sizeof(why));

@@ -169,6 +169,25 @@ ws_check "the same responder process serves (no SIGSYS)" \
     kill -0 "$fpid"
 ws_check "no sandbox kill in its log" \
     sh -c "! grep -qi 'bad system call\|SIGSYS' '$tmp/fcgi.err'"
+# A server that stops answering without closing the connection (its
+# backend process stopped): the responder gives up after its reply bound
+# (20 s), answers 503, and serves again on a new connection.
+backend=$(psql_local -d oauth -c "SELECT pid FROM pg_stat_activity WHERE \
+application_name = 'fcgi-oauth' AND backend_type = 'client backend'" |
+    head -n 1)
+if [ -n "$backend" ] && kill -STOP "$backend" 2>/dev/null; then
+	hung=$("$WS_PYTHON" tests/cli/fcgi_client.py --timeout 90 "$sock" get \
+	    /.well-known/oauth-authorization-server 2>/dev/null | head -n 1 |
+	    tr -d '\r')
+	kill -CONT "$backend" 2>/dev/null
+	ws_check "a server that stops answering: 503, not a hang (got '$hung')" \
+	    test "$hung" = "Status: 503 Service Unavailable"
+	ws_check "then the responder serves on a new connection" \
+	    test "$(get)" = "Status: 200 OK"
+else
+	ws_notok "the responder's server process is found and stopped"
+fi
+
 ws_check "its log names no password or URI" \
     sh -c "! grep -q -e '$PG_PASSWORD' -e 'passfile=' -e 'sslrootcert' \
         '$tmp/fcgi.err' '$tmp/cgi.err'"
