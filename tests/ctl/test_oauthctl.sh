@@ -6,7 +6,15 @@
 #   OAUTHCTL=build/asan/oauthctl OAUTH_FCGI=build/asan/oauth.fcgi \
 #       sh tests/ctl/test_oauthctl.sh
 #
+# OAUTH_TEST_BACKEND=postgresql runs the same checks on PostgreSQL
+# databases, one per group (tests/lib_backend.sh: on the server of
+# OAUTH_TEST_PG, or a private one), with PostgreSQL's counterparts of the
+# LMDB checks where there are some (no schema instead of no directory, a
+# record that does not decode instead of a file of noise) and a "skipped"
+# note for the LMDB-only ones (file modes, map size, mdb_dump).
+#
 # One "ok - ..." or "not ok - ..." line per check, then "N passed, M failed".
+# Run from the top of the source tree.
 
 set -u
 
@@ -21,9 +29,16 @@ if [ ! -x "$OAUTHCTL" ]; then
 	exit 1
 fi
 
+. tests/lib_backend.sh
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/oauthctl-test.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+trap 'backend_stop; rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
+if ! backend_start "$tmp"; then
+	echo "skipped: $BACKEND: $backend_why"
+	echo "0 passed, 0 failed"
+	exit 0
+fi
 
 passed=0
 failed=0
@@ -134,6 +149,52 @@ out_has() {
 	fi
 }
 
+# newdb NAME: where a new database NAME is (an LMDB directory not yet
+# made, or a new, empty PostgreSQL database); exits when it cannot be had.
+newdb() {
+	backend_newdb "$1" "$tmp" || {
+		echo "not ok - a $BACKEND database $1"
+		echo "$passed passed, $((failed + 1)) failed"
+		exit 1
+	}
+}
+
+# lmdb_only WHAT: true on LMDB; elsewhere says WHAT is skipped.
+lmdb_only() {
+	[ "$BACKEND" = lmdb ] && return 0
+	note "skipped on $BACKEND: $* (LMDB only)"
+	return 1
+}
+
+# pg SQL: runs SQL on the PostgreSQL database $db.
+pg() {
+	backend_psql "$db" "$1"
+}
+
+# stored FILE: what the database $db holds, for lacks: LMDB's data.mdb,
+# or PostgreSQL's records with their printable bytes as they are.
+stored() {
+	if [ "$BACKEND" = lmdb ]; then
+		cp "$db/data.mdb" "$1"
+	else
+		pg "SELECT encode(record, 'escape') FROM oauth_clients UNION ALL
+		    SELECT encode(record, 'escape') FROM oauth_tokens" >"$1"
+	fi
+}
+
+# clients_dump FILE: the stored client records in hex (mdb_dump's, or
+# PostgreSQL's); 1 when there is no way to dump them.
+clients_dump() {
+	if [ "$BACKEND" = postgresql ]; then
+		pg "SELECT id, encode(record, 'hex') FROM oauth_clients
+		    ORDER BY id" >"$1"
+	elif command -v mdb_dump >/dev/null 2>&1; then
+		mdb_dump -s clients "$db" >"$1" 2>/dev/null
+	else
+		return 1
+	fi
+}
+
 # mode PATH: its permission string as ls shows it ("drwx------").
 mode() {
 	# shellcheck disable=SC2012 # our own paths; ls is the portable way
@@ -228,35 +289,62 @@ check "usage errors write nothing on stdout" test ! -s "$tmp/out"
 
 # ----------------------------------------------------------------- init
 
-db=$tmp/db
+db=$(newdb db)
 expect 1 "a command before init" --db "$db" client list
 check "the reason says to run init" grep -q init "$tmp/err"
-check "a failed command creates nothing" test ! -e "$db"
+if [ "$BACKEND" = lmdb ]; then
+	check "a failed command creates nothing" test ! -e "$db"
+else
+	check "a failed command creates no table" \
+	    test "$(pg "SELECT count(*) FROM pg_tables
+	        WHERE tablename LIKE 'oauth%'")" = 0
+fi
 expect 2 "init with an argument" --db "$db" init extra
 expect 0 "init" --db "$db" init
-check "init says where the database is" grep -qF "$db" "$tmp/out"
-check "the database directory is 0700" test "$(mode "$db")" = drwx------
-files_0600=1
-n=0
-for f in "$db"/*; do
-	n=$((n + 1))
-	[ "$(mode "$f")" = -rw------- ] || files_0600=0
-done
-check "the database files ($n) are 0600" test "$files_0600" -eq 1 -a "$n" -gt 0
+if [ "$BACKEND" = lmdb ]; then
+	check "init says where the database is" grep -qF "$db" "$tmp/out"
+else
+	# Never the URI, which may hold a password.
+	check "init says which backend, not the URI" \
+	    sh -c 'grep -q postgresql "$1" && ! grep -qF "$2" "$1"' sh \
+	    "$tmp/out" "$db"
+	check "init made the four tables" \
+	    test "$(pg "SELECT count(*) FROM pg_tables WHERE tablename IN
+	        ('oauth_clients', 'oauth_tokens', 'oauth_grants',
+	        'oauth_keys')")" = 4
+fi
+if lmdb_only "file modes of the database, init under a missing parent," \
+    "on a plain file, under umask 000, in an open directory"; then
+	check "the database directory is 0700" test "$(mode "$db")" = drwx------
+	files_0600=1
+	n=0
+	for f in "$db"/*; do
+		n=$((n + 1))
+		[ "$(mode "$f")" = -rw------- ] || files_0600=0
+	done
+	check "the database files ($n) are 0600" \
+	    test "$files_0600" -eq 1 -a "$n" -gt 0
+fi
 expect 0 "init again is harmless" --db "$db" init
-expect 1 "init under a missing parent" --db "$tmp/no/such/db" init
-: >"$tmp/file"
-expect 1 "init on a plain file" --db "$tmp/file" init
+if [ "$BACKEND" = lmdb ]; then
+	expect 1 "init under a missing parent" --db "$tmp/no/such/db" init
+	: >"$tmp/file"
+	expect 1 "init on a plain file" --db "$tmp/file" init
 
-loose=$tmp/loose
-(umask 000 && "$OAUTHCTL" --db "$loose" init >/dev/null 2>&1)
-check "init under umask 000 still makes a 0700 directory" \
-    test "$(mode "$loose")" = drwx------
-check "init under umask 000 still makes 0600 files" \
-    test "$(mode "$loose/data.mdb")" = -rw-------
-mkdir -m 755 "$tmp/open"
-run --db "$tmp/open" init
-check "init warns about a directory open to others" warned
+	loose=$tmp/loose
+	(umask 000 && "$OAUTHCTL" --db "$loose" init >/dev/null 2>&1)
+	check "init under umask 000 still makes a 0700 directory" \
+	    test "$(mode "$loose")" = drwx------
+	check "init under umask 000 still makes 0600 files" \
+	    test "$(mode "$loose/data.mdb")" = -rw-------
+	mkdir -m 755 "$tmp/open"
+	run --db "$tmp/open" init
+	check "init warns about a directory open to others" warned
+else
+	expect 1 "init of a database the server does not have" \
+	    --db "$(backend_uri "${backend_prefix}_none")" init
+	check "the reason does not echo the URI" lacks "$tmp/err" "$db"
+fi
 
 # Where the database comes from: OAUTH_DB, OAUTH_CONFIG's file, --db.
 OAUTH_DB=$db "$OAUTHCTL" stats >/dev/null 2>&1
@@ -274,23 +362,38 @@ OAUTH_CONFIG=$tmp/brokenconf "$OAUTHCTL" --db "$db" stats >"$tmp/out" \
     2>"$tmp/err"
 rc=$?
 verdict 1 "a broken OAUTH_CONFIG file"
-mkdir "$tmp/corrupt"
-head -c 65536 /dev/urandom >"$tmp/corrupt/data.mdb"
-expect 1 "a corrupt database" --db "$tmp/corrupt" client list
+if [ "$BACKEND" = lmdb ]; then
+	mkdir "$tmp/corrupt"
+	head -c 65536 /dev/urandom >"$tmp/corrupt/data.mdb"
+	expect 1 "a corrupt database" --db "$tmp/corrupt" client list
+else
+	# A record that does not decode, as noise in data.mdb would give.
+	corrupt=$(newdb corrupt)
+	"$OAUTHCTL" --db "$corrupt" init >/dev/null 2>&1 &&
+	    "$OAUTHCTL" --db "$corrupt" client add c >/dev/null 2>&1 &&
+	    backend_psql "$corrupt" "UPDATE oauth_clients
+		SET record = '\\x00ff00ff'::bytea" >/dev/null
+	expect 1 "a corrupt record" --db "$corrupt" client list
+	check "a corrupt record is reported as such" grep -q corrupt "$tmp/err"
+	expect 1 "client show of a corrupt record" --db "$corrupt" client show c
+fi
 
 # A map too small for one client: the storage error, and nothing stored.
-full=$tmp/full
-OAUTH_MAP_SIZE=32768 "$OAUTHCTL" --db "$full" init >/dev/null 2>&1
-big=$(redirect_uris "https://a.example/$(repeat a 2000)" 16)
-# shellcheck disable=SC2086
-OAUTH_MAP_SIZE=32768 "$OAUTHCTL" --db "$full" client add big \
-    --grant-types authorization_code $big >"$tmp/out" 2>"$tmp/err"
-rc=$?
-verdict 1 "a full database"
-check "a full database is reported as such" grep -q 'database full' "$tmp/err"
-check "a full database prints no secret" test ! -s "$tmp/out"
-expect 1 "a client that did not fit was not stored" --db "$full" \
-    client show big
+if lmdb_only "a map too small for one client"; then
+	full=$tmp/full
+	OAUTH_MAP_SIZE=32768 "$OAUTHCTL" --db "$full" init >/dev/null 2>&1
+	big=$(redirect_uris "https://a.example/$(repeat a 2000)" 16)
+	# shellcheck disable=SC2086
+	OAUTH_MAP_SIZE=32768 "$OAUTHCTL" --db "$full" client add big \
+	    --grant-types authorization_code $big >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	verdict 1 "a full database"
+	check "a full database is reported as such" \
+	    grep -q 'database full' "$tmp/err"
+	check "a full database prints no secret" test ! -s "$tmp/out"
+	expect 1 "a client that did not fit was not stored" --db "$full" \
+	    client show big
+fi
 
 # ----------------------------------------------------------- client add
 
@@ -305,8 +408,9 @@ check "client add prints a 43-character base64url secret" \
     grep -qE '^client_secret: [A-Za-z0-9_-]{43}$' "$tmp/out"
 check "client add prints two lines" test "$(wc -l <"$tmp/out")" -eq 2
 svc_secret=$(sed -n 's/^client_secret: //p' "$tmp/out")
+stored "$tmp/stored"
 check "the secret is not stored in plain text" \
-    lacks "$db/data.mdb" "$svc_secret"
+    lacks "$tmp/stored" "$svc_secret"
 
 expect 0 "client add --json" --db "$db" client add svc2 --json
 json "--json prints one object with client_id and client_secret" \
@@ -509,7 +613,7 @@ json "client list --json carries the right values" \
 expect 2 "client list with an argument" --db "$db" client list extra
 expect 2 "client list --json twice" --db "$db" client list --json --json
 
-empty=$tmp/empty
+empty=$(newdb empty)
 "$OAUTHCTL" --db "$empty" init >/dev/null 2>&1
 expect 0 "client list of an empty database" --db "$empty" client list
 check "client list of an empty database prints nothing" test ! -s "$tmp/out"
@@ -519,17 +623,15 @@ json "client list --json of an empty database is []" 'd == []'
 
 # -------------------------------------------------------- client secret
 
-if command -v mdb_dump >/dev/null 2>&1; then
-	mdb_dump -s clients "$db" >"$tmp/before" 2>/dev/null
-fi
+dumped=0
+clients_dump "$tmp/before" && dumped=1
 expect 0 "client secret" --db "$db" client secret svc
 out_has "client secret prints the id" "client_id: svc"
 check "client secret prints a new generated secret" \
     grep -qE '^client_secret: [A-Za-z0-9_-]{43}$' "$tmp/out"
 new_secret=$(sed -n 's/^client_secret: //p' "$tmp/out")
 check "the new secret differs from the old" test "$new_secret" != "$svc_secret"
-if command -v mdb_dump >/dev/null 2>&1; then
-	mdb_dump -s clients "$db" >"$tmp/after" 2>/dev/null
+if [ "$dumped" -eq 1 ] && clients_dump "$tmp/after"; then
 	check "client secret changes the stored record" \
 	    differ "$tmp/before" "$tmp/after"
 	check "the stored record holds no plain secret" lacks "$tmp/after" \
@@ -735,35 +837,37 @@ else
 	fi
 	# A full database: issuance is refused until purge makes room, which
 	# it does however full the map is (growing it when it must).
-	fdb=$tmp/full
-	OAUTH_MAP_SIZE=65536
-	export OAUTH_MAP_SIZE
-	expect 0 "init of a 64 KiB database" --db "$fdb" init
-	expect 0 "a client in it" --db "$fdb" client add filler --json
-	filler_secret=$(secret_of)
-	issued=0
-	while [ "$issued" -lt 5000 ]; do
+	if lmdb_only "a full map: 503, then purge makes room"; then
+		fdb=$tmp/full
+		OAUTH_MAP_SIZE=65536
+		export OAUTH_MAP_SIZE
+		expect 0 "init of a 64 KiB database" --db "$fdb" init
+		expect 0 "a client in it" --db "$fdb" client add filler --json
+		filler_secret=$(secret_of)
+		issued=0
+		while [ "$issued" -lt 5000 ]; do
+			cgi POST /token "grant_type=client_credentials&client_id=filler&client_secret=$filler_secret" \
+			    OAUTH_DB="$fdb" OAUTH_ACCESS_TTL=1
+			grep -q '^Status: 503' "$tmp/cgi" && break
+			issued=$((issued + 1))
+		done
+		check "issuance into a 64 KiB map ends in 503 ($issued issued)" \
+		    grep -q '"temporarily_unavailable"' "$tmp/cgi"
+		OAUTH_TEST_NOW=$((OAUTH_TEST_NOW + 10))
+		run --db "$fdb" purge
+		check "purge of a full database succeeds" test "$rc" -eq 0
+		out_has "purge of a full database drops every expired token" \
+		    "purged $issued tokens, 0 codes, 0 grants"
+		check "purge says whether the map had to grow" \
+		    sh -c '[ ! -s "$1" ] || grep -q "OAUTH_MAP_SIZE" "$1"' sh "$tmp/err"
 		cgi POST /token "grant_type=client_credentials&client_id=filler&client_secret=$filler_secret" \
-		    OAUTH_DB="$fdb" OAUTH_ACCESS_TTL=1
-		grep -q '^Status: 503' "$tmp/cgi" && break
-		issued=$((issued + 1))
-	done
-	check "issuance into a 64 KiB map ends in 503 ($issued issued)" \
-	    grep -q '"temporarily_unavailable"' "$tmp/cgi"
-	OAUTH_TEST_NOW=$((OAUTH_TEST_NOW + 10))
-	run --db "$fdb" purge
-	check "purge of a full database succeeds" test "$rc" -eq 0
-	out_has "purge of a full database drops every expired token" \
-	    "purged $issued tokens, 0 codes, 0 grants"
-	check "purge says whether the map had to grow" \
-	    sh -c '[ ! -s "$1" ] || grep -q "OAUTH_MAP_SIZE" "$1"' sh "$tmp/err"
-	cgi POST /token "grant_type=client_credentials&client_id=filler&client_secret=$filler_secret" \
-	    OAUTH_DB="$fdb"
-	check "issuance works again after the purge" \
-	    grep -q '"access_token"' "$tmp/cgi"
-	expect 0 "stats of the purged database" --db "$fdb" stats --json
-	json "one token is left" 'd["access_tokens"]["total"] == 1'
-	unset OAUTH_MAP_SIZE
+		    OAUTH_DB="$fdb"
+		check "issuance works again after the purge" \
+		    grep -q '"access_token"' "$tmp/cgi"
+		expect 0 "stats of the purged database" --db "$fdb" stats --json
+		json "one token is left" 'd["access_tokens"]["total"] == 1'
+		unset OAUTH_MAP_SIZE
+	fi
 
 	expect 0 "client remove of svc" --db "$db" client remove svc
 	out_has "client remove deletes svc's tokens" \
