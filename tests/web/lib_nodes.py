@@ -458,10 +458,11 @@ def cmd_load(base, clients, min_requests, state):
         conn = Conn(base)
         log = open(os.path.join(state, "log-%d" % n), "w")
         sent = after = 0
-        rec = lambda ep, r, tok="": log.write("%.6f %s %d %s %s\n" % (
-            time.time(), ep, r.status,
+        rec = lambda ep, r, t0, tok="": log.write("%.6f %s %d %s %s %.4f\n"
+                                                 % (time.time(), ep, r.status,
             (r.get("error") or "-") if r.status != 0 else
-            (r.error or "?").replace(" ", "_"), tok or "-"))
+            (r.error or "?").replace(" ", "_"), tok or "-",
+            time.time() - t0))
         while sent < 3000 and time.time() - start < 120:
             restarted = phase_time(state, "restarted")
             if restarted is not None:
@@ -469,11 +470,12 @@ def cmd_load(base, clients, min_requests, state):
                     break
                 if time.time() - restarted > 60:
                     break
+            t0 = time.time()
             r = conn.post("/token", {"grant_type": "client_credentials"},
                           SVC)
             sent += 1
             tok = r.get("access_token") if r.status == 200 else None
-            rec("token", r, tok)
+            rec("token", r, t0, tok)
             if r.status == 200:
                 with lock:
                     issued[0] += 1
@@ -482,9 +484,10 @@ def cmd_load(base, clients, min_requests, state):
                             f.write("%.6f\n" % time.time())
                 if restarted is not None:
                     after += 1
+                t0 = time.time()
                 r = conn.post("/introspect", {"token": tok}, RS)
                 sent += 1
-                rec("introspect", r, "active" if r.get("active") is True
+                rec("introspect", r, t0, "active" if r.get("active") is True
                     else "inactive")
                 if r.status == 200 and restarted is not None:
                     after += 1
@@ -511,9 +514,9 @@ def read_logs(state):
             continue
         with open(os.path.join(state, name)) as f:
             for line in f:
-                t, ep, status, err, tok = line.split()
+                t, ep, status, err, tok, dur = line.split()
                 rows.append((float(t), ep, int(status), err, tok,
-                             name[4:]))
+                             name[4:], float(dur)))
     return rows
 
 
@@ -543,6 +546,11 @@ def cmd_verify(base, state):
     note("from the stop until the restart returned (%.1f s): %s"
          % (restarted - stopping, per(during)))
     note("after the restart: " + per(after))
+    for code in (200, 503):
+        d = sorted(r[6] for r in rows if r[2] == code)
+        if d:
+            note("%d answers of %d: median %.1f ms, slowest %.1f ms"
+                 % (len(d), code, 1000 * d[len(d) // 2], 1000 * d[-1]))
     if stopped is not None and starting is not None:
         note("pg_stop_fast took %.2f s, down %.2f s, pg_start_again %.2f s"
              % (stopped - stopping, starting - stopped,
@@ -552,6 +560,9 @@ def cmd_verify(base, state):
           % (len(rows), len(n503)), not bad and rows,
           "\n".join("%s %s %d %s" % (r[5], r[1], r[2], r[3])
                     for r in bad[:20]))
+    slow = [r for r in n503 if r[6] > 5]
+    check("every 503 came at once, none slower than 5 s (%d slower)"
+          % len(slow), not slow)
     check("the outage was seen: at least one 503 while PostgreSQL was "
           "down (%d)" % sum(1 for r in during if r[2] == 503),
           any(r[2] == 503 for r in during))

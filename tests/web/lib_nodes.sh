@@ -62,6 +62,20 @@ nodes_init() {
 	export NODES_USER_PASS="$WS_USER_PASS" NODES_REDIRECT="$WS_REDIRECT"
 }
 
+# nodes_pg_tcp: the server listens on 127.0.0.1 too, on a free port
+# (restarted for it); NODES_DB names that port for its unix socket, and
+# NODES_DB_TCP is the same database over TCP.
+nodes_pg_tcp() {
+	nd_port=$(ws_free_port) || return 1
+	printf "listen_addresses = '127.0.0.1'\nport = %s\n" "$nd_port" |
+	    pg_as tee -a "$PG_DIR/data/postgresql.conf" >/dev/null &&
+	    pg_stop_fast && pg_start_again || return 1
+	NODES_DB="$NODES_DB&port=$nd_port"
+	NODES_DB_TCP="postgresql://postgres@127.0.0.1:$nd_port/oauth"
+	WS_DB=$NODES_DB
+	export NODES_DB NODES_DB_TCP
+}
+
 nodes_cleanup() {
 	for nd_p in $ws_pids; do
 		ws_stop "$nd_p"

@@ -1,34 +1,36 @@
 #!/bin/sh
-# PostgreSQL stopped and started again under load.  lighttpd with
-# mod_fastcgi spawning two oauth.fcgi responders
-# (etc/lighttpd/oauth-fastcgi.conf) on a postgresql:// OAUTH_DB, a server
-# of the test's own (tests/lib_pg.sh).  LOAD_CLIENTS clients
-# (tests/web/lib_nodes.py load) issue client_credentials tokens and
-# introspect them, each at least LOAD_REQUESTS exchanges with a 10 s
-# timeout, while the test stops PostgreSQL (pg_stop_fast: connections
-# end), waits OUTAGE seconds and starts it again (pg_start_again); then
-# the load runs out.  Checked:
+# PostgreSQL stopped and started again under load.  The test's own server
+# (tests/lib_pg.sh), listening on its unix socket and on 127.0.0.1, and
+# two lighttpd servers with mod_fastcgi spawning two oauth.fcgi responders
+# each (etc/lighttpd/oauth-fastcgi.conf): node U whose OAUTH_DB reaches
+# the database by the unix socket, node T by TCP.  LOAD_CLIENTS clients
+# on U and LOAD_CLIENTS_TCP on T (tests/web/lib_nodes.py load) issue
+# client_credentials tokens and introspect them, each at least
+# LOAD_REQUESTS exchanges with a 10 s timeout, while the test stops
+# PostgreSQL (pg_stop_fast: connections end), waits OUTAGE seconds and
+# starts it again (pg_start_again); then the load runs out.  Checked:
 #
 # - every answer is 200 or 503 with the JSON error temporarily_unavailable:
-#   never a 500, a reset connection or no answer within the timeout;
+#   never a 500, a reset connection or no answer within the timeout, and
+#   every 503 at once;
 # - after the restart every client gets 200s again within 30 s;
 # - every token answered with 200 introspects active afterwards, and is
 #   in oauth_tokens (psql);
+# - no connection is leaked; connections the server ends
+#   (pg_terminate_backend) cost each responder one 503, then it reconnects;
 # - the responders are the processes lighttpd started, or lighttpd's log
 #   says why they were replaced; none died of a signal (a seccomp SIGSYS
 #   while reconnecting among them);
-# - no connection is leaked; connections the server ends
-#   (pg_terminate_backend) cost each responder one 503, then it reconnects;
 # - as CGI, with the server down, a token request answers 503
-#   temporarily_unavailable within CGI_TIMEOUT seconds, and 200 once it is
-#   back.
+#   temporarily_unavailable within CGI_TIMEOUT seconds, by either way of
+#   reaching it, and 200 once it is back.
 #
 # The figures (503s during the outage, time to recover) are printed as
 # "# " lines.  Skips, with a visible line, when PostgreSQL or lighttpd is
 # missing.  Last line: "N passed, M failed".
 #
 # Environment: FCGI, OAUTHCTL (binaries, default build/), LOG_DIR,
-# LOAD_CLIENTS (4), LOAD_REQUESTS (300), OUTAGE (2).
+# LOAD_CLIENTS (4), LOAD_CLIENTS_TCP (2), LOAD_REQUESTS (300), OUTAGE (2).
 
 cd "$(dirname "$0")/../.." || exit 1
 WS_NAME=test_pg_faults
@@ -36,27 +38,37 @@ WS_NAME=test_pg_faults
 . tests/web/lib_nodes.sh
 
 LOAD_CLIENTS=${LOAD_CLIENTS:-4}
+LOAD_CLIENTS_TCP=${LOAD_CLIENTS_TCP:-2}
 LOAD_REQUESTS=${LOAD_REQUESTS:-300}
 OUTAGE=${OUTAGE:-2}
 WARM_TIMEOUT=60		# seconds for the load to issue its first 200 tokens
 LOAD_TIMEOUT=200	# seconds for the whole load (it bounds itself at 120)
 CGI_TIMEOUT=10		# seconds for one CGI request
+AFTER_KILL=12		# requests per node after the connections were ended
 
 ws_need_common
 ws_need_cmd lighttpd lighttpd
 ws_need_build
 nodes_init
+ws_check "PostgreSQL listens on 127.0.0.1 too" nodes_pg_tcp
 
-nodes_lighttpd L || ws_finish
-ws_check "lighttpd runs two responders" \
-    [ "$(nodes_responders L | wc -l)" -eq 2 ]
-before=$(nodes_responders L | sort | tr '\n' ' ')
-echo "# lighttpd $NODES_PID_L on $NODES_BASE_L, responders $before"
+nodes_lighttpd U || ws_finish
+unix_db=$WS_DB
+WS_DB=$NODES_DB_TCP
+nodes_lighttpd T || ws_finish
+WS_DB=$unix_db
+for n in U T; do
+	ws_check "node $n: lighttpd runs two responders" \
+	    [ "$(nodes_responders $n | wc -l)" -eq 2 ]
+	eval "before_$n=\$(nodes_responders $n | sort | tr '\\n' ' ')"
+done
+echo "# node U (unix socket): $NODES_BASE_U, responders $before_U"
+echo "# node T (TCP 127.0.0.1): $NODES_BASE_T, responders $before_T"
 
-# cgi_token NAME: POST /token (client_credentials as svc) to the test's
-# copy of oauth.fcgi run as a CGI program, as the worker user, with the
-# same OAUTH_DB; its output in run/NAME.cgi, the status in cgi_status,
-# the error member in cgi_error, the seconds it took in cgi_secs.
+# cgi_token NAME DB: POST /token (client_credentials as svc) to the
+# test's copy of oauth.fcgi run as a CGI program, as the worker user, on
+# OAUTH_DB=DB; its output in run/NAME.cgi, the status in cgi_status, the
+# error member in cgi_error, the seconds it took in cgi_secs.
 cgi_token() {
 	cgi_name=$1
 	cg_body=grant_type=client_credentials
@@ -65,7 +77,7 @@ cgi_token() {
 	cg_t0=$(date +%s.%N)
 	# shellcheck disable=SC2086
 	timeout "$CGI_TIMEOUT" env -i PATH=/usr/bin:/bin \
-	    OAUTH_DB="$NODES_DB" OAUTH_ISSUER="$NODES_ISSUER" \
+	    OAUTH_DB="$2" OAUTH_ISSUER="$NODES_ISSUER" \
 	    GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 \
 	    REQUEST_METHOD=POST SCRIPT_NAME=/oauth PATH_INFO=/token \
 	    REQUEST_URI=/oauth/token HTTP_HOST=127.0.0.1 \
@@ -91,66 +103,101 @@ cgi_issued() {
 	    grep -q '"access_token"' "$WS_RUN/$cgi_name.cgi"
 }
 
-cgi_token cgi-up
-ws_check "CGI with PostgreSQL up: 200 (${cgi_secs} s)" \
-    cgi_issued
-
-# mark NAME: the time, for lib_nodes.py, written whole (a rename).
-state=$ws_tmp/state
-mkdir -p "$state"
-mark() {
-	date +%s.%N >"$state/.$1" && mv "$state/.$1" "$state/$1"
+# cgi_refused: the last CGI answer was 503 temporarily_unavailable.
+cgi_refused() {
+	[ "$cgi_status" = 503 ] && [ "$cgi_error" = temporarily_unavailable ]
 }
 
-"$WS_PYTHON" tests/web/lib_nodes.py load "$NODES_BASE_L" "$LOAD_CLIENTS" \
-    "$LOAD_REQUESTS" "$state" >"$ws_tmp/load.out" 2>&1 &
-load=$!
+# cgi_case NAME DESC up|down: one CGI request on each way to the database.
+cgi_case() {
+	for cg_via in unix tcp; do
+		cg_db=$NODES_DB
+		[ $cg_via = tcp ] && cg_db=$NODES_DB_TCP
+		cgi_token "$1-$cg_via" "$cg_db"
+		if [ "$3" = up ]; then
+			cg_desc="CGI by $cg_via, $2: 200 (${cgi_secs} s)"
+			cg_check=cgi_issued
+		else
+			cg_desc="CGI by $cg_via, $2: 503 temporarily_unavailable within $CGI_TIMEOUT s (${cgi_secs} s)"
+			cg_check=cgi_refused
+		fi
+		if $cg_check; then
+			ws_ok "$cg_desc"
+		else
+			ws_notok "$cg_desc"
+			sed 's/^/#   /' "$WS_RUN/$1-$cg_via.cgi" \
+			    "$WS_RUN/$1-$cg_via.cgi.err"
+		fi
+	done
+}
+
+cgi_case cgi-up "PostgreSQL up" up
+
+# mark NAME: the time, for lib_nodes.py, written whole (a rename) into
+# the state directory of each load.
+mkdir -p "$ws_tmp/state-U" "$ws_tmp/state-T"
+mark() {
+	for st in "$ws_tmp/state-U" "$ws_tmp/state-T"; do
+		date +%s.%N >"$st/.$1" && mv "$st/.$1" "$st/$1"
+	done
+}
+
+"$WS_PYTHON" tests/web/lib_nodes.py load "$NODES_BASE_U" "$LOAD_CLIENTS" \
+    "$LOAD_REQUESTS" "$ws_tmp/state-U" >"$ws_tmp/load-U.out" 2>&1 &
+load_U=$!
+"$WS_PYTHON" tests/web/lib_nodes.py load "$NODES_BASE_T" \
+    "$LOAD_CLIENTS_TCP" "$LOAD_REQUESTS" "$ws_tmp/state-T" \
+    >"$ws_tmp/load-T.out" 2>&1 &
+load_T=$!
 i=0
-while [ ! -e "$state/warm" ] && ws_alive "$load" &&
+while { [ ! -e "$ws_tmp/state-U/warm" ] || [ ! -e "$ws_tmp/state-T/warm" ]; } &&
+    ws_alive "$load_U" && ws_alive "$load_T" &&
     [ $i -lt $((WARM_TIMEOUT * 10)) ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-ws_check "the load issued 200 tokens before the stop" [ -e "$state/warm" ]
+ws_check "the loads issued 200 tokens each before the stop" \
+    [ -e "$ws_tmp/state-U/warm" -a -e "$ws_tmp/state-T/warm" ]
 
 mark stopping
 ws_check "PostgreSQL stops (pg_stop_fast) under the load" pg_stop_fast
 mark stopped
-cgi_token cgi-down
-ws_check "CGI with PostgreSQL down: 503 temporarily_unavailable within $CGI_TIMEOUT s (${cgi_secs} s)" \
-    [ "$cgi_status" = 503 -a "$cgi_error" = temporarily_unavailable ]
-[ "$cgi_status" = 503 ] ||
-    sed 's/^/#   /' "$WS_RUN/cgi-down.cgi" "$WS_RUN/cgi-down.cgi.err"
+cgi_case cgi-down "PostgreSQL down" down
 sleep "$OUTAGE"
 mark starting
 ws_check "PostgreSQL starts again (pg_start_again)" pg_start_again
 mark restarted
 
-# The load bounds itself (120 s, 60 s after the restart); this is the
+# The loads bound themselves (120 s, 60 s after the restart); this is the
 # backstop.
 i=0
-while ws_alive "$load" && [ $i -lt $((LOAD_TIMEOUT * 10)) ]; do
+while { ws_alive "$load_U" || ws_alive "$load_T"; } &&
+    [ $i -lt $((LOAD_TIMEOUT * 10)) ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-if ws_alive "$load"; then
-	kill -KILL "$load" 2>/dev/null
-	ws_notok "the load ends within $LOAD_TIMEOUT s"
-else
-	ws_ok "the load ends within $LOAD_TIMEOUT s"
-fi
-wait "$load" 2>/dev/null
-cat "$ws_tmp/load.out"
+for n in U T; do
+	eval "pid=\$load_$n"
+	if ws_alive "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		ws_notok "the load on node $n ends within $LOAD_TIMEOUT s"
+	else
+		ws_ok "the load on node $n ends within $LOAD_TIMEOUT s"
+	fi
+	wait "$pid" 2>/dev/null
+done
+for n in U T; do
+	echo "# node $n:"
+	cat "$ws_tmp/load-$n.out"
+	eval "base=\$NODES_BASE_$n"
+	nodes_py verify "$base" "$ws_tmp/state-$n"
+done
 
-nodes_py verify "$NODES_BASE_L" "$state"
-
-cgi_token cgi-again
-ws_check "CGI after the restart: 200 (${cgi_secs} s)" \
-    cgi_issued
+cgi_case cgi-again "after the restart" up
 
 conns=$(nodes_connections)
-ws_check "no connection leaked: at most one per responder ($conns)" \
-    [ "${conns:-9}" -le 2 ]
+ws_check "no connection leaked: at most one per responder ($conns for 4)" \
+    [ "${conns:-9}" -le 4 ]
 
 # The responders' connections ended by the server (pg_terminate_backend)
 # while PostgreSQL stays up: the next request of each responder fails
@@ -159,42 +206,54 @@ ended=$(pg_psql "$NODES_DB" "SELECT count(pg_terminate_backend(pid))
     FROM pg_stat_activity WHERE application_name = 'fcgi-oauth'
     AND datname = current_database() AND pid <> pg_backend_pid()")
 n200=0 n503=0 nbad=0
-i=0
-while [ $i -lt 12 ]; do
-	ws_http "$NODES_BASE_L/token" -u "svc:$WS_SVC_SECRET" \
-	    -d grant_type=client_credentials
-	case $ws_status in
-	200)	n200=$((n200 + 1)) ;;
-	503)	if [ "$(ws_json error)" = temporarily_unavailable ]; then
-			n503=$((n503 + 1))
-		else
-			nbad=$((nbad + 1))
-		fi ;;
-	*)	nbad=$((nbad + 1))
-		echo "#   $ws_status $(head -c 200 "$ws_tmp/body")" ;;
-	esac
-	i=$((i + 1))
+for n in U T; do
+	eval "base=\$NODES_BASE_$n"
+	i=0
+	while [ $i -lt $AFTER_KILL ]; do
+		ws_http "$base/token" -u "svc:$WS_SVC_SECRET" \
+		    -d grant_type=client_credentials
+		case $ws_status in
+		200)	n200=$((n200 + 1)) ;;
+		503)	if [ "$(ws_json error)" = temporarily_unavailable ]
+			then
+				n503=$((n503 + 1))
+			else
+				nbad=$((nbad + 1))
+			fi ;;
+		*)	nbad=$((nbad + 1))
+			echo "#   node $n: $ws_status $(head -c 200 "$ws_tmp/body")"
+			;;
+		esac
+		i=$((i + 1))
+	done
 done
-echo "# $ended connections ended by pg_terminate_backend; then 12 requests: $n200 x 200, $n503 x 503, $nbad other"
+echo "# $ended connections ended by pg_terminate_backend; then $AFTER_KILL requests to each node: $n200 x 200, $n503 x 503, $nbad other"
 ws_check "connections ended by the server: at most one 503 per connection, then 200s ($n503 x 503 for $ended, $nbad other)" \
-    [ "$nbad" -eq 0 -a "$n503" -le "${ended:-0}" -a "$n200" -ge $((12 - ${ended:-0})) ]
+    [ "$nbad" -eq 0 -a "$n503" -le "${ended:-0}" -a \
+    "$n200" -ge $((2 * AFTER_KILL - ${ended:-0})) ]
 
-after=$(nodes_responders L | sort | tr '\n' ' ')
-if [ "$after" = "$before" ]; then
-	echo "# the responders are the ones lighttpd started: $after"
-else
-	echo "# the responders changed: $before before, $after after"
-fi
-ws_check "two responders serve after the outage ($after)" \
-    [ "$(nodes_responders L | wc -l)" -eq 2 ]
-crashes=$(nodes_crashes L)
-ws_check "lighttpd's log tells of no responder dying (SIGSYS or other)" \
-    [ -z "$crashes" ]
-[ -z "$crashes" ] || echo "$crashes" | sed 's/^/#   /'
-ws_check "the same responders served throughout, none restarted" \
-    [ "$after" = "$before" ]
+for n in U T; do
+	eval "before=\$before_$n"
+	after=$(nodes_responders $n | sort | tr '\n' ' ')
+	if [ "$after" = "$before" ]; then
+		echo "# node $n: the responders are the ones lighttpd started: $after"
+	else
+		echo "# node $n: the responders changed: $before before, $after after"
+	fi
+	ws_check "node $n: two responders serve after the outage ($after)" \
+	    [ "$(nodes_responders $n | wc -l)" -eq 2 ]
+	crashes=$(nodes_crashes $n)
+	ws_check "node $n: lighttpd's log tells of no responder dying (SIGSYS or other)" \
+	    [ -z "$crashes" ]
+	[ -z "$crashes" ] || echo "$crashes" | sed 's/^/#   /'
+	ws_check "node $n: the same responders served throughout, none restarted" \
+	    [ "$after" = "$before" ]
+done
 ws_check "oauthctl check passes" ws_quiet ws_ctl check
 
-ws_check "lighttpd stops on SIGTERM" ws_stop "$NODES_PID_L"
-nodes_check_gone L lighttpd
+for n in U T; do
+	eval "pid=\$NODES_PID_$n"
+	ws_check "node $n: lighttpd stops on SIGTERM" ws_stop "$pid"
+	nodes_check_gone $n lighttpd
+done
 ws_finish
