@@ -7,6 +7,9 @@
 # line per check, then "N passed, M failed".
 #
 #   OAUTHCTL=build/oauthctl OAUTH_FCGI=build/oauth.fcgi sh tests/ctl/test_claims.sh
+#
+# OAUTH_TEST_BACKEND=postgresql runs it on a PostgreSQL database
+# (tests/lib_backend.sh).  Run from the top of the source tree.
 
 set -u
 
@@ -20,10 +23,22 @@ SECRET=web-secret-0123456789abcdefghijklmnop
 REDIRECT=https%3A%2F%2Fapp.example%2Fcb
 CLAIMS="email=AUTHENTICATE_MAIL name=AUTHENTICATE_CN"
 
+. tests/lib_backend.sh
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/oauth-claims.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+trap 'backend_stop; rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
-db=$tmp/db
+# OAUTH_TEST_BACKEND=postgresql: the same on a PostgreSQL database.
+if ! backend_start "$tmp"; then
+	echo "skipped: $BACKEND: $backend_why"
+	echo "0 passed, 0 failed"
+	exit 0
+fi
+if ! db=$(backend_newdb db "$tmp"); then
+	echo "not ok - a $BACKEND database"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
 passed=0
 failed=0
 OAUTH_TEST_NOW=1800000000
