@@ -6,6 +6,15 @@
 #
 # Run by `make check` after the builds; SUITE_TIMEOUT (seconds, default
 # 900) bounds each suite.
+#
+# One PostgreSQL server (tests/lib_pg.sh, in build/, a unix socket only)
+# serves the whole run: its maintenance database's URI is OAUTH_TEST_PG
+# in every suite's environment (the unit suites' PostgreSQL halves read
+# it), and the suites labelled "pg ..." run on databases they make there
+# (OAUTH_TEST_BACKEND=postgresql, or run_cases.py --backend postgresql):
+# the CGI cases (sanitizer pass too), the oauthctl suites that know the
+# backends, and lighttpd's cases, Authlib and openid-client through a web
+# server.  When the server cannot start they say "skipped" and why.
 
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -23,7 +32,31 @@ mkdir -p "$LOGS"
 
 # Nothing of the caller's configuration reaches the programs under test.
 unset OAUTH_DB OAUTH_CONFIG OAUTH_ISSUER OAUTH_ACCESS_TTL OAUTH_REFRESH_TTL \
-    OAUTH_CODE_TTL OAUTH_MAX_BODY OAUTH_MAP_SIZE
+    OAUTH_CODE_TTL OAUTH_MAX_BODY OAUTH_MAP_SIZE OAUTH_TEST_BACKEND \
+    OAUTH_TEST_PG
+
+# The run's PostgreSQL server, stopped however the run ends.
+. tests/lib_pg.sh
+pg_tmp=
+pg_why=
+pg_cleanup() {
+	[ -n "$pg_tmp" ] || return 0
+	pg_stop
+	rm -rf "$pg_tmp"
+	pg_tmp=
+}
+trap pg_cleanup EXIT
+trap 'exit 130' INT TERM HUP
+if ! pg_tmp=$(mktemp -d "$PWD/build/test-pg.XXXXXX"); then
+	pg_why="no temp dir under build/"
+	pg_tmp=
+elif ! pg_start "$pg_tmp" >"$LOGS/pg-server.log" 2>&1; then
+	pg_why=$(tail -n 3 "$LOGS/pg-server.log" | tr '\n' ' ')
+	pg_cleanup
+else
+	OAUTH_TEST_PG=$PG_URI
+	export OAUTH_TEST_PG
+fi
 
 # suite LABEL KIND ENV CMD...: run CMD with the extra environment ENV
 # (newline-separated KEY=VALUE) under the time bound, output to a log;
@@ -91,6 +124,27 @@ suite() {
 	fi
 }
 
+# pg_suite LABEL KIND ENV CMD...: suite, on the run's PostgreSQL server;
+# without one, a result line that says it is skipped and why.
+pg_suite() {
+	if [ -n "${OAUTH_TEST_PG:-}" ]; then
+		suite "$@"
+	else
+		suite "$1" count "" sh -c 'echo "skipped: no PostgreSQL: $1"
+echo "0 passed, 0 failed"' sh "$pg_why"
+	fi
+}
+
+# The CGI cases of DIR's responder on PostgreSQL, labelled TAG.
+pg_cases() {
+	dir=$1 prefix=${2:+$2 } env=$3
+	pg_suite "${prefix}pg cases run_cases.py --cgi" count "$env" \
+	    python3 tests/run_cases.py --cgi "$dir/oauth.fcgi" \
+	    --oauthctl "$dir/oauthctl" --backend postgresql \
+	    --pg-uri "${OAUTH_TEST_PG:-}" \
+	    --log-dir "$LOGS/${2:+$2-}pg-cases-cgi"
+}
+
 # run_all DIR TAG ENV: the suites on the binaries of DIR, labelled TAG.
 run_all() {
 	dir=$1 prefix=${2:+$2 } env=$3
@@ -122,9 +176,18 @@ OAUTH_FCGI=$dir/oauth.fcgi" sh "$c"
 	suite "${prefix}cases run_cases.py --cgi" count "$env" \
 	    python3 tests/run_cases.py --cgi "$dir/oauth.fcgi" \
 	    --oauthctl "$dir/oauthctl" --log-dir "$LOGS/${2:+$2-}cases-cgi"
+	pg_cases "$dir" "$2" "$env"
 }
 
 run_all build "" ""
+# The oauthctl suites that know both backends (tests/lib_backend.sh), on
+# PostgreSQL.
+for c in tests/ctl/*.sh; do
+	grep -q 'lib_backend\.sh' "$c" || continue
+	pg_suite "pg ctl $(basename "$c")" count "OAUTH_TEST_BACKEND=postgresql
+OAUTHCTL=build/oauthctl
+OAUTH_FCGI=build/oauth.fcgi" sh "$c"
+done
 # Web server suites: shell scripts, and Python programs (test_*.py).
 for w in tests/web/*.sh tests/web/test_*.py; do
 	[ -f "$w" ] || continue
@@ -135,6 +198,20 @@ for w in tests/web/*.sh tests/web/test_*.py; do
 	suite "web $(basename "$w")" count "FCGI=build/oauth.fcgi
 OAUTHCTL=build/oauthctl
 LOG_DIR=$LOGS/web" "$run" "$w"
+done
+# Through a web server on PostgreSQL: the cases behind lighttpd, then the
+# real clients that cover the most (every tests/web suite can; these are
+# enough for the time they take).
+for w in tests/web/test_lighttpd.sh tests/web/test_authlib.py \
+    tests/web/test_oidc_client.sh; do
+	case $w in
+	*.py) run=python3 ;;
+	*) run=sh ;;
+	esac
+	pg_suite "pg web $(basename "$w")" count "OAUTH_TEST_BACKEND=postgresql
+FCGI=build/oauth.fcgi
+OAUTHCTL=build/oauthctl
+LOG_DIR=$LOGS/pg-web" "$run" "$w"
 done
 if [ -x build/asan/oauth.fcgi ]; then
 	run_all build/asan asan "$ASAN_ENV"
