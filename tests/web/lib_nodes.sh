@@ -271,6 +271,15 @@ nodes_crashes() {
 	    "$ws_tmp/run/$1/error.log" 2>/dev/null
 }
 
+# nodes_seccomp NAME: the kernel's audit lines (where dmesg may be read)
+# of node NAME's responders killed by the seccomp filter: the syscall
+# number says which call the sandbox lacks.
+nodes_seccomp() {
+	dmesg 2>/dev/null | grep 'type=1326' |
+	    grep -F "exe=\"$ws_tmp/bin-$1/oauth.fcgi\"" |
+	    sed 's/.* pid=\([0-9]*\) .* sig=\([0-9]*\) .* syscall=\([0-9]*\) .*/pid \1 killed by signal \2 at syscall \3/'
+}
+
 # ---- Run rather than sourced ---------------------------------------------
 
 # tests/check.sh runs every tests/web/*.sh, this file included.  Run, it

@@ -34,6 +34,10 @@
 
 cd "$(dirname "$0")/../.." || exit 1
 WS_NAME=test_pg_faults
+# Always a PostgreSQL server of the suite's own (lib_nodes.sh), never the
+# one OAUTH_TEST_BACKEND or OAUTH_TEST_PG would give lib_server.sh: this
+# suite stops and restarts it, or counts its connections.
+OAUTH_TEST_BACKEND=lmdb
 . tests/web/lib_server.sh
 . tests/web/lib_nodes.sh
 
@@ -245,7 +249,10 @@ for n in U T; do
 	crashes=$(nodes_crashes $n)
 	ws_check "node $n: lighttpd's log tells of no responder dying (SIGSYS or other)" \
 	    [ -z "$crashes" ]
-	[ -z "$crashes" ] || echo "$crashes" | sed 's/^/#   /'
+	[ -z "$crashes" ] || {
+		echo "$crashes" | sed 's/^/#   /'
+		nodes_seccomp $n | sed 's/^/#   seccomp: /'
+	}
 	ws_check "node $n: the same responders served throughout, none restarted" \
 	    [ "$after" = "$before" ]
 done
