@@ -35,6 +35,15 @@ typedef enum store_each (*store_token_fn)(const unsigned char *,
 typedef enum store_each (*store_grant_fn)(const struct grant *, void *);
 typedef enum store_each (*store_key_fn)(const struct key *, void *);
 
+/* The callback of a walk: exactly one of the four is set. */
+struct store_each_fn {
+	store_client_fn client;
+	store_token_fn token;
+	store_grant_fn grant;
+	store_key_fn key;
+	void *arg;
+};
+
 struct store_ops {
 	const char *name;
 	/* store_txn_blocks_others: 1 for LMDB, 0 for PostgreSQL. */
@@ -89,6 +98,10 @@ struct store_ops {
 	enum store_status (*map_grow)(struct store *);
 	size_t (*map_size)(struct store *);
 };
+
+/* store_each.c */
+enum store_status store_each_visit(const struct store_each_fn *,
+    const void *, size_t, const void *, size_t, enum store_each *);
 
 /* store_lmdb.c */
 enum store_status store_lmdb_open(const char *, size_t, unsigned,

@@ -57,17 +57,6 @@ struct store_lmdb_txn {
 	enum store_status failed;
 };
 
-/* The callback of a walk: exactly one of the four is set. */
-struct store_lmdb_each {
-	enum store_each (*client)(const struct client *, void *);
-	enum store_each (*token)(const unsigned char *, const struct token *,
-	    void *);
-	enum store_each (*grant)(const struct grant *, void *);
-	enum store_each (*key)(const struct key *, void *);
-	void *arg;
-};
-
-
 static const struct store_ops store_lmdb_ops;
 static enum store_status store_lmdb_status(int);
 static enum store_status store_lmdb_write_status(struct store_txn *, int);
@@ -80,7 +69,7 @@ static enum store_status store_lmdb_put(struct store_txn *, MDB_dbi,
 static enum store_status store_lmdb_del(struct store_txn *, MDB_dbi,
     const void *, size_t);
 static enum store_status store_lmdb_foreach(struct store_txn *, MDB_dbi,
-    const void *, size_t, const struct store_lmdb_each *);
+    const void *, size_t, const struct store_each_fn *);
 
 /* Maps an LMDB or errno code to our status. */
 static enum store_status
@@ -626,7 +615,7 @@ static enum store_status
 store_lmdb_key_foreach(struct store_txn *t,
     enum store_each (*cb)(const struct key *, void *), void *arg)
 {
-	struct store_lmdb_each each = { .key = cb, .arg = arg };
+	struct store_each_fn each = { .key = cb, .arg = arg };
 
 	return store_lmdb_foreach(t, LS(t->store)->keys, NULL, 0, &each);
 }
@@ -677,17 +666,10 @@ store_meta_put(struct store_txn *t, const char *name, const void *data,
  */
 static enum store_status
 store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi, const void *after,
-    size_t afterlen, const struct store_lmdb_each *each)
+    size_t afterlen, const struct store_each_fn *each)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
-	union {
-		struct client c;
-		struct token t;
-		struct grant g;
-		struct key k;
-	} rec;
-	unsigned char hash[TOKEN_HASH_LEN];
 	enum store_status st = STORE_OK;
 	enum store_each next = STORE_EACH_NEXT;
 	int rc;
@@ -705,59 +687,9 @@ store_lmdb_foreach(struct store_txn *t, MDB_dbi dbi, const void *after,
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (each->client != NULL) {
-			st = store_record_client_decode(v.mv_data, v.mv_size,
-			    &rec.c);
-			if (st != STORE_OK)
-				break;
-			if (k.mv_size != strlen(rec.c.id) ||
-			    memcmp(k.mv_data, rec.c.id, k.mv_size) != 0) {
-				client_free(&rec.c);
-				st = STORE_CORRUPT;
-				break;
-			}
-			next = each->client(&rec.c, each->arg);
-			client_free(&rec.c);
-		} else if (each->token != NULL) {
-			if (k.mv_size != sizeof(hash)) {
-				st = STORE_CORRUPT;
-				break;
-			}
-			st = store_record_token_decode(v.mv_data, v.mv_size,
-			    &rec.t);
-			if (st != STORE_OK)
-				break;
-			/* A copy: the callback must not hold a map pointer. */
-			memcpy(hash, k.mv_data, sizeof(hash));
-			next = each->token(hash, &rec.t, each->arg);
-			token_free(&rec.t);
-		} else if (each->key != NULL) {
-			st = store_record_key_decode(v.mv_data, v.mv_size,
-			    &rec.k);
-			if (st != STORE_OK)
-				break;
-			if (k.mv_size != strlen(rec.k.kid) ||
-			    memcmp(k.mv_data, rec.k.kid, k.mv_size) != 0) {
-				key_free(&rec.k);
-				st = STORE_CORRUPT;
-				break;
-			}
-			next = each->key(&rec.k, each->arg);
-			key_free(&rec.k);
-		} else {
-			st = store_record_grant_decode(v.mv_data, v.mv_size,
-			    &rec.g);
-			if (st != STORE_OK)
-				break;
-			if (k.mv_size != sizeof(rec.g.id) ||
-			    memcmp(k.mv_data, rec.g.id, k.mv_size) != 0) {
-				grant_free(&rec.g);
-				st = STORE_CORRUPT;
-				break;
-			}
-			next = each->grant(&rec.g, each->arg);
-			grant_free(&rec.g);
-		}
+		if ((st = store_each_visit(each, k.mv_data, k.mv_size,
+		    v.mv_data, v.mv_size, &next)) != STORE_OK)
+			break;
 		switch (next) {
 		case STORE_EACH_NEXT:
 			continue;
@@ -795,7 +727,7 @@ static enum store_status
 store_lmdb_client_foreach(struct store_txn *t,
     enum store_each (*cb)(const struct client *, void *), void *arg)
 {
-	struct store_lmdb_each each = { .client = cb, .arg = arg };
+	struct store_each_fn each = { .client = cb, .arg = arg };
 
 	return store_lmdb_foreach(t, LS(t->store)->clients, NULL, 0, &each);
 }
@@ -855,7 +787,7 @@ store_lmdb_token_foreach_after(struct store_txn *t,
     enum store_each (*cb)(const unsigned char *, const struct token *, void *),
     void *arg)
 {
-	struct store_lmdb_each each = { .token = cb, .arg = arg };
+	struct store_each_fn each = { .token = cb, .arg = arg };
 
 	return store_lmdb_foreach(t, LS(t->store)->tokens, after, TOKEN_HASH_LEN,
 	    &each);
@@ -912,7 +844,7 @@ static enum store_status
 store_lmdb_grant_foreach_after(struct store_txn *t, const unsigned char *after,
     enum store_each (*cb)(const struct grant *, void *), void *arg)
 {
-	struct store_lmdb_each each = { .grant = cb, .arg = arg };
+	struct store_each_fn each = { .grant = cb, .arg = arg };
 
 	return store_lmdb_foreach(t, LS(t->store)->grants, after, GRANT_ID_LEN,
 	    &each);
