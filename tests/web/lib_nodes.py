@@ -6,6 +6,7 @@ database counts that back them up (psql on the suite's PostgreSQL).
     lib_nodes.py cross   BASE_A BASE_B ROUNDS
     lib_nodes.py coderace BASE_A BASE_B ROUNDS PER_NODE
     lib_nodes.py refreshrace BASE_A BASE_B ROUNDS PER_NODE
+    lib_nodes.py revokerace BASE_A BASE_B ROUNDS
     lib_nodes.py load BASE CLIENTS MIN_REQUESTS STATE_DIR
     lib_nodes.py verify BASE STATE_DIR
 
@@ -430,6 +431,120 @@ def cmd_refreshrace(base_a, base_b, rounds, per_node):
           int(nacc) == 2 * k and int(nref) == 2 * k and int(nrefused) == k)
 
 
+def cmd_revokerace(base_a, base_b, rounds):
+    """Per round, a refresh of a grant's refresh token through one node
+    and its revocation through the other, at once.  Either may go first,
+    but the outcome must be one of the two orders: revocation first, then
+    the refresh is invalid_grant and the grant's tokens are inactive;
+    refresh first, then it answered 200, the revocation found a used token
+    (RFC 7009 §2.2: 200, nothing to do) and the new tokens are active.
+    In the database the raced token is then revoked with its grant, or
+    used with its grant alive.  (Two transactions that both saw the token
+    active would leave a used token under a revoked grant, and a refresh
+    answered 200 whose tokens are inactive.)"""
+    nodes = {"A": Conn(base_a), "B": Conn(base_b)}
+    bases = {"A": base_a, "B": base_b}
+    orders = {"revocation first": 0, "refresh first": 0}
+    bad_setup, bad = [], []
+    seen = []
+    for i in range(rounds):
+        src = "A" if i % 2 == 0 else "B"
+        code, why = authorize(nodes[src])
+        r = redeem(nodes[src], code) if code is not None else None
+        if r is None or r.status != 200 or not r.get("refresh_token"):
+            bad_setup.append("round %d via %s: %s" % (i, src, why or r))
+            continue
+        first_at, rt = r.get("access_token"), r.get("refresh_token")
+        ref_node, rev_node = (src, "B" if src == "A" else "A")
+        barrier = threading.Barrier(2)
+        out = {}
+
+        def one(what, node):
+            c = Conn(bases[node])
+            try:
+                c.open()
+            except OSError:
+                pass
+            try:
+                barrier.wait(timeout=HTTP_TIMEOUT)
+            except threading.BrokenBarrierError:
+                pass
+            if what == "refresh":
+                out[what] = c.post("/token", {"grant_type": "refresh_token",
+                                              "refresh_token": rt}, APP)
+            else:
+                out[what] = c.post("/revoke", {"token": rt}, APP)
+            c.close()
+
+        threads = [threading.Thread(target=one, args=("refresh", ref_node)),
+                   threading.Thread(target=one, args=("revoke", rev_node))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(HTTP_TIMEOUT * 3)
+        ref, rev = out.get("refresh", Reply(error="hung")), \
+            out.get("revoke", Reply(error="hung"))
+        if rev.status != 200:
+            bad.append("round %d: the revocation: %s" % (i, rev))
+            continue
+        if ref.status == 400 and ref.get("error") == "invalid_grant":
+            # Revocation first: nothing of the grant is active.
+            a = introspect_active(nodes[ref_node], first_at)
+            if a is not False:
+                bad.append("round %d: refused refresh, yet the grant's "
+                           "access token: %s" % (i, a))
+            else:
+                orders["revocation first"] += 1
+                seen.append((rt, "revocation first"))
+        elif ref.status == 200:
+            # Refresh first: its tokens live; the revocation was of a
+            # spent token.
+            a1 = introspect_active(nodes[rev_node], ref.get("access_token"))
+            a2 = introspect_active(nodes[rev_node], ref.get("refresh_token"))
+            if a1 is not True or a2 is not True:
+                bad.append("round %d: refresh answered 200, yet its tokens "
+                           "(access %s, refresh %s) are not active"
+                           % (i, a1, a2))
+            else:
+                orders["refresh first"] += 1
+                seen.append((rt, "refresh first"))
+        else:
+            bad.append("round %d: the refresh: %s" % (i, ref))
+    note("refresh against revocation: %d rounds; %s"
+         % (rounds, ", ".join("%s %d" % kv for kv in orders.items())))
+    check("%d grants for the refresh-against-revocation race" % rounds,
+          not bad_setup, "\n".join(bad_setup))
+    check("each round's outcome is one of the two orders (revocation "
+          "first: refresh invalid_grant, grant inactive; refresh first: "
+          "its new tokens active)", not bad, "\n".join(bad[:10]))
+    if not seen:
+        return
+    # One table per order, then per order: token state, grant revoked.
+    sql = (hash_table("rev", [token_hash(t) for t, o in seen
+                              if o == "revocation first"] or ["00"]) +
+           hash_table("ref", [token_hash(t) for t, o in seen
+                              if o == "refresh first"] or ["00"]))
+    for name in ("rev", "ref"):
+        sql += ("SELECT '%s', t.state, g.revoked, count(*) FROM "
+                "oauth_tokens t JOIN %s ON %s.h = t.hash LEFT JOIN "
+                "oauth_grants g ON g.id = t.grant_id GROUP BY 2, 3;\n"
+                % (name, name, name))
+    try:
+        rows = psql(sql)
+    except (RuntimeError, subprocess.SubprocessError) as e:
+        check("the database states of the refresh-against-revocation "
+              "race", False, e)
+        return
+    expect = {("rev", "1", "t"): orders["revocation first"],
+              ("ref", "2", "f"): orders["refresh first"]}
+    got = {(r[0], r[1], r[2]): int(r[3]) for r in rows}
+    check("database: each raced refresh token revoked with its grant "
+          "(revocation first) or used under a live grant (refresh first): "
+          "%s" % ", ".join("%s state %s revoked %s: %d" % (k + (v,))
+                           for k, v in sorted(got.items())),
+          {k: v for k, v in expect.items() if v} == got)
+
+
 # ---- load: tokens and introspection while PostgreSQL goes away and back
 
 def phase_time(state, name):
@@ -629,6 +744,7 @@ def main(argv):
         "cross": (cmd_cross, (str, str, int)),
         "coderace": (cmd_coderace, (str, str, int, int)),
         "refreshrace": (cmd_refreshrace, (str, str, int, int)),
+        "revokerace": (cmd_revokerace, (str, str, int)),
         "load": (cmd_load, (str, int, int, str)),
         "verify": (cmd_verify, (str, str)),
     }

@@ -227,9 +227,9 @@ nodes_up() {
 }
 
 # nodes_py SUBCOMMAND ARGS...: tests/web/lib_nodes.py, bounded by
-# NODES_PY_TIMEOUT seconds (300); its result lines shown and counted.
+# NODES_PY_TIMEOUT seconds (240); its result lines shown and counted.
 nodes_py() {
-	timeout "${NODES_PY_TIMEOUT:-300}" "$WS_PYTHON" tests/web/lib_nodes.py \
+	timeout "${NODES_PY_TIMEOUT:-240}" "$WS_PYTHON" tests/web/lib_nodes.py \
 	    "$@" >"$ws_tmp/py.out" 2>&1
 	nd_rc=$?
 	cat "$ws_tmp/py.out"

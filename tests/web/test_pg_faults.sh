@@ -153,6 +153,8 @@ load_U=$!
     "$LOAD_CLIENTS_TCP" "$LOAD_REQUESTS" "$ws_tmp/state-T" \
     >"$ws_tmp/load-T.out" 2>&1 &
 load_T=$!
+# Stopped at exit with the servers, should the test end before them.
+ws_pids="$load_U $load_T $ws_pids"
 i=0
 while { [ ! -e "$ws_tmp/state-U/warm" ] || [ ! -e "$ws_tmp/state-T/warm" ]; } &&
     ws_alive "$load_U" && ws_alive "$load_T" &&

@@ -16,6 +16,11 @@
 # - one refresh token rotated the same way: exactly one 200, the rest
 #   invalid_grant, after which every token of the grant is inactive
 #   through both nodes (RFC 9700 §4.14.2);
+# - a refresh racing the revocation of its refresh token through the
+#   other node ends as one of the two orders would, in the answers and in
+#   the database;
+# - a client secret changed, a client removed and a key generated with
+#   oauthctl are seen so through both nodes at once;
 # - each of the four responders holds one connection to PostgreSQL;
 # - the same counts in the database (psql): one used code and one token
 #   pair per round, one rotation and a revoked grant per round.
@@ -59,6 +64,75 @@ nodes_py cross "$NODES_BASE_A" "$NODES_BASE_B" "$ROUNDS_CROSS"
 nodes_py coderace "$NODES_BASE_A" "$NODES_BASE_B" "$ROUNDS_RACE" "$PER_NODE"
 nodes_py refreshrace "$NODES_BASE_A" "$NODES_BASE_B" "$ROUNDS_RACE" \
     "$PER_NODE"
+nodes_py revokerace "$NODES_BASE_A" "$NODES_BASE_B" "$ROUNDS_RACE"
+
+# What the operator changes with oauthctl is seen through both nodes at
+# once: a new client secret (the old one refused, also by responders
+# that had just verified it and keep it in their cache), a removed client (its tokens with it), a new
+# signing key in /jwks.
+ROT_SECRET=rot-secret-0123456789abcdefghijklmnopqr
+ws_check "oauthctl client add rot" ws_quiet ws_ctl client add rot \
+    --secret "$ROT_SECRET" --scope read --grant-types client_credentials
+# warm BASE: four requests at once with rot's secret, so that both
+# responders of the node are likely to have verified (and cached) it; the
+# count of 200s in warm_ok.
+warm() {
+	wpids=
+	for w in 1 2 3 4; do
+		curl -s --noproxy '*' --max-time "$WS_CURL_TIMEOUT" \
+		    -o /dev/null -w '%{http_code}\n' -u "rot:$ROT_SECRET" \
+		    -d grant_type=client_credentials "$1/token" \
+		    >"$ws_tmp/warm-$w" 2>/dev/null &
+		wpids="$wpids $!"
+	done
+	for w in $wpids; do
+		wait "$w"
+	done
+	warm_ok=$(cat "$ws_tmp"/warm-? | grep -c '^200$')
+}
+for n in A B; do
+	eval "base=\$NODES_BASE_$n"
+	warm "$base"
+	ws_check "rot's secret works through $n (4 at once: $warm_ok x 200)" \
+	    [ "$warm_ok" -eq 4 ]
+	ws_http "$base/token" -u "rot:$ROT_SECRET" -d grant_type=client_credentials
+	ws_expect "... and once more" 200 access_token=?
+	eval "rot_tok_$n=\$(ws_json access_token)"
+done
+new_secret=$(ws_ctl client secret rot --json | "$WS_PYTHON" -c \
+    'import json, sys; print(json.load(sys.stdin)["client_secret"])')
+ws_check "oauthctl client secret rot gives a new secret" [ -n "$new_secret" ]
+for n in A B; do
+	eval "base=\$NODES_BASE_$n"
+	warm "$base"
+	ws_check "the old secret is refused through $n at once (4 at once: $warm_ok x 200)" \
+	    [ "$warm_ok" -eq 0 ]
+	ws_http "$base/token" -u "rot:$ROT_SECRET" -d grant_type=client_credentials
+	ws_expect "... 401 invalid_client" 401 error=invalid_client
+	ws_http "$base/token" -u "rot:$new_secret" -d grant_type=client_credentials
+	ws_expect "the new secret works through $n at once" 200 access_token=?
+done
+ws_check "oauthctl client remove rot" ws_quiet ws_ctl client remove rot
+for n in A B; do
+	eval "base=\$NODES_BASE_$n"
+	ws_http "$base/token" -u "rot:$new_secret" -d grant_type=client_credentials
+	ws_expect "the removed client is refused through $n at once" 401 \
+	    error=invalid_client
+done
+ws_http "$NODES_BASE_B/introspect" -u "rs:$WS_RS_SECRET" -d "token=$rot_tok_A"
+ws_check "its token issued through A is inactive through B" \
+    ws_body_is '{"active":false}'
+ws_http "$NODES_BASE_A/introspect" -u "rs:$WS_RS_SECRET" -d "token=$rot_tok_B"
+ws_check "its token issued through B is inactive through A" \
+    ws_body_is '{"active":false}'
+kid=$(ws_ctl key generate --alg ES256 2>/dev/null | tail -n 1)
+ws_check "oauthctl key generate --alg ES256 prints a kid" [ -n "$kid" ]
+for n in A B; do
+	eval "base=\$NODES_BASE_$n"
+	ws_http "$base/jwks"
+	ws_check "the new key is in /jwks through $n at once" \
+	    grep -qF "\"$kid\"" "$ws_tmp/body"
+done
 
 # Each responder keeps one connection, whatever it served.
 conns=$(nodes_connections)
