@@ -5,8 +5,9 @@
  * through put, get, delete and walks; limits; transactions that abort or
  * fail leaving nothing behind; what one process commits seen by the next
  * transaction of another; revocation, purge, stats and scopes; records
- * that do not decode; and a code or refresh token spent exactly once by
- * processes racing for it.
+ * that do not decode; a code or refresh token spent exactly once by
+ * processes racing for it, and a token or grant a write transaction got
+ * kept from every other writer until it ends.
  *
  * A test that forks closes its store first, or leaves it unused in the
  * children: every child opens the database itself (store.h: a store is
@@ -1434,6 +1435,97 @@ test_spend_waits_for_holder(void **state)
 	close(ready[0]);
 }
 
+/*
+ * A child that revokes a grant as a replayed code would: waits for the
+ * start, then in a write transaction gets the grant; 1 when it finds it
+ * revoked already, 0 when it revoked it, else a failure.
+ */
+static int
+grant_revoker(const char *db, const unsigned char *id, int ready, int go)
+{
+	struct store *s;
+	struct store_txn *t;
+	struct grant g;
+	char byte;
+	int rc;
+
+	alarm(60);
+	if (store_open(db, 0, 0, &s, NULL, 0) != STORE_OK)
+		return 30;
+	if (write(ready, "r", 1) != 1 || read(go, &byte, 1) != 0)
+		return 31;
+	if (store_txn_begin(s, 1, &t) != STORE_OK)
+		return 32;
+	if (store_grant_get(t, id, &g) != STORE_OK) {
+		store_txn_abort(t);
+		return 33;
+	}
+	if (g.revoked) {
+		grant_free(&g);
+		store_txn_abort(t);
+		rc = 1;
+	} else {
+		g.revoked = 1;
+		rc = store_grant_put(t, &g) == STORE_OK &&
+		    store_txn_commit(t) == STORE_OK ? 0 : 34;
+		grant_free(&g);
+	}
+	store_close(s);
+	return rc;
+}
+
+/* A grant got in a write transaction is kept from other writers too. */
+static void
+test_grant_waits_for_holder(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	struct grant g;
+	unsigned char id[GRANT_ID_LEN];
+	struct timespec pause_ts = { 0, 10 * 1000 * 1000 };
+	int ready[2], go[2], w, i;
+	char byte;
+	pid_t pid;
+
+	make_grant(&g, 0x52);
+	memcpy(id, g.id, sizeof(id));
+	t = begin(f->store, 1);
+	assert_int_equal(store_grant_put(t, &g), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	sfx_close(f);
+
+	if (pipe(ready) == -1 || pipe(go) == -1)
+		fail_msg("pipe: %s", strerror(errno));
+	if ((pid = spawn()) == 0) {
+		close(ready[0]);
+		close(go[1]);
+		_exit(grant_revoker(f->db, id, ready[1], go[0]));
+	}
+	close(ready[1]);
+	close(go[0]);
+	assert_int_equal(read(ready[0], &byte, 1), 1);
+	sfx_reopen(f);
+
+	t = begin(f->store, 1);
+	assert_int_equal(store_grant_get(t, id, &g), STORE_OK);
+	assert_false(g.revoked);
+	close(go[1]);
+	for (i = 0; i < 3000; i++) {
+		if ((w = waiting_for_lock(f, pid)) == -1)
+			fail_msg("the child did not wait for the holder");
+		if (w == 1 && (f->backend == SFX_PG || i >= 10))
+			break;
+		nanosleep(&pause_ts, NULL);
+	}
+	assert_true(i < 3000);
+	g.revoked = 1;
+	assert_int_equal(store_grant_put(t, &g), STORE_OK);
+	grant_free(&g);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	assert_int_equal(wait_child(pid), 1);
+	close(ready[0]);
+}
+
 /* What purge should find: a token, where it is, and whether it goes. */
 struct purge_row {
 	int line;
@@ -2294,6 +2386,7 @@ main(int argc, char *argv[])
 		C(test_two_processes),
 		C(test_spend_once_across_processes),
 		C(test_spend_waits_for_holder),
+		C(test_grant_waits_for_holder),
 		C(test_purge),
 		C(test_purge_batches),
 		C(test_stats),

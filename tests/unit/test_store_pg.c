@@ -3,7 +3,8 @@
  * the program) or finds missing, inits racing to create it, STORE_OPEN_LAZY
  * with the server away, a connection lost in the middle of a transaction
  * (the transaction fails as STORE_UNAVAILABLE, nothing of it written, and
- * the next one connects again), a failing statement, the fork guard, and
+ * the next one connects again), a failing statement, the fork guard,
+ * readers that take no lock, purge passing over rows a request holds, and
  * a store_detail that never repeats the password of the URI.
  *
  * Runs only when OAUTH_TEST_PG names a maintenance database (a libpq URI,
@@ -512,6 +513,45 @@ test_reader_not_blocked(void **state)
 	store_close(other);
 }
 
+/*
+ * Purge passes over the rows a request holds, rather than waiting for
+ * it, and deletes them at the next purge.
+ */
+static void
+test_purge_skips_held(void **state)
+{
+	struct sfx *f = *state;
+	struct store *other;
+	struct store_txn *t;
+	struct store_purged p;
+	struct token tok, got;
+	unsigned char held[TOKEN_HASH_LEN], free_key[TOKEN_HASH_LEN];
+
+	key_of(held, 4, 1);
+	key_of(free_key, 4, 2);
+	make_token(&tok, TOKEN_ACCESS, "read");
+	tok.expires_at = UNIT_NOW - 1;
+	t = begin(f->store, 1);
+	assert_int_equal(store_token_put(t, held, &tok), STORE_OK);
+	assert_int_equal(store_token_put(t, free_key, &tok), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+
+	assert_int_equal(store_open(f->db, 0, 0, &other, NULL, 0), STORE_OK);
+	t = begin(f->store, 1);
+	assert_int_equal(store_token_get(t, held, &got), STORE_OK);
+	token_free(&got);
+	assert_int_equal(store_purge(other, UNIT_NOW, &p), STORE_OK);
+	assert_int_equal(p.tokens, 1);
+	store_txn_abort(t);
+	assert_int_equal(store_purge(other, UNIT_NOW, &p), STORE_OK);
+	assert_int_equal(p.tokens, 1);
+	t = begin(other, 0);
+	assert_int_equal(store_token_get(t, held, &got), STORE_NOTFOUND);
+	assert_int_equal(store_token_get(t, free_key, &got), STORE_NOTFOUND);
+	store_txn_abort(t);
+	store_close(other);
+}
+
 #define P(name) cmocka_unit_test(name)
 
 int
@@ -527,6 +567,7 @@ main(int argc, char *argv[])
 		P(test_statement_fails),
 		P(test_fork_guard),
 		P(test_reader_not_blocked),
+		P(test_purge_skips_held),
 	};
 
 	/* A test name (a glob) as the argument runs only the tests it names. */
