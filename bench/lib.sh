@@ -58,15 +58,18 @@ bench_fcgi_db() {
 
 # Starts lighttpd in the foreground, in the background of this shell, with
 # the shipped etc/lighttpd configuration on 127.0.0.1 port $1, run
-# directory $2, database $3 and OAUTH_DB_SYNC=$4; sets bench_lighttpd_pid.
-# Returns 1, with nothing left running, when it does not answer in 10 s.
+# directory $2, database $3 (a directory or a postgresql:// URI) and
+# OAUTH_DB_SYNC=$4; sets bench_lighttpd_pid.  Returns 1, with nothing left
+# running, when it does not answer in 10 s.
 bench_lighttpd_start() {
 	mkdir -p "$2/htdocs" || return 1
 	: >"$2/htpasswd"
-	sed -e "s|@PORT@|$1|g" -e "s|@RUNDIR@|$2|g" \
-	    -e "s|@BUILD@|$PWD/${BUILD:-build}|g" -e "s|@DB@|$3|g" \
+	# A URI holds "&", which a sed replacement reads as the match.
+	_db=$(printf '%s' "$3" | sed 's/[\\&|]/\\&/g')
+	sed -e "s|\"OAUTH_DB\" => \"@DB@\",|&\"OAUTH_DB_SYNC\" => \"$4\",|" \
+	    -e "s|@PORT@|$1|g" -e "s|@RUNDIR@|$2|g" \
+	    -e "s|@BUILD@|$PWD/${BUILD:-build}|g" -e "s|@DB@|$_db|g" \
 	    -e "s|@HTPASSWD@|$2/htpasswd|g" \
-	    -e "s|\"OAUTH_DB\" => \"$3\",|&\"OAUTH_DB_SYNC\" => \"$4\",|" \
 	    etc/lighttpd/oauth-fastcgi.conf >"$2/lighttpd.conf" || return 1
 	# As root, lighttpd would switch to www-data, which cannot read $2.
 	sed -i -e '/^server.username/d' -e '/^server.groupname/d' \
