@@ -35,8 +35,8 @@
 cd "$(dirname "$0")/../.." || exit 1
 WS_NAME=test_pg_faults
 # Always a PostgreSQL server of the suite's own (lib_nodes.sh), never the
-# one OAUTH_TEST_BACKEND or OAUTH_TEST_PG would give lib_server.sh: this
-# suite stops and restarts it, or counts its connections.
+# one OAUTH_TEST_BACKEND or OAUTH_TEST_PG would give lib_server.sh: it
+# stops and restarts the server.
 OAUTH_TEST_BACKEND=lmdb
 . tests/web/lib_server.sh
 . tests/web/lib_nodes.sh

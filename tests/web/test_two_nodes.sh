@@ -34,8 +34,8 @@
 cd "$(dirname "$0")/../.." || exit 1
 WS_NAME=test_two_nodes
 # Always a PostgreSQL server of the suite's own (lib_nodes.sh), never the
-# one OAUTH_TEST_BACKEND or OAUTH_TEST_PG would give lib_server.sh: this
-# suite stops and restarts it, or counts its connections.
+# one OAUTH_TEST_BACKEND or OAUTH_TEST_PG would give lib_server.sh: it
+# counts the server's connections.
 OAUTH_TEST_BACKEND=lmdb
 . tests/web/lib_server.sh
 . tests/web/lib_nodes.sh
@@ -68,8 +68,8 @@ nodes_py revokerace "$NODES_BASE_A" "$NODES_BASE_B" "$ROUNDS_RACE"
 
 # What the operator changes with oauthctl is seen through both nodes at
 # once: a new client secret (the old one refused, also by responders
-# that had just verified it and keep it in their cache), a removed client (its tokens with it), a new
-# signing key in /jwks.
+# that had just verified it and keep it in their cache), a removed client
+# (its tokens with it), a new signing key in /jwks.
 ROT_SECRET=rot-secret-0123456789abcdefghijklmnopqr
 ws_check "oauthctl client add rot" ws_quiet ws_ctl client add rot \
     --secret "$ROT_SECRET" --scope read --grant-types client_credentials
