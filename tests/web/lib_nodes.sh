@@ -134,10 +134,11 @@ nodes_dir() {
 	NODES_NAMES="$NODES_NAMES $1"
 }
 
-# nodes_lighttpd NAME: node NAME is lighttpd with mod_fastcgi spawning two
-# responders (etc/lighttpd/oauth-fastcgi.conf, "max-procs" => 2).  Sets
-# NODES_BASE_NAME (http://127.0.0.1:PORT/oauth) and NODES_PID_NAME; one
-# result line per step; returns 1 when the node does not come up.
+# nodes_lighttpd NAME [--no-wait]: node NAME is lighttpd with mod_fastcgi
+# spawning two responders (etc/lighttpd/oauth-fastcgi.conf, "max-procs"
+# => 2).  Sets NODES_BASE_NAME (http://127.0.0.1:PORT/oauth) and
+# NODES_PID_NAME; one result line per step; returns 1 when the node does
+# not come up (with --no-wait, when it does not start).
 nodes_lighttpd() {
 	nodes_dir "$1" || return 1
 	nd_port=$(ws_free_port) || { ws_notok "a free port for $1"; return 1; }
@@ -156,6 +157,7 @@ nodes_lighttpd() {
 	ws_start lighttpd lighttpd -D -f "$nd_conf"
 	WS_RUN=$nd_out
 	eval "NODES_PID_$1=\$ws_pid NODES_BASE_$1=http://127.0.0.1:$nd_port/oauth"
+	[ "${2:-}" = --no-wait ] && return 0
 	nodes_up "$1" "lighttpd on 127.0.0.1:$nd_port" "$nd_run/lighttpd.out" \
 	    "$nd_run/error.log"
 }

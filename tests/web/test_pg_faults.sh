@@ -18,6 +18,8 @@
 #   in oauth_tokens (psql);
 # - no connection is leaked; connections the server ends
 #   (pg_terminate_backend) cost each responder one 503, then it reconnects;
+# - a third lighttpd (node S, by TCP) started while the server is down
+#   answers 503 temporarily_unavailable, and 200 once it is back;
 # - the responders are the processes lighttpd started, or lighttpd's log
 #   says why they were replaced; none died of a signal (a seccomp SIGSYS
 #   while reconnecting among them);
@@ -169,6 +171,30 @@ mark stopping
 ws_check "PostgreSQL stops (pg_stop_fast) under the load" pg_stop_fast
 mark stopped
 cgi_case cgi-down "PostgreSQL down" down
+
+# A node started while the database is away: its responders open it
+# lazily and must answer 503, then serve once it is back.
+WS_DB=$NODES_DB_TCP
+nodes_lighttpd S --no-wait
+WS_DB=$unix_db
+# late_token: POST /token through node S; 0 when it answered 200.
+late_token() {
+	ws_http "$NODES_BASE_S/token" -u "svc:$WS_SVC_SECRET" \
+	    -d grant_type=client_credentials
+	[ "$ws_status" = 200 ]
+}
+i=0
+late=
+while [ $i -lt 50 ] && ws_alive "$NODES_PID_S"; do
+	late_token
+	late="$ws_status $(ws_json error)"
+	[ "$late" = "503 temporarily_unavailable" ] && break
+	sleep 0.2
+	i=$((i + 1))
+done
+ws_check "node S, started with PostgreSQL down, answers 503 temporarily_unavailable (${late:-nothing})" \
+    [ "$late" = "503 temporarily_unavailable" ]
+before_S=$(nodes_responders S | sort | tr '\n' ' ')
 sleep "$OUTAGE"
 mark starting
 ws_check "PostgreSQL starts again (pg_start_again)" pg_start_again
@@ -192,6 +218,16 @@ for n in U T; do
 	fi
 	wait "$pid" 2>/dev/null
 done
+# Node S: 200 within 30 s of the restart (150 tries, 0.2 s apart).
+i=0
+while [ $i -lt 150 ] && ! late_token; do
+	sleep 0.2
+	i=$((i + 1))
+done
+echo "# node S: tried again after the loads ended: 200 after $i retries"
+ws_check "node S serves once PostgreSQL is back ($ws_status after $i retries)" \
+    [ "$ws_status" = 200 ]
+
 for n in U T; do
 	echo "# node $n:"
 	cat "$ws_tmp/load-$n.out"
@@ -202,8 +238,8 @@ done
 cgi_case cgi-again "after the restart" up
 
 conns=$(nodes_connections)
-ws_check "no connection leaked: at most one per responder ($conns for 4)" \
-    [ "${conns:-9}" -le 4 ]
+ws_check "no connection leaked: at most one per responder ($conns for 6)" \
+    [ "${conns:-9}" -le 6 ]
 
 # The responders' connections ended by the server (pg_terminate_backend)
 # while PostgreSQL stays up: the next request of each responder fails
@@ -238,7 +274,7 @@ ws_check "connections ended by the server: at most one 503 per connection, then 
     [ "$nbad" -eq 0 -a "$n503" -le "${ended:-0}" -a \
     "$n200" -ge $((2 * AFTER_KILL - ${ended:-0})) ]
 
-for n in U T; do
+for n in U T S; do
 	eval "before=\$before_$n"
 	after=$(nodes_responders $n | sort | tr '\n' ' ')
 	if [ "$after" = "$before" ]; then
@@ -260,7 +296,7 @@ for n in U T; do
 done
 ws_check "oauthctl check passes" ws_quiet ws_ctl check
 
-for n in U T; do
+for n in U T S; do
 	eval "pid=\$NODES_PID_$n"
 	ws_check "node $n: lighttpd stops on SIGTERM" ws_stop "$pid"
 	nodes_check_gone $n lighttpd
