@@ -667,7 +667,7 @@ def cmd_verify(base, state):
             note("%d answers of %d: median %.1f ms, slowest %.1f ms"
                  % (len(d), code, 1000 * d[len(d) // 2], 1000 * d[-1]))
     if stopped is not None and starting is not None:
-        note("pg_stop_fast took %.2f s, down %.2f s, pg_start_again %.2f s"
+        note("stopping took %.2f s, down %.2f s, starting %.2f s"
              % (stopped - stopping, starting - stopped,
                 restarted - starting))
     check("%d answers, each 200 or 503 temporarily_unavailable "

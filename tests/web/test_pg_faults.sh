@@ -8,7 +8,10 @@
 # client_credentials tokens and introspect them, each at least
 # LOAD_REQUESTS exchanges with a 10 s timeout, while the test stops
 # PostgreSQL (pg_stop_fast: connections end), waits OUTAGE seconds and
-# starts it again (pg_start_again); then the load runs out.  Checked:
+# starts it again (pg_start_again); then the load runs out.  A second
+# outage stops it at once instead (pg_stop, an immediate shutdown: no
+# checkpoint, recovery from the WAL at the restart), as a crash of the
+# database server would.  Checked, for both:
 #
 # - every answer is 200 or 503 with the JSON error temporarily_unavailable:
 #   never a 500, a reset connection or no answer within the timeout, and
@@ -140,85 +143,118 @@ cgi_case() {
 cgi_case cgi-up "PostgreSQL up" up
 
 # mark NAME: the time, for lib_nodes.py, written whole (a rename) into
-# the state directory of each load.
-mkdir -p "$ws_tmp/state-U" "$ws_tmp/state-T"
+# the state directory of each load of this outage.
 mark() {
-	for st in "$ws_tmp/state-U" "$ws_tmp/state-T"; do
+	for st in $states; do
 		date +%s.%N >"$st/.$1" && mv "$st/.$1" "$st/$1"
 	done
 }
 
-"$WS_PYTHON" tests/web/lib_nodes.py load "$NODES_BASE_U" "$LOAD_CLIENTS" \
-    "$LOAD_REQUESTS" "$ws_tmp/state-U" >"$ws_tmp/load-U.out" 2>&1 &
-load_U=$!
-"$WS_PYTHON" tests/web/lib_nodes.py load "$NODES_BASE_T" \
-    "$LOAD_CLIENTS_TCP" "$LOAD_REQUESTS" "$ws_tmp/state-T" \
-    >"$ws_tmp/load-T.out" 2>&1 &
-load_T=$!
-# Stopped at exit with the servers, should the test end before them.
-ws_pids="$load_U $load_T $ws_pids"
-i=0
-while { [ ! -e "$ws_tmp/state-U/warm" ] || [ ! -e "$ws_tmp/state-T/warm" ]; } &&
-    ws_alive "$load_U" && ws_alive "$load_T" &&
-    [ $i -lt $((WARM_TIMEOUT * 10)) ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-ws_check "the loads issued 200 tokens each before the stop" \
-    [ -e "$ws_tmp/state-U/warm" -a -e "$ws_tmp/state-T/warm" ]
+# outage N fast|immediate HOOK: LOAD_CLIENTS clients on node U and
+# LOAD_CLIENTS_TCP on node T (their records in state-N-U and state-N-T);
+# once both have issued 200 tokens, PostgreSQL is stopped, with
+# pg_stop_fast (connections end, everything flushed) or pg_stop
+# (immediate: the server's processes quit at once, as in a crash, and the
+# restart recovers from the WAL); HOOK runs, then OUTAGE seconds pass and
+# the server starts again; the loads run out, and what they were
+# answered is checked (lib_nodes.py verify).
+outage() {
+	on=$1 mode=$2 hook=$3
+	states="$ws_tmp/state-$on-U $ws_tmp/state-$on-T"
+	mkdir -p $states
+	"$WS_PYTHON" tests/web/lib_nodes.py load "$NODES_BASE_U" \
+	    "$LOAD_CLIENTS" "$LOAD_REQUESTS" "$ws_tmp/state-$on-U" \
+	    >"$ws_tmp/load-$on-U.out" 2>&1 &
+	load_U=$!
+	"$WS_PYTHON" tests/web/lib_nodes.py load "$NODES_BASE_T" \
+	    "$LOAD_CLIENTS_TCP" "$LOAD_REQUESTS" "$ws_tmp/state-$on-T" \
+	    >"$ws_tmp/load-$on-T.out" 2>&1 &
+	load_T=$!
+	# Stopped at exit with the servers, should the test end before.
+	ws_pids="$load_U $load_T $ws_pids"
+	i=0
+	while { [ ! -e "$ws_tmp/state-$on-U/warm" ] ||
+	    [ ! -e "$ws_tmp/state-$on-T/warm" ]; } &&
+	    ws_alive "$load_U" && ws_alive "$load_T" &&
+	    [ $i -lt $((WARM_TIMEOUT * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ws_check "outage $on: the loads issued 200 tokens each before the stop" \
+	    [ -e "$ws_tmp/state-$on-U/warm" -a -e "$ws_tmp/state-$on-T/warm" ]
+	mark stopping
+	if [ "$mode" = fast ]; then
+		ws_check "outage $on: PostgreSQL stops (pg_stop_fast) under the load" \
+		    pg_stop_fast
+	else
+		ws_check "outage $on: PostgreSQL stops at once (pg_stop, immediate) under the load" \
+		    pg_stop
+	fi
+	mark stopped
+	$hook
+	sleep "$OUTAGE"
+	mark starting
+	ws_check "outage $on: PostgreSQL starts again (pg_start_again)" \
+	    pg_start_again
+	mark restarted
+	# The loads bound themselves (120 s, 60 s after the restart); this
+	# is the backstop.
+	i=0
+	while { ws_alive "$load_U" || ws_alive "$load_T"; } &&
+	    [ $i -lt $((LOAD_TIMEOUT * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	for n in U T; do
+		eval "pid=\$load_$n"
+		if ws_alive "$pid"; then
+			kill -KILL "$pid" 2>/dev/null
+			ws_notok "outage $on: the load on node $n ends within $LOAD_TIMEOUT s"
+		else
+			ws_ok "outage $on: the load on node $n ends within $LOAD_TIMEOUT s"
+		fi
+		wait "$pid" 2>/dev/null
+	done
+	for n in U T; do
+		echo "# outage $on ($mode), node $n:"
+		cat "$ws_tmp/load-$on-$n.out"
+		eval "base=\$NODES_BASE_$n"
+		nodes_py verify "$base" "$ws_tmp/state-$on-$n"
+	done
+}
 
-mark stopping
-ws_check "PostgreSQL stops (pg_stop_fast) under the load" pg_stop_fast
-mark stopped
-cgi_case cgi-down "PostgreSQL down" down
-
-# A node started while the database is away: its responders open it
-# lazily and must answer 503, then serve once it is back.
-WS_DB=$NODES_DB_TCP
-nodes_lighttpd S --no-wait
-WS_DB=$unix_db
 # late_token: POST /token through node S; 0 when it answered 200.
 late_token() {
 	ws_http "$NODES_BASE_S/token" -u "svc:$WS_SVC_SECRET" \
 	    -d grant_type=client_credentials
 	[ "$ws_status" = 200 ]
 }
-i=0
-late=
-while [ $i -lt 50 ] && ws_alive "$NODES_PID_S"; do
-	late_token
-	late="$ws_status $(ws_json error)"
-	[ "$late" = "503 temporarily_unavailable" ] && break
-	sleep 0.2
-	i=$((i + 1))
-done
-ws_check "node S, started with PostgreSQL down, answers 503 temporarily_unavailable (${late:-nothing})" \
-    [ "$late" = "503 temporarily_unavailable" ]
-before_S=$(nodes_responders S | sort | tr '\n' ' ')
-sleep "$OUTAGE"
-mark starting
-ws_check "PostgreSQL starts again (pg_start_again)" pg_start_again
-mark restarted
 
-# The loads bound themselves (120 s, 60 s after the restart); this is the
-# backstop.
-i=0
-while { ws_alive "$load_U" || ws_alive "$load_T"; } &&
-    [ $i -lt $((LOAD_TIMEOUT * 10)) ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-for n in U T; do
-	eval "pid=\$load_$n"
-	if ws_alive "$pid"; then
-		kill -KILL "$pid" 2>/dev/null
-		ws_notok "the load on node $n ends within $LOAD_TIMEOUT s"
-	else
-		ws_ok "the load on node $n ends within $LOAD_TIMEOUT s"
-	fi
-	wait "$pid" 2>/dev/null
-done
-# Node S: 200 within 30 s of the restart (150 tries, 0.2 s apart).
+# While the first outage lasts: CGI requests, and a node started while
+# the database is away, whose responders open it lazily and must answer
+# 503.
+first_outage() {
+	cgi_case cgi-down "PostgreSQL down" down
+	WS_DB=$NODES_DB_TCP
+	nodes_lighttpd S --no-wait
+	WS_DB=$unix_db
+	i=0
+	late=
+	while [ $i -lt 50 ] && ws_alive "$NODES_PID_S"; do
+		late_token
+		late="$ws_status $(ws_json error)"
+		[ "$late" = "503 temporarily_unavailable" ] && break
+		sleep 0.2
+		i=$((i + 1))
+	done
+	ws_check "node S, started with PostgreSQL down, answers 503 temporarily_unavailable (${late:-nothing})" \
+	    [ "$late" = "503 temporarily_unavailable" ]
+	before_S=$(nodes_responders S | sort | tr '\n' ' ')
+}
+
+outage 1 fast first_outage
+
+# Node S: 200 within 30 s (150 tries, 0.2 s apart).
 i=0
 while [ $i -lt 150 ] && ! late_token; do
 	sleep 0.2
@@ -228,12 +264,7 @@ echo "# node S: tried again after the loads ended: 200 after $i retries"
 ws_check "node S serves once PostgreSQL is back ($ws_status after $i retries)" \
     [ "$ws_status" = 200 ]
 
-for n in U T; do
-	echo "# node $n:"
-	cat "$ws_tmp/load-$n.out"
-	eval "base=\$NODES_BASE_$n"
-	nodes_py verify "$base" "$ws_tmp/state-$n"
-done
+outage 2 immediate :
 
 cgi_case cgi-again "after the restart" up
 
