@@ -66,9 +66,10 @@ backend_uri() {
 	    sed "s|^\([a-z]*://[^/?]*\)[^?]*|\1/$1|"
 }
 
-# backend_newdb NAME DIR: prints where a new database is: DIR/NAME (LMDB,
-# not made: oauthctl init makes it) or the URI of a new, empty PostgreSQL
-# database (oauthctl init makes the schema), dropped by backend_stop.
+# backend_newdb NAME DIR [FROM]: prints where a new database is: DIR/NAME
+# (LMDB, not made: oauthctl init makes it) or the URI of a new PostgreSQL
+# database, empty (oauthctl init makes the schema) or a copy of the one
+# of URI FROM (which nobody may be connected to), dropped by backend_stop.
 backend_newdb() {
 	if [ "$BACKEND" != postgresql ]; then
 		echo "$2/$1"
@@ -76,9 +77,17 @@ backend_newdb() {
 	fi
 	_n=$(printf '%s_%s' "$backend_prefix" "$1" | tr 'A-Z' 'a-z' |
 	    tr -c 'a-z0-9_\n' _ | cut -c 1-63)
+	_from=
+	[ $# -lt 3 ] || _from=" TEMPLATE \"$(backend_dbname "$3")\""
 	echo "$_n" >>"$backend_list"
-	backend_psql "$backend_maint" "CREATE DATABASE \"$_n\"" >&2 || return 1
+	backend_psql "$backend_maint" "CREATE DATABASE \"$_n\"$_from" >&2 ||
+	    return 1
 	backend_uri "$_n"
+}
+
+# backend_dbname URI: the database name in a URI's path.
+backend_dbname() {
+	printf '%s\n' "$1" | sed 's|^[a-z]*://[^/?]*/\([^?]*\).*|\1|'
 }
 
 # backend_psql URI SQL: runs SQL on a database of the backend, prints

@@ -9,7 +9,13 @@
 #   OAUTHCTL=build/asan/oauthctl OAUTH_FCGI=build/asan/oauth.fcgi \
 #       sh tests/ctl/test_check.sh
 #
+# OAUTH_TEST_BACKEND=postgresql runs the same checks on PostgreSQL
+# (tests/lib_backend.sh): there each damaged database is a copy of the
+# healthy one (CREATE DATABASE ... TEMPLATE) with the same record deleted
+# or garbled by SQL; the `record` columns hold what LMDB's values hold.
+#
 # One "ok - ..." or "not ok - ..." line per check, then "N passed, M failed".
+# Run from the top of the source tree.
 
 set -u
 
@@ -30,17 +36,26 @@ for b in "$OAUTHCTL" "$OAUTH_FCGI"; do
 		exit 1
 	fi
 done
-for c in mdb_dump mdb_load; do
-	if ! command -v "$c" >/dev/null 2>&1; then
-		echo "skipped: $c missing (apt-get install lmdb-utils)"
-		echo "0 passed, 0 failed"
-		exit 0
-	fi
-done
+. tests/lib_backend.sh
+
+if [ "$BACKEND" = lmdb ]; then
+	for c in mdb_dump mdb_load; do
+		if ! command -v "$c" >/dev/null 2>&1; then
+			echo "skipped: $c missing (apt-get install lmdb-utils)"
+			echo "0 passed, 0 failed"
+			exit 0
+		fi
+	done
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-test.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+trap 'backend_stop; rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
+if ! backend_start "$tmp"; then
+	echo "skipped: $BACKEND: $backend_why"
+	echo "0 passed, 0 failed"
+	exit 0
+fi
 
 passed=0
 failed=0
@@ -163,11 +178,37 @@ jti() {
 	    cut -c1-32
 }
 
+# The PostgreSQL table of an LMDB named database, and its key as bytes.
+pg_table() {
+	case $1 in
+	clients) echo "oauth_clients convert_to(id,'UTF8')" ;;
+	tokens) echo "oauth_tokens hash" ;;
+	grants) echo "oauth_grants id" ;;
+	keys) echo "oauth_keys convert_to(kid,'UTF8')" ;;
+	esac
+}
+
 # rewrite SRC DST DB KEY MODE: copies the database SRC to the new
 # directory DST through mdb_dump and mdb_load, with the record KEY (hex)
 # of the named database DB deleted (MODE drop) or given a value that
-# decodes to nothing (MODE garble).
+# decodes to nothing (MODE garble).  On PostgreSQL DST is a name: the copy
+# is a new database, its URI in $copy.
 rewrite() {
+	if [ "$BACKEND" = postgresql ]; then
+		# shellcheck disable=SC2046 # the table and its key expression
+		set -- "$1" "$2" $(pg_table "$3") "$4" "$5"
+		copy=$(backend_newdb "$2" "$tmp" "$1") || return 1
+		if [ "$6" = drop ]; then
+			_sql="DELETE FROM $3"
+		else
+			_sql="UPDATE $3 SET record = '\\x00ff'::bytea"
+		fi
+		# A rewrite that changes nothing is a failure, as in LMDB.
+		[ -n "$(backend_psql "$copy" "$_sql
+		    WHERE $4 = decode('$5', 'hex') RETURNING 1")" ]
+		return
+	fi
+	copy=$2
 	mdb_dump -a "$1" >"$tmp/dump" || return 1
 	awk -v db="$3" -v key=" $4" -v mode="$5" '
 	/^database=/ { cur = substr($0, 10) }
@@ -193,6 +234,12 @@ rewrite() {
 
 # keys DB DBNAME: the keys (hex) of a named database, in order.
 keys() {
+	if [ "$BACKEND" = postgresql ]; then
+		# shellcheck disable=SC2046
+		set -- "$1" $(pg_table "$2")
+		backend_psql "$1" "SELECT encode($3, 'hex') FROM $2 ORDER BY $3"
+		return
+	fi
 	mdb_dump -s "$2" "$1" | awk '
 	/^HEADER=END/ { on = 1; next }
 	/^DATA=END/ { on = 0 }
@@ -204,6 +251,8 @@ hex() {
 }
 
 : >"$tmp/tokens"
+how="mdb_dump | mdb_load"
+[ "$BACKEND" = lmdb ] || how="SQL on a copy"
 
 # ---------------------------------------------------------------- usage
 
@@ -214,13 +263,15 @@ check "check --help shows the usage" has "$tmp/out" "oauthctl [--db PATH] check"
 "$OAUTHCTL" --db "$tmp/none" check extra >"$tmp/out" 2>"$tmp/err"
 rc=$?
 expect_rc "check with an operand is a usage error" 2
-run_check "$tmp/missing"
+# On PostgreSQL: a database without the schema.
+missing=$(backend_newdb missing "$tmp")
+run_check "$missing"
 expect_rc "check of a missing database fails" 1
 check "... saying there is no database" has "$tmp/err" "no database there"
 
 # ---------------------------------------------------------------- healthy
 
-db=$tmp/db
+db=$(backend_newdb db "$tmp")
 "$OAUTHCTL" --db "$db" init >/dev/null 2>&1 || not_ok "oauthctl init"
 run_check "$db"
 expect_rc "an empty database passes" 0
@@ -259,7 +310,7 @@ expect_rc "the same database passes once everything has expired" 0
 
 gone_key=$(hex gone)
 if rewrite "$db" "$tmp/db-noclient" clients "$gone_key" drop; then
-	run_check "$tmp/db-noclient"
+	run_check "$copy"
 	expect_rc "a token whose client was deleted fails" 1
 	check "... naming the token by its jti and the missing client" has \
 	    "$tmp/err" "access token $(jti "$gone_access") names client \"gone\", which does not exist"
@@ -271,93 +322,103 @@ if rewrite "$db" "$tmp/db-noclient" clients "$gone_key" drop; then
 	check "... never printing a token" no_token_in "$tmp/err"
 	check "... nor on standard output" no_token_in "$tmp/out"
 else
-	not_ok "the client 'gone' deleted by mdb_dump | mdb_load"
+	not_ok "the client 'gone' deleted by $how"
 fi
 
 # ---------------------------------------------- a grant gone behind
 
-gone_grant=$(keys "$db" grants | while read -r k; do
-	# The grant of "gone": its record carries the client id.
-	mdb_dump -s grants "$db" | grep -A1 "^ $k\$" | tail -n 1 |
-	    grep -q "$gone_key" && echo "$k"
-done | head -n 1)
+if [ "$BACKEND" = postgresql ]; then
+	gone_grant=$(backend_psql "$db" "SELECT encode(id, 'hex')
+	    FROM oauth_grants WHERE client_id = 'gone' ORDER BY id LIMIT 1")
+else
+	gone_grant=$(keys "$db" grants | while read -r k; do
+		# The grant of "gone": its record carries the client id.
+		mdb_dump -s grants "$db" | grep -A1 "^ $k\$" | tail -n 1 |
+		    grep -q "$gone_key" && echo "$k"
+	done | head -n 1)
+fi
 if [ -n "$gone_grant" ] &&
     rewrite "$db" "$tmp/db-nogrant" grants "$gone_grant" drop; then
-	run_check "$tmp/db-nogrant"
+	run_check "$copy"
 	expect_rc "a live token whose grant is missing fails" 1
 	check "... naming the token and the grant" has "$tmp/err" \
 	    "access token $(jti "$gone_access") names grant $gone_grant, which does not exist, and has not expired"
-	run_check "$tmp/db-nogrant" OAUTH_TEST_NOW=$LATER
+	run_check "$copy" OAUTH_TEST_NOW=$LATER
 	expect_rc "the same tokens once expired pass (a purged grant)" 0
 	check "... and are counted as outliving their grant" has "$tmp/out" \
 	    "3 expired tokens outlived their grant"
 else
-	not_ok "the grant of 'gone' deleted by mdb_dump | mdb_load"
+	not_ok "the grant of 'gone' deleted by $how"
 fi
 
 # ------------------------------------------------- records that do not decode
 
 set -- $(keys "$db" tokens)
 if [ $# -ge 3 ] && rewrite "$db" "$tmp/db-badtoken" tokens "$2" garble; then
-	run_check "$tmp/db-badtoken"
+	run_check "$copy"
 	expect_rc "a token record that does not decode fails" 1
 	first=$(printf '%s' "$1" | cut -c1-32)
 	check "... placing it after the record before it" has "$tmp/err" \
 	    "tokens: the record after $first does not decode"
 	check "... never printing a token" no_token_in "$tmp/err"
 else
-	not_ok "a token record garbled by mdb_dump | mdb_load"
+	not_ok "a token record garbled by $how"
 fi
 if rewrite "$db" "$tmp/db-badfirst" tokens "$1" garble; then
-	run_check "$tmp/db-badfirst"
+	run_check "$copy"
 	expect_rc "a first token record that does not decode fails" 1
 	check "... saying it is the first" has "$tmp/err" \
 	    "tokens: the first record does not decode"
 else
-	not_ok "the first token record garbled by mdb_dump | mdb_load"
+	not_ok "the first token record garbled by $how"
 fi
 if rewrite "$db" "$tmp/db-badclient" clients "$(hex pub)" garble; then
-	run_check "$tmp/db-badclient"
+	run_check "$copy"
 	expect_rc "a client record that does not decode fails" 1
 	check "... placing it after the client before it" has "$tmp/err" \
 	    "clients: the record after \"gone\" does not decode"
 	check "... and naming the tokens of that client" grep -q \
 	    "names client \"pub\", whose record does not decode" "$tmp/err"
 else
-	not_ok "a client record garbled by mdb_dump | mdb_load"
+	not_ok "a client record garbled by $how"
 fi
 set -- $(keys "$db" grants)
 if rewrite "$db" "$tmp/db-badgrant" grants "$1" garble; then
-	run_check "$tmp/db-badgrant"
+	run_check "$copy"
 	expect_rc "a grant record that does not decode fails" 1
 	check "... saying so" grep -q \
 	    "grants: the first record does not decode" "$tmp/err"
 	check "... and naming the tokens of that grant" grep -q \
 	    "names grant $1, whose record does not decode" "$tmp/err"
 else
-	not_ok "a grant record garbled by mdb_dump | mdb_load"
+	not_ok "a grant record garbled by $how"
 fi
 
 # A signing key record that does not decode.
 set -- $(keys "$db" keys)
 if [ $# -ge 1 ] && rewrite "$db" "$tmp/db-badkey" keys "$1" garble; then
-	run_check "$tmp/db-badkey"
+	run_check "$copy"
 	expect_rc "a signing key record that does not decode fails" 1
 	check "... saying so" grep -q "keys: the first record does not decode" \
 	    "$tmp/err"
 	check "... and showing no key material" sh -c \
 	    '! grep -q -e PRIVATE -e BEGIN "$1"' sh "$tmp/err"
 else
-	not_ok "a signing key record garbled by mdb_dump | mdb_load"
+	not_ok "a signing key record garbled by $how"
 fi
 run_check "$db"
 check "the keys are counted" has "$tmp/out" "checked 1 signing keys"
 
-# A copy through mdb_dump | mdb_load that changes nothing passes: the
-# failures above come from the damage, not from the copy.
-mdb_dump -a "$db" >"$tmp/dump" && mkdir -p "$tmp/db-copy" &&
-    mdb_load -f "$tmp/dump" "$tmp/db-copy" 2>"$tmp/load.err"
-run_check "$tmp/db-copy"
+# A copy through mdb_dump | mdb_load (or CREATE DATABASE) that changes
+# nothing passes: the failures above come from the damage, not the copy.
+if [ "$BACKEND" = postgresql ]; then
+	copy=$(backend_newdb db-copy "$tmp" "$db")
+else
+	copy=$tmp/db-copy
+	mdb_dump -a "$db" >"$tmp/dump" && mkdir -p "$copy" &&
+	    mdb_load -f "$tmp/dump" "$copy" 2>"$tmp/load.err"
+fi
+run_check "$copy"
 expect_rc "an undamaged copy passes" 0
 
 echo "$passed passed, $failed failed"
