@@ -7,6 +7,7 @@ database counts that back them up (psql on the suite's PostgreSQL).
     lib_nodes.py coderace BASE_A BASE_B ROUNDS PER_NODE
     lib_nodes.py refreshrace BASE_A BASE_B ROUNDS PER_NODE
     lib_nodes.py revokerace BASE_A BASE_B ROUNDS
+    lib_nodes.py mixed BASE_A BASE_B ROUNDS
     lib_nodes.py load BASE CLIENTS MIN_REQUESTS STATE_DIR
     lib_nodes.py verify BASE STATE_DIR
 
@@ -545,6 +546,95 @@ def cmd_revokerace(base_a, base_b, rounds):
           {k: v for k, v in expect.items() if v} == got)
 
 
+def cmd_mixed(base_a, base_b, rounds):
+    """Per round, everything that touches one grant at once, half through
+    each node: two refreshes and a revocation of its refresh token, a
+    revocation of its access token, two replays of its code and an
+    introspection.  Every answer is a 200 or a 400 invalid_grant (no 5xx:
+    no deadlock broken, no lock timeout); at most one refresh wins; the
+    code replays revoke the grant, so that afterwards every token of it,
+    old or new, is inactive through both nodes."""
+    nodes = {"A": Conn(base_a), "B": Conn(base_b)}
+    bases = {"A": base_a, "B": base_b}
+    bad_setup, bad = [], []
+    wins = 0
+    for i in range(rounds):
+        src = "A" if i % 2 == 0 else "B"
+        code, why = authorize(nodes[src])
+        r = redeem(nodes[src], code) if code is not None else None
+        if r is None or r.status != 200 or not r.get("refresh_token"):
+            bad_setup.append("round %d via %s: %s" % (i, src, why or r))
+            continue
+        at, rt = r.get("access_token"), r.get("refresh_token")
+        jobs = [
+            ("refresh", "A", "/token", {"grant_type": "refresh_token",
+                                        "refresh_token": rt}, APP),
+            ("refresh", "B", "/token", {"grant_type": "refresh_token",
+                                        "refresh_token": rt}, APP),
+            ("revoke refresh", "A", "/revoke", {"token": rt}, APP),
+            ("revoke access", "B", "/revoke", {"token": at}, APP),
+            ("code replay", "B", "/token", {
+                "grant_type": "authorization_code", "code": code,
+                "redirect_uri": REDIRECT}, APP),
+            ("code replay", "A", "/token", {
+                "grant_type": "authorization_code", "code": code,
+                "redirect_uri": REDIRECT}, APP),
+            ("introspect", "A", "/introspect", {"token": at}, RS),
+            ("introspect", "B", "/introspect", {"token": rt}, RS),
+        ]
+        barrier = threading.Barrier(len(jobs))
+        out = [None] * len(jobs)
+
+        def one(k, node, path, form, auth):
+            c = Conn(bases[node])
+            try:
+                c.open()
+            except OSError:
+                pass
+            try:
+                barrier.wait(timeout=HTTP_TIMEOUT)
+            except threading.BrokenBarrierError:
+                pass
+            out[k] = c.post(path, form, auth)
+            c.close()
+
+        threads = [threading.Thread(target=one, args=(k,) + j[1:])
+                   for k, j in enumerate(jobs)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(HTTP_TIMEOUT * 3)
+        out = [o if o is not None else Reply(error="hung") for o in out]
+        issued = []
+        for (what, node, _, _, _), rep in zip(jobs, out):
+            ok = rep.status == 200 or (rep.status == 400 and
+                                       rep.get("error") == "invalid_grant")
+            if what == "code replay" and rep.status != 400:
+                ok = False
+            if not ok:
+                bad.append("round %d: %s through %s: %s"
+                           % (i, what, node, rep))
+            if what == "refresh" and rep.status == 200:
+                issued += [rep.get("access_token"), rep.get("refresh_token")]
+        if len(issued) > 2:
+            bad.append("round %d: both refreshes answered 200" % i)
+        wins += len(issued) // 2
+        for t in [at, rt] + issued:
+            for node in ("A", "B"):
+                a = introspect_active(nodes[node], t)
+                if a is not False:
+                    bad.append("round %d: a token of the grant after the "
+                               "code replays, through %s: %s" % (i, node, a))
+    note("mixed: %d rounds of 8 requests on one grant; a refresh won in %d"
+         % (rounds, wins))
+    check("%d grants for the mixed rounds" % rounds, not bad_setup,
+          "\n".join(bad_setup))
+    check("mixed rounds: every answer 200 or 400 invalid_grant (no 5xx), "
+          "at most one refresh won, and afterwards every token of the "
+          "grant inactive through both nodes", not bad,
+          "\n".join(bad[:10]))
+
+
 # ---- load: tokens and introspection while PostgreSQL goes away and back
 
 def phase_time(state, name):
@@ -745,6 +835,7 @@ def main(argv):
         "coderace": (cmd_coderace, (str, str, int, int)),
         "refreshrace": (cmd_refreshrace, (str, str, int, int)),
         "revokerace": (cmd_revokerace, (str, str, int)),
+        "mixed": (cmd_mixed, (str, str, int)),
         "load": (cmd_load, (str, int, int, str)),
         "verify": (cmd_verify, (str, str)),
     }

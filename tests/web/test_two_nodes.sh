@@ -19,6 +19,10 @@
 # - a refresh racing the revocation of its refresh token through the
 #   other node ends as one of the two orders would, in the answers and in
 #   the database;
+# - mixed rounds: two refreshes, the revocations of the refresh and the
+#   access token, two replays of the code and introspections of one grant
+#   at once across both nodes: no 5xx, at most one refresh wins, and every
+#   token of the grant ends inactive (the replays revoke it);
 # - a client secret changed, a client removed and a key generated with
 #   oauthctl are seen so through both nodes at once;
 # - each of the four responders holds one connection to PostgreSQL;
@@ -65,6 +69,7 @@ nodes_py coderace "$NODES_BASE_A" "$NODES_BASE_B" "$ROUNDS_RACE" "$PER_NODE"
 nodes_py refreshrace "$NODES_BASE_A" "$NODES_BASE_B" "$ROUNDS_RACE" \
     "$PER_NODE"
 nodes_py revokerace "$NODES_BASE_A" "$NODES_BASE_B" "$ROUNDS_RACE"
+nodes_py mixed "$NODES_BASE_A" "$NODES_BASE_B" "$ROUNDS_RACE"
 
 # What the operator changes with oauthctl is seen through both nodes at
 # once: a new client secret (the old one refused, also by responders
