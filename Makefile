@@ -3,6 +3,7 @@
 #   make            build/oauth.fcgi and build/oauthctl
 #   make check      install missing packages, build, run every test
 #   make run        install missing packages, build, serve a demo on 127.0.0.1
+#   make bench-pg   LMDB and PostgreSQL through the same web server
 #   make fuzz       libFuzzer runs of tests/fuzz (clang), FUZZ_TIME s each
 #   make install    PREFIX (/usr/local) and DESTDIR honoured
 #   make deb        the Debian package (debian/), in build/
@@ -21,13 +22,19 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 WARNINGS = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wswitch-enum
-PKGS = fcgi libcjson lmdb libcrypto libseccomp libpq
+PKGS = fcgi libcjson lmdb libcrypto libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
-	echo -lfcgi -lcjson -llmdb -lcrypto -lseccomp -lpq)
+	echo -lfcgi -lcjson -llmdb -lcrypto -lseccomp)
+# libpq: its header to build, but loaded at run time only by a process
+# that opens a PostgreSQL database (storage/store_pg_lib.c); the tests of
+# the PostgreSQL backend also call it directly.
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || \
+	echo -I/usr/include/postgresql)
+PQ_LIBS := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-	$(WARNINGS) $(PKG_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
+	$(WARNINGS) $(PKG_CFLAGS) $(PQ_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_CFLAGS)
 
 CORE_SRC = $(wildcard common/*.c storage/*.c handlers/*.c)
@@ -43,7 +50,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 HEADERS = $(wildcard common/*.h storage/*.h handlers/*.h fcgi/*.h ctl/*.h)
 
-.PHONY: all check asan deps run install uninstall clean bench bench-peers \
+.PHONY: all check asan deps run install uninstall clean bench bench-peers bench-pg \
 	units reliability fuzz deb check-package
 
 all: $(BUILD)/oauth.fcgi $(BUILD)/oauthctl
@@ -66,7 +73,7 @@ $(BUILD)/oauthctl: $(CTL_OBJ) $(BUILD)/libcore.a
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a \
-		$(PKG_LIBS) $(CMOCKA_LIBS)
+		$(PKG_LIBS) $(PQ_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz harnesses build as plain programs that replay files (tests/fuzz/
 # corpus); with clang, FUZZ_CFLAGS=-fsanitize=fuzzer,address makes them
@@ -120,6 +127,10 @@ reliability:
 
 bench: all $(BUILD)/bench/bench_handlers
 	@sh bench/run.sh
+
+# LMDB and PostgreSQL through the same lighttpd (bench/pg.sh).
+bench-pg: all $(BUILD)/bench/bench_handlers
+	@BUILD=$(BUILD) sh bench/pg.sh
 
 bench-peers: all $(BUILD)/bench/bench_handlers
 	@sh bench/peer_glewlwyd.sh

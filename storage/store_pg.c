@@ -86,7 +86,7 @@ store_pg_note(struct store_pg *s, const char *why)
 
 /*
  * Connects to the server the URI names and checks (or, with create,
- * makes) the schema.  The defaults given before the URI bound how long a
+ * makes) the schema.  The defaults given beside the URI bound how long a
  * connection attempt, a statement, a lock wait and an idle transaction
  * may take, and ask for READ COMMITTED, under which a lock wait ends in
  * the newest row rather than a serialization failure; the URI may set
@@ -98,21 +98,46 @@ store_pg_note(struct store_pg *s, const char *why)
 static enum store_status
 store_pg_connect(struct store_pg *s, char *why, size_t whylen)
 {
+	static const char ours[] =
+	    "-c statement_timeout=15000 -c lock_timeout=10000 "
+	    "-c idle_in_transaction_session_timeout=60000 "
+	    "-c default_transaction_isolation=read\\ committed";
 	static const char *const keys[] = {
-		"connect_timeout", "application_name", "options", "dbname",
+		"connect_timeout", "application_name", "dbname", "options",
 		NULL
 	};
-	const char *values[] = {
-		"10", "fcgi-oauth",
-		"-c statement_timeout=15000 -c lock_timeout=10000 "
-		"-c idle_in_transaction_session_timeout=60000 "
-		"-c default_transaction_isolation=read\\ committed",
-		s->uri, NULL
-	};
+	const char *values[5] = { "10", "fcgi-oauth", s->uri, ours, NULL };
+	PQconninfoOption *parsed, *o;
+	struct buf options = {0};
+	char *err = NULL;
 	enum store_status st;
 
+	/*
+	 * Given after the URI, ours would replace the URI's own options:
+	 * the two are joined instead, the URI's last, so that they win.
+	 */
+	if ((parsed = PQconninfoParse(s->uri, &err)) != NULL) {
+		for (o = parsed; o->keyword != NULL; o++)
+			if (strcmp(o->keyword, "options") == 0 &&
+			    o->val != NULL && *o->val != '\0') {
+				if (buf_puts(&options, ours) == -1 ||
+				    buf_puts(&options, " ") == -1 ||
+				    buf_puts(&options, o->val) == -1) {
+					buf_free(&options);
+					PQconninfoFree(parsed);
+					(void)snprintf(why, whylen,
+					    "out of memory");
+					return STORE_NOMEM;
+				}
+				values[3] = options.data;
+			}
+		PQconninfoFree(parsed);
+	}
+	PQfreemem(err);
 	memset(s->prepared, 0, sizeof(s->prepared));
-	if ((s->conn = PQconnectdbParams(keys, values, 1)) == NULL) {
+	s->conn = PQconnectdbParams(keys, values, 1);
+	buf_free(&options);
+	if (s->conn == NULL) {
 		(void)snprintf(why, whylen, "out of memory");
 		return STORE_NOMEM;
 	}
@@ -176,6 +201,8 @@ store_pg_open(const char *uri, unsigned flags, struct store **sp, char *why,
 	enum store_status st;
 
 	*sp = NULL;
+	if (store_pg_lib_load(why, whylen) == -1)
+		return STORE_IOERR;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return STORE_NOMEM;
 	s->base.ops = &store_pg_ops;

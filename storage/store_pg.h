@@ -14,6 +14,85 @@
 
 #include "store_backend.h"
 
+/*
+ * store_pg_lib.c: libpq, loaded when a database is first opened rather
+ * than linked, so that a process on LMDB (every CGI request, oauthctl)
+ * does not map it and the thirty libraries it brings.  The calls of
+ * store_pg*.c go through this table; the names below keep them reading
+ * as libpq's own.
+ */
+#define STORE_PG_LIB_FUNCTIONS(X) \
+	X(PGconn *, PQconnectdbParams, (const char *const *, const char *const *, int))\
+	X(ConnStatusType, PQstatus, (const PGconn *))\
+	X(char *, PQerrorMessage, (const PGconn *))\
+	X(void, PQfinish, (PGconn *))\
+	X(int, PQsocket, (const PGconn *))\
+	X(PGresult *, PQexec, (PGconn *, const char *))\
+	X(int, PQsendQuery, (PGconn *, const char *))\
+	X(int, PQsendQueryParams, (PGconn *, const char *, int, const Oid *, const char *const *, const int *, const int *, int))\
+	X(int, PQsendPrepare, (PGconn *, const char *, const char *, int, const Oid *))\
+	X(int, PQsendQueryPrepared, (PGconn *, const char *, int, const char *const *, const int *, const int *, int))\
+	X(PGresult *, PQgetResult, (PGconn *))\
+	X(int, PQisBusy, (PGconn *))\
+	X(int, PQconsumeInput, (PGconn *))\
+	X(int, PQenterPipelineMode, (PGconn *))\
+	X(int, PQexitPipelineMode, (PGconn *))\
+	X(int, PQpipelineSync, (PGconn *))\
+	X(ExecStatusType, PQresultStatus, (const PGresult *))\
+	X(char *, PQresultErrorField, (const PGresult *, int))\
+	X(char *, PQcmdStatus, (PGresult *))\
+	X(char *, PQcmdTuples, (PGresult *))\
+	X(int, PQntuples, (const PGresult *))\
+	X(int, PQnfields, (const PGresult *))\
+	X(char *, PQgetvalue, (const PGresult *, int, int))\
+	X(int, PQgetlength, (const PGresult *, int, int))\
+	X(int, PQgetisnull, (const PGresult *, int, int))\
+	X(void, PQclear, (PGresult *))\
+	X(PQconninfoOption *, PQconninfoParse, (const char *, char **))\
+	X(void, PQconninfoFree, (PQconninfoOption *))\
+	X(void, PQfreemem, (void *))
+
+#define STORE_PG_LIB_FIELD(ret, name, args) ret (*name) args;
+struct store_pg_lib {
+	STORE_PG_LIB_FUNCTIONS(STORE_PG_LIB_FIELD)
+};
+#undef STORE_PG_LIB_FIELD
+
+extern struct store_pg_lib store_pg_lib;
+int store_pg_lib_load(char *, size_t);
+
+#ifndef STORE_PG_LIB_DEFINING
+#define PQconnectdbParams store_pg_lib.PQconnectdbParams
+#define PQstatus store_pg_lib.PQstatus
+#define PQerrorMessage store_pg_lib.PQerrorMessage
+#define PQfinish store_pg_lib.PQfinish
+#define PQsocket store_pg_lib.PQsocket
+#define PQexec store_pg_lib.PQexec
+#define PQsendQuery store_pg_lib.PQsendQuery
+#define PQsendQueryParams store_pg_lib.PQsendQueryParams
+#define PQsendPrepare store_pg_lib.PQsendPrepare
+#define PQsendQueryPrepared store_pg_lib.PQsendQueryPrepared
+#define PQgetResult store_pg_lib.PQgetResult
+#define PQisBusy store_pg_lib.PQisBusy
+#define PQconsumeInput store_pg_lib.PQconsumeInput
+#define PQenterPipelineMode store_pg_lib.PQenterPipelineMode
+#define PQexitPipelineMode store_pg_lib.PQexitPipelineMode
+#define PQpipelineSync store_pg_lib.PQpipelineSync
+#define PQresultStatus store_pg_lib.PQresultStatus
+#define PQresultErrorField store_pg_lib.PQresultErrorField
+#define PQcmdStatus store_pg_lib.PQcmdStatus
+#define PQcmdTuples store_pg_lib.PQcmdTuples
+#define PQntuples store_pg_lib.PQntuples
+#define PQnfields store_pg_lib.PQnfields
+#define PQgetvalue store_pg_lib.PQgetvalue
+#define PQgetlength store_pg_lib.PQgetlength
+#define PQgetisnull store_pg_lib.PQgetisnull
+#define PQclear store_pg_lib.PQclear
+#define PQconninfoParse store_pg_lib.PQconninfoParse
+#define PQconninfoFree store_pg_lib.PQconninfoFree
+#define PQfreemem store_pg_lib.PQfreemem
+#endif
+
 #define STORE_PG_BATCH 256		/* rows a walk fetches at a time */
 #define STORE_PG_PURGE_BATCH 512	/* rows one purge transaction deletes */
 #define STORE_PG_PARAMS_MAX 7
