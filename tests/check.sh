@@ -13,8 +13,9 @@
 # it), and the suites labelled "pg ..." run on databases they make there
 # (OAUTH_TEST_BACKEND=postgresql, or run_cases.py --backend postgresql):
 # the CGI cases (sanitizer pass too), the oauthctl suites that know the
-# backends, and lighttpd's cases, Authlib and openid-client through a web
-# server.  When the server cannot start they say "skipped" and why.
+# backends, and lighttpd's cases, Authlib, openid-client and nginx with
+# etc/postgresql through a web server.  When the server cannot start they
+# say "skipped" and why.
 
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -199,11 +200,11 @@ for w in tests/web/*.sh tests/web/test_*.py; do
 OAUTHCTL=build/oauthctl
 LOG_DIR=$LOGS/web" "$run" "$w"
 done
-# Through a web server on PostgreSQL: the cases behind lighttpd, then the
-# real clients that cover the most (every tests/web suite can; these are
-# enough for the time they take).
+# Through a web server on PostgreSQL: the cases behind lighttpd, the real
+# clients that cover the most, and nginx on the deployment etc/postgresql
+# describes (every tests/web suite can; these are enough for the time).
 for w in tests/web/test_lighttpd.sh tests/web/test_authlib.py \
-    tests/web/test_oidc_client.sh; do
+    tests/web/test_oidc_client.sh tests/web/test_nginx_listen.sh; do
 	case $w in
 	*.py) run=python3 ;;
 	*) run=sh ;;

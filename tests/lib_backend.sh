@@ -75,11 +75,10 @@ backend_newdb() {
 		echo "$2/$1"
 		return 0
 	fi
-	_n=$(printf '%s_%s' "$backend_prefix" "$1" | tr 'A-Z' 'a-z' |
-	    tr -c 'a-z0-9_\n' _ | cut -c 1-63)
+	_n=$(backend_name "$1")
 	_from=
 	[ $# -lt 3 ] || _from=" TEMPLATE \"$(backend_dbname "$3")\""
-	echo "$_n" >>"$backend_list"
+	backend_adopt database "$_n"
 	backend_psql "$backend_maint" "CREATE DATABASE \"$_n\"$_from" >&2 ||
 	    return 1
 	backend_uri "$_n"
@@ -88,6 +87,18 @@ backend_newdb() {
 # backend_dbname URI: the database name in a URI's path.
 backend_dbname() {
 	printf '%s\n' "$1" | sed 's|^[a-z]*://[^/?]*/\([^?]*\).*|\1|'
+}
+
+# backend_adopt database|role NAME: backend_stop drops NAME, made by the
+# suite itself (a role after every database).
+backend_adopt() {
+	echo "$1 $2" >>"$backend_list"
+}
+
+# backend_name LABEL: a name of this run for a database or a role.
+backend_name() {
+	printf '%s_%s' "$backend_prefix" "$1" | tr 'A-Z' 'a-z' |
+	    tr -c 'a-z0-9_\n' _ | cut -c 1-63
 }
 
 # backend_psql URI SQL: runs SQL on a database of the backend, prints
@@ -105,11 +116,14 @@ backend_stop() {
 		pg_stop
 		backend_own=
 	elif [ -n "$backend_list" ] && [ -f "$backend_list" ]; then
-		while read -r _n; do
-			backend_psql "$backend_maint" \
-			    "DROP DATABASE IF EXISTS \"$_n\" WITH (FORCE)" \
-			    >/dev/null 2>&1
-		done <"$backend_list"
+		for _k in database role; do
+			_w=
+			[ "$_k" = database ] && _w=" WITH (FORCE)"
+			sed -n "s/^$_k //p" "$backend_list" | while read -r _n; do
+				backend_psql "$backend_maint" \
+				    "DROP $_k IF EXISTS \"$_n\"$_w" >/dev/null 2>&1
+			done
+		done
 		: >"$backend_list"
 	fi
 }
