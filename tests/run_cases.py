@@ -11,7 +11,7 @@ Two modes that must agree:
       sends the same requests over HTTP to a server whose responders use the
       database DIR; before each case the fixture clients are removed and
       added again with oauthctl (LMDB lets it write beside the server).
-      DIR may be a postgresql:// URI: the server's PostgreSQL database;
+      DIR may be a postgresql:// URI, the server's PostgreSQL database.
 
   run_cases.py --cgi build/oauth.fcgi --backend postgresql [--pg-uri URI]
       as CGI, each case on a fresh PostgreSQL database: the runner creates
