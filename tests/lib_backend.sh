@@ -14,6 +14,8 @@
 # (a unix socket there, no TCP).  Database names carry the shell's pid and
 # a random part, so that suites sharing a server do not meet.
 
+# shellcheck disable=SC2034 # backend_why is the suites' to read
+true
 . tests/lib_pg.sh
 
 BACKEND=${OAUTH_TEST_BACKEND:-lmdb}
@@ -97,7 +99,7 @@ backend_adopt() {
 
 # backend_name LABEL: a name of this run for a database or a role.
 backend_name() {
-	printf '%s_%s' "$backend_prefix" "$1" | tr 'A-Z' 'a-z' |
+	printf '%s_%s' "$backend_prefix" "$1" | tr '[:upper:]' '[:lower:]' |
 	    tr -c 'a-z0-9_\n' _ | cut -c 1-63
 }
 
