@@ -11,7 +11,10 @@
  * answered 200 with an empty body (§2.2), as is a code, which is not a
  * token.  An active token of another client is refused with invalid_grant
  * and left active (§2.1).  Revoking a refresh token revokes its grant, and
- * with it the grant's access tokens.
+ * with it the grant's access tokens; so does revoking one that was already
+ * rotated, as presenting it at /token would (RFC 9700 §4.14.2), so that a
+ * client logging out with a stale copy, or racing its own refresh, still
+ * ends the grant.
  */
 void
 handler_revoke(const struct handler_env *env, const struct request *req,
@@ -22,6 +25,21 @@ handler_revoke(const struct handler_env *env, const struct request *req,
 
 	if (presented_begin(env, req, resp, PRESENTED_WRITE, &p) == -1)
 		goto out;
+	if (p.found && p.token.kind == TOKEN_REFRESH &&
+	    p.token.state == TOKEN_STATE_USED && p.token.has_grant &&
+	    strcmp(p.token.client_id, p.auth.client.id) == 0) {
+		st = store_grant_revoke(p.txn, p.token.grant_id);
+		if (st == STORE_OK) {
+			st = store_txn_commit(p.txn);
+			p.txn = NULL;
+		}
+		/* A grant already gone has nothing left to end. */
+		if (st != STORE_OK && st != STORE_NOTFOUND)
+			response_store_error(resp, st);
+		else
+			response_init(resp);
+		goto out;
+	}
 	if (!p.found ||
 	    !store_token_is_active(p.txn, &p.token, env->now(env->ctx))) {
 		response_init(resp);

@@ -562,10 +562,12 @@ store_lmdb_key_get(struct store_txn *t, const char *kid, struct key *k)
 	char copy[JOSE_KID_LEN + 1];
 	size_t len = strnlen(kid, JOSE_KID_LEN + 1);
 
+	/* A copy first: kid may point into *k, which is cleared next. */
+	if (len == JOSE_KID_LEN)
+		memcpy(copy, kid, len + 1);
 	memset(k, 0, sizeof(*k));
 	if (len != JOSE_KID_LEN)
 		return STORE_NOTFOUND;
-	memcpy(copy, kid, len + 1);
 	if ((st = store_lmdb_get(t, LS(t->store)->keys, copy, len, &v)) !=
 	    STORE_OK)
 		return st;
@@ -605,6 +607,8 @@ store_lmdb_key_delete(struct store_txn *t, const char *kid)
 {
 	size_t len = strnlen(kid, JOSE_KID_LEN + 1);
 
+	if (!t->writable)
+		return STORE_INVALID;
 	if (len != JOSE_KID_LEN)
 		return STORE_NOTFOUND;
 	return store_lmdb_del(t, LS(t->store)->keys, kid, len);

@@ -88,9 +88,10 @@ store_pg_note(struct store_pg *s, const char *why)
  * Connects to the server the URI names and checks (or, with create,
  * makes) the schema.  The defaults given beside the URI bound how long a
  * connection attempt, a statement, a lock wait and an idle transaction
- * may take, and ask for READ COMMITTED, under which a lock wait ends in
- * the newest row rather than a serialization failure; the URI may set
- * others.  (Under a stricter isolation spending stays exactly once; the
+ * may take, ask for READ COMMITTED, under which a lock wait ends in
+ * the newest row rather than a serialization failure, and keep notices
+ * (which libpq would print on standard error) to warnings; the URI may
+ * set others.  (Under a stricter isolation spending stays exactly once; the
  * losers of a race get 503 instead of invalid_grant.)
  * Returns STORE_OK with s->conn set, or the failure with why set and
  * s->conn NULL.
@@ -101,7 +102,8 @@ store_pg_connect(struct store_pg *s, char *why, size_t whylen)
 	static const char ours[] =
 	    "-c statement_timeout=15000 -c lock_timeout=10000 "
 	    "-c idle_in_transaction_session_timeout=60000 "
-	    "-c default_transaction_isolation=read\\ committed";
+	    "-c default_transaction_isolation=read\\ committed "
+	    "-c client_min_messages=warning";
 	static const char *const keys[] = {
 		"connect_timeout", "application_name", "dbname", "options",
 		NULL
@@ -437,11 +439,12 @@ store_pg_run(struct store_txn *t, enum store_pg_stmt stmt,
 	PGresult *res;
 	struct store_pg_piped piped;
 	enum store_status st;
-	int begin, prepare, failed;
+	int begin, prepare, failed, retried = 0;
 
 	*out = NULL;
 	if (PT(t)->failed != STORE_OK)
 		return PT(t)->failed;
+again:
 	if (s->conn == NULL) {
 		st = STORE_UNAVAILABLE;
 		goto fail;
@@ -461,13 +464,28 @@ store_pg_run(struct store_txn *t, enum store_pg_stmt stmt,
 		failed = !store_pg_piped_ok(res, 0);
 	}
 	if (!failed) {
+		PT(t)->ran++;
 		*out = res;
 		return STORE_OK;
 	}
 	st = store_pg_status(s->conn, res);
 	store_pg_say(s->conn, res, why, sizeof(why));
-	store_pg_note(s, why);
 	PQclear(res);
+	/*
+	 * A connection the server ended while it sat idle (a restart, an
+	 * idle timeout) fails the first statement of a transaction, which
+	 * has done nothing yet: a BEGIN sent with it ended with the
+	 * connection.  Connected again, the statement goes once more, so that
+	 * no request pays for a loss that happened between requests.
+	 */
+	if (!retried && PT(t)->ran == 0 &&
+	    (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK)) {
+		retried = 1;
+		PT(t)->begun = 0;
+		if (store_pg_live(s) == STORE_OK)
+			goto again;
+	}
+	store_pg_note(s, why);
 fail:
 	PT(t)->failed = st;
 	return st;

@@ -152,6 +152,7 @@ struct store_pg {
 struct store_pg_txn {
 	struct store_txn base;
 	int begun;		/* BEGIN was sent */
+	int ran;		/* statements that succeeded */
 	enum store_status failed;	/* the first failure; commit refuses */
 	/* Read transactions: the grant read with the last token. */
 	int cached;

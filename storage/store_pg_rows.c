@@ -426,10 +426,12 @@ store_pg_key_get(struct store_txn *t, const char *kid, struct key *k)
 	PGresult *res;
 	enum store_status st;
 
+	/* A copy first: kid may point into *k, which is cleared next. */
+	if (len == JOSE_KID_LEN)
+		memcpy(copy, kid, len + 1);
 	memset(k, 0, sizeof(*k));
 	if (len != JOSE_KID_LEN)
 		return STORE_NOTFOUND;
-	memcpy(copy, kid, len + 1);
 	if ((st = store_pg_run_key(t, PG_KEY_GET, copy, len, &res)) !=
 	    STORE_OK)
 		return st;

@@ -22,8 +22,8 @@ struct store_scopes_set {
 
 /*
  * Adds the len bytes of s to set, keeping it sorted and distinct (a binary
- * search, then one move).  Values past STORE_SCOPES_MAX are left out: RFC
- * 8414 §2 lets a server leave some scopes unlisted.
+ * search, then one move).  Past STORE_SCOPES_MAX values, the largest are
+ * left out: RFC 8414 §2 lets a server leave some scopes unlisted.
  */
 static void
 store_scopes_add(struct store_scopes_set *set, const char *s, size_t len)
@@ -42,8 +42,12 @@ store_scopes_add(struct store_scopes_set *set, const char *s, size_t len)
 		else
 			hi = mid;
 	}
-	if (set->count == STORE_SCOPES_MAX)
-		return;
+	/* Full: the bytewise smallest are kept, as PostgreSQL lists them. */
+	if (set->count == STORE_SCOPES_MAX) {
+		if (lo == set->count)
+			return;
+		free(set->items[--set->count]);
+	}
 	if ((copy = strndup(s, len)) == NULL) {
 		set->failed = 1;
 		return;

@@ -204,8 +204,8 @@ test_revoke_other_client(void **state)
 }
 
 /*
- * Nothing to revoke: unknown, over-long, expired, revoked, rotated, and
- * codes (not tokens).  All get the empty 200 (RFC 7009 §2.2).
+ * Nothing to revoke: unknown, over-long, expired, revoked, and codes (not
+ * tokens).  All get the empty 200 (RFC 7009 §2.2) and change nothing.
  */
 static void
 test_revoke_nothing(void **state)
@@ -213,7 +213,6 @@ test_revoke_nothing(void **state)
 	struct fx *f = *state;
 	char code[TOKEN_PRESENTED_MAX + 1], expired[TOKEN_PRESENTED_MAX + 1];
 	char long_token[TOKEN_PRESENTED_MAX + 2];
-	struct fx_tokens rotated;
 	struct fx_resp out;
 	struct {
 		int line;
@@ -222,10 +221,6 @@ test_revoke_nothing(void **state)
 	size_t i, n = 0, before;
 
 	fx_code(f, FX_CONF, NULL, code);
-	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &rotated);
-	fx_refresh(f, FX_CONF, FX_CONF_SECRET, rotated.refresh, NULL, &out);
-	fx_assert_status(&out, 200);
-	fx_resp_free(&out);
 	f->now -= FX_ACCESS_TTL;
 	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, expired);
 	f->now = UNIT_NOW;
@@ -234,7 +229,6 @@ test_revoke_nothing(void **state)
 	cases[n].line = __LINE__, cases[n++].token = fx_overlong_token(long_token);
 	cases[n].line = __LINE__, cases[n++].token = code;
 	cases[n].line = __LINE__, cases[n++].token = expired;
-	cases[n].line = __LINE__, cases[n++].token = rotated.refresh;
 	before = fx_token_count(f);
 	for (i = 0; i < n; i++)
 		rv_check_revoked(cases[i].line, f, RV_CONF_AUTH, cases[i].token,
@@ -244,9 +238,46 @@ test_revoke_nothing(void **state)
 	fx_redeem(f, FX_CONF, FX_CONF_SECRET, code, &out);
 	fx_assert_status(&out, 200);
 	fx_resp_free(&out);
-	/* The rotated refresh token was not replayed by being revoked. */
+}
+
+/*
+ * A refresh token already rotated, revoked by its client (a logout with a
+ * stale copy, or one racing the client's own refresh on another machine):
+ * the empty 200, and the grant ends as a replay at /token would end it
+ * (RFC 9700 §4.14.2), so that no refresh outlives the logout.  Presented
+ * by another client it is only the empty 200, and changes nothing.
+ */
+static void
+test_revoke_rotated_refresh(void **state)
+{
+	struct fx *f = *state;
+	struct fx_tokens rotated, other;
+	char access[TOKEN_PRESENTED_MAX + 1], refresh[TOKEN_PRESENTED_MAX + 1];
+	struct fx_resp out;
+
+	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &rotated);
+	fx_code_flow(f, FX_CONF, FX_CONF_SECRET, NULL, &other);
+	fx_refresh(f, FX_CONF, FX_CONF_SECRET, rotated.refresh, NULL, &out);
+	fx_assert_status(&out, 200);
+	fx_copy(access, &out, "access_token");
+	fx_copy(refresh, &out, "refresh_token");
+	fx_resp_free(&out);
+
+	rv_assert_revoked(f, RV_OTHER_AUTH, rotated.refresh, NULL);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, access), 1);
+
+	rv_assert_revoked(f, RV_CONF_AUTH, rotated.refresh, NULL);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, access), 0);
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, refresh), 0);
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
-	    rotated.access), 1);
+	    rotated.access), 0);
+	fx_refresh(f, FX_CONF, FX_CONF_SECRET, refresh, NULL, &out);
+	fx_assert_error(&out, 400, "invalid_grant");
+	fx_resp_free(&out);
+	/* The client's other grant lives on; revoking again changes nothing. */
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET,
+	    other.access), 1);
+	rv_assert_revoked(f, RV_CONF_AUTH, rotated.refresh, NULL);
 }
 
 static const struct fx_error_case error_cases[] = {
@@ -360,6 +391,8 @@ main(void)
 		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_nothing, fx_setup,
 		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_revoke_rotated_refresh,
+		    fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_errors, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_full_map,

@@ -350,18 +350,28 @@ test_connection_lost_write(void **state)
 	again = pg_store_backend(f);
 	assert_true(again != pid);
 
-	/* Lost before its first statement: the same. */
+	/*
+	 * Lost before the transaction's first statement, as between two
+	 * requests: nothing of it had reached the server, so the statement
+	 * goes again on a new connection and the transaction succeeds.
+	 */
 	t = begin(f->store, 1);
 	pg_terminate(again);
-	assert_int_equal(store_token_put(t, ka, &tok), STORE_UNAVAILABLE);
-	assert_int_equal(store_txn_commit(t), STORE_UNAVAILABLE);
-
-	/* And writes work again. */
-	t = begin(f->store, 1);
 	assert_int_equal(store_token_put(t, ka, &tok), STORE_OK);
 	assert_int_equal(store_txn_commit(t), STORE_OK);
+	assert_true(pg_store_backend(f) != again);
 	t = begin(f->store, 0);
 	expect_token(t, ka, "read");
+	store_txn_abort(t);
+
+	/* Lost after it: the transaction fails whole, as above. */
+	t = begin(f->store, 1);
+	assert_int_equal(store_token_put(t, kb, &tok), STORE_OK);
+	pg_terminate(pg_store_backend(f));
+	assert_int_equal(store_token_get(t, ka, &got), STORE_UNAVAILABLE);
+	assert_int_equal(store_txn_commit(t), STORE_UNAVAILABLE);
+	t = begin(f->store, 0);
+	assert_int_equal(store_token_get(t, kb, &got), STORE_NOTFOUND);
 	store_txn_abort(t);
 }
 
