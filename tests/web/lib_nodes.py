@@ -435,14 +435,15 @@ def cmd_refreshrace(base_a, base_b, rounds, per_node):
 def cmd_revokerace(base_a, base_b, rounds):
     """Per round, a refresh of a grant's refresh token through one node
     and its revocation through the other, at once.  Either may go first,
-    but the outcome must be one of the two orders: revocation first, then
-    the refresh is invalid_grant and the grant's tokens are inactive;
-    refresh first, then it answered 200, the revocation found a used token
-    (RFC 7009 §2.2: 200, nothing to do) and the new tokens are active.
-    In the database the raced token is then revoked with its grant, or
-    used with its grant alive.  (Two transactions that both saw the token
-    active would leave a used token under a revoked grant, and a refresh
-    answered 200 whose tokens are inactive.)"""
+    but the outcome must be one of the two orders, and either way the
+    grant ends, since a logout must not lose to a refresh: revocation
+    first, then the refresh is invalid_grant; refresh first, then it
+    answered 200, the revocation found the rotated token and ended its
+    grant as a replay would (RFC 9700 §4.14.2), so the new tokens are
+    inactive too.  In the database the raced token is then revoked, or
+    used, under a revoked grant.  (Two transactions that both saw the
+    token active would leave it revoked, and the refresh answered 200,
+    under a grant never revoked.)"""
     nodes = {"A": Conn(base_a), "B": Conn(base_b)}
     bases = {"A": base_a, "B": base_b}
     orders = {"revocation first": 0, "refresh first": 0}
@@ -498,14 +499,14 @@ def cmd_revokerace(base_a, base_b, rounds):
                 orders["revocation first"] += 1
                 seen.append((rt, "revocation first"))
         elif ref.status == 200:
-            # Refresh first: its tokens live; the revocation was of a
-            # spent token.
+            # Refresh first: the revocation, of the rotated token, ended
+            # the grant and with it the refresh's new tokens.
             a1 = introspect_active(nodes[rev_node], ref.get("access_token"))
             a2 = introspect_active(nodes[rev_node], ref.get("refresh_token"))
-            if a1 is not True or a2 is not True:
-                bad.append("round %d: refresh answered 200, yet its tokens "
-                           "(access %s, refresh %s) are not active"
-                           % (i, a1, a2))
+            if a1 is not False or a2 is not False:
+                bad.append("round %d: refresh answered 200 before the "
+                           "revocation, yet its tokens (access %s, refresh "
+                           "%s) are still active" % (i, a1, a2))
             else:
                 orders["refresh first"] += 1
                 seen.append((rt, "refresh first"))
@@ -515,9 +516,10 @@ def cmd_revokerace(base_a, base_b, rounds):
          % (rounds, ", ".join("%s %d" % kv for kv in orders.items())))
     check("%d grants for the refresh-against-revocation race" % rounds,
           not bad_setup, "\n".join(bad_setup))
-    check("each round's outcome is one of the two orders (revocation "
-          "first: refresh invalid_grant, grant inactive; refresh first: "
-          "its new tokens active)", not bad, "\n".join(bad[:10]))
+    check("each round's outcome is one of the two orders, and the grant "
+          "ends either way (revocation first: refresh invalid_grant; "
+          "refresh first: its new tokens inactive)", not bad,
+          "\n".join(bad[:10]))
     if not seen:
         return
     # One table per order, then per order: token state, grant revoked.
@@ -537,10 +539,10 @@ def cmd_revokerace(base_a, base_b, rounds):
               "race", False, e)
         return
     expect = {("rev", "1", "t"): orders["revocation first"],
-              ("ref", "2", "f"): orders["refresh first"]}
+              ("ref", "2", "t"): orders["refresh first"]}
     got = {(r[0], r[1], r[2]): int(r[3]) for r in rows}
-    check("database: each raced refresh token revoked with its grant "
-          "(revocation first) or used under a live grant (refresh first): "
+    check("database: each raced refresh token revoked (revocation first) "
+          "or used (refresh first), under a revoked grant: "
           "%s" % ", ".join("%s state %s revoked %s: %d" % (k + (v,))
                            for k, v in sorted(got.items())),
           {k: v for k, v in expect.items() if v} == got)

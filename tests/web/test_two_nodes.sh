@@ -17,8 +17,8 @@
 #   invalid_grant, after which every token of the grant is inactive
 #   through both nodes (RFC 9700 §4.14.2);
 # - a refresh racing the revocation of its refresh token through the
-#   other node ends as one of the two orders would, in the answers and in
-#   the database;
+#   other node ends as one of the two orders would, and the grant ends
+#   either way, in the answers and in the database;
 # - mixed rounds: two refreshes, the revocations of the refresh and the
 #   access token, two replays of the code and introspections of one grant
 #   at once across both nodes: no 5xx, at most one refresh wins, and every
