@@ -9,10 +9,12 @@
 #include "common.h"
 
 /*
- * Makes room for extra more bytes plus the NUL.  Returns 0, or -1 when the
- * size would overflow or memory runs out; the buffer is unchanged then.
+ * Makes room for extra more bytes plus the NUL, so that a writer may fill
+ * data + len directly, then move len and write the NUL.  Returns 0, or -1
+ * when the size would overflow or memory runs out; the buffer is
+ * unchanged then.
  */
-static int
+int
 buf_reserve(struct buf *b, size_t extra)
 {
 	size_t need, cap;

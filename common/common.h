@@ -61,6 +61,7 @@ struct buf {
 	size_t cap;
 };
 
+int buf_reserve(struct buf *, size_t);
 int buf_append(struct buf *, const void *, size_t);
 int buf_puts(struct buf *, const char *);
 int buf_printf(struct buf *, const char *, ...)
@@ -137,6 +138,21 @@ int jose_b64url_decode(const char *, size_t, unsigned char *, size_t,
 
 /* json.c */
 int json_prescan(const char *, size_t);
+
+/* json_write.c: one JSON object written into a buffer, field by field. */
+struct json_writer {
+	struct buf *b;
+	size_t fields;
+	int failed;		/* memory ran out: json_write_end says -1 */
+};
+
+void json_write_begin(struct json_writer *, struct buf *);
+void json_write_str(struct json_writer *, const char *, const char *);
+void json_write_int(struct json_writer *, const char *, int64_t);
+void json_write_bool(struct json_writer *, const char *, int);
+void json_write_raw(struct json_writer *, const char *, const char *,
+    size_t);
+int json_write_end(struct json_writer *);
 
 /* urlenc.c */
 int urlenc_decode(const char *, size_t, char **, size_t *);

@@ -144,6 +144,8 @@ void response_free(struct response *);
 void response_error(struct response *, enum oauth_error, const char *);
 void response_store_error(struct response *, enum store_status);
 int response_json(struct response *, int, cJSON *);
+void response_json_begin(struct response *, struct json_writer *);
+int response_json_end(struct response *, struct json_writer *, int);
 void request_free(struct request *);
 enum oauth_error request_content_length(const char *, size_t, size_t *);
 
@@ -284,6 +286,9 @@ struct signing_cache;
 
 struct signing_cache *signing_cache_new(void);
 void signing_cache_free(struct signing_cache *);
+enum oauth_error signing_sign_bytes(const struct handler_env *,
+    struct store_txn *, enum jose_alg, const char *, const char *, size_t,
+    struct buf *, const char **);
 enum oauth_error signing_sign(const struct handler_env *, struct store_txn *,
     enum jose_alg, const char *, const cJSON *, struct buf *, const char **);
 

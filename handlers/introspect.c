@@ -67,34 +67,32 @@ introspect_wants_jwt(const char *accept)
 
 /*
  * Makes resp the signed introspection response of RFC 9701 §5: a JWT of
- * typ token-introspection+jwt whose token_introspection claim is o (taken
- * here), for the caller client aud, signed with the OAUTH_SIGNING_ALG key
- * that signs now.  Returns 0, or -1 with resp the error.
+ * typ token-introspection+jwt whose token_introspection claim is the len
+ * bytes of the JSON object at inner, for the caller client aud, signed
+ * with the OAUTH_SIGNING_ALG key that signs now.  Returns 0, or -1 with
+ * resp the error.
  */
 static int
 introspect_respond_jwt(const struct handler_env *env, struct store_txn *txn,
-    const char *issuer, const char *aud, cJSON *o, struct response *resp)
+    const char *issuer, const char *aud, const struct buf *inner,
+    struct response *resp)
 {
-	struct buf jws = {0};
-	enum oauth_error err;
+	struct buf claims = {0}, jws = {0};
+	struct json_writer w;
+	enum oauth_error err = OAUTH_SERVER_ERROR;
 	const char *why = "out of memory";
-	cJSON *w;
 
-	if ((w = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(w, "iss", issuer) == NULL ||
-	    cJSON_AddStringToObject(w, "aud", aud) == NULL ||
-	    cJSON_AddNumberToObject(w, "iat",
-		(double)env->now(env->ctx)) == NULL) {
-		cJSON_Delete(w);
-		cJSON_Delete(o);
-		response_error(resp, OAUTH_SERVER_ERROR, why);
-		return -1;
-	}
-	cJSON_AddItemToObject(w, "token_introspection", o);
-	err = signing_sign(env, txn, env->config->signing_alg,
-	    INTROSPECT_JWT_TYP, w,
-	    &jws, &why);
-	cJSON_Delete(w);
+	json_write_begin(&w, &claims);
+	json_write_str(&w, "iss", issuer);
+	json_write_str(&w, "aud", aud);
+	json_write_int(&w, "iat", env->now(env->ctx));
+	json_write_raw(&w, "token_introspection", inner->data, inner->len);
+	if (json_write_end(&w) == 0)
+		err = signing_sign_bytes(env, txn, env->config->signing_alg,
+		    INTROSPECT_JWT_TYP, claims.data, claims.len, &jws, &why);
+	if (claims.data != NULL)
+		crypto_wipe(claims.data, claims.cap);
+	buf_free(&claims);
 	if (err != OAUTH_OK) {
 		buf_free(&jws);
 		response_error(resp, err, why);
@@ -114,43 +112,34 @@ static const char *const introspect_token_use[TOKEN_KIND__MAX] = {
 };
 
 /*
- * Builds the active response (RFC 7662 §2.2) for tok, stored under key.
- * Returns the object, or NULL when memory runs out.
+ * Writes the members of the active response (RFC 7662 §2.2) for tok,
+ * stored under key, with w.
  */
-static cJSON *
-introspect_active(const struct token *tok, const unsigned char *key,
-    const char *issuer)
+static void
+introspect_active(struct json_writer *w, const struct token *tok,
+    const unsigned char *key, const char *issuer)
 {
 	char jti[JTI_LEN + 1];
-	cJSON *o = cJSON_CreateObject();
-	int ok;
 
 	store_token_jti(tok, key, jti);
-	ok = o != NULL && cJSON_AddTrueToObject(o, "active") != NULL &&
-	    cJSON_AddStringToObject(o, "scope", tok->scope != NULL ? tok->scope
-								   : "") &&
-	    cJSON_AddStringToObject(o, "client_id", tok->client_id) &&
-	    cJSON_AddStringToObject(o, "sub", tok->subject != NULL
-						   ? tok->subject
-						   : tok->client_id) &&
-	    cJSON_AddStringToObject(o, "token_type",
-		tok->kind == TOKEN_ACCESS ? "Bearer" : "refresh_token") &&
-	    cJSON_AddStringToObject(o, "token_use",
-		introspect_token_use[tok->kind]) &&
-	    cJSON_AddNumberToObject(o, "exp", (double)tok->expires_at) &&
-	    cJSON_AddNumberToObject(o, "iat", (double)tok->issued_at) &&
-	    cJSON_AddNumberToObject(o, "nbf", (double)tok->issued_at) &&
-	    cJSON_AddStringToObject(o, "jti", jti) &&
-	    (issuer == NULL || cJSON_AddStringToObject(o, "iss", issuer)) &&
-	    (tok->audience == NULL ||
-		cJSON_AddStringToObject(o, "aud", tok->audience)) &&
-	    (tok->subject == NULL ||
-		cJSON_AddStringToObject(o, "username", tok->subject));
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	json_write_bool(w, "active", 1);
+	json_write_str(w, "scope", tok->scope != NULL ? tok->scope : "");
+	json_write_str(w, "client_id", tok->client_id);
+	json_write_str(w, "sub", tok->subject != NULL ? tok->subject
+						  : tok->client_id);
+	json_write_str(w, "token_type",
+	    tok->kind == TOKEN_ACCESS ? "Bearer" : "refresh_token");
+	json_write_str(w, "token_use", introspect_token_use[tok->kind]);
+	json_write_int(w, "exp", tok->expires_at);
+	json_write_int(w, "iat", tok->issued_at);
+	json_write_int(w, "nbf", tok->issued_at);
+	json_write_str(w, "jti", jti);
+	if (issuer != NULL)
+		json_write_str(w, "iss", issuer);
+	if (tok->audience != NULL)
+		json_write_str(w, "aud", tok->audience);
+	if (tok->subject != NULL)
+		json_write_str(w, "username", tok->subject);
 }
 
 /*
@@ -166,7 +155,8 @@ handler_introspect(const struct handler_env *env, const struct request *req,
     struct response *resp)
 {
 	struct presented p;
-	cJSON *o = NULL;
+	struct json_writer w;
+	struct buf inner = {0};
 	char *issuer = NULL;
 	int jwt = introspect_wants_jwt(req->accept);
 
@@ -177,29 +167,37 @@ handler_introspect(const struct handler_env *env, const struct request *req,
 		    "no issuer: set OAUTH_ISSUER");
 		goto out;
 	}
+	json_write_begin(&w, &inner);
 	if (p.found && store_token_is_active(p.txn, &p.token,
 			   env->now(env->ctx)) &&
 	    (strcmp(p.token.client_id, p.auth.client.id) == 0 ||
 		p.auth.client.may_introspect)) {
-		if ((issuer == NULL &&
-			(issuer = handler_issuer(env, req)) == NULL) ||
-		    (o = introspect_active(&p.token, p.key, issuer)) == NULL) {
+		if (issuer == NULL &&
+		    (issuer = handler_issuer(env, req)) == NULL) {
 			response_error(resp, OAUTH_SERVER_ERROR,
 			    "the response could not be built");
 			goto out;
 		}
-	} else if ((o = cJSON_CreateObject()) == NULL ||
-		   cJSON_AddFalseToObject(o, "active") == NULL) {
-		cJSON_Delete(o);
+		introspect_active(&w, &p.token, p.key, issuer);
+	} else
+		json_write_bool(&w, "active", 0);
+	if (json_write_end(&w) == -1)
 		response_error(resp, OAUTH_SERVER_ERROR, "out of memory");
-		goto out;
-	}
-	if (jwt)
+	else if (jwt)
 		(void)introspect_respond_jwt(env, p.txn, issuer,
-		    p.auth.client.id, o, resp);
-	else if (response_json(resp, 200, o) == 0)
+		    p.auth.client.id, &inner, resp);
+	else {
+		response_free(resp);
+		resp->body = inner;
+		memset(&inner, 0, sizeof(inner));
+		resp->status = 200;
+		resp->content_type = "application/json";
 		resp->no_store = 1;
+	}
 out:
+	if (inner.data != NULL)
+		crypto_wipe(inner.data, inner.cap);
+	buf_free(&inner);
 	presented_end(&p);
 	free(issuer);
 }

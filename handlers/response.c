@@ -41,26 +41,18 @@ response_free(struct response *r)
 void
 response_error(struct response *r, enum oauth_error err, const char *desc)
 {
-	cJSON *o;
+	struct json_writer w;
 
 	response_free(r);
 	r->status = oauth_error_status(err);
 	r->content_type = "application/json";
 	r->no_store = 1;
-	if ((o = cJSON_CreateObject()) != NULL &&
-	    cJSON_AddStringToObject(o, "error", oauth_error_code(err)) != NULL &&
-	    (desc == NULL ||
-		cJSON_AddStringToObject(o, "error_description", desc) != NULL)) {
-		char *s = cJSON_PrintUnformatted(o);
-
-		if (s != NULL && buf_puts(&r->body, s) == 0) {
-			cJSON_free(s);
-			cJSON_Delete(o);
-			return;
-		}
-		cJSON_free(s);
-	}
-	cJSON_Delete(o);
+	json_write_begin(&w, &r->body);
+	json_write_str(&w, "error", oauth_error_code(err));
+	if (desc != NULL)
+		json_write_str(&w, "error_description", desc);
+	if (json_write_end(&w) == 0)
+		return;
 	/* Out of memory: a fixed body needs no allocation beyond the buffer. */
 	r->status = 500;
 	buf_free(&r->body);
@@ -133,6 +125,34 @@ response_json(struct response *r, int status, cJSON *o)
 	}
 	crypto_wipe(s, strlen(s));
 	cJSON_free(s);
+	r->status = status;
+	r->content_type = "application/json";
+	return 0;
+}
+
+/*
+ * Begins r as a JSON object written with w (json_write_*) into its body,
+ * for a response of a fixed shape: no tree is built.  End it with
+ * response_json_end.
+ */
+void
+response_json_begin(struct response *r, struct json_writer *w)
+{
+	response_free(r);
+	json_write_begin(w, &r->body);
+}
+
+/*
+ * Ends the object of response_json_begin and makes r its response of
+ * status.  Returns 0; or -1 when memory ran out, r being a 500 error then.
+ */
+int
+response_json_end(struct response *r, struct json_writer *w, int status)
+{
+	if (json_write_end(w) == -1) {
+		response_error(r, OAUTH_SERVER_ERROR, "out of memory");
+		return -1;
+	}
 	r->status = status;
 	r->content_type = "application/json";
 	return 0;

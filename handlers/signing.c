@@ -76,21 +76,21 @@ signing_key_of(struct signing_cache *c, const struct key *k, int *owned)
 }
 
 /*
- * Signs claims (a JSON object, printed here) as a compact JWS with the key
- * that signs alg now, header typ typ (NULL: none), appending it to out.
- * Returns OAUTH_OK; OAUTH_SERVER_ERROR with *why naming what is missing
- * ("no signing key": run oauthctl key generate) or what failed; or the
- * error of a storage failure.  Nothing secret is ever in *why.
+ * Signs the len bytes of payload (the claims, a JSON object) as a compact
+ * JWS with the key that signs alg now, header typ typ (NULL: none),
+ * appending it to out.  Returns OAUTH_OK; OAUTH_SERVER_ERROR with *why
+ * naming what is missing ("no signing key": run oauthctl key generate) or
+ * what failed; or the error of a storage failure.  Nothing secret is ever
+ * in *why.
  */
 enum oauth_error
-signing_sign(const struct handler_env *env, struct store_txn *txn,
-    enum jose_alg alg, const char *typ, const cJSON *claims, struct buf *out,
-    const char **why)
+signing_sign_bytes(const struct handler_env *env, struct store_txn *txn,
+    enum jose_alg alg, const char *typ, const char *payload, size_t len,
+    struct buf *out, const char **why)
 {
 	struct key k;
 	enum store_status st;
 	EVP_PKEY *pkey;
-	char *payload;
 	int owned, rc;
 
 	st = store_key_signer(txn, alg, env->now(env->ctx), &k);
@@ -108,18 +108,30 @@ signing_sign(const struct handler_env *env, struct store_txn *txn,
 		*why = "the signing key does not load";
 		return OAUTH_SERVER_ERROR;
 	}
-	if ((payload = cJSON_PrintUnformatted(claims)) == NULL) {
-		rc = -1;
-		*why = "out of memory";
-	} else {
-		rc = jose_sign(pkey, alg, k.kid, typ, payload, strlen(payload),
-		    out);
-		crypto_wipe(payload, strlen(payload));
-		cJSON_free(payload);
-		*why = "the token could not be signed";
-	}
+	rc = jose_sign(pkey, alg, k.kid, typ, payload, len, out);
+	*why = "the token could not be signed";
 	if (owned)
 		jose_key_free(pkey);
 	key_free(&k);
 	return rc == 0 ? OAUTH_OK : OAUTH_SERVER_ERROR;
+}
+
+/* As signing_sign_bytes, of claims printed here. */
+enum oauth_error
+signing_sign(const struct handler_env *env, struct store_txn *txn,
+    enum jose_alg alg, const char *typ, const cJSON *claims, struct buf *out,
+    const char **why)
+{
+	enum oauth_error err;
+	char *payload;
+
+	if ((payload = cJSON_PrintUnformatted(claims)) == NULL) {
+		*why = "out of memory";
+		return OAUTH_SERVER_ERROR;
+	}
+	err = signing_sign_bytes(env, txn, alg, typ, payload, strlen(payload),
+	    out, why);
+	crypto_wipe(payload, strlen(payload));
+	cJSON_free(payload);
+	return err;
 }

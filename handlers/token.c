@@ -123,26 +123,18 @@ token_grant_client_credentials(const struct handler_env *env,
 static void
 token_respond(struct response *resp, const struct token_issue *issue)
 {
-	cJSON *o = cJSON_CreateObject();
+	struct json_writer w;
 
-	if (o == NULL ||
-	    cJSON_AddStringToObject(o, "access_token", issue->access) == NULL ||
-	    cJSON_AddStringToObject(o, "token_type", "Bearer") == NULL ||
-	    cJSON_AddNumberToObject(o, "expires_in",
-		(double)issue->expires_in) == NULL ||
-	    cJSON_AddStringToObject(o, "scope",
-		issue->scope != NULL ? issue->scope : "") == NULL ||
-	    (issue->refresh[0] != '\0' &&
-		cJSON_AddStringToObject(o, "refresh_token", issue->refresh) ==
-		    NULL) ||
-	    (issue->id_token != NULL &&
-		cJSON_AddStringToObject(o, "id_token", issue->id_token) ==
-		    NULL)) {
-		cJSON_Delete(o);
-		response_error(resp, OAUTH_SERVER_ERROR, "out of memory");
-		return;
-	}
-	(void)response_json(resp, 200, o);
+	response_json_begin(resp, &w);
+	json_write_str(&w, "access_token", issue->access);
+	json_write_str(&w, "token_type", "Bearer");
+	json_write_int(&w, "expires_in", issue->expires_in);
+	json_write_str(&w, "scope", issue->scope != NULL ? issue->scope : "");
+	if (issue->refresh[0] != '\0')
+		json_write_str(&w, "refresh_token", issue->refresh);
+	if (issue->id_token != NULL)
+		json_write_str(&w, "id_token", issue->id_token);
+	(void)response_json_end(resp, &w, 200);
 }
 
 /* Releases what a grant put in issue, wiping the token strings. */
