@@ -71,6 +71,8 @@ void buf_free(struct buf *);
 
 /* crypto.c */
 int crypto_init(void);
+int crypto_init_config(int);
+int crypto_seeds_without_files(void);
 int crypto_random(unsigned char *, size_t);
 int crypto_sha256(const void *, size_t, unsigned char[TOKEN_HASH_LEN]);
 int crypto_secret_hash(const unsigned char[SECRET_SALT_LEN], const char *,

@@ -3,6 +3,9 @@
  * fetches the digest once per process so requests do not pay for the
  * provider lookup.
  */
+#include <sys/random.h>
+
+#include <errno.h>
 #include <limits.h>
 #include <string.h>
 
@@ -25,6 +28,38 @@ crypto_init(void)
 		return 0;
 	crypto_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	return crypto_sha256_md != NULL ? 0 : -1;
+}
+
+/*
+ * crypto_init, for a process that needs no system-wide OpenSSL
+ * configuration when load_config is 0: reading and applying openssl.cnf
+ * is a sixth of what a CGI introspection costs, and it configures nothing
+ * that digests, signatures and the random generator need.  Must come
+ * before any other OpenSSL call of the process.  Returns what crypto_init
+ * returns.
+ */
+int
+crypto_init_config(int load_config)
+{
+	if (!load_config &&
+	    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
+		return -1;
+	return crypto_init();
+}
+
+/*
+ * Whether OpenSSL's first draw can seed from getrandom(2), which opens no
+ * file (a kernel without it makes OpenSSL read /dev/urandom).  A process
+ * that is about to lose the right to open files must then draw once
+ * first; otherwise it may leave the seeding, and its cost, to a draw it
+ * may never make.
+ */
+int
+crypto_seeds_without_files(void)
+{
+	unsigned char none[1];
+
+	return getrandom(none, 0, GRND_NONBLOCK) == 0 || errno != ENOSYS;
 }
 
 /* Fills out with len bytes from the CSPRNG.  Returns 0, or -1. */

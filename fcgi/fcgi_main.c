@@ -392,8 +392,10 @@ fcgi_main_cgi(const struct handler_env *env)
  * Narrows the process to what serving needs (fcgi_sandbox.c), unless
  * OAUTH_SANDBOX is "0", the switch for debugging with tools the filter
  * would stop (strace attaching is fine; gdb calling functions may not
- * be).  The random generator is seeded first: OpenSSL may open files the
- * first time it draws.  Returns 0, or -1 when the sandbox cannot be
+ * be).  The random generator is seeded first where its first draw would
+ * open a file (no getrandom(2)), and by a long-lived FastCGI process
+ * anyway; a CGI process leaves it to the first draw, which a request that
+ * only reads never makes.  Returns 0, or -1 when the sandbox cannot be
  * entered, which the caller takes as a reason not to serve.
  */
 static int
@@ -402,7 +404,8 @@ fcgi_main_narrow(enum fcgi_sandbox_mode mode, int postgresql)
 	const char *off = getenv("OAUTH_SANDBOX");
 	unsigned char warm[1];
 
-	if (crypto_random(warm, sizeof(warm)) == -1) {
+	if ((mode != FCGI_SANDBOX_CGI || !crypto_seeds_without_files()) &&
+	    crypto_random(warm, sizeof(warm)) == -1) {
 		log_event("cannot seed the random generator");
 		return -1;
 	}
@@ -467,7 +470,13 @@ main(int argc, char *argv[])
 		}
 		return 1;
 	}
-	if (crypto_init() == -1) {
+	/*
+	 * openssl.cnf sets policy for TLS, which only libpq does here: it is
+	 * read with PostgreSQL, or when OPENSSL_CONF names one (a FIPS
+	 * configuration, say).
+	 */
+	if (crypto_init_config(getenv("OPENSSL_CONF") != NULL ||
+	    store_is_uri(cfg.db_path)) == -1) {
 		log_event("cannot initialise the crypto library");
 		if (cgi) {
 			response_error(&resp, OAUTH_SERVER_ERROR,
