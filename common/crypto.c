@@ -33,7 +33,7 @@ crypto_init(void)
 /*
  * crypto_init, for a process that needs no system-wide OpenSSL
  * configuration when load_config is 0: reading and applying openssl.cnf
- * is a sixth of what a CGI introspection costs, and it configures nothing
+ * is about 15% of what a CGI introspection costs, and it configures nothing
  * that digests, signatures and the random generator need.  Must come
  * before any other OpenSSL call of the process.  Returns what crypto_init
  * returns.
