@@ -125,8 +125,9 @@ reliability:
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/reliability/race
 	@BUILD=$(BUILD) sh tests/reliability/run.sh
 
-bench: all $(BUILD)/bench/bench_handlers
-	@sh bench/run.sh
+bench: all $(BUILD)/bench/bench_handlers $(BUILD)/bench/hello_fcgi
+	@BUILD=$(BUILD) sh bench/run.sh
+	@BUILD=$(BUILD) sh bench/limit.sh
 
 # LMDB and PostgreSQL through the same lighttpd (bench/pg.sh).
 bench-pg: all $(BUILD)/bench/bench_handlers
