@@ -111,6 +111,7 @@ stop_all() {
 
 cleanup() {
 	# shellcheck disable=SC2086 # a list of process ids
+	# shellcheck disable=SC2086 # a list of process ids
 	stop_all $pids
 	if [ "${BENCH_LIMIT_KEEP:-0}" = 1 ]; then
 		echo "kept $tmp"
@@ -178,7 +179,7 @@ start_nginx() {
 		cat "$_d/spawn.out" >&2
 		return 1
 	}
-	pids="$pids $(cat "$_d/spawn.pid" 2>/dev/null | tr '\n' ' ')"
+	pids="$pids $(tr '\n' ' ' <"$_d/spawn.pid" 2>/dev/null)"
 	spawn_wait "$_d/fcgi.sock" || return 1
 	nginx_render "$_d" "$_port" "$_d/fcgi.sock" && nginx_up "$_d" "$_port" ||
 	    return 1
@@ -271,8 +272,9 @@ load() {
 	_f=$(bench_figures "$_out" | tr -d ' ')
 	echo "$1|$2|$3|$4|$_f" | awk -F'|' '{ print $1 "|" $2 "|" $3 "|" $4 "|" $5 "|" $7 "|" $8 }' \
 	    >>"$results"
-	printf '%-9s c=%-3s %-12s rep %s: %s requests/s, mean latency %s, non-2xx %s, socket errors %s\n' \
-	    "$1" "$2" "$3" "$4" $(echo "$_f" | tr '|' ' ')
+	echo "$_f" | awk -F'|' -v s="$1" -v c="$2" -v w="$3" -v r="$4" '{
+	    printf "%-9s c=%-3s %-12s rep %s: %s requests/s, mean latency %s, non-2xx %s, socket errors %s\n",
+		s, c, w, r, $1, $2, $3, $4 }'
 }
 
 # probe PORT PATH BODY PATTERN: one request answers 200 with PATTERN in
@@ -474,6 +476,7 @@ while [ "$rep" -le "$REPS" ]; do
 	done
 	rep=$((rep + 1))
 done
+# shellcheck disable=SC2086 # a list of process ids
 stop_all $pids
 
 # CGI through lighttpd mod_cgi, at the first of the connection counts.
@@ -501,6 +504,7 @@ if echo "$servers" | grep -q lighttpd; then
 		done
 		rep=$((rep + 1))
 	done
+	# shellcheck disable=SC2086 # a list of process ids
 	stop_all $pids
 fi
 
@@ -515,8 +519,8 @@ if have valgrind; then
 		cg_port=$(bench_port)
 		nginx_render "$tmp/cg" "$cg_port" "$tmp/cg/fcgi.sock" &&
 		    nginx_up "$tmp/cg" "$cg_port" || exit 1
-		for what in hello:"$HELLO":/introspect:"token=$token" \
-		    introspect:"$FCGI":/introspect:"token=$token" \
+		for what in "hello:$HELLO:/introspect:token=$token" \
+		    "introspect:$FCGI:/introspect:token=$token" \
 		    token:"$FCGI":/token:"$GRANT"; do
 			IFS=: read -r name prog path body <<EOF
 $what
@@ -528,6 +532,7 @@ EOF
 			echo "$name: $n instructions per request"
 			echo "fcgi|$name|$n" >>"$cg"
 		done
+		# shellcheck disable=SC2086 # a list of process ids
 		stop_all $pids
 		if have callgrind_annotate; then
 			for inc in no yes; do
@@ -596,7 +601,7 @@ cgval() {
 bad=$(awk -F'|' '$6 + $7 > 0' "$results" | wc -l)
 echo
 echo "fcgi-oauth at ${BENCH_LIMIT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}, $(nproc) cores, load average $load_start at the start, $load_end at the end; wrk -t1, ${SECS}s per load, $REPS repetitions."
-echo "Ratio: fcgi-oauth's requests/s over the hello-world's of the same repetition; the median, then each repetition in the order they ran. Median requests/s in brackets [fcgi-oauth / hello-world]."
+echo "Ratio: fcgi-oauth's requests/s over the hello-world's of the same repetition; the median, then each repetition in the order they ran. The last column: the median requests/s of fcgi-oauth, then of the hello-world."
 echo
 echo "| what | server | connections | ratio to hello-world | requests/s |"
 echo "|---|---|---|---|---|"
