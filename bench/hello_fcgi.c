@@ -10,8 +10,9 @@
  * standard input, as lighttpd and spawn-fcgi start it), it serves requests
  * until it is told to stop; run as CGI (FCGX_IsCGI), it answers the one
  * request of its environment and exits, so the same binary is the
- * reference of CGI mode.  It links with libfcgi only; nothing of
- * fcgi-oauth is in it.
+ * reference of CGI mode.  It calls libfcgi and libc only; nothing of
+ * fcgi-oauth is in it, which is why it is the one file outside fcgi/
+ * that includes fcgiapp.h.
  */
 #include <signal.h>
 #include <stdio.h>
