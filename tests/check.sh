@@ -209,11 +209,15 @@ for w in tests/web/*.sh tests/web/test_*.py; do
 OAUTHCTL=build/oauthctl
 LOG_DIR=$LOGS/web" "$run" "$w"
 done
-# Through a web server on PostgreSQL: the cases behind lighttpd, the real
-# clients that cover the most, and nginx on the deployment etc/postgresql
-# describes (every tests/web suite can; these are enough for the time).
+# Through a web server on PostgreSQL: the cases behind lighttpd, every
+# real client (Authlib, openid-client, the Telnyx SDK, mod_oauth2 as a
+# resource server, mod_auth_openidc as a relying party), and nginx on the
+# deployment etc/postgresql describes.  The other web suites run on it
+# too (OAUTH_TEST_BACKEND=postgresql); they add deployments, not clients.
 for w in tests/web/test_lighttpd.sh tests/web/test_authlib.py \
-    tests/web/test_oidc_client.sh tests/web/test_nginx_listen.sh; do
+    tests/web/test_oidc_client.sh tests/web/test_nginx_listen.sh \
+    tests/web/test_telnyx_sdk.sh tests/web/test_mod_oauth2.sh \
+    tests/web/test_mod_oauth2_jwt.sh tests/web/test_mod_auth_openidc.sh; do
 	case $w in
 	*.py) run=python3 ;;
 	*) run=sh ;;
