@@ -268,12 +268,15 @@ store_pg_status(const PGconn *conn, const PGresult *res)
 	return STORE_IOERR;
 }
 
-/* What a pipeline of store_pg_pipeline did, command by command. */
-struct store_pg_piped {
-	int begun;		/* BEGIN succeeded */
-	int prepared;		/* the statement is prepared on the server */
-	PGresult *res;		/* the statement's result, or the failure */
-	int failed;
+/*
+ * One command of a pipeline (store_pg_batch): a text command (BEGIN,
+ * COMMIT) when sql is set, else the prepared statement stmt with its
+ * parameters, prepared first when the connection has not.
+ */
+struct store_pg_cmd {
+	const char *sql;
+	enum store_pg_stmt stmt;
+	const struct store_pg_params *params;
 };
 
 /* Whether res is a success, or the refusal to prepare a name twice. */
@@ -364,63 +367,137 @@ store_pg_results(struct store_pg *s)
 	return keep;
 }
 
-/*
- * Sends BEGIN when begin is set, PREPARE when prepare is set, then the
- * statement, in one pipeline: one round trip for all three.  Fills *out:
- * what took, and the statement's result or the first failure (res NULL
- * when the connection gave none).
- */
+/* The name a statement is prepared under. */
 static void
-store_pg_pipeline(struct store_pg *s, int begin, int prepare,
-    const char *name, enum store_pg_stmt stmt,
-    const struct store_pg_params *p, struct store_pg_piped *out)
+store_pg_stmt_name(enum store_pg_stmt stmt, char name[16])
 {
-	PGconn *conn = s->conn;
-	PGresult *res;
+	(void)snprintf(name, 16, "oauth_%d", (int)stmt);
+}
 
-	memset(out, 0, sizeof(*out));
-	out->failed = 1;
-	if (!PQenterPipelineMode(conn))
-		return;
-	if ((begin && !PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL,
-	    NULL, 0)) ||
-	    (prepare && !PQsendPrepare(conn, name, store_pg_stmts[stmt].sql,
-	    store_pg_stmts[stmt].nparams, NULL)) ||
-	    !PQsendQueryPrepared(conn, name, p->count, p->values, p->lengths,
-	    p->formats, 1) || !PQpipelineSync(conn)) {
-		(void)PQexitPipelineMode(conn);
-		return;
+/*
+ * Sends the n commands of cmds in one pipeline, one round trip for all,
+ * and reads their results in order, marking the statements the server
+ * now has prepared and *begun when a BEGIN among them succeeded.  Returns
+ * NULL with *res the last command's result (the caller's to PQclear), or
+ * the first failed result (or NULL when the connection gave none) in
+ * *res with a nonzero return.  After a failure the commands after it did
+ * not run (the server aborts the rest of a pipeline).
+ */
+static int
+store_pg_batch(struct store_pg *s, const struct store_pg_cmd *cmds, size_t n,
+    int *begun, PGresult **res)
+{
+	char name[16];
+	PGresult *r, *bad = NULL, *last = NULL;
+	unsigned char preparing[PG_STMT__MAX];
+	size_t i;
+	int ok;
+
+	*res = NULL;
+	memset(preparing, 0, sizeof(preparing));
+	if (s->conn == NULL || !PQenterPipelineMode(s->conn))
+		return -1;
+	for (i = 0; i < n; i++) {
+		const struct store_pg_cmd *c = &cmds[i];
+
+		if (c->sql != NULL) {
+			ok = PQsendQueryParams(s->conn, c->sql, 0, NULL, NULL,
+			    NULL, NULL, 0);
+		} else {
+			store_pg_stmt_name(c->stmt, name);
+			ok = 1;
+			if (!s->prepared[c->stmt] && !preparing[c->stmt]) {
+				preparing[c->stmt] = 1;
+				ok = PQsendPrepare(s->conn, name,
+				    store_pg_stmts[c->stmt].sql,
+				    store_pg_stmts[c->stmt].nparams, NULL);
+			}
+			ok = ok && PQsendQueryPrepared(s->conn, name,
+			    c->params->count, c->params->values,
+			    c->params->lengths, c->params->formats, 1);
+		}
+		if (!ok) {
+			(void)PQexitPipelineMode(s->conn);
+			return -1;
+		}
 	}
-	if (begin) {
-		res = store_pg_results(s);
-		out->begun = store_pg_piped_ok(res, 0);
-		if (!out->begun)
-			out->res = res;
-		else
-			PQclear(res);
+	if (!PQpipelineSync(s->conn)) {
+		(void)PQexitPipelineMode(s->conn);
+		return -1;
 	}
-	if (prepare) {
-		res = store_pg_results(s);
-		out->prepared = store_pg_piped_ok(res, 1);
-		if (!out->prepared && out->res == NULL)
-			out->res = res;
+	/* Results come in the order sent: a PREPARE's before its run's. */
+	memset(preparing, 0, sizeof(preparing));
+	for (i = 0; i < n; i++) {
+		const struct store_pg_cmd *c = &cmds[i];
+
+		if (c->sql == NULL && !s->prepared[c->stmt] &&
+		    !preparing[c->stmt]) {
+			preparing[c->stmt] = 1;
+			r = store_pg_results(s);
+			if (store_pg_piped_ok(r, 1))
+				s->prepared[c->stmt] = 1;
+			else if (bad == NULL)
+				bad = r, r = NULL;
+			PQclear(r);
+		}
+		r = store_pg_results(s);
+		if (store_pg_piped_ok(r, 0)) {
+			if (c->sql != NULL && strcmp(c->sql, "BEGIN") == 0)
+				*begun = 1;
+			PQclear(last);
+			last = r;
+		} else if (bad == NULL)
+			bad = r;
 		else
-			PQclear(res);
-	} else
-		out->prepared = 1;
-	res = store_pg_results(s);
-	if (out->res == NULL && store_pg_piped_ok(res, 0)) {
-		out->res = res;
-		out->failed = 0;
-	} else if (out->res == NULL)
-		out->res = res;
-	else
-		PQclear(res);
+			PQclear(r);
+	}
 	/* The sync point, then the connection is idle again. */
-	if ((res = store_pg_next(s)) != NULL)
-		PQclear(res);
+	if ((r = store_pg_next(s)) != NULL)
+		PQclear(r);
 	if (s->conn != NULL)
 		(void)PQexitPipelineMode(s->conn);
+	if (bad != NULL || last == NULL || s->conn == NULL) {
+		PQclear(last);
+		*res = bad;
+		return -1;
+	}
+	*res = last;
+	return 0;
+}
+
+/*
+ * Appends to cmds what must go before a statement of t: BEGIN when t
+ * writes and has not begun, then the puts t deferred.  Returns how many.
+ */
+static size_t
+store_pg_before(struct store_txn *t, struct store_pg_cmd *cmds)
+{
+	size_t n = 0;
+	int i;
+
+	if (t->writable && !PT(t)->begun)
+		cmds[n++].sql = "BEGIN";
+	for (i = 0; i < PT(t)->ndeferred; i++) {
+		cmds[n].sql = NULL;
+		cmds[n].stmt = PT(t)->deferred[i].stmt;
+		cmds[n++].params = &PT(t)->deferred[i].params;
+	}
+	return n;
+}
+
+/* Forgets the puts t deferred, once they ran. */
+static void
+store_pg_deferred_clear(struct store_pg_txn *t)
+{
+	int i;
+
+	for (i = 0; i < t->ndeferred; i++) {
+		if (t->deferred[i].bytes.data != NULL)
+			crypto_wipe(t->deferred[i].bytes.data,
+			    t->deferred[i].bytes.cap);
+		buf_free(&t->deferred[i].bytes);
+	}
+	t->ndeferred = 0;
 }
 
 /*
@@ -435,11 +512,12 @@ store_pg_run(struct store_txn *t, enum store_pg_stmt stmt,
     const struct store_pg_params *p, PGresult **out)
 {
 	struct store_pg *s = PS(t->store);
+	struct store_pg_cmd cmds[STORE_PG_DEFER_MAX + 2];
 	char name[16], why[STORE_DETAIL_MAX];
 	PGresult *res;
-	struct store_pg_piped piped;
 	enum store_status st;
-	int begin, prepare, failed, retried = 0;
+	size_t n;
+	int failed, retried = 0;
 
 	*out = NULL;
 	if (PT(t)->failed != STORE_OK)
@@ -449,15 +527,15 @@ again:
 		st = STORE_UNAVAILABLE;
 		goto fail;
 	}
-	(void)snprintf(name, sizeof(name), "oauth_%d", (int)stmt);
-	begin = t->writable && !PT(t)->begun;
-	prepare = !s->prepared[stmt];
-	if (begin || prepare) {
-		store_pg_pipeline(s, begin, prepare, name, stmt, p, &piped);
-		s->prepared[stmt] = (unsigned char)piped.prepared;
-		PT(t)->begun |= piped.begun;
-		res = piped.res;
-		failed = piped.failed;
+	store_pg_stmt_name(stmt, name);
+	n = store_pg_before(t, cmds);
+	if (n > 0 || !s->prepared[stmt]) {
+		cmds[n].sql = NULL;
+		cmds[n].stmt = stmt;
+		cmds[n++].params = p;
+		failed = store_pg_batch(s, cmds, n, &PT(t)->begun, &res) != 0;
+		if (!failed)
+			store_pg_deferred_clear(PT(t));
 	} else {
 		res = PQsendQueryPrepared(s->conn, name, p->count, p->values,
 		    p->lengths, p->formats, 1) ? store_pg_results(s) : NULL;
@@ -572,9 +650,44 @@ static void
 store_pg_txn_end(struct store_pg_txn *t, int commit, enum store_status *st)
 {
 	struct store_pg *s = PS(t->base.store);
+	struct store_pg_cmd cmds[STORE_PG_DEFER_MAX + 2];
 	char why[STORE_DETAIL_MAX];
-	PGresult *res;
+	PGresult *res = NULL;
+	size_t n;
+	int failed, first;
 
+	if (commit && t->ndeferred > 0) {
+		/* The deferred puts, then COMMIT: one round trip. */
+		first = !t->begun;
+		n = store_pg_before(&t->base, cmds);
+		cmds[n].sql = "COMMIT";
+		failed = store_pg_batch(s, cmds, n + 1, &t->begun, &res) != 0;
+		/*
+		 * A transaction whose every statement was in this batch lost
+		 * nothing with a connection lost before it: sent again on a
+		 * new one, as store_pg_run does.
+		 */
+		if (failed && first && (s->conn == NULL ||
+		    PQstatus(s->conn) != CONNECTION_OK) &&
+		    store_pg_live(s) == STORE_OK) {
+			PQclear(res);
+			t->begun = 0;
+			n = store_pg_before(&t->base, cmds);
+			cmds[n].sql = "COMMIT";
+			failed = store_pg_batch(s, cmds, n + 1, &t->begun,
+			    &res) != 0;
+		}
+		/* COMMIT of a failed transaction answers ROLLBACK. */
+		if (failed || strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+			*st = store_pg_status(s->conn, res);
+			store_pg_say(s->conn, res, why, sizeof(why));
+			store_pg_note(s, why);
+			/* Whatever began is rolled back below. */
+			commit = 0;
+		} else
+			t->begun = 0;
+		PQclear(res);
+	}
 	if (t->begun && s->conn != NULL) {
 		res = PQsendQuery(s->conn, commit ? "COMMIT" : "ROLLBACK") ?
 		    store_pg_results(s) : NULL;
@@ -588,10 +701,61 @@ store_pg_txn_end(struct store_pg_txn *t, int commit, enum store_status *st)
 		}
 		PQclear(res);
 	}
+	store_pg_deferred_clear(t);
 	buf_free(&t->cached_record);
 	buf_free(&t->token_record);
 	buf_free(&t->token_grant);
 	free(t);
+}
+
+/*
+ * Queues the statement stmt with params, a write whose result nothing
+ * needs (an upsert), to go with t's next statement or its COMMIT, in the
+ * same round trip; its parameters are copied.  A failure of it is
+ * reported by that statement or the commit.  When the queue is full the
+ * statement runs now.  Returns STORE_OK, or the failure.
+ */
+enum store_status
+store_pg_defer(struct store_txn *t, enum store_pg_stmt stmt,
+    const struct store_pg_params *p)
+{
+	struct store_pg_txn *pt = PT(t);
+	struct store_pg_deferred *d;
+	PGresult *res;
+	size_t at[STORE_PG_PARAMS_MAX];
+	enum store_status st;
+	int i;
+
+	if (pt->failed != STORE_OK)
+		return pt->failed;
+	if (pt->ndeferred == STORE_PG_DEFER_MAX) {
+		if ((st = store_pg_run(t, stmt, p, &res)) == STORE_OK)
+			PQclear(res);
+		return st;
+	}
+	d = &pt->deferred[pt->ndeferred];
+	memset(d, 0, sizeof(*d));
+	d->stmt = stmt;
+	for (i = 0; i < p->count; i++) {
+		at[i] = d->bytes.len;
+		if (p->values[i] != NULL &&
+		    buf_append(&d->bytes, p->values[i], (size_t)p->lengths[i]) ==
+		    -1) {
+			buf_free(&d->bytes);
+			pt->failed = STORE_NOMEM;
+			return STORE_NOMEM;
+		}
+	}
+	/* Pointers into the copy only now: appending may move it. */
+	for (i = 0; i < p->count; i++) {
+		d->params.values[i] = p->values[i] != NULL ?
+		    d->bytes.data + at[i] : NULL;
+		d->params.lengths[i] = p->lengths[i];
+		d->params.formats[i] = 1;
+	}
+	d->params.count = p->count;
+	pt->ndeferred++;
+	return STORE_OK;
 }
 
 /* Remembers the token a read transaction will read (store_txn_hint_token). */

@@ -95,6 +95,7 @@ int store_pg_lib_load(char *, size_t);
 
 #define STORE_PG_BATCH 256		/* rows a walk fetches at a time */
 #define STORE_PG_PURGE_BATCH 512	/* rows one purge transaction deletes */
+#define STORE_PG_DEFER_MAX 8		/* puts that wait for the next round trip */
 #define STORE_PG_PARAMS_MAX 7
 
 /* The statements, prepared under their index's name on first use. */
@@ -149,9 +150,25 @@ struct store_pg {
 	struct log_limit log_limit;
 };
 
+/* The parameters of one statement, all in binary form. */
+struct store_pg_params {
+	const char *values[STORE_PG_PARAMS_MAX];
+	int lengths[STORE_PG_PARAMS_MAX];
+	int formats[STORE_PG_PARAMS_MAX];
+	int count;
+	unsigned char ints[STORE_PG_PARAMS_MAX][8];
+};
+
+/* A put store_pg_defer queued, with its own copy of the parameters. */
+struct store_pg_deferred {
+	enum store_pg_stmt stmt;
+	struct store_pg_params params;	/* values point into bytes */
+	struct buf bytes;
+};
+
 struct store_pg_txn {
 	struct store_txn base;
-	int begun;		/* BEGIN was sent */
+	int begun;		/* BEGIN succeeded */
 	int ran;		/* statements that succeeded */
 	enum store_status failed;	/* the first failure; commit refuses */
 	/* Read transactions: the grant read with the last token. */
@@ -164,16 +181,11 @@ struct store_pg_txn {
 	unsigned char token_hash[TOKEN_HASH_LEN];
 	struct buf token_record;	/* empty: there is no such token */
 	struct buf token_grant;		/* its grant's record, or empty */
+	/* Puts that go with the next statement or COMMIT (store_pg_defer). */
+	struct store_pg_deferred deferred[STORE_PG_DEFER_MAX];
+	int ndeferred;
 };
 
-/* The parameters of one statement, all in binary form. */
-struct store_pg_params {
-	const char *values[STORE_PG_PARAMS_MAX];
-	int lengths[STORE_PG_PARAMS_MAX];
-	int formats[STORE_PG_PARAMS_MAX];
-	int count;
-	unsigned char ints[STORE_PG_PARAMS_MAX][8];
-};
 
 #define PS(s) ((struct store_pg *)(void *)(s))
 #define PT(t) ((struct store_pg_txn *)(void *)(t))
@@ -185,6 +197,8 @@ struct store_pg_params {
 void store_pg_say(const PGconn *, const PGresult *, char *, size_t);
 enum store_status store_pg_run(struct store_txn *, enum store_pg_stmt,
     const struct store_pg_params *, PGresult **);
+enum store_status store_pg_defer(struct store_txn *, enum store_pg_stmt,
+    const struct store_pg_params *);
 void store_pg_param(struct store_pg_params *, const void *, size_t);
 void store_pg_param_str(struct store_pg_params *, const char *);
 void store_pg_param_int(struct store_pg_params *, int64_t, size_t);

@@ -313,7 +313,6 @@ store_pg_token_put(struct store_txn *t, const unsigned char *hash,
 {
 	struct store_pg_params p = {0};
 	struct buf b = {0};
-	PGresult *res;
 	enum store_status st;
 
 	if (!t->writable)
@@ -328,10 +327,9 @@ store_pg_token_put(struct store_txn *t, const unsigned char *hash,
 	    tok->has_grant ? GRANT_ID_LEN : 0);
 	store_pg_param_int(&p, tok->expires_at, 8);
 	store_pg_param(&p, b.data, b.len);
-	st = store_pg_run(t, PG_TOKEN_PUT, &p, &res);
+	/* Nothing is read back: it goes with the next round trip. */
+	st = store_pg_defer(t, PG_TOKEN_PUT, &p);
 	buf_free(&b);
-	if (st == STORE_OK)
-		PQclear(res);
 	return st;
 }
 
@@ -389,7 +387,6 @@ store_pg_grant_put(struct store_txn *t, const struct grant *g)
 {
 	struct store_pg_params p = {0};
 	struct buf b = {0};
-	PGresult *res;
 	enum store_status st;
 
 	if (!t->writable)
@@ -401,10 +398,8 @@ store_pg_grant_put(struct store_txn *t, const struct grant *g)
 	store_pg_param_bool(&p, g->revoked);
 	store_pg_param_int(&p, g->expires_at, 8);
 	store_pg_param(&p, b.data, b.len);
-	st = store_pg_run(t, PG_GRANT_PUT, &p, &res);
+	st = store_pg_defer(t, PG_GRANT_PUT, &p);
 	buf_free(&b);
-	if (st == STORE_OK)
-		PQclear(res);
 	return st;
 }
 
