@@ -7,12 +7,16 @@
  * statement and COMMIT at the end, at READ COMMITTED; its gets of tokens
  * and grants are SELECT ... FOR UPDATE, which is what makes spending a
  * code or a refresh token happen exactly once across processes and
- * machines.  A read transaction sends no BEGIN: each statement reads the
+ * machines.  Writes whose result nothing reads (token and grant upserts)
+ * wait for the next statement or the COMMIT and go in its pipeline
+ * (store_pg_defer), so an issuance is two round trips.  A read transaction sends no BEGIN: each statement reads the
  * latest committed state, which is all its callers need, at one round
  * trip per read; a token is read with its grant in one statement.
  *
  * Failures.  A lost connection fails the transaction it happened in with
- * STORE_UNAVAILABLE (answered 503), nothing of it committed; the next
+ * STORE_UNAVAILABLE (answered 503), nothing of it committed, unless it was
+ * lost before any of the transaction reached the server (between two
+ * requests), when the statements go again on a new connection; the next
  * transaction connects again, at most once every STORE_PG_RETRY_MS while
  * the server stays away, so that a down server costs requests no wait.
  * What the server said is kept for store_detail and logged at most once a
