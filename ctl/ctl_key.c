@@ -374,7 +374,7 @@ ctl_cmd_key_retire(struct ctl *ctl, int argc, char **argv)
 	struct ctl_line l;
 	enum ctl_exit rv;
 
-	if ((rv = ctl_args_line(ctl, argc, argv, 0, "KID", &l)) !=
+	if ((rv = ctl_args_line(ctl, argc, argv, CTL_LINE_DASH, "KID", &l)) !=
 	    CTL_EXIT_OK || l.helped)
 		return rv;
 	return ctl_txn(ctl, 1, ctl_key_retire_txn, (void *)l.operand);

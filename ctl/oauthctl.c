@@ -126,7 +126,8 @@ static const struct ctl_command ctl_commands[] = {
 	    "signed has expired.\n" },
 	{ "key retire", ctl_cmd_key_retire, "key retire KID",
 	    "Stops KID signing now.  It stays in the JWKS until every token it\n"
-	    "signed has expired.  A kid may begin with '-': give it after --.\n" },
+	    "signed has expired.  A KID beginning with '-' is the KID, not an\n"
+	    "option.\n" },
 	{ "stats", ctl_cmd_stats, "stats [--json]",
 	    "Counts clients, access tokens, refresh tokens, authorization "
 	    "codes\n"

@@ -204,8 +204,7 @@ ws_check "... signed by K1" [ "$(jwt_kid "$old")" = "$k1" ]
 k2=$(ctl_at $((P0 + 20)) key generate)
 ws_check "key generate at P0+20: K2 (${k2:-none})" \
     eval '[ -n "$k2" ] && [ "$k2" != "$k1" ]'
-# "--": a kid may begin with "-".
-ws_check "key retire K1 at P0+700" ctl_at $((P0 + 700)) key retire -- "$k1"
+ws_check "key retire K1 at P0+700" ctl_at $((P0 + 700)) key retire "$k1"
 ctl_at "$NOW" key list >"$ws_tmp/keys" 2>&1
 ws_check "key list today: K1 dropped" \
     grep -q "^${k1}[[:space:]].*[[:space:]]dropped[[:space:]]" "$ws_tmp/keys"
