@@ -778,11 +778,12 @@ else
 	    'd["access_tokens"]["revoked"] == 2 and
 	    d["access_tokens"]["active"] == 0'
 
-	# Tokens that expire: purge counts them.
-	token svc "$svc_secret" OAUTH_ACCESS_TTL=1 >/dev/null
-	token svc "$svc_secret" OAUTH_ACCESS_TTL=1 >/dev/null
+	# Tokens that expire: purge counts them.  The clock is pinned
+	# (OAUTH_TEST_NOW) and moved past their 60 s lifetime, far past it.
+	token svc "$svc_secret" OAUTH_ACCESS_TTL=60 >/dev/null
+	token svc "$svc_secret" OAUTH_ACCESS_TTL=60 >/dev/null
 	t3=$(token svc "$svc_secret")
-	OAUTH_TEST_NOW=$((OAUTH_TEST_NOW + 10))
+	OAUTH_TEST_NOW=$((OAUTH_TEST_NOW + 120))
 	expect 0 "stats with expired tokens" --db "$db" stats --json
 	json "stats counts expired tokens" 'd["access_tokens"] == {"total": 5,
 	    "active": 1, "expired": 2, "revoked": 2}'
@@ -803,10 +804,10 @@ else
 		pair=$(code_flow web)
 		check "the code flow issues access and refresh tokens" \
 		    test -n "$pair"
-		code_flow web OAUTH_CODE_TTL=1 >/dev/null
-		cgi GET /authorize "" REMOTE_USER=alice OAUTH_CODE_TTL=1 \
+		code_flow web OAUTH_CODE_TTL=60 >/dev/null
+		cgi GET /authorize "" REMOTE_USER=alice OAUTH_CODE_TTL=60 \
 		    QUERY_STRING="response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&code_challenge=$challenge&code_challenge_method=S256"
-		OAUTH_TEST_NOW=$((OAUTH_TEST_NOW + 10))
+		OAUTH_TEST_NOW=$((OAUTH_TEST_NOW + 120))
 		expect 0 "stats with codes and grants" --db "$db" stats --json
 		json "stats counts refresh tokens, codes and grants" \
 		    'd["refresh_tokens"]["active"] == 2 and
@@ -847,13 +848,13 @@ else
 		issued=0
 		while [ "$issued" -lt 5000 ]; do
 			cgi POST /token "grant_type=client_credentials&client_id=filler&client_secret=$filler_secret" \
-			    OAUTH_DB="$fdb" OAUTH_ACCESS_TTL=1
+			    OAUTH_DB="$fdb" OAUTH_ACCESS_TTL=60
 			grep -q '^Status: 503' "$tmp/cgi" && break
 			issued=$((issued + 1))
 		done
 		check "issuance into a 64 KiB map ends in 503 ($issued issued)" \
 		    grep -q '"temporarily_unavailable"' "$tmp/cgi"
-		OAUTH_TEST_NOW=$((OAUTH_TEST_NOW + 10))
+		OAUTH_TEST_NOW=$((OAUTH_TEST_NOW + 120))
 		run --db "$fdb" purge
 		check "purge of a full database succeeds" test "$rc" -eq 0
 		out_has "purge of a full database drops every expired token" \

@@ -40,8 +40,9 @@ SHOWN_MAX = 10
 
 
 class Load:
-    def __init__(self, base):
+    def __init__(self, base, startedfile=None):
         u = urllib.parse.urlsplit(base)
+        self.startedfile = startedfile  # made at the first answer
         self.host, self.port, self.path = u.hostname, u.port, u.path
         self.lock = threading.Lock()
         self.tokens = []        # [token, kind, expected]
@@ -78,6 +79,9 @@ class Load:
             conn.close()
         with self.lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
+            if self.startedfile is not None:
+                open(self.startedfile, "w").close()
+                self.startedfile = None
         return status, rh, data
 
     def record(self, token, kind, expected):
@@ -180,7 +184,8 @@ class Load:
 
 
 def load(base, out, workers, seconds, budget, stopfile):
-    ld = Load(base)
+    # OUT.started tells the caller the load is answered: kills start then.
+    ld = Load(base, out + ".started")
     start = time.time()
     threads = [threading.Thread(target=ld.worker,
                                 args=(n, seconds, budget, stopfile, start))

@@ -30,6 +30,7 @@ REL_LOAD_SECONDS=${REL_LOAD_SECONDS:-240}
 REL_LOAD_REQUESTS=${REL_LOAD_REQUESTS:-200000}
 REL_RESPAWN_WAIT=10	# seconds for lighttpd to have a responder again
 REL_AFTER_KILLS=3	# seconds of load after the last kill
+REL_START_WAIT=30	# seconds for the load's first answer
 # The size bound.  A record is a 32-byte key (a token's hash, a 16-byte
 # grant id or a client id) and a value of at most ~300 bytes here (scope,
 # subject, client id, times), under 512 bytes with LMDB's node header; a
@@ -125,7 +126,16 @@ stop=$rel_tmp/stop
     "$REL_WORKERS" "$REL_LOAD_SECONDS" "$REL_LOAD_REQUESTS" "$stop" \
     >"$rel_tmp/load.out" 2>&1 &
 load=$!
-sleep 1
+# The kills begin once the load has its first answer (not after a fixed
+# second, which a busy machine may not honour), within REL_START_WAIT.
+i=0
+while [ ! -e "$rel_tmp/load.json.started" ] && kill -0 "$load" 2>/dev/null &&
+    [ $i -lt $((REL_START_WAIT * 10)) ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+rel_check "the load is answered before the kills" \
+    [ -e "$rel_tmp/load.json.started" ]
 
 # The kills: a random responder each time, at random intervals of 0.1 to
 # 0.6 s; when lighttpd has none running at that moment (it is restarting
