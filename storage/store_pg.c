@@ -505,15 +505,18 @@ store_pg_deferred_clear(struct store_pg_txn *t)
 }
 
 /*
- * Runs the statement stmt with params in t, beginning t on the server
- * first when it is a write transaction not yet begun, and preparing stmt
- * when this connection has not: those travel with the statement in one
- * pipeline.  Returns STORE_OK with *out the result (PQclear), or the
- * failure, remembered in t so that commit refuses.
+ * Sends final (a prepared statement, or a text command such as COMMIT)
+ * of t, in one round trip with what must go before it (store_pg_before),
+ * and forgets the deferred puts once they ran.  A connection found lost
+ * when nothing of t had reached the server yet (a restart or an idle
+ * timeout between two requests; a BEGIN sent in the batch ended with the
+ * connection) costs nothing: connected again, the batch goes once more.
+ * Returns STORE_OK with *out the result of final (PQclear), or the
+ * failure, said in the store's detail and log.
  */
-enum store_status
-store_pg_run(struct store_txn *t, enum store_pg_stmt stmt,
-    const struct store_pg_params *p, PGresult **out)
+static enum store_status
+store_pg_send(struct store_txn *t, const struct store_pg_cmd *final,
+    PGresult **out)
 {
 	struct store_pg *s = PS(t->store);
 	struct store_pg_cmd cmds[STORE_PG_DEFER_MAX + 2];
@@ -524,52 +527,67 @@ store_pg_run(struct store_txn *t, enum store_pg_stmt stmt,
 	int failed, retried = 0;
 
 	*out = NULL;
-	if (PT(t)->failed != STORE_OK)
-		return PT(t)->failed;
-again:
-	if (s->conn == NULL) {
-		st = STORE_UNAVAILABLE;
-		goto fail;
-	}
-	store_pg_stmt_name(stmt, name);
-	n = store_pg_before(t, cmds);
-	if (n > 0 || !s->prepared[stmt]) {
-		cmds[n].sql = NULL;
-		cmds[n].stmt = stmt;
-		cmds[n++].params = p;
-		failed = store_pg_batch(s, cmds, n, &PT(t)->begun, &res) != 0;
-		if (!failed)
+	for (;;) {
+		if (s->conn == NULL)
+			return STORE_UNAVAILABLE;
+		n = store_pg_before(t, cmds);
+		cmds[n++] = *final;
+		if (n > 1 || (final->sql == NULL && !s->prepared[final->stmt]))
+			failed = store_pg_batch(s, cmds, n, &PT(t)->begun,
+			    &res) != 0;
+		else {
+			/* Alone and prepared: no pipeline needed. */
+			if (final->sql != NULL)
+				res = PQsendQuery(s->conn, final->sql) ?
+				    store_pg_results(s) : NULL;
+			else {
+				store_pg_stmt_name(final->stmt, name);
+				res = PQsendQueryPrepared(s->conn, name,
+				    final->params->count, final->params->values,
+				    final->params->lengths,
+				    final->params->formats, 1) ?
+				    store_pg_results(s) : NULL;
+			}
+			failed = !store_pg_piped_ok(res, 0);
+		}
+		if (!failed) {
 			store_pg_deferred_clear(PT(t));
-	} else {
-		res = PQsendQueryPrepared(s->conn, name, p->count, p->values,
-		    p->lengths, p->formats, 1) ? store_pg_results(s) : NULL;
-		failed = !store_pg_piped_ok(res, 0);
-	}
-	if (!failed) {
-		PT(t)->ran++;
-		*out = res;
-		return STORE_OK;
-	}
-	st = store_pg_status(s->conn, res);
-	store_pg_say(s->conn, res, why, sizeof(why));
-	PQclear(res);
-	/*
-	 * A connection the server ended while it sat idle (a restart, an
-	 * idle timeout) fails the first statement of a transaction, which
-	 * has done nothing yet: a BEGIN sent with it ended with the
-	 * connection.  Connected again, the statement goes once more, so that
-	 * no request pays for a loss that happened between requests.
-	 */
-	if (!retried && PT(t)->ran == 0 &&
-	    (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK)) {
+			PT(t)->ran++;
+			*out = res;
+			return STORE_OK;
+		}
+		st = store_pg_status(s->conn, res);
+		store_pg_say(s->conn, res, why, sizeof(why));
+		PQclear(res);
+		if (retried || PT(t)->ran != 0 ||
+		    (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK))
+			break;
 		retried = 1;
 		PT(t)->begun = 0;
-		if (store_pg_live(s) == STORE_OK)
-			goto again;
+		if (store_pg_live(s) != STORE_OK)
+			break;
 	}
 	store_pg_note(s, why);
-fail:
-	PT(t)->failed = st;
+	return st;
+}
+
+/*
+ * Runs the statement stmt with params in t (store_pg_send).  Returns
+ * STORE_OK with *out the result (PQclear), or the failure, remembered in
+ * t so that commit refuses.
+ */
+enum store_status
+store_pg_run(struct store_txn *t, enum store_pg_stmt stmt,
+    const struct store_pg_params *p, PGresult **out)
+{
+	struct store_pg_cmd c = { NULL, stmt, p };
+	enum store_status st;
+
+	*out = NULL;
+	if (PT(t)->failed != STORE_OK)
+		return PT(t)->failed;
+	if ((st = store_pg_send(t, &c, out)) != STORE_OK)
+		PT(t)->failed = st;
 	return st;
 }
 
@@ -649,60 +667,35 @@ store_pg_txn_begin(struct store *base, int writable, struct store_txn **tp)
 	return STORE_OK;
 }
 
-/* Ends t on the server when it was begun there, and frees it. */
+/*
+ * Ends t on the server, with COMMIT (with the puts it deferred, in one
+ * round trip) when commit is set and ROLLBACK otherwise or when the
+ * commit failed, and frees it.  A failed commit sets *st.
+ */
 static void
 store_pg_txn_end(struct store_pg_txn *t, int commit, enum store_status *st)
 {
+	static const struct store_pg_cmd commit_cmd = { "COMMIT", 0, NULL };
 	struct store_pg *s = PS(t->base.store);
-	struct store_pg_cmd cmds[STORE_PG_DEFER_MAX + 2];
-	char why[STORE_DETAIL_MAX];
 	PGresult *res = NULL;
-	size_t n;
-	int failed, first;
+	enum store_status sent;
 
-	if (commit && t->ndeferred > 0) {
-		/* The deferred puts, then COMMIT: one round trip. */
-		first = !t->begun;
-		n = store_pg_before(&t->base, cmds);
-		cmds[n].sql = "COMMIT";
-		failed = store_pg_batch(s, cmds, n + 1, &t->begun, &res) != 0;
-		/*
-		 * A transaction whose every statement was in this batch lost
-		 * nothing with a connection lost before it: sent again on a
-		 * new one, as store_pg_run does.
-		 */
-		if (failed && first && (s->conn == NULL ||
-		    PQstatus(s->conn) != CONNECTION_OK) &&
-		    store_pg_live(s) == STORE_OK) {
-			PQclear(res);
-			t->begun = 0;
-			n = store_pg_before(&t->base, cmds);
-			cmds[n].sql = "COMMIT";
-			failed = store_pg_batch(s, cmds, n + 1, &t->begun,
-			    &res) != 0;
+	if (commit && (t->begun || t->ndeferred > 0)) {
+		sent = store_pg_send(&t->base, &commit_cmd, &res);
+		/* COMMIT of a transaction the server aborted answers ROLLBACK. */
+		if (sent == STORE_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+			store_pg_note(s, "the server rolled the transaction back");
+			sent = STORE_UNAVAILABLE;
 		}
-		/* COMMIT of a failed transaction answers ROLLBACK. */
-		if (failed || strcmp(PQcmdStatus(res), "COMMIT") != 0) {
-			*st = store_pg_status(s->conn, res);
-			store_pg_say(s->conn, res, why, sizeof(why));
-			store_pg_note(s, why);
-			/* Whatever began is rolled back below. */
-			commit = 0;
-		} else
+		if (sent == STORE_OK)
 			t->begun = 0;
+		else
+			*st = sent;
 		PQclear(res);
 	}
 	if (t->begun && s->conn != NULL) {
-		res = PQsendQuery(s->conn, commit ? "COMMIT" : "ROLLBACK") ?
-		    store_pg_results(s) : NULL;
-		/* COMMIT of a failed transaction answers ROLLBACK. */
-		if (commit && (res == NULL ||
-		    PQresultStatus(res) != PGRES_COMMAND_OK ||
-		    strcmp(PQcmdStatus(res), "COMMIT") != 0)) {
-			*st = store_pg_status(s->conn, res);
-			store_pg_say(s->conn, res, why, sizeof(why));
-			store_pg_note(s, why);
-		}
+		res = PQsendQuery(s->conn, "ROLLBACK") ? store_pg_results(s)
+						       : NULL;
 		PQclear(res);
 	}
 	store_pg_deferred_clear(t);

@@ -10,42 +10,17 @@
 #include "store_pg.h"
 
 /*
- * Decodes the record in column col of row 0 of res with decode, when
- * there is a row.  Returns STORE_NOTFOUND for none.
+ * The record in column col of row 0 of res: 1 with *p and *len set, or 0
+ * when there is none (no row, or NULL: a LEFT JOIN that found nothing).
  */
-static enum store_status
-store_pg_decode(const PGresult *res, int col,
-    enum store_status (*decode)(const void *, size_t, void *), void *out)
+static int
+store_pg_record(const PGresult *res, int col, const char **p, size_t *len)
 {
 	if (PQntuples(res) == 0 || PQgetisnull(res, 0, col))
-		return STORE_NOTFOUND;
-	return decode(PQgetvalue(res, 0, col), (size_t)PQgetlength(res, 0, col),
-	    out);
-}
-
-/* The decoders, under one type for store_pg_decode. */
-static enum store_status
-store_pg_decode_client(const void *p, size_t len, void *out)
-{
-	return store_record_client_decode(p, len, out);
-}
-
-static enum store_status
-store_pg_decode_token(const void *p, size_t len, void *out)
-{
-	return store_record_token_decode(p, len, out);
-}
-
-static enum store_status
-store_pg_decode_grant(const void *p, size_t len, void *out)
-{
-	return store_record_grant_decode(p, len, out);
-}
-
-static enum store_status
-store_pg_decode_key(const void *p, size_t len, void *out)
-{
-	return store_record_key_decode(p, len, out);
+		return 0;
+	*p = PQgetvalue(res, 0, col);
+	*len = (size_t)PQgetlength(res, 0, col);
+	return 1;
 }
 
 /* Runs a statement whose one parameter is len bytes at key. */
@@ -83,6 +58,8 @@ store_pg_client_get(struct store_txn *t, const char *id, struct client *c)
 	char key[CLIENT_ID_MAX + 1];
 	size_t len = strnlen(id, CLIENT_ID_MAX + 1);
 	PGresult *res;
+	const char *rec;
+	size_t reclen;
 	enum store_status st;
 
 	if (len == 0 || len > CLIENT_ID_MAX) {
@@ -106,7 +83,8 @@ store_pg_client_get(struct store_txn *t, const char *id, struct client *c)
 	} else if ((st = store_pg_run_key(t, PG_CLIENT_GET, key, len,
 	    &res)) != STORE_OK)
 		return st;
-	st = store_pg_decode(res, 0, store_pg_decode_client, c);
+	st = store_pg_record(res, 0, &rec, &reclen) ?
+	    store_record_client_decode(rec, reclen, c) : STORE_NOTFOUND;
 	PQclear(res);
 	if (st == STORE_OK && strcmp(c->id, key) != 0) {
 		client_free(c);
@@ -262,6 +240,8 @@ store_pg_token_get(struct store_txn *t, const unsigned char *hash,
 {
 	struct store_pg_txn *pt = PT(t);
 	PGresult *res;
+	const char *rec;
+	size_t reclen;
 	enum store_status st;
 	int grant = !t->writable;
 
@@ -289,7 +269,8 @@ store_pg_token_get(struct store_txn *t, const unsigned char *hash,
 	if ((st = store_pg_run_key(t, !grant ? PG_TOKEN_GET_LOCKED :
 	    PG_TOKEN_GET_WITH_GRANT, hash, TOKEN_HASH_LEN, &res)) != STORE_OK)
 		return st;
-	st = store_pg_decode(res, 0, store_pg_decode_token, tok);
+	st = store_pg_record(res, 0, &rec, &reclen) ?
+	    store_record_token_decode(rec, reclen, tok) : STORE_NOTFOUND;
 	/* The grant read with it, for store_token_is_active's next get. */
 	pt->cached = 0;
 	if (st == STORE_OK && grant && tok->has_grant) {
@@ -356,6 +337,8 @@ store_pg_grant_get(struct store_txn *t, const unsigned char *id,
 	struct store_pg_txn *pt = PT(t);
 	unsigned char key[GRANT_ID_LEN];
 	PGresult *res;
+	const char *rec;
+	size_t reclen;
 	enum store_status st;
 
 	/* A copy: id may point into *g, which is cleared next. */
@@ -372,7 +355,8 @@ store_pg_grant_get(struct store_txn *t, const unsigned char *id,
 		    PG_GRANT_GET_LOCKED : PG_GRANT_GET, key, sizeof(key),
 		    &res)) != STORE_OK)
 			return st;
-		st = store_pg_decode(res, 0, store_pg_decode_grant, g);
+		st = store_pg_record(res, 0, &rec, &reclen) ?
+	    store_record_grant_decode(rec, reclen, g) : STORE_NOTFOUND;
 		PQclear(res);
 	}
 	if (st == STORE_OK && memcmp(g->id, key, sizeof(key)) != 0) {
@@ -419,6 +403,8 @@ store_pg_key_get(struct store_txn *t, const char *kid, struct key *k)
 	char copy[JOSE_KID_LEN + 1];
 	size_t len = strnlen(kid, JOSE_KID_LEN + 1);
 	PGresult *res;
+	const char *rec;
+	size_t reclen;
 	enum store_status st;
 
 	/* A copy first: kid may point into *k, which is cleared next. */
@@ -430,7 +416,8 @@ store_pg_key_get(struct store_txn *t, const char *kid, struct key *k)
 	if ((st = store_pg_run_key(t, PG_KEY_GET, copy, len, &res)) !=
 	    STORE_OK)
 		return st;
-	st = store_pg_decode(res, 0, store_pg_decode_key, k);
+	st = store_pg_record(res, 0, &rec, &reclen) ?
+	    store_record_key_decode(rec, reclen, k) : STORE_NOTFOUND;
 	PQclear(res);
 	if (st == STORE_OK && strcmp(k->kid, copy) != 0) {
 		key_free(k);
