@@ -7,6 +7,8 @@
 #   db=$(backend_newdb NAME DIR)  # an LMDB directory DIR/NAME or the URI of
 #                                 # a new, empty PostgreSQL database
 #   backend_stop                  # drops them, stops a server it started
+#   backend_suite DIR [NAME]      # backend_start (and backend_newdb into
+#                                 # $db), or the suite's skip/fail and exit
 #
 # On PostgreSQL the databases are made on the server whose maintenance
 # database OAUTH_TEST_PG names (tests/check.sh starts one for every suite)
@@ -108,6 +110,23 @@ backend_name() {
 backend_psql() {
 	"$PG_BINDIR/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2" \
 	    </dev/null
+}
+
+# backend_suite DIR [NAME]: what a "N passed, M failed" suite does first:
+# backend_start DIR, or the suite's skipped line and exit 0; with NAME,
+# then db=$(backend_newdb NAME DIR), or a failed suite and exit 1.
+backend_suite() {
+	if ! backend_start "$1"; then
+		echo "skipped: $BACKEND: $backend_why"
+		echo "0 passed, 0 failed"
+		exit 0
+	fi
+	[ $# -lt 2 ] && return 0
+	if ! db=$(backend_newdb "$2" "$1"); then
+		echo "not ok - a $BACKEND database"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
 }
 
 # backend_stop: drops the databases made (FORCE ends connections left

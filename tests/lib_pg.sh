@@ -5,6 +5,8 @@
 #   . tests/lib_pg.sh
 #   pg_start DIR || skip      # sets PG_URI, PG_DIR, PG_SOCKET_DIR
 #   pg_createdb NAME          # prints the URI of a new database
+#   pg_psql URI SQL           # runs SQL, prints the unaligned result
+#   pg_stop_fast; pg_start_again   # an outage
 #   pg_stop
 #
 # PostgreSQL refuses to run as root; as root the server runs as the
@@ -83,8 +85,8 @@ pg_psql() {
 	"$PG_BINDIR/psql" -X -q -A -t -d "$1" -c "$2"
 }
 
-# pg_restart_after SECONDS: stops the server (fast: connections end),
-# waits, and starts it again.
+# pg_stop_fast, pg_start_again: stop the server (fast: connections end)
+# and start it again, as a test of an outage does.
 pg_stop_fast() {
 	pg_as "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 stop \
 	    >/dev/null 2>&1

@@ -51,11 +51,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-test.XXXXXX") || exit 1
 trap 'backend_stop; rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
-if ! backend_start "$tmp"; then
-	echo "skipped: $BACKEND: $backend_why"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
+backend_suite "$tmp"
 
 passed=0
 failed=0

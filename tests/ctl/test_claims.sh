@@ -29,16 +29,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/oauth-claims.XXXXXX") || exit 1
 trap 'backend_stop; rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
 # OAUTH_TEST_BACKEND=postgresql: the same on a PostgreSQL database.
-if ! backend_start "$tmp"; then
-	echo "skipped: $BACKEND: $backend_why"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-if ! db=$(backend_newdb db "$tmp"); then
-	echo "not ok - a $BACKEND database"
-	echo "0 passed, 1 failed"
-	exit 1
-fi
+backend_suite "$tmp" db
 passed=0
 failed=0
 OAUTH_TEST_NOW=1800000000
