@@ -33,9 +33,9 @@ PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || \
 	echo -I/usr/include/postgresql)
 PQ_LIBS := $(shell pkg-config --libs libpq 2>/dev/null || echo -lpq)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
-ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread \
 	$(WARNINGS) $(PKG_CFLAGS) $(PQ_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_CFLAGS)
+ALL_LDFLAGS = -pthread $(LDFLAGS) $(EXTRA_CFLAGS)
 
 CORE_SRC = $(wildcard common/*.c storage/*.c handlers/*.c)
 ADAPTER_SRC = $(filter-out fcgi/fcgi_main.c,$(wildcard fcgi/*.c))

@@ -3,7 +3,8 @@
  * one struct request; handler_dispatch answers it; the struct response is
  * written back.  CGI and FastCGI differ only in the callbacks of struct
  * fcgi_source and struct fcgi_sink, so everything above them is shared.
- * Only fcgi_main.c includes fcgiapp.h.
+ * Only the FastCGI side (fcgi_main.c, fcgi_loop.c, fcgi_threads.c)
+ * includes fcgiapp.h.
  */
 #ifndef FCGI_H
 #define FCGI_H
@@ -11,6 +12,8 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "../handlers/handlers.h"
@@ -80,6 +83,7 @@ unsigned fcgi_listen_backoff_ms(unsigned);
 enum fcgi_sandbox_mode {
 	FCGI_SANDBOX_CGI = 0,		/* one request on stdin and stdout */
 	FCGI_SANDBOX_FASTCGI,		/* a listening socket, accept loop */
+	FCGI_SANDBOX_THREADS,		/* the same, in every thread */
 	FCGI_SANDBOX_MODE__MAX
 };
 
@@ -97,5 +101,16 @@ int fcgi_response_write(const struct response *, const struct fcgi_sink *);
 /* fcgi_serve.c */
 int fcgi_serve(const struct handler_env *, const struct fcgi_source *,
     const struct fcgi_sink *);
+
+/* fcgi_loop.c */
+struct FCGX_Request;
+int fcgi_loop_signals(sigset_t *);
+int fcgi_loop_stopping(void);
+int fcgi_loop(const struct handler_env *, const sigset_t *,
+    struct FCGX_Request *, pthread_mutex_t *);
+
+/* fcgi_threads.c */
+int fcgi_threads_serve(const struct handler_env *, unsigned, int,
+    const sigset_t *, int (*)(void *), void *);
 
 #endif /* FCGI_H */

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <fcgiapp.h>
 
 #include "fcgi.h"
@@ -31,48 +33,101 @@ enum fcgi_main_args {
 	FCGI_MAIN_ARGS__MAX
 };
 
-/* Set by SIGTERM, SIGINT or SIGUSR1: finish the request, then exit. */
-static volatile sig_atomic_t fcgi_main_quit;
+/* The most worker threads --threads starts. */
+#define FCGI_MAIN_THREADS_MAX 64
 
 static void
 fcgi_main_usage(FILE *f)
 {
-	fprintf(f, "usage: oauth.fcgi [--listen host:port | --listen path]\n"
+	fprintf(f, "usage: oauth.fcgi [--listen host:port | --listen path] "
+	    "[--threads N]\n"
 	    "       oauth.fcgi --help | --version\n");
 }
 
 /*
+ * Reads a --threads count: 1 to FCGI_MAIN_THREADS_MAX, in decimal.
+ * Returns it, or 0 when value is not one.
+ */
+static unsigned
+fcgi_main_parse_threads(const char *value)
+{
+	unsigned n = 0;
+
+	if (*value == '\0' || strlen(value) > 2)
+		return 0;
+	for (; *value != '\0'; value++) {
+		if (*value < '0' || *value > '9')
+			return 0;
+		n = n * 10 + (unsigned)(*value - '0');
+	}
+	return n <= FCGI_MAIN_THREADS_MAX ? n : 0;
+}
+
+/*
+ * The value of option name (--name VALUE or --name=VALUE) at argv[*i],
+ * advancing *i past it; NULL when argv[*i] is not that option, or when
+ * its value is missing (*missing set then).
+ */
+static const char *
+fcgi_main_option(int argc, char *argv[], int *i, const char *name,
+    int *missing)
+{
+	size_t len = strlen(name);
+	const char *arg = argv[*i];
+
+	if (strncmp(arg, name, len) != 0)
+		return NULL;
+	if (arg[len] == '=')
+		return arg + len + 1;
+	if (arg[len] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = 1;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+/*
  * Reads argv.  Returns FCGI_MAIN_RUN with *addr filled when --listen was
- * given (*listening set to 1); FCGI_MAIN_HELP or FCGI_MAIN_VERSION when
- * asked; or FCGI_MAIN_USAGE for an unknown option, an operand, or a
- * missing or bad address, having said why on standard error.
+ * given (*listening set to 1) and *threads the --threads count (1 when
+ * not given); FCGI_MAIN_HELP or FCGI_MAIN_VERSION when asked; or
+ * FCGI_MAIN_USAGE for an unknown option, an operand, or a missing or bad
+ * value, having said why on standard error.
  */
 static enum fcgi_main_args
 fcgi_main_parse_args(int argc, char *argv[], struct fcgi_listen_addr *addr,
-    int *listening)
+    int *listening, unsigned *threads)
 {
 	const char *arg, *value;
-	int i;
+	int i, missing = 0;
 
 	*listening = 0;
+	*threads = 1;
 	for (i = 1; i < argc; i++) {
 		arg = argv[i];
 		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
 			return FCGI_MAIN_HELP;
 		if (strcmp(arg, "--version") == 0)
 			return FCGI_MAIN_VERSION;
-		if (strcmp(arg, "--listen") == 0) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "oauth.fcgi: --listen needs "
-				    "an address\n");
+		if ((value = fcgi_main_option(argc, argv, &i, "--threads",
+		    &missing)) != NULL) {
+			if ((*threads = fcgi_main_parse_threads(value)) == 0) {
+				fprintf(stderr, "oauth.fcgi: bad --threads: "
+				    "want a number from 1 to %d\n",
+				    FCGI_MAIN_THREADS_MAX);
 				return FCGI_MAIN_USAGE;
 			}
-			value = argv[++i];
-		} else if (strncmp(arg, "--listen=", 9) == 0)
-			value = arg + 9;
-		else {
-			fprintf(stderr, "oauth.fcgi: unknown argument: %s\n",
-			    arg);
+			continue;
+		}
+		if ((value = fcgi_main_option(argc, argv, &i, "--listen",
+		    &missing)) == NULL) {
+			if (missing)
+				fprintf(stderr, "oauth.fcgi: %s needs a "
+				    "value\n", arg);
+			else
+				fprintf(stderr, "oauth.fcgi: unknown "
+				    "argument: %s\n", arg);
 			return FCGI_MAIN_USAGE;
 		}
 		if (fcgi_listen_parse(value, addr) == -1) {
@@ -169,47 +224,6 @@ fcgi_main_cgi_write(void *ctx, const char *data, size_t len)
 	return 0;
 }
 
-/* FastCGI: the variables of the request, borrowed until FCGX_Finish_r. */
-static const char *
-fcgi_main_fcgx_param(void *ctx, const char *name)
-{
-	FCGX_Request *r = ctx;
-
-	return FCGX_GetParam(name, r->envp);
-}
-
-/* FastCGI: the FCGI_STDIN stream of the request. */
-static ssize_t
-fcgi_main_fcgx_read(void *ctx, char *buf, size_t n)
-{
-	FCGX_Request *r = ctx;
-	int got;
-
-	if (n > INT_MAX)
-		n = INT_MAX;
-	got = FCGX_GetStr(buf, (int)n, r->in);
-	if (got <= 0 && FCGX_GetError(r->in) != 0)
-		return -1;
-	return got;
-}
-
-/* FastCGI: the FCGI_STDOUT stream of the request. */
-static int
-fcgi_main_fcgx_write(void *ctx, const char *data, size_t len)
-{
-	FCGX_Request *r = ctx;
-	int n;
-
-	while (len > 0) {
-		n = len > INT_MAX ? INT_MAX : (int)len;
-		if (FCGX_PutStr(data, n, r->out) != n)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Answers a request that arrived while the server cannot serve (bad
  * configuration, no database) with the JSON error resp, in CGI mode, so the
@@ -222,39 +236,6 @@ fcgi_main_cgi_fail(struct response *resp)
 
 	(void)fcgi_response_write(resp, &sink);
 	response_free(resp);
-}
-
-static void
-fcgi_main_signal(int sig)
-{
-	(void)sig;
-	fcgi_main_quit = 1;
-	/* libfcgi checks this right before accept(2): it closes the race. */
-	FCGX_ShutdownPending();
-}
-
-/*
- * Makes SIGTERM, SIGINT and SIGUSR1 (Apache's graceful stop) set
- * fcgi_main_quit.  No SA_RESTART: a blocked accept(2) must return.
- * Returns 0, or -1 when a handler cannot be installed.
- */
-static int
-fcgi_main_signals(sigset_t *stop)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fcgi_main_signal;
-	sigemptyset(stop);
-	sigaddset(stop, SIGTERM);
-	sigaddset(stop, SIGINT);
-	sigaddset(stop, SIGUSR1);
-	sa.sa_mask = *stop;
-	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGINT, &sa, NULL) == -1 ||
-	    sigaction(SIGUSR1, &sa, NULL) == -1)
-		return -1;
-	return 0;
 }
 
 /*
@@ -283,8 +264,8 @@ fcgi_main_fastcgi_open(const struct fcgi_listen_addr *addr, unsigned timeout,
 		log_event("cannot set up a FastCGI request");
 		goto fail;
 	}
-	if (fcgi_main_signals(stop) == -1 ||
-	    sigprocmask(SIG_BLOCK, stop, NULL) == -1) {
+	if (fcgi_loop_signals(stop) == -1 ||
+	    pthread_sigmask(SIG_BLOCK, stop, NULL) != 0) {
 		log_event("cannot install signal handlers: %s",
 		    strerror(errno));
 		FCGX_Free(req, 0);
@@ -295,86 +276,6 @@ fail:
 	if (*sock != STDIN_FILENO)
 		(void)close(*sock);
 	return -1;
-}
-
-/*
- * Sleeps ms milliseconds with the stop signals let through, so that a
- * stop asked for during a back-off is taken at once.
- */
-static void
-fcgi_main_backoff(const sigset_t *stop, unsigned ms)
-{
-	struct timespec ts;
-
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	(void)sigprocmask(SIG_UNBLOCK, stop, NULL);
-	if (!fcgi_main_quit)
-		(void)nanosleep(&ts, NULL);
-	(void)sigprocmask(SIG_BLOCK, stop, NULL);
-}
-
-/*
- * Serves FastCGI requests on sock (set up by fcgi_main_fastcgi_open) until
- * a signal asks us to stop.  The stop signals are blocked while a request
- * is served, so one arriving then neither cuts the request's reads short
- * nor is lost: it is taken when we come back to accept.  A failed accept
- * is retried or backed off from as fcgi_listen_accept_error says; only a
- * stop, a shut-down socket or an unusable one ends the loop.  Returns the
- * exit status: 0 after a stop, 1 when the socket cannot be used.
- */
-static int
-fcgi_main_fastcgi(const struct handler_env *env, const sigset_t *stop,
-    FCGX_Request *req)
-{
-	struct fcgi_source src = {fcgi_main_fcgx_param, fcgi_main_fcgx_read,
-	    req};
-	struct fcgi_sink sink = {fcgi_main_fcgx_write, req};
-	unsigned failures = 0;
-	int rc, err;
-
-	for (;;) {
-		/* A signal that came during the last request lands here. */
-		(void)sigprocmask(SIG_UNBLOCK, stop, NULL);
-		if (fcgi_main_quit)
-			return 0;
-		rc = FCGX_Accept_r(req);
-		(void)sigprocmask(SIG_BLOCK, stop, NULL);
-		if (rc >= 0) {
-			failures = 0;
-			(void)fcgi_serve(env, &src, &sink);
-			FCGX_Finish_r(req);
-			continue;
-		}
-		if (fcgi_main_quit)
-			return 0;
-		/* libfcgi returns -errno, or a code of its own below -1000. */
-		err = rc > -1000 ? -rc : 0;
-		switch (fcgi_listen_accept_error(err)) {
-		case FCGI_LISTEN_RETRY:
-			break;
-		case FCGI_LISTEN_BACKOFF:
-			/* One line per run of failures, not one per retry. */
-			if (failures == 0)
-				log_event("cannot accept a FastCGI request: %s; "
-				    "retrying", strerror(err));
-			fcgi_main_backoff(stop, fcgi_listen_backoff_ms(failures));
-			if (failures < UINT_MAX)
-				failures++;
-			break;
-		case FCGI_LISTEN_STOP:
-			/*
-			 * lighttpd shuts the listening socket down as it
-			 * stops: that is the end of work, not an error.
-			 */
-			return 0;
-		case FCGI_LISTEN_FATAL:
-		case FCGI_LISTEN_VERDICT__MAX:
-			log_event("cannot accept a FastCGI request: %s",
-			    err != 0 ? strerror(err) : "libfcgi error");
-			return 1;
-		}
-	}
 }
 
 /* Answers the one request of the CGI environment.  Returns the exit status. */
@@ -414,6 +315,65 @@ fcgi_main_narrow(enum fcgi_sandbox_mode mode, int postgresql)
 	return fcgi_sandbox_enter(mode, postgresql);
 }
 
+/* fcgi_main_narrow for the threads of fcgi_threads_serve. */
+static int
+fcgi_main_narrow_threads(void *postgresql)
+{
+	return fcgi_main_narrow(FCGI_SANDBOX_THREADS, *(int *)postgresql);
+}
+
+/*
+ * Serves sock with count worker threads (fcgi_threads.c), each with the
+ * settings of env and caches of its own.  On LMDB they share env's store,
+ * opened for threads; on PostgreSQL the first has it and each other opens
+ * a connection of its own, before the sandbox.  Returns the exit status.
+ */
+static int
+fcgi_main_threads(const struct handler_env *env, unsigned count, int sock,
+    const sigset_t *stop)
+{
+	const char *db = env->config->db_path;
+	int postgresql = store_is_uri(db);
+	struct handler_env *envs;
+	char why[STORE_DETAIL_MAX];
+	enum store_status st;
+	unsigned i, made;
+	int rc = 0;
+
+	if ((envs = calloc(count, sizeof(*envs))) == NULL) {
+		log_event("cannot start %u threads: out of memory", count);
+		return 1;
+	}
+	for (made = 0; made < count; made++) {
+		envs[made] = *env;
+		envs[made].secret_cache = secret_cache_new();
+		envs[made].signing = signing_cache_new();
+		if (!postgresql || made == 0)
+			continue;
+		if ((st = store_open(db, 0, store_open_sync_flags(
+		    env->config->db_sync) | STORE_OPEN_LAZY, &envs[made].store,
+		    why, sizeof(why))) != STORE_OK) {
+			log_event("cannot open the database of OAUTH_DB for "
+			    "thread %u: %s%s%s", made + 1, store_strerror(st),
+			    *why != '\0' ? ": " : "", why);
+			rc = 1;
+			made++;
+			break;
+		}
+	}
+	if (rc == 0)
+		rc = fcgi_threads_serve(envs, count, sock, stop,
+		    fcgi_main_narrow_threads, &postgresql);
+	for (i = 0; i < made; i++) {
+		signing_cache_free(envs[i].signing);
+		secret_cache_free(envs[i].secret_cache);
+		if (postgresql && i > 0)
+			store_close(envs[i].store);
+	}
+	free(envs);
+	return rc;
+}
+
 /*
  * The privilege story: read the arguments and the configuration, open the
  * database and, for FastCGI, the socket; then enter the sandbox, in which
@@ -432,11 +392,13 @@ main(int argc, char *argv[])
 	FCGX_Request req;
 	sigset_t stop;
 	char err[256];
+	unsigned threads;
 	int cgi, listening, rc, sock;
 
 	if (fcgi_main_stdio() == -1)
 		return 1;
-	switch (fcgi_main_parse_args(argc, argv, &addr, &listening)) {
+	switch (fcgi_main_parse_args(argc, argv, &addr, &listening,
+	    &threads)) {
 	case FCGI_MAIN_RUN:
 		break;
 	case FCGI_MAIN_HELP:
@@ -459,6 +421,8 @@ main(int argc, char *argv[])
 	(void)signal(SIGPIPE, SIG_IGN);
 	/* A listening socket on standard input means FastCGI. */
 	cgi = !listening && FCGX_IsCGI();
+	if (cgi)
+		threads = 1;
 	response_init(&resp);
 
 	if (config_load(&cfg, err, sizeof(err)) == -1) {
@@ -493,7 +457,9 @@ main(int argc, char *argv[])
 	 * is never logged.
 	 */
 	if ((st = store_open(cfg.db_path, cfg.map_size,
-	    store_open_sync_flags(cfg.db_sync) | STORE_OPEN_LAZY, &store,
+	    store_open_sync_flags(cfg.db_sync) | STORE_OPEN_LAZY |
+	    (threads > 1 && !store_is_uri(cfg.db_path) ? STORE_OPEN_THREADS :
+	    0), &store,
 	    why, sizeof(why))) != STORE_OK) {
 		log_event("cannot open the database %s: %s%s%s",
 		    store_is_uri(cfg.db_path) ? "of OAUTH_DB" : cfg.db_path,
@@ -523,7 +489,12 @@ main(int argc, char *argv[])
 	} else if (fcgi_main_fastcgi_open(listening ? &addr : NULL,
 	    cfg.conn_timeout, &stop, &sock, &req) == -1)
 		rc = 1;
-	else {
+	else if (threads > 1) {
+		rc = fcgi_main_threads(&env, threads, sock, &stop);
+		FCGX_Free(&req, 1);
+		if (sock != STDIN_FILENO)
+			(void)close(sock);
+	} else {
 		/*
 		 * A long-lived process remembers the operator secrets it has
 		 * verified; without the cache (no memory) it only runs slower.
@@ -535,7 +506,7 @@ main(int argc, char *argv[])
 		    store_is_uri(cfg.db_path)) == -1)
 			rc = 1;
 		else
-			rc = fcgi_main_fastcgi(&env, &stop, &req);
+			rc = fcgi_loop(&env, &stop, &req, NULL);
 		signing_cache_free(env.signing);
 		secret_cache_free(env.secret_cache);
 		FCGX_Free(&req, 1);

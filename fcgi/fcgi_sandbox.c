@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <seccomp.h>
 
@@ -176,6 +177,23 @@ fcgi_sandbox_allow_postgresql(scmp_filter_ctx ctx)
 }
 
 /*
+ * What the threaded responder adds: the stopping main thread signals its
+ * workers (tgkill, only within this process), and the filter is put on
+ * every thread at once (the workers exist already).  Returns 0, or a
+ * negative errno.
+ */
+static int
+fcgi_sandbox_allow_threads(scmp_filter_ctx ctx)
+{
+	int rc;
+
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()))) < 0)
+		return rc;
+	return seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+}
+
+/*
  * Installs the filter of mode, with what a PostgreSQL database needs when
  * postgresql is set, on the calling process (and whatever it
  * forks or clones later; nothing can remove it).  Sets no_new_privs,
@@ -199,9 +217,11 @@ fcgi_sandbox_enter(enum fcgi_sandbox_mode mode, int postgresql)
 	    sizeof(fcgi_sandbox_common) / sizeof(int));
 	if (rc == 0)
 		rc = fcgi_sandbox_allow_args(ctx);
-	if (rc == 0 && mode == FCGI_SANDBOX_FASTCGI)
+	if (rc == 0 && mode != FCGI_SANDBOX_CGI)
 		rc = fcgi_sandbox_allow(ctx, fcgi_sandbox_fastcgi,
 		    sizeof(fcgi_sandbox_fastcgi) / sizeof(int));
+	if (rc == 0 && mode == FCGI_SANDBOX_THREADS)
+		rc = fcgi_sandbox_allow_threads(ctx);
 	if (rc == 0 && postgresql)
 		rc = fcgi_sandbox_allow_postgresql(ctx);
 	if (rc == 0 && FCGI_SANDBOX_SANITIZER)

@@ -58,7 +58,9 @@ store_open_sync_flags(enum config_sync sync)
  * migrates the schema).  On success *sp is the caller's, released with
  * store_close.  On failure *sp is NULL and, when why is not NULL, it holds
  * what went wrong in words that never repeat a password or the whole
- * connection string.  Returns STORE_MISSING when there is no database yet,
+ * connection string.  With STORE_OPEN_THREADS an LMDB store serves every
+ * thread and groups their commits (store_group.c); PostgreSQL gets
+ * STORE_INVALID.  Returns STORE_MISSING when there is no database yet,
  * STORE_UNAVAILABLE when PostgreSQL cannot be reached, STORE_INVALID for a
  * schema newer than this program, or the failure of the backend.
  */
@@ -67,15 +69,26 @@ store_open(const char *db, size_t map_size, unsigned flags,
     struct store **sp, char *why, size_t whylen)
 {
 	char scratch[STORE_DETAIL_MAX];
+	struct store *inner;
+	enum store_status st;
 
+	*sp = NULL;
 	if (why == NULL || whylen == 0) {
 		why = scratch;
 		whylen = sizeof(scratch);
 	}
 	*why = '\0';
 	if (store_is_uri(db))
-		return store_pg_open(db, flags, sp, why, whylen);
-	return store_lmdb_open(db, map_size, flags, sp, why, whylen);
+		return (flags & STORE_OPEN_THREADS) ? STORE_INVALID :
+		    store_pg_open(db, flags, sp, why, whylen);
+	if ((st = store_lmdb_open(db, map_size, flags, &inner, why,
+	    whylen)) != STORE_OK || !(flags & STORE_OPEN_THREADS)) {
+		*sp = inner;
+		return st;
+	}
+	if ((st = store_group_open(inner, sp)) != STORE_OK)
+		store_close(inner);
+	return st;
 }
 
 /* Closes the store.  Accepts NULL.  No transaction may be open. */

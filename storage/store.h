@@ -199,6 +199,12 @@ struct store_txn;
 #define STORE_OPEN_SYNC_DATA 0x02u	/* LMDB: one flush a commit, not two */
 #define STORE_OPEN_SYNC_NONE 0x04u	/* LMDB: leave flushing to the OS */
 #define STORE_OPEN_LAZY 0x08u	/* PostgreSQL: unreachable now is no failure */
+/*
+ * LMDB: one store for every thread of the process, whose write
+ * transactions are committed in groups by one committer thread
+ * (store_group.c).  PostgreSQL refuses it: each thread opens its own.
+ */
+#define STORE_OPEN_THREADS 0x10u
 
 #define STORE_DETAIL_MAX 256	/* bytes of a backend's failure text */
 
@@ -240,12 +246,20 @@ struct store_purged {
 	int grown;		/* LMDB: times the map had to grow for it */
 };
 
+/* What the group commits of a STORE_OPEN_THREADS store have held. */
+struct store_commit_counts {
+	unsigned long commits;		/* commits of the inner store */
+	unsigned long transactions;	/* write transactions they held */
+};
+
 /* store.c: the interface, handed to the backend OAUTH_DB names. */
 int store_is_uri(const char *);
 unsigned store_open_sync_flags(enum config_sync);
 enum store_status store_open(const char *, size_t, unsigned, struct store **,
     char *, size_t);
 void store_close(struct store *);
+/* store_group.c */
+int store_commit_counts(struct store *, struct store_commit_counts *);
 const char *store_backend_name(const struct store *);
 const char *store_detail(const struct store *);
 int store_txn_blocks_others(const struct store *);

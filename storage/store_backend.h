@@ -51,6 +51,9 @@ struct store_ops {
 	void (*close)(struct store *);
 	enum store_status (*txn_begin)(struct store *, int,
 	    struct store_txn **);
+	/* NULL where transactions do not nest (PostgreSQL). */
+	enum store_status (*txn_begin_nested)(struct store_txn *,
+	    struct store_txn **);
 	enum store_status (*txn_commit)(struct store_txn *);
 	/* NULL where hints do not help (LMDB). */
 	void (*txn_hint_token)(struct store_txn *, const unsigned char *);
@@ -106,6 +109,9 @@ enum store_status store_each_visit(const struct store_each_fn *,
 /* store_lmdb.c */
 enum store_status store_lmdb_open(const char *, size_t, unsigned,
     struct store **, char *, size_t);
+
+/* store_group.c: writes of a store's threads committed in groups. */
+enum store_status store_group_open(struct store *, struct store **);
 
 /* store_pg.c */
 enum store_status store_pg_open(const char *, unsigned, struct store **,

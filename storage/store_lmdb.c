@@ -7,10 +7,14 @@
  * environment, so LMDB's own lock file coordinates them.  An environment
  * must not cross a fork: each process opens its own after it starts.
  */
+/* For a writer-preferring rwlock (pthread_rwlockattr_setkind_np). */
+#define _GNU_SOURCE
+
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +49,14 @@ struct store_lmdb {
 	MDB_dbi keys;		/* signing keys, by kid */
 	pid_t pid;		/* the process that opened env */
 	unsigned writes;	/* write transactions begun */
+	/*
+	 * STORE_OPEN_THREADS: LMDB changes the map's size only while no
+	 * transaction of the process is open, so with threads every
+	 * transaction holds this shared and a size change takes it
+	 * exclusively.
+	 */
+	int threads;
+	pthread_rwlock_t map_lock;
 };
 
 struct store_lmdb_txn {
@@ -55,6 +67,10 @@ struct store_lmdb_txn {
 	 * change, so commit refuses it and aborts.
 	 */
 	enum store_status failed;
+	/* A nested transaction's (store_lmdb_txn_begin_nested) parent. */
+	struct store_lmdb_txn *parent;
+	/* A nested one found the map full: recover when this one ends. */
+	int nested_full;
 };
 
 static const struct store_ops store_lmdb_ops;
@@ -201,10 +217,38 @@ store_lmdb_clear_readers(struct store *s)
 }
 
 /*
+ * Takes the map lock exclusively, with threads: what changes the map's
+ * size runs between the two calls.  The calling thread holds no
+ * transaction.
+ */
+static void
+store_lmdb_map_exclusive(struct store *s)
+{
+	if (LS(s)->threads)
+		(void)pthread_rwlock_wrlock(&LS(s)->map_lock);
+}
+
+/* Takes the map lock shared, with threads, for a transaction's life. */
+static void
+store_lmdb_map_shared(struct store *s)
+{
+	if (LS(s)->threads)
+		(void)pthread_rwlock_rdlock(&LS(s)->map_lock);
+}
+
+/* Gives up either hold of the map lock. */
+static void
+store_lmdb_map_release(struct store *s)
+{
+	if (LS(s)->threads)
+		(void)pthread_rwlock_unlock(&LS(s)->map_lock);
+}
+
+/*
  * After a transaction failed with STORE_FULL, and before the 503 that
  * follows: frees dead readers' slots, whose snapshots may be what filled
  * the map, and adopts a map that another process has grown since, so that
- * the next request can succeed.  No transaction may be open.
+ * the next request can succeed.  The calling thread holds no transaction.
  */
 static void
 store_lmdb_after_full(struct store *s)
@@ -212,8 +256,33 @@ store_lmdb_after_full(struct store *s)
 	MDB_envinfo info;
 
 	store_lmdb_clear_readers(s);
+	store_lmdb_map_exclusive(s);
 	if (mdb_env_info(LS(s)->env, &info) == 0)
 		(void)store_lmdb_adopt_map(s, info.me_mapsize);
+	store_lmdb_map_release(s);
+}
+
+/*
+ * Makes the map lock of a store shared by threads.  It prefers the
+ * writer, so that a size change waits for the transactions open now but
+ * not for a stream of new ones; a thread therefore holds one transaction
+ * at a time, as every request does.  Returns 0 or an errno value.
+ */
+static int
+store_lmdb_map_lock_init(pthread_rwlock_t *lock)
+{
+	pthread_rwlockattr_t attr;
+	int rc;
+
+	if ((rc = pthread_rwlockattr_init(&attr)) != 0)
+		return rc;
+#ifdef PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP
+	(void)pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+	rc = pthread_rwlock_init(lock, &attr);
+	(void)pthread_rwlockattr_destroy(&attr);
+	return rc;
 }
 
 /*
@@ -258,6 +327,12 @@ store_lmdb_open(const char *dir, size_t map_size, unsigned flags,
 		return STORE_NOMEM;
 	s->base.ops = &store_lmdb_ops;
 	LS(s)->pid = getpid();
+	if ((flags & STORE_OPEN_THREADS) &&
+	    store_lmdb_map_lock_init(&LS(s)->map_lock) != 0) {
+		free(s);
+		return STORE_NOMEM;
+	}
+	LS(s)->threads = (flags & STORE_OPEN_THREADS) != 0;
 	if ((rc = mdb_env_create(&LS(s)->env)) != 0) {
 		st = store_lmdb_status(rc);
 		saved = rc;
@@ -294,6 +369,8 @@ store_lmdb_open(const char *dir, size_t map_size, unsigned flags,
 fail_close:
 	mdb_env_close(LS(s)->env);
 fail_free:
+	if (LS(s)->threads)
+		(void)pthread_rwlock_destroy(&LS(s)->map_lock);
 	free(s);
 	/* LMDB's own codes are negative: no errno describes them. */
 	errno = saved > 0 ? saved : EIO;
@@ -310,6 +387,8 @@ store_lmdb_close(struct store *s)
 	if (s == NULL)
 		return;
 	mdb_env_close(LS(s)->env);
+	if (LS(s)->threads)
+		(void)pthread_rwlock_destroy(&LS(s)->map_lock);
 	free(s);
 }
 
@@ -326,6 +405,7 @@ static enum store_status
 store_lmdb_txn_begin(struct store *s, int writable, struct store_txn **tp)
 {
 	struct store_txn *t;
+	unsigned flags = writable ? 0 : MDB_RDONLY;
 	int rc;
 
 	*tp = NULL;
@@ -338,24 +418,83 @@ store_lmdb_txn_begin(struct store *s, int writable, struct store_txn **tp)
 	LT(t)->failed = STORE_OK;
 	if (writable && ++LS(s)->writes % STORE_LMDB_READER_CHECK_EVERY == 0)
 		store_lmdb_clear_readers(s);
-	rc = mdb_txn_begin(LS(s)->env, NULL, writable ? 0 : MDB_RDONLY, &LT(t)->txn);
+	store_lmdb_map_shared(s);
+	rc = mdb_txn_begin(LS(s)->env, NULL, flags, &LT(t)->txn);
 	if (rc == MDB_MAP_RESIZED) {
 		/* Another process grew the map: adopt its size and retry. */
-		if ((rc = mdb_env_set_mapsize(LS(s)->env, 0)) == 0)
-			rc = mdb_txn_begin(LS(s)->env, NULL,
-			    writable ? 0 : MDB_RDONLY, &LT(t)->txn);
+		store_lmdb_map_release(s);
+		store_lmdb_map_exclusive(s);
+		rc = mdb_env_set_mapsize(LS(s)->env, 0);
+		store_lmdb_map_release(s);
+		store_lmdb_map_shared(s);
+		if (rc == 0)
+			rc = mdb_txn_begin(LS(s)->env, NULL, flags,
+			    &LT(t)->txn);
 	} else if (rc == MDB_READERS_FULL) {
 		/* Dead processes may hold the slots: free them and retry. */
 		store_lmdb_clear_readers(s);
-		rc = mdb_txn_begin(LS(s)->env, NULL, writable ? 0 : MDB_RDONLY,
-		    &LT(t)->txn);
+		rc = mdb_txn_begin(LS(s)->env, NULL, flags, &LT(t)->txn);
 	}
 	if (rc != 0) {
+		store_lmdb_map_release(s);
 		free(t);
 		return store_lmdb_status(rc);
 	}
 	*tp = t;
 	return STORE_OK;
+}
+
+/*
+ * Begins a write transaction nested in the write transaction parent, for
+ * the committer of store_group.c: its changes join parent's when it
+ * commits and vanish when it aborts, parent going on either way.  Until
+ * it ends, parent must not be used.  Returns STORE_NOMEM, or what LMDB
+ * says; NULL in *tp on failure.
+ */
+static enum store_status
+store_lmdb_txn_begin_nested(struct store_txn *parent, struct store_txn **tp)
+{
+	struct store_txn *t;
+	int rc;
+
+	*tp = NULL;
+	if (!parent->writable)
+		return STORE_INVALID;
+	if ((t = calloc(1, sizeof(struct store_lmdb_txn))) == NULL)
+		return STORE_NOMEM;
+	t->store = parent->store;
+	t->writable = 1;
+	LT(t)->failed = STORE_OK;
+	LT(t)->parent = LT(parent);
+	if ((rc = mdb_txn_begin(LS(t->store)->env, LT(parent)->txn, 0,
+	    &LT(t)->txn)) != 0) {
+		free(t);
+		return store_lmdb_status(rc);
+	}
+	*tp = t;
+	return STORE_OK;
+}
+
+/*
+ * Frees t once its LMDB transaction has ended.  A full map is recovered
+ * from (store_lmdb_after_full) when the outermost transaction ends, since
+ * no transaction may be open then; a nested one hands it to its parent.
+ */
+static void
+store_lmdb_txn_end(struct store_txn *t, int full)
+{
+	struct store *s = t->store;
+	struct store_lmdb_txn *parent = LT(t)->parent;
+
+	full = full || LT(t)->nested_full;
+	free(t);
+	if (parent != NULL) {
+		parent->nested_full |= full;
+		return;
+	}
+	store_lmdb_map_release(s);
+	if (full)
+		store_lmdb_after_full(s);
 }
 
 /*
@@ -369,7 +508,6 @@ store_lmdb_txn_begin(struct store *s, int writable, struct store_txn **tp)
 static enum store_status
 store_lmdb_txn_commit(struct store_txn *t)
 {
-	struct store *s = t->store;
 	enum store_status st;
 
 	if (LT(t)->failed != STORE_OK) {
@@ -377,9 +515,7 @@ store_lmdb_txn_commit(struct store_txn *t)
 		mdb_txn_abort(LT(t)->txn);
 	} else
 		st = store_lmdb_status(mdb_txn_commit(LT(t)->txn));
-	free(t);
-	if (st == STORE_FULL)
-		store_lmdb_after_full(s);
+	store_lmdb_txn_end(t, st == STORE_FULL);
 	return st;
 }
 
@@ -387,17 +523,10 @@ store_lmdb_txn_commit(struct store_txn *t)
 static void
 store_lmdb_txn_abort(struct store_txn *t)
 {
-	struct store *s;
-	int full;
-
 	if (t == NULL)
 		return;
-	s = t->store;
-	full = LT(t)->failed == STORE_FULL;
 	mdb_txn_abort(LT(t)->txn);
-	free(t);
-	if (full)
-		store_lmdb_after_full(s);
+	store_lmdb_txn_end(t, LT(t)->failed == STORE_FULL);
 }
 
 /*
@@ -422,8 +551,10 @@ store_lmdb_map_grow(struct store *s)
 		step = STORE_LMDB_GROW_MIN;
 	if (info.me_mapsize > SIZE_MAX - step)
 		return STORE_FULL;
-	return store_lmdb_status(mdb_env_set_mapsize(LS(s)->env,
-	    info.me_mapsize + step));
+	store_lmdb_map_exclusive(s);
+	rc = mdb_env_set_mapsize(LS(s)->env, info.me_mapsize + step);
+	store_lmdb_map_release(s);
+	return store_lmdb_status(rc);
 }
 
 /* The bytes of the map this process has, for messages and tests. */
@@ -866,6 +997,7 @@ static const struct store_ops store_lmdb_ops = {
 	.txn_blocks_others = 1,
 	.close = store_lmdb_close,
 	.txn_begin = store_lmdb_txn_begin,
+	.txn_begin_nested = store_lmdb_txn_begin_nested,
 	.txn_commit = store_lmdb_txn_commit,
 	.txn_abort = store_lmdb_txn_abort,
 	.client_get = store_lmdb_client_get,

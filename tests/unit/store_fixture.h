@@ -28,17 +28,27 @@
 
 enum sfx_backend {
 	SFX_LMDB = 0,
+	SFX_LMDB_THREADS,	/* LMDB opened with STORE_OPEN_THREADS */
 	SFX_PG,
 	SFX_BACKEND__MAX
 };
 
 static const char *const sfx_backend_names[SFX_BACKEND__MAX] = {
 	[SFX_LMDB] = "lmdb",
+	[SFX_LMDB_THREADS] = "lmdb-threads",
 	[SFX_PG] = "postgresql",
 };
 
 /* The backends, as the initial state a test's setup receives. */
-static enum sfx_backend sfx_backends[SFX_BACKEND__MAX] = { SFX_LMDB, SFX_PG };
+static enum sfx_backend sfx_backends[SFX_BACKEND__MAX] = {
+	SFX_LMDB, SFX_LMDB_THREADS, SFX_PG
+};
+
+/*
+ * The store_open flags of the backend under test, set by sfx_setup, for
+ * every store a test and its children open.
+ */
+static unsigned sfx_flags;
 
 struct sfx {
 	enum sfx_backend backend;
@@ -198,8 +208,8 @@ sfx_reopen(struct sfx *f)
 
 	store_close(f->store);
 	f->store = NULL;
-	if ((st = store_open(f->db, 0, 0, &f->store, why, sizeof(why))) !=
-	    STORE_OK)
+	if ((st = store_open(f->db, 0, sfx_flags, &f->store, why,
+	    sizeof(why))) != STORE_OK)
 		fail_msg("store_open: %s (%s)", store_strerror(st), why);
 }
 
@@ -225,13 +235,14 @@ sfx_setup(void **state)
 
 	assert_non_null(f);
 	f->backend = backend != NULL ? *backend : SFX_LMDB;
+	sfx_flags = f->backend == SFX_LMDB_THREADS ? STORE_OPEN_THREADS : 0;
 	unit_tempdir(f->dir, sizeof(f->dir));
 	if (f->backend == SFX_PG)
 		sfx_pg_createdb(f, NULL);
 	else
 		(void)snprintf(f->db, sizeof(f->db), "%s/db", f->dir);
-	if ((st = store_open(f->db, 0, STORE_OPEN_CREATE, &f->store, why,
-	    sizeof(why))) != STORE_OK)
+	if ((st = store_open(f->db, 0, STORE_OPEN_CREATE | sfx_flags,
+	    &f->store, why, sizeof(why))) != STORE_OK)
 		fail_msg("store_open: %s (%s)", store_strerror(st), why);
 	*state = f;
 	return 0;

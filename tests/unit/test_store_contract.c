@@ -1,7 +1,9 @@
 /*
  * The storage contract (storage/store.h), as every backend keeps it: each
- * test runs once on LMDB and, when OAUTH_TEST_PG names a maintenance
- * database, once on PostgreSQL, on a fresh database each time.  Records
+ * test runs once on LMDB, once on LMDB opened for threads
+ * (STORE_OPEN_THREADS: writes through the committer of store_group.c)
+ * and, when OAUTH_TEST_PG names a maintenance database, once on
+ * PostgreSQL, on a fresh database each time.  Records
  * through put, get, delete and walks; limits; transactions that abort or
  * fail leaving nothing behind; what one process commits seen by the next
  * transaction of another; revocation, purge, stats and scopes; records
@@ -39,7 +41,7 @@ test_backend(void **state)
 	struct sfx *f = *state;
 
 	assert_string_equal(store_backend_name(f->store),
-	    sfx_backend_names[f->backend]);
+	    f->backend == SFX_PG ? "postgresql" : "lmdb");
 	assert_string_equal(store_detail(f->store), "");
 	if (f->backend == SFX_PG) {
 		assert_int_equal(store_map_size(f->store), 0);
@@ -63,7 +65,7 @@ test_reopen(void **state)
 	f->store = NULL;
 
 	/* An existing database opens without create; data survives. */
-	assert_int_equal(store_open(f->db, 4 * 1024 * 1024, 0, &f->store,
+	assert_int_equal(store_open(f->db, 4 * 1024 * 1024, sfx_flags, &f->store,
 	    NULL, 0), STORE_OK);
 	t = begin(f->store, 0);
 	assert_int_equal(store_client_get(t, "kept", &c), STORE_OK);
@@ -886,7 +888,7 @@ probe_child(const char *db, int cmd, int reply)
 	char byte, answer;
 
 	alarm(60);
-	if (store_open(db, 0, 0, &s, NULL, 0) != STORE_OK)
+	if (store_open(db, 0, sfx_flags, &s, NULL, 0) != STORE_OK)
 		return 10;
 	key_of(key, 3, 3);
 	if (write(reply, "r", 1) != 1)
@@ -1167,7 +1169,7 @@ child_writer(const char *db, unsigned who, unsigned count)
 	unsigned i;
 
 	alarm(120);
-	if (store_open(db, 0, 0, &s, NULL, 0) != STORE_OK)
+	if (store_open(db, 0, sfx_flags, &s, NULL, 0) != STORE_OK)
 		return 10;
 	make_token(&tok, TOKEN_ACCESS, "concurrent");
 	for (i = 0; i < count; i++) {
@@ -1273,7 +1275,7 @@ racer(const char *db, const unsigned char *key, int ready, int go)
 	int rc;
 
 	alarm(60);
-	if (store_open(db, 0, 0, &s, NULL, 0) != STORE_OK)
+	if (store_open(db, 0, sfx_flags, &s, NULL, 0) != STORE_OK)
 		return 30;
 	if (write(ready, "r", 1) != 1 || read(go, &byte, 1) != 0)
 		return 31;
@@ -1450,7 +1452,7 @@ grant_revoker(const char *db, const unsigned char *id, int ready, int go)
 	int rc;
 
 	alarm(60);
-	if (store_open(db, 0, 0, &s, NULL, 0) != STORE_OK)
+	if (store_open(db, 0, sfx_flags, &s, NULL, 0) != STORE_OK)
 		return 30;
 	if (write(ready, "r", 1) != 1 || read(go, &byte, 1) != 0)
 		return 31;
@@ -1650,8 +1652,8 @@ test_purge(void **state)
 	} else {
 		unit_rmdir(f->db);
 	}
-	assert_int_equal(store_open(f->db, 0, STORE_OPEN_CREATE, &f->store,
-	    NULL, 0), STORE_OK);
+	assert_int_equal(store_open(f->db, 0, STORE_OPEN_CREATE | sfx_flags,
+	    &f->store, NULL, 0), STORE_OK);
 	assert_int_equal(store_purge(f->store, PURGE_NOW, &p), STORE_OK);
 	assert_int_equal(p.grants + p.tokens + p.codes, 0);
 }

@@ -1,0 +1,207 @@
+/*
+ * The FastCGI request loop, run by the one thread of a responder or by
+ * each worker of fcgi_threads.c: accept, serve, finish, until a stop
+ * signal (SIGTERM, SIGINT, or SIGUSR1, Apache's graceful stop) or a
+ * socket that cannot be used.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include <fcgiapp.h>
+
+#include "fcgi.h"
+
+/*
+ * Set by a stop signal: each loop finishes its request, then returns.
+ * Lock-free, so that a signal handler may set it and every thread see it.
+ */
+static atomic_int fcgi_loop_quit;
+
+/* FastCGI: the variables of the request, borrowed until FCGX_Finish_r. */
+static const char *
+fcgi_loop_param(void *ctx, const char *name)
+{
+	FCGX_Request *r = ctx;
+
+	return FCGX_GetParam(name, r->envp);
+}
+
+/* FastCGI: the FCGI_STDIN stream of the request. */
+static ssize_t
+fcgi_loop_read(void *ctx, char *buf, size_t n)
+{
+	FCGX_Request *r = ctx;
+	int got;
+
+	if (n > INT_MAX)
+		n = INT_MAX;
+	got = FCGX_GetStr(buf, (int)n, r->in);
+	if (got <= 0 && FCGX_GetError(r->in) != 0)
+		return -1;
+	return got;
+}
+
+/* FastCGI: the FCGI_STDOUT stream of the request. */
+static int
+fcgi_loop_write(void *ctx, const char *data, size_t len)
+{
+	FCGX_Request *r = ctx;
+	int n;
+
+	while (len > 0) {
+		n = len > INT_MAX ? INT_MAX : (int)len;
+		if (FCGX_PutStr(data, n, r->out) != n)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void
+fcgi_loop_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&fcgi_loop_quit, 1);
+	/* libfcgi checks this right before accept(2): it narrows the race. */
+	FCGX_ShutdownPending();
+}
+
+/* Whether a stop signal has come. */
+int
+fcgi_loop_stopping(void)
+{
+	return atomic_load(&fcgi_loop_quit);
+}
+
+/*
+ * Makes SIGTERM, SIGINT and SIGUSR1 stop the loops, and fills *stop with
+ * them.  No SA_RESTART: a blocked accept(2) must return.  Returns 0, or -1
+ * when a handler cannot be installed.
+ */
+int
+fcgi_loop_signals(sigset_t *stop)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fcgi_loop_signal;
+	sigemptyset(stop);
+	sigaddset(stop, SIGTERM);
+	sigaddset(stop, SIGINT);
+	sigaddset(stop, SIGUSR1);
+	sa.sa_mask = *stop;
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGUSR1, &sa, NULL) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Sleeps ms milliseconds with the stop signals let through, so that a
+ * stop asked for during a back-off is taken at once.
+ */
+static void
+fcgi_loop_backoff(const sigset_t *stop, unsigned ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	(void)pthread_sigmask(SIG_UNBLOCK, stop, NULL);
+	if (!fcgi_loop_stopping())
+		(void)nanosleep(&ts, NULL);
+	(void)pthread_sigmask(SIG_BLOCK, stop, NULL);
+}
+
+/*
+ * Accepts the next request into req with the stop signals let through.
+ * A new connection is accepted holding accept_lock (when not NULL), as
+ * libfcgi asks of threads sharing a socket; the next request of a
+ * connection the web server keeps open is read without it, so that
+ * waiting on one connection never holds up the others.  Returns what
+ * FCGX_Accept_r returns, or -1 when a stop came first.
+ */
+static int
+fcgi_loop_accept(const sigset_t *stop, FCGX_Request *req,
+    pthread_mutex_t *accept_lock)
+{
+	int rc = -1;
+
+	if (req->ipcFd >= 0)
+		accept_lock = NULL;
+	if (accept_lock != NULL)
+		(void)pthread_mutex_lock(accept_lock);
+	/* A signal that came during the last request lands here. */
+	(void)pthread_sigmask(SIG_UNBLOCK, stop, NULL);
+	if (!fcgi_loop_stopping())
+		rc = FCGX_Accept_r(req);
+	(void)pthread_sigmask(SIG_BLOCK, stop, NULL);
+	if (accept_lock != NULL)
+		(void)pthread_mutex_unlock(accept_lock);
+	return rc;
+}
+
+/*
+ * Serves FastCGI requests with req (set up on the listening socket) until
+ * a signal asks us to stop.  The stop signals are blocked in the calling
+ * thread while a request is served, so one arriving then neither cuts
+ * the request's reads short nor is lost: it is taken when we come back
+ * to accept.  A failed accept is retried or backed off from as
+ * fcgi_listen_accept_error says; only a stop, a shut-down socket or an
+ * unusable one ends the loop.  Returns the exit status: 0 after a stop,
+ * 1 when the socket cannot be used.
+ */
+int
+fcgi_loop(const struct handler_env *env, const sigset_t *stop,
+    struct FCGX_Request *req, pthread_mutex_t *accept_lock)
+{
+	struct fcgi_source src = {fcgi_loop_param, fcgi_loop_read, req};
+	struct fcgi_sink sink = {fcgi_loop_write, req};
+	unsigned failures = 0;
+	int rc, err;
+
+	for (;;) {
+		rc = fcgi_loop_accept(stop, req, accept_lock);
+		if (rc >= 0) {
+			failures = 0;
+			(void)fcgi_serve(env, &src, &sink);
+			FCGX_Finish_r(req);
+			continue;
+		}
+		if (fcgi_loop_stopping())
+			return 0;
+		/* libfcgi returns -errno, or a code of its own below -1000. */
+		err = rc > -1000 ? -rc : 0;
+		switch (fcgi_listen_accept_error(err)) {
+		case FCGI_LISTEN_RETRY:
+			break;
+		case FCGI_LISTEN_BACKOFF:
+			/* One line per run of failures, not one per retry. */
+			if (failures == 0)
+				log_event("cannot accept a FastCGI request: %s; "
+				    "retrying", strerror(err));
+			fcgi_loop_backoff(stop, fcgi_listen_backoff_ms(failures));
+			if (failures < UINT_MAX)
+				failures++;
+			break;
+		case FCGI_LISTEN_STOP:
+			/*
+			 * lighttpd shuts the listening socket down as it
+			 * stops: that is the end of work, not an error.
+			 */
+			return 0;
+		case FCGI_LISTEN_FATAL:
+		case FCGI_LISTEN_VERDICT__MAX:
+			log_event("cannot accept a FastCGI request: %s",
+			    err != 0 ? strerror(err) : "libfcgi error");
+			return 1;
+		}
+	}
+}
