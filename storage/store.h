@@ -250,6 +250,7 @@ struct store_purged {
 struct store_commit_counts {
 	unsigned long commits;		/* commits of the inner store */
 	unsigned long transactions;	/* write transactions they held */
+	unsigned long waiting;		/* write transactions queued now */
 };
 
 /* store.c: the interface, handed to the backend OAUTH_DB names. */

@@ -279,18 +279,23 @@ store_group_close(struct store *s)
 }
 
 /*
- * How many group commits s has made and how many write transactions they
- * held, for tests and benchmarks.  Returns -1, *out zeroed, for a store
+ * How many group commits s has made, how many write transactions they
+ * held, and how many wait for the committer now, for tests and
+ * benchmarks.  Returns -1, *out zeroed, for a store
  * that does not group (not opened with STORE_OPEN_THREADS).
  */
 int
 store_commit_counts(struct store *s, struct store_commit_counts *out)
 {
+	struct store_group_txn *w;
+
 	memset(out, 0, sizeof(*out));
 	if (s->ops != &store_group_ops)
 		return -1;
 	(void)pthread_mutex_lock(&GS(s)->lock);
 	*out = GS(s)->counts;
+	for (w = GS(s)->queue; w != NULL; w = w->next)
+		out->waiting++;
 	(void)pthread_mutex_unlock(&GS(s)->lock);
 	return 0;
 }
