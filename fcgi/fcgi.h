@@ -12,7 +12,6 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
-#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 
@@ -107,7 +106,7 @@ struct FCGX_Request;
 int fcgi_loop_signals(sigset_t *);
 int fcgi_loop_stopping(void);
 int fcgi_loop(const struct handler_env *, const sigset_t *,
-    struct FCGX_Request *, pthread_mutex_t *);
+    struct FCGX_Request *);
 
 /* fcgi_threads.c */
 int fcgi_threads_serve(const struct handler_env *, unsigned, int,

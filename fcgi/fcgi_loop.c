@@ -122,29 +122,22 @@ fcgi_loop_backoff(const sigset_t *stop, unsigned ms)
 
 /*
  * Accepts the next request into req with the stop signals let through.
- * A new connection is accepted holding accept_lock (when not NULL), as
- * libfcgi asks of threads sharing a socket; the next request of a
- * connection the web server keeps open is read without it, so that
- * waiting on one connection never holds up the others.  Returns what
- * FCGX_Accept_r returns, or -1 when a stop came first.
+ * Threads call it at once on one socket: libfcgi's accept keeps no state
+ * of its own, and Linux hands each connection to one of them, so a
+ * connection that is slow to send its request holds up only the thread
+ * that took it.  Returns what FCGX_Accept_r returns, or -1 when a stop
+ * came first.
  */
 static int
-fcgi_loop_accept(const sigset_t *stop, FCGX_Request *req,
-    pthread_mutex_t *accept_lock)
+fcgi_loop_accept(const sigset_t *stop, FCGX_Request *req)
 {
 	int rc = -1;
 
-	if (req->ipcFd >= 0)
-		accept_lock = NULL;
-	if (accept_lock != NULL)
-		(void)pthread_mutex_lock(accept_lock);
 	/* A signal that came during the last request lands here. */
 	(void)pthread_sigmask(SIG_UNBLOCK, stop, NULL);
 	if (!fcgi_loop_stopping())
 		rc = FCGX_Accept_r(req);
 	(void)pthread_sigmask(SIG_BLOCK, stop, NULL);
-	if (accept_lock != NULL)
-		(void)pthread_mutex_unlock(accept_lock);
 	return rc;
 }
 
@@ -160,7 +153,7 @@ fcgi_loop_accept(const sigset_t *stop, FCGX_Request *req,
  */
 int
 fcgi_loop(const struct handler_env *env, const sigset_t *stop,
-    struct FCGX_Request *req, pthread_mutex_t *accept_lock)
+    struct FCGX_Request *req)
 {
 	struct fcgi_source src = {fcgi_loop_param, fcgi_loop_read, req};
 	struct fcgi_sink sink = {fcgi_loop_write, req};
@@ -168,7 +161,7 @@ fcgi_loop(const struct handler_env *env, const sigset_t *stop,
 	int rc, err;
 
 	for (;;) {
-		rc = fcgi_loop_accept(stop, req, accept_lock);
+		rc = fcgi_loop_accept(stop, req);
 		if (rc >= 0) {
 			failures = 0;
 			(void)fcgi_serve(env, &src, &sink);

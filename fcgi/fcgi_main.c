@@ -19,8 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <pthread.h>
-
 #include <fcgiapp.h>
 
 #include "fcgi.h"
@@ -506,7 +504,7 @@ main(int argc, char *argv[])
 		    store_is_uri(cfg.db_path)) == -1)
 			rc = 1;
 		else
-			rc = fcgi_loop(&env, &stop, &req, NULL);
+			rc = fcgi_loop(&env, &stop, &req);
 		signing_cache_free(env.signing);
 		secret_cache_free(env.secret_cache);
 		FCGX_Free(&req, 1);

@@ -40,7 +40,6 @@ struct fcgi_worker {
 
 struct fcgi_threads {
 	const sigset_t *stop;
-	pthread_mutex_t accept_lock;
 	pthread_mutex_t lock;		/* guards the four below */
 	pthread_cond_t changed;
 	int go;				/* 1: serve; -1: leave at once */
@@ -73,8 +72,7 @@ fcgi_threads_worker(void *arg)
 		(void)pthread_cond_wait(&pool->changed, &pool->lock);
 	go = pool->go;
 	(void)pthread_mutex_unlock(&pool->lock);
-	w->rc = go == 1 ? fcgi_loop(&w->env, pool->stop, &w->req,
-	    &pool->accept_lock) : 0;
+	w->rc = go == 1 ? fcgi_loop(&w->env, pool->stop, &w->req) : 0;
 	(void)pthread_mutex_lock(&pool->lock);
 	pool->done++;
 	(void)pthread_cond_broadcast(&pool->changed);
@@ -165,7 +163,6 @@ fcgi_threads_serve(const struct handler_env *envs, unsigned count, int sock,
 		log_event("cannot start %u threads: out of memory", count);
 		return 1;
 	}
-	(void)pthread_mutex_init(&pool.accept_lock, NULL);
 	(void)pthread_mutex_init(&pool.lock, NULL);
 	(void)pthread_cond_init(&pool.changed, NULL);
 	for (i = 0; i < count; i++) {
@@ -214,7 +211,6 @@ fcgi_threads_serve(const struct handler_env *envs, unsigned count, int sock,
 	}
 	(void)pthread_cond_destroy(&pool.changed);
 	(void)pthread_mutex_destroy(&pool.lock);
-	(void)pthread_mutex_destroy(&pool.accept_lock);
 	free(pool.workers);
 	return rc;
 }

@@ -63,6 +63,11 @@ check "$(grep -c 'OAUTH_DB' "$tmp/err")" 1 \
     "a port with leading zeros gets as far as the configuration"
 long=$(printf '/tmp/%0200d' 0)
 check "$(run --listen "$long")" 2 "a socket path too long for sockaddr_un is refused"
+check "$(run --threads)" 2 "--threads without a count is a usage error"
+for bad in 0 65 -1 4x "" 007; do
+	check "$(run --threads "$bad")" 2 "--threads '$bad' is refused"
+done
+check "$(grep -c 'from 1 to 64' "$tmp/err")" 1 "the refusal says the range"
 
 # CGI mode with no database configured: a JSON 500 for the client, the
 # reason (naming OAUTH_DB) for the log, exit 1.
@@ -130,12 +135,15 @@ socket.create_connection((h.strip("[]"), int(p)), 1).close()' "$1" \
 }
 
 # start ADDR [VAR=VALUE...]: the responder on --listen ADDR with the
-# extra environment, stderr in $tmp/fcgi.err; its pid in fpid.
+# extra environment and the arguments in fcgi_args, stderr in
+# $tmp/fcgi.err; its pid in fpid.
+fcgi_args=
 start() {
 	_addr=$1
 	shift
-	env OAUTH_DB="$tmp/db" "$@" "$FCGI" --listen "$_addr" </dev/null \
-	    >/dev/null 2>"$tmp/fcgi.err" &
+	# shellcheck disable=SC2086 # fcgi_args is words
+	env OAUTH_DB="$tmp/db" "$@" "$FCGI" --listen "$_addr" $fcgi_args \
+	    </dev/null >/dev/null 2>"$tmp/fcgi.err" &
 	fpid=$!
 	pids="$pids $fpid"
 	wait_for listening "$_addr"
@@ -178,6 +186,27 @@ check "$stopped" 0 "unsandboxed, it stops on SIGTERM with status 0"
 check "$(env OAUTH_DB="$tmp/db" REQUEST_METHOD=GET PATH_INFO="$META" \
     SERVER_NAME=localhost SERVER_PORT=80 "$FCGI" </dev/null 2>/dev/null |
     head -n 1 | tr -d '\r')" "Status: 200 OK" "a sandboxed CGI run answers"
+
+# --threads: one process, its workers and the committer, every thread
+# under the filter; a silent connection holds one worker only; SIGTERM
+# stops them all.
+fcgi_args="--threads 4"
+start "$addr"
+fcgi_args=
+check "$(get "$addr")" "Status: 200 OK" "with --threads 4 it answers"
+check "$(ls "/proc/$fpid/task" | wc -l | tr -d ' ')" 6 \
+    "--threads 4: the main thread, 4 workers and the committer"
+check "$(cat /proc/"$fpid"/task/*/status | grep -c '^Seccomp:[[:space:]]*2')" 6 \
+    "every thread runs under the seccomp filter"
+python3 "$CLIENT" "$addr" hold "$tmp/held" &
+hpid=$!
+pids="$pids $hpid"
+wait_for [ -s "$tmp/held" ]
+check "$(get "$addr")" "Status: 200 OK" \
+    "with a silent connection held by one worker, another answers"
+stop
+check "$stopped" 0 "a threaded responder stops on SIGTERM with status 0"
+kill -KILL "$hpid" 2>/dev/null
 
 # One connection that says nothing must not hold the responder, which
 # serves one connection at a time: the time limit drops it, then the
