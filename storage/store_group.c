@@ -1,26 +1,30 @@
 /*
  * Group commit for the threads of one process sharing one LMDB store
  * (STORE_OPEN_THREADS).  Every commit of LMDB costs its flushes, and a
- * process has one writer at a time; so one committer thread owns the
- * write transaction and runs the writes of many requests in it, each in a
- * transaction nested in it, then commits them all with one flush.
+ * process has one writer at a time; so one committer thread begins an
+ * LMDB write transaction and lets the writers of many requests into it,
+ * one after another, each in a transaction nested in it, then commits
+ * them all with one flush.
  *
- * A thread's write transaction waits in a queue until the committer
- * begins a nested transaction for it; every call the thread then makes on
- * it runs in the committer (LMDB's write transactions belong to the
- * thread that began them), while the thread waits.  Its commit joins the
- * nested transaction to the group and waits until the group is committed:
- * it returns what that commit returned, so a request is answered only
- * once what it wrote is as durable as OAUTH_DB_SYNC makes any commit, and
- * when that commit fails every request of the group gets the failure.  An
- * abort, or a failed write, discards that request's changes only.  The
- * group is committed once no more writers wait, or STORE_GROUP_MAX of
- * them have written: writers who come while it flushes form the next.
+ * A thread's write transaction waits in a queue for its turn.  In its
+ * turn it works in its own nested transaction, in its own thread: LMDB
+ * ties only the outermost write transaction to a thread (the one holding
+ * the writer lock, the committer), a nested one has no thread of its own,
+ * and the group's lock orders each hand-over, so one thread at a time
+ * touches the transactions of a group.  Its commit joins the nested
+ * transaction to the group, hands the turn to the next writer (or back to
+ * the committer), and waits until the group is committed: it returns what
+ * that commit returned, so a request is answered only once what it wrote
+ * is as durable as OAUTH_DB_SYNC makes any commit, and when that commit
+ * fails every request of the group gets the failure.  An abort, or a
+ * failed write, discards that request's changes only.  The group is
+ * committed once no more writers wait, or STORE_GROUP_MAX of them have
+ * written: writers who come while it flushes form the next.
  *
  * The writes of one group are serial, as one writer's are: a code or a
  * refresh token is spent exactly once, and each request sees all that the
  * ones before it in the group wrote.  Read transactions go to the inner
- * store directly, in the reading thread.
+ * store directly.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -32,39 +36,24 @@
 #define STORE_GROUP_MAX 64	/* write transactions in one commit */
 #define GS(s) ((struct store_group *)(void *)(s))
 #define GT(t) ((struct store_group_txn *)(void *)(t))
+#define GIN(t) (GT(t)->inner)
+#define GOPS(t) (GIN(t)->store->ops)
 
 enum store_group_state {
-	STORE_GROUP_QUEUED = 0,	/* waiting for the committer */
-	STORE_GROUP_OPEN,	/* its nested transaction begun */
-	STORE_GROUP_CALL,	/* a call waits to be run by the committer */
-	STORE_GROUP_COMMIT,	/* asked to commit */
-	STORE_GROUP_ABORT,	/* asked to abort */
+	STORE_GROUP_QUEUED = 0,	/* waiting for its turn */
+	STORE_GROUP_TURN,	/* its turn: it may begin its nested one */
+	STORE_GROUP_JOINED,	/* committed into the group, waiting for it */
 	STORE_GROUP_ENDED	/* result is final; the owner may go */
 };
 
-/* The arguments of one call, as many as the widest of store_ops takes. */
-struct store_group_args {
-	const void *key;	/* id, hash, kid or the key to walk after */
-	const void *record;	/* a record to store */
-	void *out;		/* a record, a count or the scopes read */
-	struct store_each_fn each;	/* a walk's callback */
-	int64_t now;
-	int flag;
-};
-
-typedef enum store_status (*store_group_fn)(struct store_txn *,
-    struct store_group_args *);
-
 struct store_group_txn {
 	struct store_txn base;
-	/* A read's own, or a write's nested one, which only the committer uses. */
+	/* A read's own transaction, or a write's nested one. */
 	struct store_txn *inner;
 	struct store_group_txn *next;	/* in the queue, or in the group */
 	pthread_cond_t changed;	/* signalled when state changes */
 	enum store_group_state state;
-	store_group_fn fn;	/* STORE_GROUP_CALL's */
-	struct store_group_args *args;
-	enum store_status result;	/* of the call, the begin or the commit */
+	enum store_status result;	/* of the begin or the group's commit */
 };
 
 struct store_group {
@@ -74,6 +63,10 @@ struct store_group {
 	pthread_cond_t work;	/* the committer waits on it */
 	pthread_t committer;
 	struct store_group_txn *queue, *queue_last;
+	struct store_txn *top;	/* the open group's transaction */
+	struct store_group_txn *turn;	/* the writer whose turn it is */
+	struct store_group_txn *joined;	/* those waiting for its commit */
+	unsigned long members;	/* how many joined */
 	int started;		/* the committer is running */
 	int stopping;
 	struct store_commit_counts counts;
@@ -91,76 +84,39 @@ store_group_settle(struct store_group_txn *w, enum store_status st)
 }
 
 /*
- * Serves the writer w in the group's transaction top, under g->lock,
- * which it lets go while it works: begins w's nested transaction, runs
- * w's calls, and ends it as w asks.  Returns 1 when w committed into top
- * and waits for top's commit, 0 when w is settled already.
+ * Gives the turn to the next queued writer while the group has room, or
+ * back to the committer to commit the group.  Under g->lock, the group
+ * open and nobody's turn.
  */
-static int
-store_group_serve(struct store_group *g, struct store_txn *top,
-    struct store_group_txn *w)
+static void
+store_group_next_turn(struct store_group *g)
 {
-	const struct store_ops *ops = g->inner->ops;
-	struct store_txn *inner;
-	enum store_group_state ask;
-	enum store_status st;
+	struct store_group_txn *w = g->queue;
 
-	(void)pthread_mutex_unlock(&g->lock);
-	st = ops->txn_begin_nested(top, &inner);
-	(void)pthread_mutex_lock(&g->lock);
-	if (st != STORE_OK) {
-		store_group_settle(w, st);
-		return 0;
+	if (w == NULL || g->members >= STORE_GROUP_MAX) {
+		g->turn = NULL;
+		(void)pthread_cond_signal(&g->work);
+		return;
 	}
-	w->inner = inner;
-	w->state = STORE_GROUP_OPEN;
+	if ((g->queue = w->next) == NULL)
+		g->queue_last = NULL;
+	w->next = NULL;
+	w->state = STORE_GROUP_TURN;
+	g->turn = w;
 	(void)pthread_cond_signal(&w->changed);
-	for (;;) {
-		while (w->state == STORE_GROUP_OPEN)
-			(void)pthread_cond_wait(&g->work, &g->lock);
-		ask = w->state;
-		(void)pthread_mutex_unlock(&g->lock);
-		switch (ask) {
-		case STORE_GROUP_CALL:
-			st = w->fn(inner, w->args);
-			break;
-		case STORE_GROUP_ABORT:
-			ops->txn_abort(inner);
-			st = STORE_OK;
-			break;
-		case STORE_GROUP_COMMIT:
-			st = ops->txn_commit(inner);
-			break;
-		case STORE_GROUP_QUEUED:
-		case STORE_GROUP_OPEN:
-		case STORE_GROUP_ENDED:
-			st = STORE_INVALID;
-			break;
-		}
-		(void)pthread_mutex_lock(&g->lock);
-		if (ask == STORE_GROUP_CALL) {
-			w->result = st;
-			w->state = STORE_GROUP_OPEN;
-			(void)pthread_cond_signal(&w->changed);
-			continue;
-		}
-		if (ask == STORE_GROUP_COMMIT && st == STORE_OK)
-			return 1;
-		store_group_settle(w, st);
-		return 0;
-	}
 }
 
 /*
  * The committer: while writers wait, begins a transaction of the inner
- * store, serves them one after another in it, commits it, and gives the
- * commit's result to each writer that committed into it.
+ * store, lets them write in it one after another (each hands the turn on
+ * when it ends), commits it, and gives the commit's result to each
+ * writer that joined it.
  */
 static void *
 store_group_committer(void *arg)
 {
 	struct store_group *g = arg;
-	struct store_group_txn *w, *group, *next;
+	struct store_group_txn *w, *next;
 	struct store_txn *top;
 	enum store_status st;
 	unsigned long n;
@@ -182,23 +138,23 @@ store_group_committer(void *arg)
 		(void)pthread_mutex_unlock(&g->lock);
 		st = g->inner->ops->txn_begin(g->inner, 1, &top);
 		(void)pthread_mutex_lock(&g->lock);
-		group = NULL;
-		n = 0;
-		while (g->queue != NULL && n < STORE_GROUP_MAX) {
-			w = g->queue;
-			if ((g->queue = w->next) == NULL)
-				g->queue_last = NULL;
-			w->next = NULL;
-			if (st != STORE_OK)
+		if (st != STORE_OK) {
+			while ((w = g->queue) != NULL) {
+				g->queue = w->next;
 				store_group_settle(w, st);
-			else if (store_group_serve(g, top, w)) {
-				w->next = group;
-				group = w;
-				n++;
 			}
-		}
-		if (st != STORE_OK)
+			g->queue_last = NULL;
 			continue;
+		}
+		g->top = top;
+		g->joined = NULL;
+		g->members = 0;
+		store_group_next_turn(g);
+		while (g->turn != NULL)
+			(void)pthread_cond_wait(&g->work, &g->lock);
+		n = g->members;
+		w = g->joined;
+		g->top = NULL;
 		(void)pthread_mutex_unlock(&g->lock);
 		if (n > 0)
 			st = g->inner->ops->txn_commit(top);
@@ -209,7 +165,7 @@ store_group_committer(void *arg)
 			g->counts.commits++;
 			g->counts.transactions += n;
 		}
-		for (w = group; w != NULL; w = next) {
+		for (; w != NULL; w = next) {
 			next = w->next;
 			store_group_settle(w, st);
 		}
@@ -300,7 +256,10 @@ store_commit_counts(struct store *s, struct store_commit_counts *out)
 	return 0;
 }
 
-/* A read goes to the inner store; a write waits in the queue for its turn. */
+/*
+ * A read goes to the inner store; a write waits in the queue for its
+ * turn, then begins its transaction nested in the group's.
+ */
 static enum store_status
 store_group_txn_begin(struct store *s, int writable, struct store_txn **tp)
 {
@@ -336,7 +295,13 @@ store_group_txn_begin(struct store *s, int writable, struct store_txn **tp)
 	(void)pthread_cond_signal(&g->work);
 	while (t->state == STORE_GROUP_QUEUED)
 		(void)pthread_cond_wait(&t->changed, &g->lock);
-	st = t->state == STORE_GROUP_OPEN ? STORE_OK : t->result;
+	if (t->state == STORE_GROUP_TURN) {
+		/* The group's transaction waits while this one is open. */
+		st = g->inner->ops->txn_begin_nested(g->top, &t->inner);
+		if (st != STORE_OK)
+			store_group_next_turn(g);
+	} else
+		st = t->result;
 	(void)pthread_mutex_unlock(&g->lock);
 	if (st != STORE_OK) {
 		(void)pthread_cond_destroy(&t->changed);
@@ -348,362 +313,182 @@ store_group_txn_begin(struct store *s, int writable, struct store_txn **tp)
 }
 
 /*
- * Hands a write's step (a call, its commit or its abort) to the committer
- * and waits for it to be done: a call's or an abort's result comes at
- * once, a commit's once its group is committed.  Under g->lock.
+ * Ends t: a read in the inner store; a write's nested transaction
+ * committed into the group (then waiting for the group's commit, whose
+ * result it returns) or aborted, the turn handed on either way.
  */
 static enum store_status
-store_group_ask(struct store_group *g, struct store_group_txn *t,
-    enum store_group_state ask)
-{
-	t->state = ask;
-	(void)pthread_cond_signal(&g->work);
-	while (t->state == ask)
-		(void)pthread_cond_wait(&t->changed, &g->lock);
-	return t->result;
-}
-
-/*
- * Runs fn with a on t's inner transaction: directly for a read, or when
- * the committer itself calls (a walk's callback); otherwise in the
- * committer, the caller waiting.
- */
-static enum store_status
-store_group_run(struct store_txn *t, store_group_fn fn,
-    struct store_group_args *a)
+store_group_txn_end(struct store_txn *t, int commit)
 {
 	struct store_group *g = GS(t->store);
-	enum store_status st;
-
-	if (!t->writable || pthread_equal(pthread_self(), g->committer))
-		return fn(GT(t)->inner, a);
-	(void)pthread_mutex_lock(&g->lock);
-	GT(t)->fn = fn;
-	GT(t)->args = a;
-	st = store_group_ask(g, GT(t), STORE_GROUP_CALL);
-	(void)pthread_mutex_unlock(&g->lock);
-	return st;
-}
-
-/* Ends t as ask says (commit or abort) and frees it. */
-static enum store_status
-store_group_txn_end(struct store_txn *t, enum store_group_state ask)
-{
-	struct store_group *g = GS(t->store);
+	struct store_group_txn *w = GT(t);
 	enum store_status st = STORE_OK;
 
 	if (!t->writable) {
-		if (ask == STORE_GROUP_COMMIT)
-			st = store_txn_commit(GT(t)->inner);
+		if (commit)
+			st = store_txn_commit(w->inner);
 		else
-			store_txn_abort(GT(t)->inner);
-		free(t);
+			store_txn_abort(w->inner);
+		free(w);
 		return st;
 	}
 	(void)pthread_mutex_lock(&g->lock);
-	st = store_group_ask(g, GT(t), ask);
+	if (commit)
+		st = store_txn_commit(w->inner);
+	else
+		store_txn_abort(w->inner);
+	if (commit && st == STORE_OK) {
+		w->state = STORE_GROUP_JOINED;
+		w->next = g->joined;
+		g->joined = w;
+		g->members++;
+	}
+	store_group_next_turn(g);
+	while (w->state == STORE_GROUP_JOINED)
+		(void)pthread_cond_wait(&w->changed, &g->lock);
+	if (commit && st == STORE_OK)
+		st = w->result;
 	(void)pthread_mutex_unlock(&g->lock);
-	(void)pthread_cond_destroy(&GT(t)->changed);
-	free(t);
+	(void)pthread_cond_destroy(&w->changed);
+	free(w);
 	return st;
 }
 
 static enum store_status
 store_group_txn_commit(struct store_txn *t)
 {
-	return store_group_txn_end(t, STORE_GROUP_COMMIT);
+	return store_group_txn_end(t, 1);
 }
 
 static void
 store_group_txn_abort(struct store_txn *t)
 {
 	if (t != NULL)
-		(void)store_group_txn_end(t, STORE_GROUP_ABORT);
+		(void)store_group_txn_end(t, 0);
 }
 
-/*
- * Each call below packs its arguments, and its _in twin unpacks them and
- * calls the inner store, in whichever thread store_group_run picks.
- */
-
-static enum store_status
-store_group_hint_in(struct store_txn *in, struct store_group_args *a)
-{
-	store_txn_hint_token(in, a->key);
-	return STORE_OK;
-}
+/* The rest goes to the inner transaction, in the calling thread. */
 
 static void
 store_group_txn_hint_token(struct store_txn *t, const unsigned char *hash)
 {
-	struct store_group_args a = {.key = hash};
-
-	(void)store_group_run(t, store_group_hint_in, &a);
-}
-
-static enum store_status
-store_group_client_get_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->client_get(in, a->key, a->out);
+	store_txn_hint_token(GIN(t), hash);
 }
 
 static enum store_status
 store_group_client_get(struct store_txn *t, const char *id, struct client *c)
 {
-	struct store_group_args a = {.key = id, .out = c};
-
-	return store_group_run(t, store_group_client_get_in, &a);
-}
-
-static enum store_status
-store_group_client_put_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->client_put(in, a->record, a->flag);
+	return GOPS(t)->client_get(GIN(t), id, c);
 }
 
 static enum store_status
 store_group_client_put(struct store_txn *t, const struct client *c,
     int replace)
 {
-	struct store_group_args a = {.record = c, .flag = replace};
-
-	return store_group_run(t, store_group_client_put_in, &a);
-}
-
-static enum store_status
-store_group_client_delete_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->client_delete(in, a->key);
+	return GOPS(t)->client_put(GIN(t), c, replace);
 }
 
 static enum store_status
 store_group_client_delete(struct store_txn *t, const char *id)
 {
-	struct store_group_args a = {.key = id};
-
-	return store_group_run(t, store_group_client_delete_in, &a);
-}
-
-static enum store_status
-store_group_client_foreach_in(struct store_txn *in,
-    struct store_group_args *a)
-{
-	return in->store->ops->client_foreach(in, a->each.client, a->each.arg);
+	return GOPS(t)->client_delete(GIN(t), id);
 }
 
 static enum store_status
 store_group_client_foreach(struct store_txn *t, store_client_fn fn,
     void *arg)
 {
-	struct store_group_args a = {.each = {.client = fn, .arg = arg}};
-
-	return store_group_run(t, store_group_client_foreach_in, &a);
-}
-
-static enum store_status
-store_group_drop_tokens_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->client_drop_tokens(in, a->key, a->out);
+	return GOPS(t)->client_foreach(GIN(t), fn, arg);
 }
 
 static enum store_status
 store_group_client_drop_tokens(struct store_txn *t, const char *id,
     struct store_purged *out)
 {
-	struct store_group_args a = {.key = id, .out = out};
-
-	return store_group_run(t, store_group_drop_tokens_in, &a);
-}
-
-static enum store_status
-store_group_token_get_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->token_get(in, a->key, a->out);
+	return GOPS(t)->client_drop_tokens(GIN(t), id, out);
 }
 
 static enum store_status
 store_group_token_get(struct store_txn *t, const unsigned char *hash,
     struct token *tok)
 {
-	struct store_group_args a = {.key = hash, .out = tok};
-
-	return store_group_run(t, store_group_token_get_in, &a);
-}
-
-static enum store_status
-store_group_token_put_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->token_put(in, a->key, a->record);
+	return GOPS(t)->token_get(GIN(t), hash, tok);
 }
 
 static enum store_status
 store_group_token_put(struct store_txn *t, const unsigned char *hash,
     const struct token *tok)
 {
-	struct store_group_args a = {.key = hash, .record = tok};
-
-	return store_group_run(t, store_group_token_put_in, &a);
-}
-
-static enum store_status
-store_group_token_delete_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->token_delete(in, a->key);
+	return GOPS(t)->token_put(GIN(t), hash, tok);
 }
 
 static enum store_status
 store_group_token_delete(struct store_txn *t, const unsigned char *hash)
 {
-	struct store_group_args a = {.key = hash};
-
-	return store_group_run(t, store_group_token_delete_in, &a);
-}
-
-static enum store_status
-store_group_token_foreach_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->token_foreach_after(in, a->key, a->each.token,
-	    a->each.arg);
+	return GOPS(t)->token_delete(GIN(t), hash);
 }
 
 static enum store_status
 store_group_token_foreach_after(struct store_txn *t,
     const unsigned char *after, store_token_fn fn, void *arg)
 {
-	struct store_group_args a = {.key = after,
-	    .each = {.token = fn, .arg = arg}};
-
-	return store_group_run(t, store_group_token_foreach_in, &a);
-}
-
-static enum store_status
-store_group_grant_get_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->grant_get(in, a->key, a->out);
+	return GOPS(t)->token_foreach_after(GIN(t), after, fn, arg);
 }
 
 static enum store_status
 store_group_grant_get(struct store_txn *t, const unsigned char *id,
     struct grant *g)
 {
-	struct store_group_args a = {.key = id, .out = g};
-
-	return store_group_run(t, store_group_grant_get_in, &a);
-}
-
-static enum store_status
-store_group_grant_put_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->grant_put(in, a->record);
+	return GOPS(t)->grant_get(GIN(t), id, g);
 }
 
 static enum store_status
 store_group_grant_put(struct store_txn *t, const struct grant *g)
 {
-	struct store_group_args a = {.record = g};
-
-	return store_group_run(t, store_group_grant_put_in, &a);
-}
-
-static enum store_status
-store_group_grant_foreach_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->grant_foreach_after(in, a->key, a->each.grant,
-	    a->each.arg);
+	return GOPS(t)->grant_put(GIN(t), g);
 }
 
 static enum store_status
 store_group_grant_foreach_after(struct store_txn *t,
     const unsigned char *after, store_grant_fn fn, void *arg)
 {
-	struct store_group_args a = {.key = after,
-	    .each = {.grant = fn, .arg = arg}};
-
-	return store_group_run(t, store_group_grant_foreach_in, &a);
-}
-
-static enum store_status
-store_group_key_get_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->key_get(in, a->key, a->out);
+	return GOPS(t)->grant_foreach_after(GIN(t), after, fn, arg);
 }
 
 static enum store_status
 store_group_key_get(struct store_txn *t, const char *kid, struct key *k)
 {
-	struct store_group_args a = {.key = kid, .out = k};
-
-	return store_group_run(t, store_group_key_get_in, &a);
-}
-
-static enum store_status
-store_group_key_put_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->key_put(in, a->record);
+	return GOPS(t)->key_get(GIN(t), kid, k);
 }
 
 static enum store_status
 store_group_key_put(struct store_txn *t, const struct key *k)
 {
-	struct store_group_args a = {.record = k};
-
-	return store_group_run(t, store_group_key_put_in, &a);
-}
-
-static enum store_status
-store_group_key_delete_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->key_delete(in, a->key);
+	return GOPS(t)->key_put(GIN(t), k);
 }
 
 static enum store_status
 store_group_key_delete(struct store_txn *t, const char *kid)
 {
-	struct store_group_args a = {.key = kid};
-
-	return store_group_run(t, store_group_key_delete_in, &a);
-}
-
-static enum store_status
-store_group_key_foreach_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->key_foreach(in, a->each.key, a->each.arg);
+	return GOPS(t)->key_delete(GIN(t), kid);
 }
 
 static enum store_status
 store_group_key_foreach(struct store_txn *t, store_key_fn fn, void *arg)
 {
-	struct store_group_args a = {.each = {.key = fn, .arg = arg}};
-
-	return store_group_run(t, store_group_key_foreach_in, &a);
-}
-
-static enum store_status
-store_group_scopes_get_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->scopes_get(in, a->out);
+	return GOPS(t)->key_foreach(GIN(t), fn, arg);
 }
 
 static enum store_status
 store_group_scopes_get(struct store_txn *t, char **out)
 {
-	struct store_group_args a = {.out = out};
-
-	return store_group_run(t, store_group_scopes_get_in, &a);
-}
-
-static enum store_status
-store_group_stats_in(struct store_txn *in, struct store_group_args *a)
-{
-	return in->store->ops->stats(in, a->now, a->out);
+	return GOPS(t)->scopes_get(GIN(t), out);
 }
 
 static enum store_status
 store_group_stats(struct store_txn *t, int64_t now, struct store_stats *out)
 {
-	struct store_group_args a = {.now = now, .out = out};
-
-	return store_group_run(t, store_group_stats_in, &a);
+	return GOPS(t)->stats(GIN(t), now, out);
 }
 
 /*
