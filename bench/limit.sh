@@ -3,7 +3,9 @@
 #   1. wrk -t1 through nginx + spawn-fcgi (etc/nginx/oauth-spawn-fcgi.conf)
 #      and through lighttpd mod_fastcgi (etc/lighttpd/oauth-fastcgi.conf),
 #      two responders each, on 127.0.0.1: introspection and token issuance
-#      (OAUTH_DB_SYNC=none and full) beside bench/hello_fcgi, a libfcgi
+#      (OAUTH_DB_SYNC=none and full; and with oauth.fcgi --threads
+#      BENCH_LIMIT_THREADS, whose writes are committed in groups) beside
+#      bench/hello_fcgi, a libfcgi
 #      responder that reads the body and answers {"active":false}, behind
 #      the same web server configuration; every configuration beside its
 #      reference, BENCH_LIMIT_REPS repetitions interleaved, at each of
@@ -22,6 +24,7 @@
 # Settings: BUILD (relative to the top of the tree, as bench/lib.sh wants
 # it; default build), BENCH_SECONDS (each wrk load, 5),
 # BENCH_LIMIT_CONNECTIONS ("16 64"), BENCH_LIMIT_REPS (3),
+# BENCH_LIMIT_THREADS (8, the --threads of the threaded responders),
 # BENCH_LIMIT_CG (N, 1000), BENCH_LIMIT_KEEP=1 (keep the temporary
 # directory: wrk reports, server logs, callgrind files),
 # BENCH_LIMIT_COMMIT (the commit the summary names, for a tree that is
@@ -41,6 +44,7 @@ SECS=${BENCH_SECONDS:-5}
 CONNS=${BENCH_LIMIT_CONNECTIONS:-16 64}
 REPS=${BENCH_LIMIT_REPS:-3}
 CG_N=${BENCH_LIMIT_CG:-1000}
+THREADS=${BENCH_LIMIT_THREADS:-8}
 # Enough for every token the loads issue (the map is sparse).
 MAP=1073741824
 
@@ -165,16 +169,18 @@ spawn_wait() {
 	done
 }
 
-# start_nginx NAME RESPONDER DB SYNC: spawn-fcgi starts two RESPONDER
-# processes on a unix socket (-F 2: they share it, as -n would have one
-# do), with OAUTH_DB=DB and OAUTH_DB_SYNC=SYNC; nginx in front on a free
-# port, which is printed to NAME.port.  All pids are added to pids.
+# start_nginx NAME RESPONDER DB SYNC [ARGS]: spawn-fcgi starts two
+# RESPONDER processes (with the words of ARGS as arguments) on a unix
+# socket (-F 2: they share it, as -n would have one do), with OAUTH_DB=DB
+# and OAUTH_DB_SYNC=SYNC; nginx in front on a free port, which is printed
+# to NAME.port.  All pids are added to pids.
 start_nginx() {
 	_d=$tmp/$1
 	mkdir -p "$_d" && : >"$_d/htpasswd" || return 1
 	_port=$(bench_port)
+	# shellcheck disable=SC2086 # ARGS is words
 	OAUTH_DB=$3 OAUTH_DB_SYNC=$4 OAUTH_MAP_SIZE=$MAP spawn-fcgi \
-	    -s "$_d/fcgi.sock" -M 0660 -F 2 -P "$_d/spawn.pid" -- "$2" \
+	    -s "$_d/fcgi.sock" -M 0660 -F 2 -P "$_d/spawn.pid" -- "$2" ${5:-} \
 	    >"$_d/spawn.out" 2>&1 </dev/null || {
 		cat "$_d/spawn.out" >&2
 		return 1
@@ -222,13 +228,15 @@ lighttpd_up() {
 	pids="$pids $(pgrep -P "$_lp" | tr '\n' ' ')"
 }
 
-# start_lighttpd NAME RESPONDER DB SYNC: lighttpd mod_fastcgi, starting two
-# RESPONDER processes itself (max-procs 2); the port in NAME.port.
+# start_lighttpd NAME RESPONDER DB SYNC [ARGS]: lighttpd mod_fastcgi,
+# starting two RESPONDER processes itself (max-procs 2), ARGS after
+# RESPONDER in bin-path (lighttpd splits it into words); the port in
+# NAME.port.
 start_lighttpd() {
 	_d=$tmp/$1
 	mkdir -p "$_d" || return 1
 	_port=$(bench_port)
-	lighttpd_render "$_d" "$_port" "$2" "$3" "$4" &&
+	lighttpd_render "$_d" "$_port" "$2${5:+ $5}" "$3" "$4" &&
 	    lighttpd_up "$_d" "$_port" 2 || return 1
 	echo "$_port" >"$tmp/$1.port"
 }
@@ -413,7 +421,9 @@ echo "== against the limit of the stack: $(nproc) cores, load average $load_star
 echo "== wrk -t1, ${SECS}s each, connections $CONNS, $REPS repetitions"
 
 token=$(bench_fcgi_db "$tmp/db-none") &&
-    bench_fcgi_db "$tmp/db-full" >/dev/null || {
+    bench_fcgi_db "$tmp/db-full" >/dev/null &&
+    bench_fcgi_db "$tmp/db-tnone" >/dev/null &&
+    bench_fcgi_db "$tmp/db-tfull" >/dev/null || {
 	echo "bench/limit.sh: no token from oauth.fcgi" >&2
 	exit 1
 }
@@ -423,12 +433,14 @@ GRANT=grant_type=client_credentials
 # Every server stays up for the whole run: idle, it costs nothing, and
 # each load then meets the same processes in each repetition.
 for srv in $servers; do
-	for inst in hello:"$HELLO":"$tmp/db-none":none \
-	    none:"$FCGI":"$tmp/db-none":none full:"$FCGI":"$tmp/db-full":full; do
-		IFS=: read -r name prog db sync <<EOF
+	for inst in hello:"$HELLO":"$tmp/db-none":none: \
+	    none:"$FCGI":"$tmp/db-none":none: full:"$FCGI":"$tmp/db-full":full: \
+	    tnone:"$FCGI":"$tmp/db-tnone":none:"--threads $THREADS" \
+	    tfull:"$FCGI":"$tmp/db-tfull":full:"--threads $THREADS"; do
+		IFS=: read -r name prog db sync args <<EOF
 $inst
 EOF
-		"start_$srv" "$srv-$name" "$prog" "$db" "$sync" || {
+		"start_$srv" "$srv-$name" "$prog" "$db" "$sync" "$args" || {
 			echo "bench/limit.sh: $srv with $name did not start" >&2
 			exit 1
 		}
@@ -440,7 +452,9 @@ for srv in $servers; do
 	    probe "$(port_of "$srv-none")" /introspect "$INTRO" \
 	    '"active":true' &&
 	    probe "$(port_of "$srv-none")" /token "$GRANT" access_token &&
-	    probe "$(port_of "$srv-full")" /token "$GRANT" access_token ||
+	    probe "$(port_of "$srv-full")" /token "$GRANT" access_token &&
+	    probe "$(port_of "$srv-tnone")" /token "$GRANT" access_token &&
+	    probe "$(port_of "$srv-tfull")" /token "$GRANT" access_token ||
 	    exit 1
 done
 
@@ -452,8 +466,9 @@ while [ "$rep" -le "$REPS" ]; do
 	for srv in $servers; do
 		for c in $CONNS; do
 			order="hello intro token-none token-full"
+			order="$order token-tnone token-tfull"
 			[ $((rep % 2)) -eq 0 ] &&
-			    order="token-full token-none intro hello"
+			    order="token-tfull token-tnone token-full token-none intro hello"
 			for what in $order; do
 				case $what in
 				hello)	load "$srv" "$c" hello "$rep" \
@@ -470,6 +485,10 @@ while [ "$rep" -le "$REPS" ]; do
 					load "$srv" "$c" token-full "$rep" \
 					    "$(port_of "$srv-full")" /token \
 					    "$GRANT" ;;
+				token-tnone | token-tfull)
+					load "$srv" "$c" "$what" "$rep" \
+					    "$(port_of "$srv-${what#token-}")" \
+					    /token "$GRANT" ;;
 				esac
 			done
 		done
@@ -605,11 +624,13 @@ echo "Ratio: fcgi-oauth's requests/s over the hello-world's of the same repetiti
 echo
 echo "| what | server | connections | ratio to hello-world | requests/s |"
 echo "|---|---|---|---|---|"
-for what in introspect token-none token-full; do
+for what in introspect token-none token-full token-tnone token-tfull; do
 	case $what in
 	introspect) label="introspection" ;;
 	token-none) label="token, \`OAUTH_DB_SYNC=none\`" ;;
 	token-full) label="token, \`OAUTH_DB_SYNC=full\`" ;;
+	token-tnone) label="token, \`OAUTH_DB_SYNC=none\`, \`--threads $THREADS\`" ;;
+	token-tfull) label="token, \`OAUTH_DB_SYNC=full\`, \`--threads $THREADS\`" ;;
 	esac
 	for srv in $servers; do
 		case $srv in
