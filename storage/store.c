@@ -59,8 +59,8 @@ store_open_sync_flags(enum config_sync sync)
  * store_close.  On failure *sp is NULL and, when why is not NULL, it holds
  * what went wrong in words that never repeat a password or the whole
  * connection string.  With STORE_OPEN_THREADS an LMDB store serves every
- * thread and groups their commits (store_group.c); PostgreSQL gets
- * STORE_INVALID.  Returns STORE_MISSING when there is no database yet,
+ * thread and groups their commits (store_group.c) unless it flushes
+ * none (STORE_OPEN_SYNC_NONE); PostgreSQL gets STORE_INVALID.  Returns STORE_MISSING when there is no database yet,
  * STORE_UNAVAILABLE when PostgreSQL cannot be reached, STORE_INVALID for a
  * schema newer than this program, or the failure of the backend.
  */
@@ -81,8 +81,13 @@ store_open(const char *db, size_t map_size, unsigned flags,
 	if (store_is_uri(db))
 		return (flags & STORE_OPEN_THREADS) ? STORE_INVALID :
 		    store_pg_open(db, flags, sp, why, whylen);
+	/*
+	 * Without flushes there is nothing for a group to share: each thread
+	 * then writes in a transaction of its own, LMDB's lock ordering them.
+	 */
 	if ((st = store_lmdb_open(db, map_size, flags, &inner, why,
-	    whylen)) != STORE_OK || !(flags & STORE_OPEN_THREADS)) {
+	    whylen)) != STORE_OK || !(flags & STORE_OPEN_THREADS) ||
+	    (flags & STORE_OPEN_SYNC_NONE)) {
 		*sp = inner;
 		return st;
 	}

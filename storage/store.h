@@ -202,7 +202,8 @@ struct store_txn;
 /*
  * LMDB: one store for every thread of the process, whose write
  * transactions are committed in groups by one committer thread
- * (store_group.c).  PostgreSQL refuses it: each thread opens its own.
+ * (store_group.c), or, with STORE_OPEN_SYNC_NONE, each in its own thread.
+ * PostgreSQL refuses it: each thread opens its own.
  */
 #define STORE_OPEN_THREADS 0x10u
 

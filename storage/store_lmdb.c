@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,7 @@ struct store_lmdb {
 	MDB_dbi meta;		/* derived data: the scopes in use */
 	MDB_dbi keys;		/* signing keys, by kid */
 	pid_t pid;		/* the process that opened env */
-	unsigned writes;	/* write transactions begun */
+	atomic_uint writes;	/* write transactions begun */
 	/*
 	 * STORE_OPEN_THREADS: LMDB changes the map's size only while no
 	 * transaction of the process is open, so with threads every
@@ -416,7 +417,8 @@ store_lmdb_txn_begin(struct store *s, int writable, struct store_txn **tp)
 	t->store = s;
 	t->writable = writable != 0;
 	LT(t)->failed = STORE_OK;
-	if (writable && ++LS(s)->writes % STORE_LMDB_READER_CHECK_EVERY == 0)
+	if (writable && (atomic_fetch_add(&LS(s)->writes, 1) + 1) %
+	    STORE_LMDB_READER_CHECK_EVERY == 0)
 		store_lmdb_clear_readers(s);
 	store_lmdb_map_shared(s);
 	rc = mdb_txn_begin(LS(s)->env, NULL, flags, &LT(t)->txn);

@@ -10,6 +10,8 @@
  * ones before it wrote; one member's abort or full map leaves the others'
  * writes; a failed commit (fdatasync failing, below) fails every member
  * and keeps nothing of any; and the store serves again once it succeeds.
+ * Threads racing for one code spend it once, grouped or, without
+ * flushes, each in its own transaction.
  *
  *   test_store_group [GLOB]   a cmocka name glob: only the tests it names
  */
@@ -414,6 +416,101 @@ test_reads_beside_group(void **state)
 	assert_true(group_has_token(g, 0));
 }
 
+/* A racer: spends the code under key 9/0 once, if nobody has. */
+struct group_racer {
+	struct store *store;
+	pthread_barrier_t *start;
+	pthread_t thread;
+	int won;
+	enum store_status st;
+};
+
+static void *
+group_racer_main(void *arg)
+{
+	struct group_racer *r = arg;
+	struct store_txn *t;
+	struct token tok;
+	unsigned char key[TOKEN_HASH_LEN];
+
+	key_of(key, 9, 0);
+	(void)pthread_barrier_wait(r->start);
+	if ((r->st = store_txn_begin(r->store, 1, &t)) != STORE_OK)
+		return NULL;
+	if ((r->st = store_token_get(t, key, &tok)) != STORE_OK) {
+		store_txn_abort(t);
+		return NULL;
+	}
+	if (tok.state == TOKEN_STATE_ACTIVE) {
+		tok.state = TOKEN_STATE_USED;
+		r->st = store_token_put(t, key, &tok);
+		r->won = r->st == STORE_OK;
+	}
+	token_free(&tok);
+	if (r->won)
+		r->st = store_txn_commit(t);
+	else
+		store_txn_abort(t);
+	return NULL;
+}
+
+/*
+ * Threads racing to spend one code, ROUNDS times, on a store for threads
+ * with flushes (grouped) and without (each thread its own transaction):
+ * one winner each round.
+ */
+static void
+test_spend_once_among_threads(void **state)
+{
+	struct group_fx *g = *state;
+	const unsigned flags[2] = {0, STORE_OPEN_SYNC_NONE};
+	struct group_racer r[GROUP_WRITERS];
+	struct store_commit_counts c;
+	pthread_barrier_t start;
+	struct store_txn *t;
+	struct token tok;
+	unsigned char key[TOKEN_HASH_LEN];
+	unsigned f, round, i, winners;
+
+	key_of(key, 9, 0);
+	for (f = 0; f < 2; f++) {
+		assert_int_equal(store_open(g->db, 0, STORE_OPEN_THREADS |
+		    flags[f], &g->store, NULL, 0), STORE_OK);
+		/* Grouped with flushes; plain LMDB without. */
+		assert_int_equal(store_commit_counts(g->store, &c),
+		    f == 0 ? 0 : -1);
+		for (round = 0; round < 20; round++) {
+			make_token(&tok, TOKEN_CODE, "read");
+			t = begin(g->store, 1);
+			assert_int_equal(store_token_put(t, key, &tok),
+			    STORE_OK);
+			assert_int_equal(store_txn_commit(t), STORE_OK);
+			assert_int_equal(pthread_barrier_init(&start, NULL,
+			    GROUP_WRITERS), 0);
+			for (i = 0; i < GROUP_WRITERS; i++) {
+				memset(&r[i], 0, sizeof(r[i]));
+				r[i].store = g->store;
+				r[i].start = &start;
+				assert_int_equal(pthread_create(&r[i].thread,
+				    NULL, group_racer_main, &r[i]), 0);
+			}
+			winners = 0;
+			for (i = 0; i < GROUP_WRITERS; i++) {
+				assert_int_equal(pthread_join(r[i].thread,
+				    NULL), 0);
+				assert_int_equal(r[i].st, STORE_OK);
+				winners += (unsigned)r[i].won;
+			}
+			(void)pthread_barrier_destroy(&start);
+			if (winners != 1)
+				fail_msg("round %u (flags %u): %u spent it",
+				    round, flags[f], winners);
+		}
+		store_close(g->store);
+		g->store = NULL;
+	}
+}
+
 /* PostgreSQL connections are each thread's own: the flag is refused. */
 static void
 test_postgresql_refused(void **state)
@@ -437,6 +534,7 @@ main(int argc, char *argv[])
 		T(test_full_in_group),
 		T(test_failed_commit_fails_all),
 		T(test_reads_beside_group),
+		T(test_spend_once_among_threads),
 		T(test_postgresql_refused),
 	};
 
