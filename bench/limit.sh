@@ -10,6 +10,10 @@
 #      the same web server configuration; every configuration beside its
 #      reference, BENCH_LIMIT_REPS repetitions interleaved, at each of
 #      BENCH_LIMIT_CONNECTIONS;
+#      And node oidc-provider (bench/oidc-provider, installed with npm ci
+#      when node and npm are there), one process with its in-memory
+#      adapter, issuing client_credentials tokens at each connection count:
+#      the peer durable issuance is held up to;
 #   2. instructions per request, callgrind on the one spawn-fcgi child
 #      behind nginx: N+1 requests less 1, divided by N, as bench/run.sh
 #      counts the in-process figures;
@@ -264,6 +268,34 @@ EOF
 	echo "$_port" >"$tmp/$1.port"
 }
 
+# start_oidc_provider NAME: bench/oidc-provider's server on a free port
+# (its dependencies installed with npm ci first when missing), the port in
+# NAME.port; 1, having said why, when node, npm or the install is missing.
+start_oidc_provider() {
+	_op=$PWD/bench/oidc-provider
+	have node && have npm || {
+		echo "bench/limit.sh: skipping oidc-provider: node or npm is not installed"
+		return 1
+	}
+	if [ ! -d "$_op/node_modules/oidc-provider" ] &&
+	    ! timeout 300 npm ci --prefix "$_op" --no-audit --no-fund \
+	    >"$tmp/npm.log" 2>&1; then
+		echo "bench/limit.sh: skipping oidc-provider: npm ci failed:"
+		tail -n 5 "$tmp/npm.log"
+		return 1
+	fi
+	_port=$(bench_port)
+	BENCH_SECRET=$BENCH_SECRET node "$_op/server.js" "$_port" \
+	    >"$tmp/$1.log" 2>&1 </dev/null &
+	pids="$pids $!"
+	bench_wait_http "http://127.0.0.1:$_port/.well-known/openid-configuration" || {
+		echo "bench/limit.sh: skipping oidc-provider: it did not start:"
+		tail -n 5 "$tmp/$1.log"
+		return 1
+	}
+	echo "$_port" >"$tmp/$1.port"
+}
+
 # ---- Loads -----------------------------------------------------------------
 
 results=$tmp/results
@@ -447,6 +479,12 @@ EOF
 	done
 done
 
+peer=
+if start_oidc_provider oidc-provider &&
+    probe "$(port_of oidc-provider)" /token "$GRANT" access_token; then
+	peer=oidc-provider
+fi
+
 for srv in $servers; do
 	probe "$(port_of "$srv-hello")" /introspect "$INTRO" '"active":false' &&
 	    probe "$(port_of "$srv-none")" /introspect "$INTRO" \
@@ -492,6 +530,10 @@ while [ "$rep" -le "$REPS" ]; do
 				esac
 			done
 		done
+	done
+	for c in $CONNS; do
+		[ -n "$peer" ] && load peer "$c" oidc-provider "$rep" \
+		    "$(port_of oidc-provider)" /token "$GRANT"
 	done
 	rep=$((rep + 1))
 done
@@ -642,6 +684,11 @@ for what in introspect token-none token-full token-tnone token-tfull; do
 		done
 	done
 done
+if [ -n "$peer" ]; then
+	for c in $CONNS; do
+		echo "| token, node oidc-provider $(node -p 'require(process.argv[1]).version' "$PWD/bench/oidc-provider/node_modules/oidc-provider/package.json" 2>/dev/null), in memory | none (node itself) | $c | – | $(rate peer "$c" oidc-provider) |"
+	done
+fi
 if [ -s "$results" ] && grep -q '^cgi|' "$results"; then
 	echo "| introspection, CGI | lighttpd mod_cgi | $cgi_c | $(ratio cgi "$cgi_c" introspect) | $(rate cgi "$cgi_c" introspect) / $(rate cgi "$cgi_c" hello) |"
 fi
