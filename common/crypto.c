@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -78,6 +79,47 @@ crypto_random(unsigned char *out, size_t len)
 }
 
 /*
+ * Each thread's digest context, made at its first digest and freed when
+ * the thread ends: a context made and freed for every digest cost as much
+ * as hashing a block.
+ */
+static pthread_once_t crypto_ctx_once = PTHREAD_ONCE_INIT;
+static pthread_key_t crypto_ctx_key;
+static int crypto_ctx_keyed;
+
+static void
+crypto_ctx_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
+static void
+crypto_ctx_key_make(void)
+{
+	crypto_ctx_keyed = pthread_key_create(&crypto_ctx_key,
+	    crypto_ctx_free) == 0;
+}
+
+/* The calling thread's digest context, or NULL when it cannot have one. */
+static EVP_MD_CTX *
+crypto_thread_ctx(void)
+{
+	EVP_MD_CTX *ctx;
+
+	if (pthread_once(&crypto_ctx_once, crypto_ctx_key_make) != 0 ||
+	    !crypto_ctx_keyed)
+		return NULL;
+	if ((ctx = pthread_getspecific(crypto_ctx_key)) != NULL)
+		return ctx;
+	if ((ctx = EVP_MD_CTX_new()) != NULL &&
+	    pthread_setspecific(crypto_ctx_key, ctx) != 0) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+/*
  * SHA-256 of two pieces concatenated, into out.  Returns 0, or -1 when the
  * digest fails (out is then unspecified).
  */
@@ -85,18 +127,21 @@ static int
 crypto_sha256_two(const void *a, size_t alen, const void *b, size_t blen,
     unsigned char out[TOKEN_HASH_LEN])
 {
-	EVP_MD_CTX *ctx;
+	EVP_MD_CTX *ctx, *own = NULL;
 	unsigned int outlen = 0;
 	int ok;
 
-	if (crypto_init() == -1 || (ctx = EVP_MD_CTX_new()) == NULL)
+	if (crypto_init() == -1)
+		return -1;
+	if ((ctx = crypto_thread_ctx()) == NULL &&
+	    (ctx = own = EVP_MD_CTX_new()) == NULL)
 		return -1;
 	ok = EVP_DigestInit_ex(ctx, crypto_sha256_md, NULL) == 1 &&
 	    EVP_DigestUpdate(ctx, a, alen) == 1 &&
 	    EVP_DigestUpdate(ctx, b, blen) == 1 &&
 	    EVP_DigestFinal_ex(ctx, out, &outlen) == 1 &&
 	    outlen == TOKEN_HASH_LEN;
-	EVP_MD_CTX_free(ctx);
+	EVP_MD_CTX_free(own);
 	return ok ? 0 : -1;
 }
 

@@ -43,6 +43,13 @@ struct fcgi_source {
 	const char *(*getparam)(void *, const char *);
 	ssize_t (*read)(void *, char *, size_t);
 	void *ctx;
+	/*
+	 * Optional: every variable of the request as "NAME=value" strings,
+	 * NULL-terminated, borrowed like getparam's, so that a request's
+	 * variables are found in one pass over them rather than a scan of
+	 * them all for each.
+	 */
+	char **(*vars)(void *);
 };
 
 /* Where a response goes: write sends all len bytes and returns 0, or -1. */

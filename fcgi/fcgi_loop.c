@@ -31,6 +31,15 @@ fcgi_loop_param(void *ctx, const char *name)
 	return FCGX_GetParam(name, r->envp);
 }
 
+/* FastCGI: every variable of the request, borrowed the same way. */
+static char **
+fcgi_loop_vars(void *ctx)
+{
+	FCGX_Request *r = ctx;
+
+	return r->envp;
+}
+
 /* FastCGI: the FCGI_STDIN stream of the request. */
 static ssize_t
 fcgi_loop_read(void *ctx, char *buf, size_t n)
@@ -155,7 +164,8 @@ int
 fcgi_loop(const struct handler_env *env, const sigset_t *stop,
     struct FCGX_Request *req)
 {
-	struct fcgi_source src = {fcgi_loop_param, fcgi_loop_read, req};
+	struct fcgi_source src = {fcgi_loop_param, fcgi_loop_read, req,
+	    fcgi_loop_vars};
 	struct fcgi_sink sink = {fcgi_loop_write, req};
 	unsigned failures = 0;
 	int rc, err;

@@ -190,6 +190,16 @@ fcgi_main_cgi_param(void *ctx, const char *name)
 	return getenv(name);
 }
 
+/* CGI: every variable is in the environment. */
+static char **
+fcgi_main_cgi_vars(void *ctx)
+{
+	extern char **environ;
+
+	(void)ctx;
+	return environ;
+}
+
 /* CGI: the body is standard input (RFC 3875 §4.2). */
 static ssize_t
 fcgi_main_cgi_read(void *ctx, char *buf, size_t n)
@@ -281,7 +291,7 @@ static int
 fcgi_main_cgi(const struct handler_env *env)
 {
 	struct fcgi_source src = {fcgi_main_cgi_param, fcgi_main_cgi_read,
-	    NULL};
+	    NULL, fcgi_main_cgi_vars};
 	struct fcgi_sink sink = {fcgi_main_cgi_write, NULL};
 
 	return fcgi_serve(env, &src, &sink) == 0 ? 0 : 1;

@@ -24,47 +24,125 @@
 /* The variables we copy, where each goes, and how long it may be. */
 static const struct fcgi_request_var {
 	const char *name;	/* the CGI variable */
+	size_t namelen;
 	const char *what;	/* for the error description */
 	size_t offset;		/* of the char * in struct request */
 	size_t max;
 	int routed;		/* over max: FCGI_REQUEST_OVERLONG, not 400 */
 } fcgi_request_vars[] = {
-	{"REQUEST_METHOD", "request method", offsetof(struct request, method),
-	    FCGI_METHOD_MAX, 1},
-	{"PATH_INFO", "path", offsetof(struct request, path), FCGI_PATH_MAX,
-	    1},
-	{"QUERY_STRING", "query string", offsetof(struct request, query),
-	    FCGI_QUERY_MAX, 0},
-	{"CONTENT_TYPE", "content type", offsetof(struct request, content_type),
-	    FCGI_CONTENT_TYPE_MAX, 0},
-	{"HTTP_AUTHORIZATION", "Authorization header",
-	    offsetof(struct request, authorization), AUTH_HEADER_MAX, 0},
-	{"REMOTE_USER", "user name", offsetof(struct request, remote_user),
-	    USERNAME_MAX, 0},
-	{"HTTP_HOST", "Host header", offsetof(struct request, host), HOST_MAX, 0},
-	{"SERVER_NAME", "server name", offsetof(struct request, server_name),
-	    HOST_MAX, 0},
-	{"SERVER_PORT", "server port", offsetof(struct request, server_port),
-	    FCGI_PORT_MAX, 0},
-	{"SCRIPT_NAME", "script name", offsetof(struct request, script_name),
-	    FCGI_PATH_MAX, 0},
-	{"HTTPS", "HTTPS flag", offsetof(struct request, https),
-	    FCGI_FLAG_MAX, 0},
-	{"HTTP_ACCEPT", "Accept header", offsetof(struct request, accept),
-	    FCGI_ACCEPT_MAX, 0},
+#define FCGI_REQUEST_VAR(name, what, field, max, routed) \
+	{name, sizeof(name) - 1, what, offsetof(struct request, field), max, \
+	    routed}
+	FCGI_REQUEST_VAR("REQUEST_METHOD", "request method",
+	    method, FCGI_METHOD_MAX, 1),
+	FCGI_REQUEST_VAR("PATH_INFO", "path", path, FCGI_PATH_MAX, 1),
+	FCGI_REQUEST_VAR("QUERY_STRING", "query string",
+	    query, FCGI_QUERY_MAX, 0),
+	FCGI_REQUEST_VAR("CONTENT_TYPE", "content type",
+	    content_type, FCGI_CONTENT_TYPE_MAX, 0),
+	FCGI_REQUEST_VAR("HTTP_AUTHORIZATION", "Authorization header",
+	    authorization, AUTH_HEADER_MAX, 0),
+	FCGI_REQUEST_VAR("REMOTE_USER", "user name",
+	    remote_user, USERNAME_MAX, 0),
+	FCGI_REQUEST_VAR("HTTP_HOST", "Host header", host, HOST_MAX, 0),
+	FCGI_REQUEST_VAR("SERVER_NAME", "server name",
+	    server_name, HOST_MAX, 0),
+	FCGI_REQUEST_VAR("SERVER_PORT", "server port",
+	    server_port, FCGI_PORT_MAX, 0),
+	FCGI_REQUEST_VAR("SCRIPT_NAME", "script name",
+	    script_name, FCGI_PATH_MAX, 0),
+	FCGI_REQUEST_VAR("HTTPS", "HTTPS flag", https, FCGI_FLAG_MAX, 0),
+	FCGI_REQUEST_VAR("HTTP_ACCEPT", "Accept header",
+	    accept, FCGI_ACCEPT_MAX, 0),
+#undef FCGI_REQUEST_VAR
 };
 
 #define FCGI_REQUEST_VARS \
 	(sizeof(fcgi_request_vars) / sizeof(fcgi_request_vars[0]))
 
 /*
- * Copies the variables of fcgi_request_vars from src into req.  Returns
+ * Where fcgi_request_find puts what it found: the variables of
+ * fcgi_request_vars, then CONTENT_LENGTH, then the claims' variables.
+ */
+#define FCGI_REQUEST_CONTENT_LENGTH FCGI_REQUEST_VARS
+#define FCGI_REQUEST_CLAIMS (FCGI_REQUEST_VARS + 1)
+#define FCGI_REQUEST_FOUND (FCGI_REQUEST_CLAIMS + CONFIG_CLAIMS_MAX)
+
+/* Whether the name of namelen bytes is name, of len bytes. */
+static int
+fcgi_request_name_is(const char *var, size_t namelen, const char *name,
+    size_t len)
+{
+	return namelen == len && memcmp(var, name, len) == 0;
+}
+
+/*
+ * Finds the variables the request is read from into found (indexes
+ * above): in one pass over src->vars when the source has them, the
+ * first of a name winning as with getparam; otherwise by getparam, one
+ * name at a time.  Unset ones are NULL.
+ */
+static void
+fcgi_request_find(const struct fcgi_source *src, const struct config *config,
+    const char *found[FCGI_REQUEST_FOUND])
+{
+	size_t claims = config->claim_count < CONFIG_CLAIMS_MAX ?
+	    config->claim_count : CONFIG_CLAIMS_MAX;
+	char **var;
+	size_t i;
+
+	memset(found, 0, sizeof(*found) * FCGI_REQUEST_FOUND);
+	if (src->vars == NULL || (var = src->vars(src->ctx)) == NULL) {
+		for (i = 0; i < FCGI_REQUEST_VARS; i++)
+			found[i] = src->getparam(src->ctx,
+			    fcgi_request_vars[i].name);
+		found[FCGI_REQUEST_CONTENT_LENGTH] = src->getparam(src->ctx,
+		    "CONTENT_LENGTH");
+		for (i = 0; i < claims; i++)
+			found[FCGI_REQUEST_CLAIMS + i] = src->getparam(src->ctx,
+			    config->claim_vars[i]);
+		return;
+	}
+	for (; *var != NULL; var++) {
+		const char *eq = strchr(*var, '='), *value;
+		size_t namelen;
+
+		if (eq == NULL)
+			continue;
+		namelen = (size_t)(eq - *var);
+		value = eq + 1;
+		for (i = 0; i < FCGI_REQUEST_VARS; i++)
+			if (fcgi_request_name_is(*var, namelen,
+			    fcgi_request_vars[i].name,
+			    fcgi_request_vars[i].namelen)) {
+				if (found[i] == NULL)
+					found[i] = value;
+				break;
+			}
+		if (i < FCGI_REQUEST_VARS)
+			continue;
+		if (fcgi_request_name_is(*var, namelen, "CONTENT_LENGTH",
+		    sizeof("CONTENT_LENGTH") - 1)) {
+			if (found[FCGI_REQUEST_CONTENT_LENGTH] == NULL)
+				found[FCGI_REQUEST_CONTENT_LENGTH] = value;
+			continue;
+		}
+		for (i = 0; i < claims; i++)
+			if (found[FCGI_REQUEST_CLAIMS + i] == NULL &&
+			    fcgi_request_name_is(*var, namelen,
+			    config->claim_vars[i], strlen(config->claim_vars[i])))
+				found[FCGI_REQUEST_CLAIMS + i] = value;
+	}
+}
+
+/*
+ * Copies the variables of fcgi_request_vars, as found, into req.  Returns
  * OAUTH_OK; OAUTH_INVALID_REQUEST when one is longer than its cap, with
  * *what naming it; or OAUTH_SERVER_ERROR when memory runs out.  What was
  * copied before a failure stays in req for request_free.
  */
 static enum oauth_error
-fcgi_request_copy_vars(const struct fcgi_source *src, struct request *req,
+fcgi_request_copy_vars(const char *const *found, struct request *req,
     const char **what)
 {
 	const struct fcgi_request_var *v;
@@ -74,7 +152,7 @@ fcgi_request_copy_vars(const struct fcgi_source *src, struct request *req,
 
 	for (i = 0; i < FCGI_REQUEST_VARS; i++) {
 		v = &fcgi_request_vars[i];
-		if ((value = src->getparam(src->ctx, v->name)) == NULL)
+		if ((value = found[i]) == NULL)
 			continue;
 		/* Look no further than the cap: the value may be huge. */
 		len = strnlen(value, v->max + 1);
@@ -102,14 +180,14 @@ fcgi_request_copy_vars(const struct fcgi_source *src, struct request *req,
  * when memory runs out.
  */
 static enum oauth_error
-fcgi_request_copy_claims(const struct fcgi_source *src,
+fcgi_request_copy_claims(const char *const *found,
     const struct config *config, struct request *req)
 {
 	const char *value;
 	size_t i, len;
 
 	for (i = 0; i < config->claim_count && i < CONFIG_CLAIMS_MAX; i++) {
-		value = src->getparam(src->ctx, config->claim_vars[i]);
+		value = found[FCGI_REQUEST_CLAIMS + i];
 		if (value == NULL || (len = strnlen(value,
 		    CONFIG_CLAIM_VALUE_MAX + 1)) > CONFIG_CLAIM_VALUE_MAX ||
 		    len == 0)
@@ -170,13 +248,15 @@ enum oauth_error
 fcgi_request_read(const struct fcgi_source *src, const struct config *config,
     struct request *req, struct response *resp)
 {
+	const char *found[FCGI_REQUEST_FOUND];
 	enum oauth_error err;
 	const char *what = NULL, *desc = NULL;
 	char msg[96];
 	size_t len = 0;
 
-	if ((err = fcgi_request_copy_claims(src, config, req)) != OAUTH_OK ||
-	    (err = fcgi_request_copy_vars(src, req, &what)) != OAUTH_OK) {
+	fcgi_request_find(src, config, found);
+	if ((err = fcgi_request_copy_claims(found, config, req)) != OAUTH_OK ||
+	    (err = fcgi_request_copy_vars(found, req, &what)) != OAUTH_OK) {
 		if (err == OAUTH_INVALID_REQUEST) {
 			(void)snprintf(msg, sizeof(msg), "the %s is too long",
 			    what);
@@ -195,7 +275,7 @@ fcgi_request_read(const struct fcgi_source *src, const struct config *config,
 	 * RFC 3875 §4.1.2: an unset or empty CONTENT_LENGTH means no body,
 	 * for POST as for any method.
 	 */
-	err = request_content_length(src->getparam(src->ctx, "CONTENT_LENGTH"),
+	err = request_content_length(found[FCGI_REQUEST_CONTENT_LENGTH],
 	    config->max_body, &len);
 	switch (err) {
 	case OAUTH_OK:

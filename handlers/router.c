@@ -96,7 +96,7 @@ router_path_valid(const char *s)
 char *
 handler_issuer(const struct handler_env *env, const struct request *req)
 {
-	const char *scheme = "http", *host = NULL, *path = "";
+	const char *scheme = "http", *host = NULL, *path = "", *port = NULL;
 	struct buf b = {0};
 
 	if (env->config->issuer != NULL)
@@ -114,23 +114,20 @@ handler_issuer(const struct handler_env *env, const struct request *req)
 		path = req->script_name;
 	while (*path == '/' && path[1] == '/')
 		path++;
-	if (buf_printf(&b, "%s://%s%s", scheme, host,
-		strcmp(path, "/") == 0 ? "" : path) == -1) {
-		buf_free(&b);
-		return NULL;
-	}
+	if (strcmp(path, "/") == 0)
+		path = "";
 	/* SERVER_NAME carries no port; add a non-default one. */
 	if (host == req->server_name && req->server_port != NULL &&
 	    strcmp(req->server_port, strcmp(scheme, "https") == 0 ? "443"
 								    : "80") != 0 &&
-	    router_host_valid(req->server_port) && strchr(host, ':') == NULL) {
+	    router_host_valid(req->server_port) && strchr(host, ':') == NULL)
+		port = req->server_port;
+	if (buf_puts(&b, scheme) == -1 || buf_puts(&b, "://") == -1 ||
+	    buf_puts(&b, host) == -1 ||
+	    (port != NULL && (buf_puts(&b, ":") == -1 ||
+	    buf_puts(&b, port) == -1)) || buf_puts(&b, path) == -1) {
 		buf_free(&b);
-		if (buf_printf(&b, "%s://%s:%s%s", scheme, host,
-			req->server_port,
-			strcmp(path, "/") == 0 ? "" : path) == -1) {
-			buf_free(&b);
-			return NULL;
-		}
+		return NULL;
 	}
 	return buf_steal(&b);
 }

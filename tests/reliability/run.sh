@@ -2,7 +2,9 @@
 # The reliability suites, run by `make reliability` after the build:
 #
 #   race      1,000 rounds of 4 to 6 processes racing for one code, and
-#             for one refresh token (build/tests/reliability/race)
+#             for one refresh token; the same with threads sharing one
+#             store (group commit), and with 2 processes of 3 threads
+#             (build/tests/reliability/race)
 #   killload  kill -9 of responders behind lighttpd under load
 #   memory    valgrind memcheck over 10^5 requests, RSS over 10^6
 #   faults    read-only, missing, foreign-owned database, a full map

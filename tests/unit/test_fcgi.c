@@ -27,6 +27,16 @@ struct fake_source {
 };
 
 #define TEST_READS_MAX 1000	/* a reader that loops forever fails */
+#define TEST_VAR_BYTES (2 * 1024 * 1024)	/* the "NAME=value" strings */
+
+/*
+ * Set for the second run of every test: the source then also hands its
+ * variables over as "NAME=value" strings (struct fcgi_source's vars), as
+ * FastCGI and CGI do, instead of only one getparam call at a time.
+ */
+static int fake_one_pass;
+static char fake_var_bytes[TEST_VAR_BYTES];
+static char *fake_var_list[TEST_VARS_MAX + 1];
 
 static const char *
 fake_getparam(void *ctx, const char *name)
@@ -38,6 +48,27 @@ fake_getparam(void *ctx, const char *name)
 		if (strcmp(f->vars[i].name, name) == 0)
 			return f->vars[i].value;
 	return NULL;
+}
+
+/* The variables of f as "NAME=value" strings, rebuilt at each call. */
+static char **
+fake_vars(void *ctx)
+{
+	struct fake_source *f = ctx;
+	size_t i, used = 0;
+	int n;
+
+	for (i = 0; i < TEST_VARS_MAX && f->vars[i].name != NULL; i++) {
+		n = snprintf(fake_var_bytes + used, sizeof(fake_var_bytes) - used,
+		    "%s=%s", f->vars[i].name, f->vars[i].value);
+		if (n < 0 || (size_t)n >= sizeof(fake_var_bytes) - used)
+			fail_msg("the variables need more than %d bytes",
+			    TEST_VAR_BYTES);
+		fake_var_list[i] = fake_var_bytes + used;
+		used += (size_t)n + 1;
+	}
+	fake_var_list[i] = NULL;
+	return fake_var_list;
 }
 
 static ssize_t
@@ -111,7 +142,8 @@ fake_request_read(struct fake_source *f, struct request *req,
     struct response *resp)
 {
 	struct config cfg = test_config();
-	struct fcgi_source src = {fake_getparam, fake_read, f};
+	struct fcgi_source src = {fake_getparam, fake_read, f,
+	    fake_one_pass ? fake_vars : NULL};
 
 	memset(req, 0, sizeof(*req));
 	response_init(resp);
@@ -750,7 +782,8 @@ fake_serve(struct fake_source *f, struct fake_sink *s)
 {
 	struct config cfg = test_config();
 	struct handler_env env;
-	struct fcgi_source src = {fake_getparam, fake_read, f};
+	struct fcgi_source src = {fake_getparam, fake_read, f,
+	    fake_one_pass ? fake_vars : NULL};
 	struct fcgi_sink sink = {fake_write, s};
 
 	memset(&env, 0, sizeof(env));
@@ -847,6 +880,7 @@ test_serve_sink_fails(void **state)
 int
 main(void)
 {
+	int failed;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_cases),
 		cmocka_unit_test(test_read_caps),
@@ -866,5 +900,10 @@ main(void)
 		cmocka_unit_test(test_serve_sink_fails),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed = cmocka_run_group_tests_name("fcgi, variables by name", tests,
+	    NULL, NULL);
+	fake_one_pass = 1;
+	failed += cmocka_run_group_tests_name("fcgi, variables in one pass",
+	    tests, NULL, NULL);
+	return failed;
 }
