@@ -38,11 +38,12 @@ client_auth_log(const char *id, const char *reason)
  * §2.2; they travel in authorization URLs), knowing one helps no guess of
  * its secret, and running the KDF for unknown ids too would let anyone
  * burn that CPU time with made-up ids, which a deployment using only
- * generated secrets does not allow today.  Returns 1 on a match.
+ * generated secrets does not allow today.  Returns 1 on a match.  With kdf
+ * not NULL the KDF is not run: *kdf is set instead, and 0 returned.
  */
 static int
 client_auth_secret_matches(const struct handler_env *env,
-    const struct client *c, const char *secret)
+    const struct client *c, const char *secret, int *kdf)
 {
 	static const unsigned char nobody_salt[SECRET_SALT_LEN];
 	unsigned char hash[SECRET_HASH_LEN];
@@ -53,6 +54,10 @@ client_auth_secret_matches(const struct handler_env *env,
 	    secret_cache_match(env->secret_cache, c->id, c->secret_hash,
 		secret, len))
 		return 1;
+	if (kdf != NULL && c != NULL && c->secret_iterations > 0) {
+		*kdf = 1;
+		return 0;
+	}
 	if (crypto_secret_derive(c != NULL ? c->secret_salt : nobody_salt,
 		secret, len, c != NULL ? c->secret_iterations : 0, hash) == -1)
 		return 0;
@@ -173,10 +178,27 @@ client_auth_lookup(const struct handler_env *env, const char *id,
  * *why is a description safe to show the peer, and OAUTH_INVALID_CLIENT
  * means the 401 of RFC 6749 §5.2.
  */
+static enum oauth_error client_auth_read(const struct handler_env *,
+    const struct request *, const struct params *, struct store_txn *,
+    struct client_auth *, const char **, int *);
+
 enum oauth_error
 client_auth(const struct handler_env *env, const struct request *req,
     const struct params *params, struct store_txn *txn,
     struct client_auth *out, const char **why)
+{
+	return client_auth_read(env, req, params, txn, out, why, NULL);
+}
+
+/*
+ * client_auth; with kdf not NULL, one that stops short of an operator
+ * secret's KDF: *kdf is set then, out holds nothing, and the caller
+ * checks the secret with no transaction open instead.
+ */
+static enum oauth_error
+client_auth_read(const struct handler_env *env, const struct request *req,
+    const struct params *params, struct store_txn *txn,
+    struct client_auth *out, const char **why, int *kdf)
 {
 	enum oauth_error err;
 	enum store_status st;
@@ -213,9 +235,11 @@ client_auth(const struct handler_env *env, const struct request *req,
 					  : "unknown client");
 		err = OAUTH_INVALID_CLIENT;
 	} else if (!client_auth_secret_matches(env,
-		       found ? &out->client : NULL, secret)) {
-		client_auth_log(id, found ? "wrong secret" : "unknown client");
+		       found ? &out->client : NULL, secret, kdf)) {
 		err = OAUTH_INVALID_CLIENT;
+		if (kdf == NULL || !*kdf)
+			client_auth_log(id, found ? "wrong secret" :
+			    "unknown client");
 	}
 	if (err != OAUTH_OK)
 		*why = "client authentication failed";
@@ -351,9 +375,33 @@ client_auth_begin(const struct handler_env *env, const struct request *req,
 	const char *why = NULL;
 	enum store_status st;
 	enum oauth_error err;
-	int first = store_txn_blocks_others(env->store);
+	int first = store_txn_blocks_others(env->store), kdf = 0;
 
 	*txn = NULL;
+	/*
+	 * A read transaction holds nobody back, so on LMDB too a read-only
+	 * request authenticates in its own transaction, one read and one
+	 * transaction less, unless an operator's secret needs its KDF, which
+	 * must not pin a snapshot for its tens of milliseconds.
+	 */
+	if (first && !writable) {
+		if ((st = store_txn_begin(env->store, 0, txn)) != STORE_OK) {
+			response_store_error(resp, st);
+			return -1;
+		}
+		if (hint != NULL)
+			store_txn_hint_token(*txn, hint);
+		err = client_auth_read(env, req, params, *txn, auth, &why,
+		    &kdf);
+		if (!kdf) {
+			if (err == OAUTH_OK)
+				return 0;
+			client_auth_fail(resp, req, err, why);
+			return -1;
+		}
+		store_txn_abort(*txn);
+		*txn = NULL;
+	}
 	if (first && (err = client_auth(env, req, params, NULL, auth, &why)) !=
 	    OAUTH_OK) {
 		client_auth_fail(resp, req, err, why);

@@ -27,6 +27,7 @@
  * store directly.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,7 @@ store_group_committer(void *arg)
 	struct store_txn *top;
 	enum store_status st;
 	unsigned long n;
+	sigset_t all;
 
 	/*
 	 * The thread's first allocation makes its malloc arena, which may
@@ -127,6 +129,9 @@ store_group_committer(void *arg)
 	 * sandbox would forbid it.
 	 */
 	free(malloc(1));
+	/* Signals are for the threads that serve, never for this one. */
+	(void)sigfillset(&all);
+	(void)pthread_sigmask(SIG_BLOCK, &all, NULL);
 	(void)pthread_mutex_lock(&g->lock);
 	g->started = 1;
 	(void)pthread_cond_broadcast(&g->work);

@@ -653,6 +653,59 @@ test_other_scheme_not_auth(void **state)
 	fx_resp_free(&out);
 }
 
+/*
+ * A read-only request (introspection) authenticates its client inside its
+ * own read transaction, except when an operator's secret needs the KDF:
+ * that is checked with no transaction open, then confirmed in a new one.
+ * Both ways answer alike, and a wrong operator secret is still a 401.
+ */
+static void
+test_read_only_auth_ways(void **state)
+{
+	static const char secret[] = "an operator's own secret, long";
+	struct fx *f = *state;
+	struct client c;
+	struct store_txn *txn;
+	struct fx_resp out;
+	char token[TOKEN_PRESENTED_MAX + 1], own[TOKEN_PRESENTED_MAX + 1];
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.id, "opsec", 5);
+	assert_int_equal(unit_random(NULL, c.secret_salt,
+	    sizeof(c.secret_salt)), 0);
+	c.secret_iterations = 1000;
+	assert_int_equal(crypto_secret_derive(c.secret_salt, secret,
+	    strlen(secret), c.secret_iterations, c.secret_hash), 0);
+	c.grant_types = GRANT_CLIENT_CREDENTIALS;
+	c.scope = (char *)"read";
+	c.created_at = UNIT_NOW;
+	assert_int_equal(store_txn_begin(f->store, 1, &txn), STORE_OK);
+	assert_int_equal(store_client_put(txn, &c, 1), STORE_OK);
+	assert_int_equal(store_txn_commit(txn), STORE_OK);
+
+	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, token);
+	/* A generated secret: checked in the read transaction. */
+	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, token), 1);
+	/* An operator's: its KDF outside it, twice (no cache here). */
+	fx_cc_token(f, "opsec", secret, NULL, own);
+	assert_int_equal(fx_introspect(f, "opsec", secret, own), 1);
+	assert_int_equal(fx_introspect(f, "opsec", secret, own), 1);
+	/* Authenticated, but not the token's client: inactive to it. */
+	assert_int_equal(fx_introspect(f, "opsec", secret, token), 0);
+	fx_postf(f, "/introspect", NULL, &out,
+	    "client_id=opsec&client_secret=wrong&token=%s", token);
+	fx_assert_error(&out, 401, "invalid_client");
+	fx_resp_free(&out);
+	fx_postf(f, "/introspect", NULL, &out,
+	    "client_id=" FX_CONF "&client_secret=wrong&token=%s", token);
+	fx_assert_error(&out, 401, "invalid_client");
+	fx_resp_free(&out);
+	fx_postf(f, "/introspect", NULL, &out,
+	    "client_id=nobody&client_secret=wrong&token=%s", token);
+	fx_assert_error(&out, 401, "invalid_client");
+	fx_resp_free(&out);
+}
+
 int
 main(void)
 {
@@ -673,6 +726,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_confirm_sees_changes,
 		    ca_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_other_scheme_not_auth,
+		    ca_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_read_only_auth_ways,
 		    ca_setup, fx_teardown),
 	};
 
