@@ -209,6 +209,11 @@ for w in tests/web/*.sh tests/web/test_*.py; do
 OAUTHCTL=build/oauthctl
 LOG_DIR=$LOGS/web" "$run" "$w"
 done
+# The request cases again, through responders with threads (group commit).
+suite "web test_lighttpd.sh, --threads 4" count "FCGI=build/oauth.fcgi
+OAUTHCTL=build/oauthctl
+FCGI_THREADS=4
+LOG_DIR=$LOGS/web-threads" sh tests/web/test_lighttpd.sh
 # Through a web server on PostgreSQL: the cases behind lighttpd, every
 # real client (Authlib, openid-client, the Telnyx SDK, mod_oauth2 as a
 # resource server, mod_auth_openidc as a relying party), and nginx on the

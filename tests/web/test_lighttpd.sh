@@ -8,7 +8,9 @@
 # Environment: FCGI, OAUTHCTL (binaries, default build/), LIGHTTPD,
 # LOG_DIR (default build/test-logs/web), OAUTH_TEST_BACKEND=postgresql to
 # run on PostgreSQL databases (tests/lib_backend.sh: on the server of
-# OAUTH_TEST_PG, or a private one) instead of LMDB directories.
+# OAUTH_TEST_PG, or a private one) instead of LMDB directories,
+# FCGI_THREADS=N to give each responder N threads (oauth.fcgi --threads,
+# in bin-path, which lighttpd splits into words).
 
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -152,7 +154,7 @@ auth.backend.plain.userfile = $(lq "$tmp/users")
 # condition keeps /oauthx from matching the prefix.
 \$HTTP["url"] =~ "^/oauth(/|\$)" {
 	fastcgi.server = ( "/oauth" => ( (
-		"bin-path" => $(lq "$abs_fcgi"),
+		"bin-path" => $(lq "$abs_fcgi${FCGI_THREADS:+ --threads $FCGI_THREADS}"),
 		"socket" => $(lq "$dir/oauth.sock"),
 		"check-local" => "disable",
 		"max-procs" => 2,
@@ -264,6 +266,17 @@ while read -r cfg <&3; do
 			result "$count oauth.fcgi processes under lighttpd" ok
 		else
 			result "2 oauth.fcgi processes under lighttpd (found $count)" FAIL
+		fi
+		if [ -n "${FCGI_THREADS:-}" ]; then
+			# Its workers, the main thread, and the committer on LMDB.
+			for r in $(responders); do
+				t=$(ls "/proc/$r/task" | wc -l)
+				if [ "$t" -gt "$FCGI_THREADS" ]; then
+					result "responder $r runs $t threads (--threads $FCGI_THREADS)" ok
+				else
+					result "responder $r runs more than $FCGI_THREADS threads (found $t)" FAIL
+				fi
+			done
 		fi
 	fi
 
