@@ -172,8 +172,8 @@ for _f in $CONF $SNIPPET /etc/lighttpd/conf-available/50-fcgi-oauth.conf \
 	ws_check "$_f is a conffile" \
 	    sh -c "dpkg-query -W -f='\${Conffiles}' $PKG | grep -q ' $_f '"
 done
-ws_check "systemd unit oauth-fcgi.service runs /usr/sbin/oauth.fcgi" \
-    grep -q '^ExecStart=.* /usr/sbin/oauth.fcgi$' \
+ws_check "systemd unit oauth-fcgi.service runs /usr/sbin/oauth.fcgi --threads 8" \
+    grep -q '^ExecStart=.* /usr/sbin/oauth.fcgi --threads 8$' \
     /lib/systemd/system/oauth-fcgi.service
 ws_check "systemd unit oauth-purge.service runs /usr/bin/oauthctl purge" \
     grep -q '^ExecStart=/usr/bin/oauthctl purge$' \
