@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -63,9 +64,9 @@ crypto_seeds_without_files(void)
 	return getrandom(none, 0, GRND_NONBLOCK) == 0 || errno != ENOSYS;
 }
 
-/* Fills out with len bytes from the CSPRNG.  Returns 0, or -1. */
-int
-crypto_random(unsigned char *out, size_t len)
+/* Draws len bytes from OpenSSL's CSPRNG.  Returns 0, or -1. */
+static int
+crypto_random_draw(unsigned char *out, size_t len)
 {
 	while (len > 0) {
 		int n = len > 1024 * 1024 ? 1024 * 1024 : (int)len;
@@ -75,6 +76,47 @@ crypto_random(unsigned char *out, size_t len)
 		out += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+/*
+ * Each thread's store of random bytes drawn ahead: one draw of OpenSSL's
+ * generator costs what hashing three blocks does whatever its length (a
+ * cipher set up, parameters looked up), and a token request makes two or
+ * three small ones.  A byte is handed out once and wiped as it is; the
+ * store is dropped in a process other than the one that filled it, so
+ * that a fork never hands both sides the same bytes.
+ */
+#define CRYPTO_POOL_SIZE 512
+#define CRYPTO_POOL_MAX 64	/* larger requests draw directly */
+
+static _Thread_local struct crypto_pool {
+	unsigned char bytes[CRYPTO_POOL_SIZE];
+	size_t left;		/* unused bytes, at the end of bytes */
+	pid_t pid;		/* the process that filled it */
+} crypto_pool;
+
+/* Fills out with len bytes from the CSPRNG.  Returns 0, or -1. */
+int
+crypto_random(unsigned char *out, size_t len)
+{
+	struct crypto_pool *p = &crypto_pool;
+	pid_t pid;
+
+	if (len > CRYPTO_POOL_MAX)
+		return crypto_random_draw(out, len);
+	pid = getpid();
+	if (p->pid != pid || p->left < len) {
+		OPENSSL_cleanse(p->bytes, sizeof(p->bytes));
+		p->left = 0;
+		if (crypto_random_draw(p->bytes, sizeof(p->bytes)) == -1)
+			return -1;
+		p->left = sizeof(p->bytes);
+		p->pid = pid;
+	}
+	p->left -= len;
+	memcpy(out, p->bytes + p->left, len);
+	OPENSSL_cleanse(p->bytes + p->left, len);
 	return 0;
 }
 
