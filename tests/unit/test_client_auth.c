@@ -654,13 +654,14 @@ test_other_scheme_not_auth(void **state)
 }
 
 /*
- * A read-only request (introspection) authenticates its client inside its
- * own read transaction, except when an operator's secret needs the KDF:
- * that is checked with no transaction open, then confirmed in a new one.
- * Both ways answer alike, and a wrong operator secret is still a 401.
+ * A request authenticates its client inside its own transaction (a token
+ * request's write one, an introspection's read one), except when an
+ * operator's secret needs the KDF: that is checked with no transaction
+ * open, then confirmed in a new one.  Both ways answer alike, and a wrong
+ * secret is a 401 either way.
  */
 static void
-test_read_only_auth_ways(void **state)
+test_auth_ways(void **state)
 {
 	static const char secret[] = "an operator's own secret, long";
 	struct fx *f = *state;
@@ -686,7 +687,7 @@ test_read_only_auth_ways(void **state)
 	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, token);
 	/* A generated secret: checked in the read transaction. */
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, token), 1);
-	/* An operator's: its KDF outside it, twice (no cache here). */
+	/* An operator's: its KDF outside them, each time (no cache here). */
 	fx_cc_token(f, "opsec", secret, NULL, own);
 	assert_int_equal(fx_introspect(f, "opsec", secret, own), 1);
 	assert_int_equal(fx_introspect(f, "opsec", secret, own), 1);
@@ -727,7 +728,7 @@ main(void)
 		    ca_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_other_scheme_not_auth,
 		    ca_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_read_only_auth_ways,
+		cmocka_unit_test_setup_teardown(test_auth_ways,
 		    ca_setup, fx_teardown),
 	};
 
