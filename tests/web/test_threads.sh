@@ -50,9 +50,10 @@ ws_need_cmd lighttpd lighttpd
 ws_need_build
 ws_init
 
-export TL_SVC_SECRET="$WS_SVC_SECRET" TL_RS_SECRET="$WS_RS_SECRET"
-export TL_USER_NAME="$WS_USER_NAME" TL_USER_PASS="$WS_USER_PASS"
-export TL_REDIRECT="$WS_REDIRECT"
+# threads_load.py reads them as tests/web/lib_nodes.py does.
+export NODES_SVC_SECRET="$WS_SVC_SECRET" NODES_RS_SECRET="$WS_RS_SECRET"
+export NODES_USER_NAME="$WS_USER_NAME" NODES_USER_PASS="$WS_USER_PASS"
+export NODES_REDIRECT="$WS_REDIRECT"
 
 # deploy NAME: WS_RUN becomes run/NAME (the worker's, as lighttpd and
 # nginx's workers write there), with a socket and a port of its own, so

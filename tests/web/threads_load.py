@@ -12,15 +12,15 @@ sent straight to a responder's socket.
 BASE is http://127.0.0.1:PORT/oauth.  Each command prints one "ok - ..."
 or "not ok - ..." line per check (the suite counts them), "# ..." lines
 with figures, and exits 0.  The secrets and the /authorize user are those
-of tests/web/lib_server.sh, from the environment (TL_SVC_SECRET,
-TL_RS_SECRET, TL_USER_NAME, TL_USER_PASS, TL_REDIRECT).  Every request
-has a timeout (TL_HTTP_TIMEOUT, 10 s), every loop a bound in count and in
-time.
+of tests/web/lib_server.sh, from the environment as tests/web/lib_nodes.py
+reads them (NODES_SVC_SECRET, NODES_RS_SECRET, NODES_USER_NAME,
+NODES_USER_PASS, NODES_REDIRECT); its check, note, basic, Reply and Conn
+serve here too.  Every request has a timeout (NODES_HTTP_TIMEOUT, 10 s),
+every loop a bound in count and in time.
 """
 
 import base64
 import hashlib
-import http.client
 import json
 import os
 import signal
@@ -32,127 +32,14 @@ import threading
 import time
 import urllib.parse
 
-HTTP_TIMEOUT = float(os.environ.get("TL_HTTP_TIMEOUT", "10"))
-SVC = ("svc", os.environ.get("TL_SVC_SECRET", ""))
-RS = ("rs", os.environ.get("TL_RS_SECRET", ""))
-USER = (os.environ.get("TL_USER_NAME", ""),
-        os.environ.get("TL_USER_PASS", ""))
-REDIRECT = os.environ.get("TL_REDIRECT", "")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The settings (NODES_*), the result lines and the HTTP client.
+from lib_nodes import HTTP_TIMEOUT, SVC, USER, REDIRECT  # noqa: E402
+from lib_nodes import check, note, basic, Reply, Conn  # noqa: E402
+from lib_nodes import introspect_active  # noqa: E402
 
 STOP_EXIT_BOUND = 10.0	# seconds a stopped responder has to exit
 LOAD_BOUND = 120.0	# seconds any one command's load may run
-
-passed = 0
-failed = 0
-
-
-def check(desc, cond, why=""):
-    """One result line."""
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok - " + desc)
-    else:
-        failed += 1
-        print("not ok - " + desc)
-        if why:
-            for line in str(why).splitlines()[:20]:
-                print("#   " + line)
-    sys.stdout.flush()
-
-
-def note(text):
-    print("# " + text)
-    sys.stdout.flush()
-
-
-def basic(pair):
-    raw = "%s:%s" % (urllib.parse.quote(pair[0], safe=""),
-                     urllib.parse.quote(pair[1], safe=""))
-    return "Basic " + base64.b64encode(raw.encode()).decode()
-
-
-class Reply:
-    """A response: status (0 when there was none), headers, body, the JSON
-    object of the body or None, and what went wrong on the wire."""
-
-    def __init__(self, status=0, headers=None, body=b"", error=None):
-        self.status = status
-        self.headers = headers or {}
-        self.body = body
-        self.error = error
-        try:
-            doc = json.loads(body.decode()) if body else None
-        except ValueError:
-            doc = None
-        self.json = doc if isinstance(doc, dict) else None
-
-    def get(self, key):
-        return self.json.get(key) if self.json is not None else None
-
-    def __str__(self):
-        if self.error:
-            return "no response: %s" % self.error
-        return "%d %s" % (self.status, self.body[:300].decode("utf-8",
-                                                              "replace"))
-
-
-class Conn:
-    """One keep-alive HTTP connection to BASE, opened again after the
-    server closes it."""
-
-    def __init__(self, base):
-        u = urllib.parse.urlsplit(base)
-        self.host, self.port, self.path = u.hostname, u.port, u.path
-        self.c = None
-
-    def open(self):
-        if self.c is None:
-            self.c = http.client.HTTPConnection(self.host, self.port,
-                                                timeout=HTTP_TIMEOUT)
-            self.c.connect()
-
-    def close(self):
-        if self.c is not None:
-            self.c.close()
-            self.c = None
-
-    def request(self, method, path, form=None, auth=None, query=None):
-        """Sends one request; a Reply whatever happens."""
-        headers = {}
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if auth is not None:
-            headers["Authorization"] = basic(auth)
-        url = self.path + path
-        if query is not None:
-            url += "?" + urllib.parse.urlencode(query)
-        try:
-            self.open()
-            self.c.request(method, url, body=body, headers=headers)
-            r = self.c.getresponse()
-            data = r.read()
-            reply = Reply(r.status, {k.lower(): v for k, v in
-                                     r.getheaders()}, data)
-            if r.will_close:
-                self.close()
-            return reply
-        except (OSError, http.client.HTTPException) as e:
-            self.close()
-            return Reply(error="%s: %s" % (type(e).__name__, e))
-
-    def post(self, path, form, auth=None):
-        return self.request("POST", path, form, auth)
-
-
-def introspect_active(conn, tok):
-    """True, False, or the Reply when introspection did not answer 200."""
-    r = conn.post("/introspect", {"token": tok}, RS)
-    if r.status != 200 or r.json is None:
-        return r
-    return r.get("active") is True
 
 
 def run_threads(count, target):
