@@ -63,8 +63,18 @@ ws_unit_start "$unit"
 fpid=$ws_pid
 ws_came_up "the unit's spawn-fcgi command listens on $WS_SOCKET" \
     listen "$WS_SOCKET" "$WS_RUN/unit.out"
-ws_check "the socket is mode 0660 (spawn-fcgi -M)" \
-    [ "$(stat -c %a "$WS_SOCKET" 2>/dev/null)" = 660 ]
+# spawn-fcgi changes the mode just after bind(2), when the socket file is
+# already there: the mode is waited for, a bounded while.
+socket_mode() {
+	_i=0
+	while [ $_i -lt 50 ]; do
+		[ "$(stat -c %a "$WS_SOCKET" 2>/dev/null)" = "$1" ] && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	return 1
+}
+ws_check "the socket is mode 0660 (spawn-fcgi -M)" socket_mode 660
 ws_check "spawn-fcgi -n left oauth.fcgi itself for systemd to supervise" \
     [ "$(ws_responders)" = "$fpid" ]
 
