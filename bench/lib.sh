@@ -121,3 +121,97 @@ bench_cpu_ticks() {
 	done
 	echo "$_t"
 }
+
+# Process ids for bench_stop_all to stop at the end of a script: what
+# bench_lighttpd_up starts, and whatever the script adds itself.
+bench_pids=
+
+# bench_alive PID: whether PID runs (a zombie, which nobody may reap when
+# spawn-fcgi's parent was init, does not).
+bench_alive() {
+	[ -d "/proc/$1" ] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null
+}
+
+# bench_stop_all PID...: SIGTERM to each, up to 5 s for all of them to
+# exit, then SIGKILL to what is left; each is reaped when it is ours, and
+# removed from bench_pids.
+bench_stop_all() {
+	for _s in "$@"; do
+		kill "$_s" 2>/dev/null
+	done
+	_i=0
+	for _s in "$@"; do
+		while bench_alive "$_s" && [ $_i -lt 50 ]; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+	done
+	for _s in "$@"; do
+		bench_alive "$_s" && kill -9 "$_s" 2>/dev/null
+		wait "$_s" 2>/dev/null
+		bench_pids=$(echo " $bench_pids " | sed "s/ $_s / /")
+	done
+	return 0
+}
+
+# bench_lighttpd_render DIR PORT RESPONDER DB SYNC MAP:
+# etc/lighttpd/oauth-fastcgi.conf as shipped, placeholders filled, into
+# DIR/lighttpd.conf, with RESPONDER as bin-path, OAUTH_DB_SYNC=SYNC and
+# OAUTH_MAP_SIZE=MAP added to bin-environment, and no user switch (as
+# bench_lighttpd_start has it).
+bench_lighttpd_render() {
+	mkdir -p "$1/htdocs" && : >"$1/htpasswd" || return 1
+	sed -e "s|\"OAUTH_DB\" => \"@DB@\",|&\"OAUTH_DB_SYNC\" => \"$5\",\"OAUTH_MAP_SIZE\" => \"$6\",|" \
+	    -e "s|\"@BUILD@/oauth.fcgi\"|\"$3\"|" \
+	    -e "s|@PORT@|$2|g" -e "s|@RUNDIR@|$1|g" -e "s|@DB@|$4|g" \
+	    -e "s|@HTPASSWD@|$1/htpasswd|g" \
+	    -e '/^server.username/d' -e '/^server.groupname/d' \
+	    etc/lighttpd/oauth-fastcgi.conf >"$1/lighttpd.conf"
+}
+
+# bench_lighttpd_up DIR PORT [RESPONDERS]: lighttpd in the foreground on
+# DIR/lighttpd.conf; its pid added to bench_pids, and those of the
+# RESPONDERS processes it starts (waited for up to 10 s), which are
+# stopped on their own too.  Sets bench_lighttpd_pid, and
+# bench_lighttpd_children to the responders' pids.  Returns 1, having
+# said why, when lighttpd does not answer in 10 s.
+bench_lighttpd_up() {
+	lighttpd -D -f "$1/lighttpd.conf" >"$1/lighttpd.out" 2>&1 </dev/null &
+	bench_lighttpd_pid=$!
+	bench_lighttpd_children=
+	bench_pids="$bench_pids $bench_lighttpd_pid"
+	bench_wait_http "http://127.0.0.1:$2/oauth/" || {
+		echo "$0: lighttpd did not start:" >&2
+		tail -n 5 "$1/error.log" "$1/lighttpd.out" >&2
+		return 1
+	}
+	_i=0
+	while [ "$(pgrep -P "$bench_lighttpd_pid" | wc -l)" -lt "${3:-0}" ] &&
+	    [ $_i -lt 100 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	bench_lighttpd_children=$(pgrep -P "$bench_lighttpd_pid" | tr '\n' ' ')
+	bench_pids="$bench_pids $bench_lighttpd_children"
+}
+
+# bench_requests PORT PATH BODY N: N POSTs of BODY to /oauth$PATH (PATH
+# begins with a slash) on 127.0.0.1:PORT with the Basic credentials
+# BENCH_AUTH, one after another on one keep-alive connection, within
+# 300 s; prints how many were not answered 200.
+bench_requests() {
+	timeout 300 python3 - "$@" "$BENCH_AUTH" <<'PY'
+import http.client, sys
+port, path, body, n, auth = sys.argv[1:6]
+c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+bad = 0
+for _ in range(int(n)):
+    c.request("POST", "/oauth" + path, body, {
+        "Authorization": "Basic " + auth,
+        "Content-Type": "application/x-www-form-urlencoded"})
+    r = c.getresponse()
+    r.read()
+    bad += r.status != 200
+print(bad)
+PY
+}

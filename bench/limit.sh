@@ -85,42 +85,11 @@ have valgrind ||
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/oauth-bench-limit-XXXXXX") || exit 1
 chmod 0755 "$tmp"
-# Process ids to stop at the end: web servers, the responders they or
-# spawn-fcgi started, valgrind.
-pids=
-
-# alive PID: whether PID runs (a zombie, which nobody may reap when
-# spawn-fcgi's parent was init, does not).
-alive() {
-	[ -d "/proc/$1" ] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null
-}
-
-# stop_all PID...: SIGTERM to each, up to 5 s for all of them to exit,
-# then SIGKILL to what is left; each is reaped when it is ours, and
-# forgotten.
-stop_all() {
-	for _s in "$@"; do
-		kill "$_s" 2>/dev/null
-	done
-	_i=0
-	for _s in "$@"; do
-		while alive "$_s" && [ $_i -lt 50 ]; do
-			sleep 0.1
-			_i=$((_i + 1))
-		done
-	done
-	for _s in "$@"; do
-		alive "$_s" && kill -9 "$_s" 2>/dev/null
-		wait "$_s" 2>/dev/null
-		pids=$(echo " $pids " | sed "s/ $_s / /")
-	done
-	return 0
-}
-
+# Process ids to stop at the end, in bench_pids (bench/lib.sh): web
+# servers, the responders they or spawn-fcgi started, valgrind.
 cleanup() {
 	# shellcheck disable=SC2086 # a list of process ids
-	# shellcheck disable=SC2086 # a list of process ids
-	stop_all $pids
+	bench_stop_all $bench_pids
 	if [ "${BENCH_LIMIT_KEEP:-0}" = 1 ]; then
 		echo "kept $tmp"
 	else
@@ -151,11 +120,11 @@ nginx_render() {
 }
 
 # nginx_up DIR PORT: nginx in the foreground on DIR/nginx.conf, its pid
-# added to pids; 1 when it does not answer in 10 s.
+# added to bench_pids; 1 when it does not answer in 10 s.
 nginx_up() {
 	nginx -e "$1/error.log" -c "$1/nginx.conf" -g 'daemon off;' \
 	    >"$1/nginx.out" 2>&1 </dev/null &
-	pids="$pids $!"
+	bench_pids="$bench_pids $!"
 	bench_wait_http "http://127.0.0.1:$2/oauth/" || {
 		echo "bench/limit.sh: nginx did not start:" >&2
 		tail -n 5 "$1/error.log" "$1/nginx.out" >&2
@@ -177,7 +146,7 @@ spawn_wait() {
 # RESPONDER processes (with the words of ARGS as arguments) on a unix
 # socket (-F 2: they share it, as -n would have one do), with OAUTH_DB=DB
 # and OAUTH_DB_SYNC=SYNC; nginx in front on a free port, which is printed
-# to NAME.port.  All pids are added to pids.
+# to NAME.port.  All pids are added to bench_pids.
 start_nginx() {
 	_d=$tmp/$1
 	mkdir -p "$_d" && : >"$_d/htpasswd" || return 1
@@ -189,47 +158,11 @@ start_nginx() {
 		cat "$_d/spawn.out" >&2
 		return 1
 	}
-	pids="$pids $(tr '\n' ' ' <"$_d/spawn.pid" 2>/dev/null)"
+	bench_pids="$bench_pids $(tr '\n' ' ' <"$_d/spawn.pid" 2>/dev/null)"
 	spawn_wait "$_d/fcgi.sock" || return 1
 	nginx_render "$_d" "$_port" "$_d/fcgi.sock" && nginx_up "$_d" "$_port" ||
 	    return 1
 	echo "$_port" >"$tmp/$1.port"
-}
-
-# lighttpd_render DIR PORT RESPONDER DB SYNC: etc/lighttpd/oauth-fastcgi.conf
-# as shipped, placeholders filled, with RESPONDER as bin-path, OAUTH_DB_SYNC
-# and OAUTH_MAP_SIZE added to bin-environment, and no user switch (as
-# bench/lib.sh has it).
-lighttpd_render() {
-	mkdir -p "$1/htdocs" && : >"$1/htpasswd" || return 1
-	sed -e "s|\"OAUTH_DB\" => \"@DB@\",|&\"OAUTH_DB_SYNC\" => \"$5\",\"OAUTH_MAP_SIZE\" => \"$MAP\",|" \
-	    -e "s|\"@BUILD@/oauth.fcgi\"|\"$3\"|" \
-	    -e "s|@PORT@|$2|g" -e "s|@RUNDIR@|$1|g" -e "s|@DB@|$4|g" \
-	    -e "s|@HTPASSWD@|$1/htpasswd|g" \
-	    -e '/^server.username/d' -e '/^server.groupname/d' \
-	    etc/lighttpd/oauth-fastcgi.conf >"$1/lighttpd.conf"
-}
-
-# lighttpd_up DIR PORT [RESPONDERS]: lighttpd in the foreground on
-# DIR/lighttpd.conf; its pid added to pids, and those of the RESPONDERS
-# processes it starts (waited for up to 10 s), which are stopped on their
-# own too.
-lighttpd_up() {
-	lighttpd -D -f "$1/lighttpd.conf" >"$1/lighttpd.out" 2>&1 </dev/null &
-	_lp=$!
-	pids="$pids $_lp"
-	bench_wait_http "http://127.0.0.1:$2/oauth/" || {
-		echo "bench/limit.sh: lighttpd did not start:" >&2
-		tail -n 5 "$1/error.log" "$1/lighttpd.out" >&2
-		return 1
-	}
-	_i=0
-	while [ "$(pgrep -P "$_lp" | wc -l)" -lt "${3:-0}" ] && [ $_i -lt 100 ]
-	do
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	pids="$pids $(pgrep -P "$_lp" | tr '\n' ' ')"
 }
 
 # start_lighttpd NAME RESPONDER DB SYNC [ARGS]: lighttpd mod_fastcgi,
@@ -240,8 +173,8 @@ start_lighttpd() {
 	_d=$tmp/$1
 	mkdir -p "$_d" || return 1
 	_port=$(bench_port)
-	lighttpd_render "$_d" "$_port" "$2${5:+ $5}" "$3" "$4" &&
-	    lighttpd_up "$_d" "$_port" 2 || return 1
+	bench_lighttpd_render "$_d" "$_port" "$2${5:+ $5}" "$3" "$4" "$MAP" &&
+	    bench_lighttpd_up "$_d" "$_port" 2 || return 1
 	echo "$_port" >"$tmp/$1.port"
 }
 
@@ -264,7 +197,7 @@ cgi.assign = ( "" => "" )
 setenv.add-environment = ( "OAUTH_DB" => "$3", "OAUTH_DB_SYNC" => "none",
     "OAUTH_MAP_SIZE" => "$MAP" )
 EOF
-	lighttpd_up "$_d" "$_port" || return 1
+	bench_lighttpd_up "$_d" "$_port" || return 1
 	echo "$_port" >"$tmp/$1.port"
 }
 
@@ -287,7 +220,7 @@ start_oidc_provider() {
 	_port=$(bench_port)
 	BENCH_SECRET=$BENCH_SECRET node "$_op/server.js" "$_port" \
 	    >"$tmp/$1.log" 2>&1 </dev/null &
-	pids="$pids $!"
+	bench_pids="$bench_pids $!"
 	bench_wait_http "http://127.0.0.1:$_port/.well-known/openid-configuration" || {
 		echo "bench/limit.sh: skipping oidc-provider: it did not start:"
 		tail -n 5 "$tmp/$1.log"
@@ -333,25 +266,6 @@ port_of() {
 
 # ---- Instructions ------------------------------------------------------------
 
-# requests PORT PATH BODY N: N requests one after another on one keep-alive
-# connection; prints how many were not answered 200.
-requests() {
-	timeout 300 python3 - "$@" "$BENCH_AUTH" <<'EOF'
-import http.client, sys
-port, path, body, n, auth = sys.argv[1:6]
-c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
-bad = 0
-for _ in range(int(n)):
-    c.request("POST", "/oauth" + path, body, {
-        "Authorization": "Basic " + auth,
-        "Content-Type": "application/x-www-form-urlencoded"})
-    r = c.getresponse()
-    r.read()
-    bad += r.status != 200
-print(bad)
-EOF
-}
-
 # cg_total FILE: the instructions a callgrind output file counted.
 cg_total() {
 	sed -n 's/^summary: //p; s/^totals: //p' "$1" | head -n 1
@@ -369,10 +283,10 @@ cg_fcgi() {
 		    --callgrind-out-file="$tmp/cg.$1.$_n" "$2" \
 		    >"$tmp/cg.$1.$_n.log" 2>&1 </dev/null &
 		_vg=$!
-		pids="$pids $_vg"
+		bench_pids="$bench_pids $_vg"
 		spawn_wait "$tmp/cg/fcgi.sock" || return 1
-		_bad=$(requests "$cg_port" "$3" "$4" "$_n")
-		stop_all "$_vg"
+		_bad=$(bench_requests "$cg_port" "$3" "$4" "$_n")
+		bench_stop_all "$_vg"
 		[ "$_bad" = 0 ] || {
 			echo "bench/limit.sh: $1 under callgrind: $_bad of $_n not 200" >&2
 			return 1
@@ -538,7 +452,7 @@ while [ "$rep" -le "$REPS" ]; do
 	rep=$((rep + 1))
 done
 # shellcheck disable=SC2086 # a list of process ids
-stop_all $pids
+bench_stop_all $bench_pids
 
 # CGI through lighttpd mod_cgi, at the first of the connection counts.
 cgi_c=$(echo "$CONNS" | awk '{ print $1 }')
@@ -566,7 +480,7 @@ if echo "$servers" | grep -q lighttpd; then
 		rep=$((rep + 1))
 	done
 	# shellcheck disable=SC2086 # a list of process ids
-	stop_all $pids
+	bench_stop_all $bench_pids
 fi
 
 # Instructions: behind nginx, and per CGI process.
@@ -594,7 +508,7 @@ EOF
 			echo "fcgi|$name|$n" >>"$cg"
 		done
 		# shellcheck disable=SC2086 # a list of process ids
-		stop_all $pids
+		bench_stop_all $bench_pids
 		if have callgrind_annotate; then
 			for inc in no yes; do
 				echo "-- introspection behind nginx, where the instructions of a request go ($([ $inc = no ] && echo self || echo inclusive), per request: the two counts' difference / $CG_N):"
