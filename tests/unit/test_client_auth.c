@@ -467,11 +467,12 @@ test_client_auth_fail(void **state)
 
 /*
  * Registers id with an operator secret stored at iterations PBKDF2
- * rounds.  The stored hash is random bytes: the tests present a wrong
- * secret, which costs the full KDF all the same.
+ * rounds: secret's, or, when secret is NULL, random bytes that no secret
+ * matches (a wrong secret costs the full KDF all the same).
  */
 static void
-ca_add_slow_client(struct fx *f, const char *id, uint32_t iterations)
+ca_add_slow_client(struct fx *f, const char *id, uint32_t iterations,
+    const char *secret)
 {
 	struct client c;
 	struct store_txn *txn;
@@ -480,8 +481,12 @@ ca_add_slow_client(struct fx *f, const char *id, uint32_t iterations)
 	memcpy(c.id, id, strlen(id));
 	assert_int_equal(unit_random(NULL, c.secret_salt,
 	    sizeof(c.secret_salt)), 0);
-	assert_int_equal(unit_random(NULL, c.secret_hash,
-	    sizeof(c.secret_hash)), 0);
+	if (secret != NULL)
+		assert_int_equal(crypto_secret_derive(c.secret_salt, secret,
+		    strlen(secret), iterations, c.secret_hash), 0);
+	else
+		assert_int_equal(unit_random(NULL, c.secret_hash,
+		    sizeof(c.secret_hash)), 0);
 	c.secret_iterations = iterations;
 	c.grant_types = GRANT_CLIENT_CREDENTIALS;
 	c.scope = (char *)"read";
@@ -512,7 +517,7 @@ test_kdf_outside_write_lock(void **state)
 	char byte;
 	pid_t pid;
 
-	ca_add_slow_client(f, "slow", SECRET_KDF_ITERATIONS_MAX);
+	ca_add_slow_client(f, "slow", SECRET_KDF_ITERATIONS_MAX, NULL);
 	store_close(f->store);
 	f->store = NULL;
 	assert_int_equal(pipe(started), 0);
@@ -665,25 +670,10 @@ test_auth_ways(void **state)
 {
 	static const char secret[] = "an operator's own secret, long";
 	struct fx *f = *state;
-	struct client c;
-	struct store_txn *txn;
 	struct fx_resp out;
 	char token[TOKEN_PRESENTED_MAX + 1], own[TOKEN_PRESENTED_MAX + 1];
 
-	memset(&c, 0, sizeof(c));
-	memcpy(c.id, "opsec", 5);
-	assert_int_equal(unit_random(NULL, c.secret_salt,
-	    sizeof(c.secret_salt)), 0);
-	c.secret_iterations = 1000;
-	assert_int_equal(crypto_secret_derive(c.secret_salt, secret,
-	    strlen(secret), c.secret_iterations, c.secret_hash), 0);
-	c.grant_types = GRANT_CLIENT_CREDENTIALS;
-	c.scope = (char *)"read";
-	c.created_at = UNIT_NOW;
-	assert_int_equal(store_txn_begin(f->store, 1, &txn), STORE_OK);
-	assert_int_equal(store_client_put(txn, &c, 1), STORE_OK);
-	assert_int_equal(store_txn_commit(txn), STORE_OK);
-
+	ca_add_slow_client(f, "opsec", 1000, secret);
 	fx_cc_token(f, FX_CONF, FX_CONF_SECRET, NULL, token);
 	/* A generated secret: checked in the read transaction. */
 	assert_int_equal(fx_introspect(f, FX_CONF, FX_CONF_SECRET, token), 1);
