@@ -179,18 +179,18 @@ bench_request(const struct handler_env *env, const char *path,
 	int status;
 
 	memset(&req, 0, sizeof(req));
-	req.path = (char *)path;
+	req.path = path;
 	if (body != NULL) {
 		req.method = "POST";
 		req.content_type = "application/x-www-form-urlencoded";
-		req.body = (char *)body;
+		req.body = body;
 		req.body_len = strlen(body);
 	} else {
 		req.method = "GET";
-		req.query = (char *)query;
+		req.query = query;
 	}
-	req.authorization = (char *)authorization;
-	req.remote_user = (char *)remote_user;
+	req.authorization = authorization;
+	req.remote_user = remote_user;
 	req.host = "127.0.0.1";
 	req.script_name = "/oauth";
 	response_init(&resp);

@@ -30,6 +30,7 @@ static const struct fcgi_request_var {
 	size_t max;
 	int routed;		/* over max: FCGI_REQUEST_OVERLONG, not 400 */
 } fcgi_request_vars[] = {
+	/* First: FCGI_REQUEST_METHOD. */
 #define FCGI_REQUEST_VAR(name, what, field, max, routed) \
 	{name, sizeof(name) - 1, what, offsetof(struct request, field), max, \
 	    routed}
@@ -59,6 +60,7 @@ static const struct fcgi_request_var {
 
 #define FCGI_REQUEST_VARS \
 	(sizeof(fcgi_request_vars) / sizeof(fcgi_request_vars[0]))
+#define FCGI_REQUEST_METHOD 0
 
 /*
  * Where fcgi_request_find puts what it found: the variables of
@@ -136,96 +138,107 @@ fcgi_request_find(const struct fcgi_source *src, const struct config *config,
 }
 
 /*
- * Copies the variables of fcgi_request_vars, as found, into req.  Returns
- * OAUTH_OK; OAUTH_INVALID_REQUEST when one is longer than its cap, with
- * *what naming it; or OAUTH_SERVER_ERROR when memory runs out.  What was
- * copied before a failure stays in req for request_free.
+ * Measures what req will hold of the variables found: each variable of
+ * fcgi_request_vars (value, or FCGI_REQUEST_OVERLONG for a routed one
+ * over its cap) into value[i] and len[i], and the claims' values kept
+ * (one over CONFIG_CLAIM_VALUE_MAX bytes, or empty, is left out rather
+ * than refused: the web server set it, not the peer, and the user should
+ * still be able to log in).  Adds the bytes all of them need, NULs
+ * included, to *size.  Returns OAUTH_OK, or OAUTH_INVALID_REQUEST when a
+ * variable is longer than its cap, with *what naming it.
  */
 static enum oauth_error
-fcgi_request_copy_vars(const char *const *found, struct request *req,
-    const char **what)
+fcgi_request_measure(const char **found, const struct config *config,
+    size_t len[FCGI_REQUEST_FOUND], size_t *size, const char **what)
 {
 	const struct fcgi_request_var *v;
-	const char *value;
-	char **field;
-	size_t i, len;
+	size_t i;
 
 	for (i = 0; i < FCGI_REQUEST_VARS; i++) {
 		v = &fcgi_request_vars[i];
-		if ((value = found[i]) == NULL)
+		if (found[i] == NULL)
 			continue;
 		/* Look no further than the cap: the value may be huge. */
-		len = strnlen(value, v->max + 1);
-		if (len > v->max && v->routed) {
-			value = FCGI_REQUEST_OVERLONG;
-			len = strlen(value);
-		} else if (len > v->max) {
+		len[i] = strnlen(found[i], v->max + 1);
+		if (len[i] > v->max && v->routed) {
+			found[i] = FCGI_REQUEST_OVERLONG;
+			len[i] = sizeof(FCGI_REQUEST_OVERLONG) - 1;
+		} else if (len[i] > v->max) {
 			*what = v->what;
 			return OAUTH_INVALID_REQUEST;
 		}
-		field = (char **)(void *)((char *)req + v->offset);
-		if ((*field = malloc(len + 1)) == NULL)
-			return OAUTH_SERVER_ERROR;
-		memcpy(*field, value, len);
-		(*field)[len] = '\0';
+		*size += len[i] + 1;
 	}
-	return OAUTH_OK;
-}
-
-/*
- * Copies the variables that carry the user's claims (OAUTH_CLAIMS) into
- * req->claim_values.  One over CONFIG_CLAIM_VALUE_MAX bytes is left out
- * rather than refused: the web server set it, not the peer, and the user
- * should still be able to log in.  Returns OAUTH_OK, or OAUTH_SERVER_ERROR
- * when memory runs out.
- */
-static enum oauth_error
-fcgi_request_copy_claims(const char *const *found,
-    const struct config *config, struct request *req)
-{
-	const char *value;
-	size_t i, len;
-
-	for (i = 0; i < config->claim_count && i < CONFIG_CLAIMS_MAX; i++) {
-		value = found[FCGI_REQUEST_CLAIMS + i];
-		if (value == NULL || (len = strnlen(value,
-		    CONFIG_CLAIM_VALUE_MAX + 1)) > CONFIG_CLAIM_VALUE_MAX ||
-		    len == 0)
+	for (i = FCGI_REQUEST_CLAIMS; i < FCGI_REQUEST_CLAIMS +
+	    config->claim_count && i < FCGI_REQUEST_FOUND; i++) {
+		if (found[i] == NULL)
 			continue;
-		if ((req->claim_values[i] = strndup(value, len)) == NULL)
-			return OAUTH_SERVER_ERROR;
+		len[i] = strnlen(found[i], CONFIG_CLAIM_VALUE_MAX + 1);
+		if (len[i] > CONFIG_CLAIM_VALUE_MAX || len[i] == 0)
+			found[i] = NULL;
+		else
+			*size += len[i] + 1;
 	}
 	return OAUTH_OK;
 }
 
 /*
- * Reads exactly len body bytes from src into a new NUL-terminated
- * req->body.  Returns OAUTH_OK; OAUTH_INVALID_REQUEST when the body ends
- * early or cannot be read; or OAUTH_SERVER_ERROR when memory runs out or
- * the source hands back more than it was asked for.  On failure req->body
- * stays for request_free to wipe and release.
+ * Copies the len bytes of value into the storage at *at, NUL-terminated,
+ * and moves *at past them.  Returns the copy.
+ */
+static const char *
+fcgi_request_store(char **at, const char *value, size_t len)
+{
+	char *copy = *at;
+
+	memcpy(copy, value, len);
+	copy[len] = '\0';
+	*at += len + 1;
+	return copy;
+}
+
+/*
+ * Copies the variables measured by fcgi_request_measure into req's
+ * storage, which has room for them, from *at on; *at ends past them.
+ */
+static void
+fcgi_request_copy(const char *const *found, const size_t *len,
+    struct request *req, char **at)
+{
+	size_t i;
+
+	for (i = 0; i < FCGI_REQUEST_VARS; i++)
+		if (found[i] != NULL)
+			*(const char **)(void *)((char *)req +
+			    fcgi_request_vars[i].offset) =
+			    fcgi_request_store(at, found[i], len[i]);
+	for (i = FCGI_REQUEST_CLAIMS; i < FCGI_REQUEST_FOUND; i++)
+		if (found[i] != NULL)
+			req->claim_values[i - FCGI_REQUEST_CLAIMS] =
+			    fcgi_request_store(at, found[i], len[i]);
+}
+
+/*
+ * Reads exactly len body bytes from src into body, which has room for
+ * them and a NUL.  Returns OAUTH_OK; OAUTH_INVALID_REQUEST when the body
+ * ends early or cannot be read; or OAUTH_SERVER_ERROR when the source
+ * hands back more than it was asked for.
  */
 static enum oauth_error
-fcgi_request_read_body(const struct fcgi_source *src, struct request *req,
-    size_t len)
+fcgi_request_read_body(const struct fcgi_source *src, char *body, size_t len)
 {
 	size_t got = 0;
 	ssize_t n;
 
-	if (len == SIZE_MAX || (req->body = malloc(len + 1)) == NULL)
-		return OAUTH_SERVER_ERROR;
-	req->body_len = 0;
-	req->body[0] = '\0';
 	while (got < len) {
-		n = src->read(src->ctx, req->body + got, len - got);
+		n = src->read(src->ctx, body + got, len - got);
 		if (n <= 0)
 			return OAUTH_INVALID_REQUEST;
 		if ((size_t)n > len - got)
 			return OAUTH_SERVER_ERROR;
 		got += (size_t)n;
-		req->body_len = got;
 	}
-	req->body[len] = '\0';
+	body[len] = '\0';
 	return OAUTH_OK;
 }
 
@@ -249,24 +262,23 @@ fcgi_request_read(const struct fcgi_source *src, const struct config *config,
     struct request *req, struct response *resp)
 {
 	const char *found[FCGI_REQUEST_FOUND];
+	size_t vlen[FCGI_REQUEST_FOUND];
 	enum oauth_error err;
 	const char *what = NULL, *desc = NULL;
-	char msg[96];
-	size_t len = 0;
+	char msg[96], *at, *body;
+	size_t len = 0, size = 0;
 
 	fcgi_request_find(src, config, found);
-	if ((err = fcgi_request_copy_claims(found, config, req)) != OAUTH_OK ||
-	    (err = fcgi_request_copy_vars(found, req, &what)) != OAUTH_OK) {
-		if (err == OAUTH_INVALID_REQUEST) {
-			(void)snprintf(msg, sizeof(msg), "the %s is too long",
-			    what);
-			desc = msg;
-		} else
-			desc = "out of memory";
+	if (fcgi_request_measure(found, config, vlen, &size, &what) !=
+	    OAUTH_OK) {
+		(void)snprintf(msg, sizeof(msg), "the %s is too long", what);
+		err = OAUTH_INVALID_REQUEST;
+		desc = msg;
 		goto fail;
 	}
 	/* RFC 3875 §4.1.12: the server always sets REQUEST_METHOD. */
-	if (req->method == NULL || req->method[0] == '\0') {
+	if (found[FCGI_REQUEST_METHOD] == NULL ||
+	    found[FCGI_REQUEST_METHOD][0] == '\0') {
 		err = OAUTH_INVALID_REQUEST;
 		desc = "the request method is missing";
 		goto fail;
@@ -304,12 +316,28 @@ fcgi_request_read(const struct fcgi_source *src, const struct config *config,
 		desc = "the Content-Length is not a number";
 		goto fail;
 	}
-	if ((err = fcgi_request_read_body(src, req, len)) != OAUTH_OK) {
+	/*
+	 * Everything in one allocation, read and checked before any body
+	 * byte is: the variables, then the body.
+	 */
+	if (len > SIZE_MAX - size - 1 ||
+	    (req->storage = malloc(size + len + 1)) == NULL) {
+		err = OAUTH_SERVER_ERROR;
+		desc = "the request body could not be stored";
+		goto fail;
+	}
+	req->storage_size = size + len + 1;
+	at = req->storage;
+	fcgi_request_copy(found, vlen, req, &at);
+	body = at;
+	if ((err = fcgi_request_read_body(src, body, len)) != OAUTH_OK) {
 		desc = err == OAUTH_INVALID_REQUEST ?
 		    "the request body is shorter than its Content-Length" :
 		    "the request body could not be stored";
 		goto fail;
 	}
+	req->body = body;
+	req->body_len = len;
 	return OAUTH_OK;
 
 fail:

@@ -44,31 +44,35 @@ enum oauth_error {
 };
 
 /*
- * One HTTP request, as the CGI variables of RFC 3875 describe it.  Every
- * string is owned by the request (NULL when the variable was unset) and
- * released by request_free; body holds body_len bytes plus a NUL.
+ * One HTTP request, as the CGI variables of RFC 3875 describe it.  Each
+ * string is NULL when the variable was unset; body holds body_len bytes
+ * plus a NUL.  The strings are views: fcgi_request_read copies them all
+ * into one allocation, storage, which request_free wipes and releases (a
+ * request built by hand may point them anywhere and leave storage NULL).
  */
 struct request {
-	char *method;		/* REQUEST_METHOD */
-	char *path;		/* PATH_INFO */
-	char *query;		/* QUERY_STRING */
-	char *content_type;	/* CONTENT_TYPE */
-	char *authorization;	/* HTTP_AUTHORIZATION */
-	char *remote_user;	/* REMOTE_USER */
-	char *host;		/* HTTP_HOST */
-	char *server_name;	/* SERVER_NAME */
-	char *server_port;	/* SERVER_PORT */
-	char *script_name;	/* SCRIPT_NAME */
-	char *https;		/* HTTPS */
-	char *accept;		/* HTTP_ACCEPT */
-	char *body;
+	const char *method;		/* REQUEST_METHOD */
+	const char *path;		/* PATH_INFO */
+	const char *query;		/* QUERY_STRING */
+	const char *content_type;	/* CONTENT_TYPE */
+	const char *authorization;	/* HTTP_AUTHORIZATION */
+	const char *remote_user;	/* REMOTE_USER */
+	const char *host;		/* HTTP_HOST */
+	const char *server_name;	/* SERVER_NAME */
+	const char *server_port;	/* SERVER_PORT */
+	const char *script_name;	/* SCRIPT_NAME */
+	const char *https;		/* HTTPS */
+	const char *accept;		/* HTTP_ACCEPT */
+	const char *body;
 	size_t body_len;
 	/*
 	 * The values of the variables OAUTH_CLAIMS names, in its order
 	 * (config->claim_vars); NULL when unset or over
 	 * CONFIG_CLAIM_VALUE_MAX bytes.
 	 */
-	char *claim_values[CONFIG_CLAIMS_MAX];
+	const char *claim_values[CONFIG_CLAIMS_MAX];
+	char *storage;			/* what the views point into */
+	size_t storage_size;
 };
 
 /*

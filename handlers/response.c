@@ -158,33 +158,19 @@ response_json_end(struct response *r, struct json_writer *w, int status)
 	return 0;
 }
 
-/* Releases everything req owns, wiping the body and credentials first. */
+/*
+ * Releases what req owns, its storage, wiped first: it holds the body and
+ * the credentials.  Accepts NULL.
+ */
 void
 request_free(struct request *req)
 {
-	size_t i;
-
 	if (req == NULL)
 		return;
-	if (req->authorization != NULL)
-		crypto_wipe(req->authorization, strlen(req->authorization));
-	if (req->body != NULL)
-		crypto_wipe(req->body, req->body_len);
-	free(req->method);
-	free(req->path);
-	free(req->query);
-	free(req->content_type);
-	free(req->authorization);
-	free(req->remote_user);
-	free(req->host);
-	free(req->server_name);
-	free(req->server_port);
-	free(req->script_name);
-	free(req->https);
-	free(req->accept);
-	free(req->body);
-	for (i = 0; i < CONFIG_CLAIMS_MAX; i++)
-		free(req->claim_values[i]);
+	if (req->storage != NULL) {
+		crypto_wipe(req->storage, req->storage_size);
+		free(req->storage);
+	}
 	memset(req, 0, sizeof(*req));
 }
 

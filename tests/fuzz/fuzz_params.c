@@ -106,23 +106,25 @@ fuzz_params_body(const char *ctype, const uint8_t *data, size_t len,
 	struct params p;
 	const char *why = NULL;
 	enum oauth_error e;
+	char *body;
 
 	memset(&req, 0, sizeof(req));
 	/* As fcgi/ hands it over: body_len bytes and a NUL. */
-	if ((req.body = malloc(len + 1)) == NULL)
+	if ((body = malloc(len + 1)) == NULL)
 		return;
 	if (len > 0)
-		memcpy(req.body, data, len);
-	req.body[len] = '\0';
+		memcpy(body, data, len);
+	body[len] = '\0';
+	req.body = body;
 	req.body_len = len;
-	req.content_type = (char *)ctype;
+	req.content_type = ctype;
 	e = params_parse_body(&req, &p, &why);
 	fuzz_params_valid(e, &p, why);
 	if (e == OAUTH_OK && roundtrip)
 		fuzz_params_roundtrip(&p);
 	params_free(&p);
 	fuzz_params_check(p.count == 0);
-	free(req.body);
+	free(body);
 }
 
 int

@@ -297,19 +297,19 @@ fx_run(struct fx *f, const struct fx_req *q, struct fx_resp *out)
 	struct request req;
 
 	memset(&req, 0, sizeof(req));
-	req.method = fx_strdup(q->method);
-	req.path = fx_strdup(q->path);
-	req.query = fx_strdup(q->query);
-	req.content_type = fx_strdup(q->content_type);
-	req.authorization = fx_strdup(q->authorization);
-	req.remote_user = fx_strdup(q->remote_user);
-	req.host = fx_strdup(q->host);
-	req.server_name = fx_strdup(q->server_name);
-	req.server_port = fx_strdup(q->server_port);
-	req.script_name = fx_strdup(q->script_name);
-	req.https = fx_strdup(q->https);
+	req.method = q->method;
+	req.path = q->path;
+	req.query = q->query;
+	req.content_type = q->content_type;
+	req.authorization = q->authorization;
+	req.remote_user = q->remote_user;
+	req.host = q->host;
+	req.server_name = q->server_name;
+	req.server_port = q->server_port;
+	req.script_name = q->script_name;
+	req.https = q->https;
 	if (q->body != NULL) {
-		req.body = fx_strdup(q->body);
+		req.body = q->body;
 		req.body_len = strlen(q->body);
 	}
 	out->json = NULL;

@@ -208,25 +208,21 @@ race_present(const struct handler_env *env, const char *body)
 
 	memset(&req, 0, sizeof(req));
 	response_init(&resp);
-	req.method = strdup("POST");
-	req.path = strdup("/token");
-	req.content_type = strdup("application/x-www-form-urlencoded");
-	req.body = strdup(body);
+	req.method = "POST";
+	req.path = "/token";
+	req.content_type = "application/x-www-form-urlencoded";
+	req.body = body;
 	req.body_len = strlen(body);
-	if (req.method != NULL && req.path != NULL &&
-	    req.content_type != NULL && req.body != NULL) {
-		handler_dispatch(env, &req, &resp);
-		if (resp.body.len > 0)
-			json = cJSON_ParseWithLength(resp.body.data,
-			    resp.body.len);
-		error = cJSON_GetObjectItemCaseSensitive(json, "error");
-		if (resp.status == 200 && cJSON_IsString(
-		    cJSON_GetObjectItemCaseSensitive(json, "access_token")))
-			outcome = RACE_WON;
-		else if (resp.status == 400 && cJSON_IsString(error) &&
-		    strcmp(error->valuestring, "invalid_grant") == 0)
-			outcome = RACE_LOST;
-	}
+	handler_dispatch(env, &req, &resp);
+	if (resp.body.len > 0)
+		json = cJSON_ParseWithLength(resp.body.data, resp.body.len);
+	error = cJSON_GetObjectItemCaseSensitive(json, "error");
+	if (resp.status == 200 && cJSON_IsString(
+	    cJSON_GetObjectItemCaseSensitive(json, "access_token")))
+		outcome = RACE_WON;
+	else if (resp.status == 400 && cJSON_IsString(error) &&
+	    strcmp(error->valuestring, "invalid_grant") == 0)
+		outcome = RACE_LOST;
 	cJSON_Delete(json);
 	response_free(&resp);
 	request_free(&req);

@@ -176,13 +176,13 @@ ca_run_case(struct fx *f, const struct ca_case *c)
 	enum oauth_error err;
 
 	memset(&req, 0, sizeof(req));
-	req.content_type = (char *)"application/x-www-form-urlencoded";
-	req.body = (char *)c->body;
+	req.content_type = "application/x-www-form-urlencoded";
+	req.body = c->body;
 	req.body_len = strlen(c->body);
 	if (c->basic != NULL)
-		req.authorization = (char *)fx_basic(header, c->basic);
+		req.authorization = fx_basic(header, c->basic);
 	else
-		req.authorization = (char *)c->header;
+		req.authorization = c->header;
 	if (params_parse_body(&req, &params, NULL) != OAUTH_OK)
 		fail_msg("line %d: body does not parse", c->line);
 	memset(&auth, 0xa5, sizeof(auth));
@@ -438,7 +438,7 @@ test_client_auth_fail(void **state)
 
 	(void)state;
 	memset(&req, 0, sizeof(req));
-	req.authorization = (char *)"Basic eDp5";
+	req.authorization = "Basic eDp5";
 	response_init(&out.r);
 	client_auth_fail(&out.r, &req, OAUTH_INVALID_CLIENT, "failed");
 	out.json = cJSON_Parse(out.r.body.data);
@@ -581,9 +581,9 @@ test_confirm_sees_changes(void **state)
 	const char *why = NULL;
 
 	memset(&req, 0, sizeof(req));
-	req.content_type = (char *)"application/x-www-form-urlencoded";
-	req.body = (char *)"";
-	req.authorization = (char *)fx_basic(header,
+	req.content_type = "application/x-www-form-urlencoded";
+	req.body = "";
+	req.authorization = fx_basic(header,
 	    FX_CONF ":" FX_CONF_SECRET);
 	assert_int_equal(params_parse_body(&req, &params, NULL), OAUTH_OK);
 
@@ -607,7 +607,7 @@ test_confirm_sees_changes(void **state)
 	store_txn_abort(txn);
 
 	/* Removed in between: refused. */
-	req.authorization = (char *)fx_basic(header,
+	req.authorization = fx_basic(header,
 	    FX_OTHER ":" FX_OTHER_SECRET);
 	assert_int_equal(client_auth(&f->env, &req, &params, NULL, &auth, &why),
 	    OAUTH_OK);

@@ -332,6 +332,7 @@ test_body_table(void **state)
 	const char *why;
 	enum oauth_error e;
 	size_t i, len;
+	char *body;
 
 	(void)state;
 	for (i = 0; i < sizeof(body_cases) / sizeof(body_cases[0]); i++) {
@@ -340,19 +341,20 @@ test_body_table(void **state)
 		memset(&req, 0, sizeof(req));
 		len = c->bodylen != 0 ? c->bodylen : strlen(c->body);
 		/* An exact copy, so that ASan sees a read past body_len. */
-		req.body = malloc(len + 1);
-		assert_non_null(req.body);
-		memcpy(req.body, c->body, len);
-		req.body[len] = '\0';
+		body = malloc(len + 1);
+		assert_non_null(body);
+		memcpy(body, c->body, len);
+		body[len] = '\0';
+		req.body = body;
 		req.body_len = len;
-		req.content_type = (char *)c->ctype;
+		req.content_type = c->ctype;
 		why = NULL;
 		memset(&p, 0x5a, sizeof(p));	/* need not be initialized */
 		e = params_parse_body(&req, &p, &why);
 		check_params(c->line, e, &p, why, c->err, c->count, c->kv,
 		    c->body);
 		params_free(&p);
-		free(req.body);
+		free(body);
 	}
 }
 
@@ -366,10 +368,10 @@ test_body_null(void **state)
 
 	(void)state;
 	memset(&req, 0, sizeof(req));
-	req.content_type = (char *)FORM;
+	req.content_type = FORM;
 	assert_int_equal(params_parse_body(&req, &p, &why), OAUTH_OK);
 	assert_int_equal(p.count, 0);
-	req.content_type = (char *)JSON;
+	req.content_type = JSON;
 	assert_int_equal(params_parse_body(&req, &p, &why),
 	    OAUTH_INVALID_REQUEST);
 	assert_non_null(why);
@@ -432,8 +434,8 @@ parse(const char *ctype, const char *body, struct params *p)
 	const char *why = NULL;
 
 	memset(&req, 0, sizeof(req));
-	req.content_type = (char *)ctype;
-	req.body = (char *)body;
+	req.content_type = ctype;
+	req.body = body;
 	req.body_len = strlen(body);
 	return params_parse_body(&req, p, &why);
 }
@@ -529,8 +531,8 @@ test_why_static(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		memset(&req, 0, sizeof(req));
-		req.content_type = (char *)FORM;
-		req.body = (char *)bodies[i];
+		req.content_type = FORM;
+		req.body = bodies[i];
 		req.body_len = strlen(bodies[i]);
 		why = NULL;
 		assert_int_equal(params_parse_body(&req, &p, &why),

@@ -219,12 +219,12 @@ test_signed_introspection(void **state)
 		struct request req;
 
 		memset(&req, 0, sizeof(req));
-		req.method = fx_strdup(q.method);
-		req.path = fx_strdup(q.path);
-		req.content_type = fx_strdup(q.content_type);
-		req.body = fx_strdup(body);
+		req.method = q.method;
+		req.path = q.path;
+		req.content_type = q.content_type;
+		req.body = body;
 		req.body_len = strlen(body);
-		req.accept = fx_strdup(c->accept);
+		req.accept = c->accept;
 		response_init(&out.r);
 		handler_dispatch(&f->env, &req, &out.r);
 		request_free(&req);
