@@ -159,7 +159,7 @@ b64_decode(const char *in, size_t len, unsigned char *out, size_t outsize,
 	if (EVP_DecodeBlock(last, (const unsigned char *)in + len - 4, 4) != 3)
 		return -1;
 	memcpy(out + o, last, 3 - pad);
-	OPENSSL_cleanse(last, sizeof(last));
+	crypto_wipe(last, sizeof(last));
 
 	if (outlen != NULL)
 		*outlen = need;

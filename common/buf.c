@@ -9,6 +9,13 @@
 #include "common.h"
 
 /*
+ * A buffer's first allocation: most of them (a response, its head, a
+ * record) stay within it, where growing from less would copy, wipe and
+ * free the smaller ones on the way.
+ */
+#define BUF_FIRST_CAP 512
+
+/*
  * Makes room for extra more bytes plus the NUL, so that a writer may fill
  * data + len directly, then move len and write the NUL.  Returns 0, or -1
  * when the size would overflow or memory runs out; the buffer is
@@ -25,7 +32,7 @@ buf_reserve(struct buf *b, size_t extra)
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return 0;
-	cap = b->cap > 0 ? b->cap : 64;
+	cap = b->cap > 0 ? b->cap : BUF_FIRST_CAP;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
 	/*

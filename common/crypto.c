@@ -240,12 +240,16 @@ crypto_equal(const void *a, const void *b, size_t len)
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
-/* Overwrites len bytes in a way the compiler may not elide. */
+/*
+ * Overwrites len bytes in a way the compiler may not elide: glibc's
+ * explicit_bzero is its memset behind a barrier, several times faster
+ * than OPENSSL_cleanse on the few hundred bytes a request wipes.
+ */
 void
 crypto_wipe(void *p, size_t len)
 {
 	if (p != NULL)
-		OPENSSL_cleanse(p, len);
+		explicit_bzero(p, len);
 }
 
 /* Writes 2 * len lowercase hex digits and a NUL to out. */

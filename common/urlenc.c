@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include <openssl/crypto.h>
 
 #include "common.h"
 
@@ -90,7 +89,7 @@ urlenc_decode(const char *in, size_t len, char **out, size_t *outlen)
 
 bad:
 	/* The bytes may be a client secret. */
-	OPENSSL_cleanse(d, len + 1);
+	crypto_wipe(d, len + 1);
 	free(d);
 	errno = EINVAL;
 	return -1;

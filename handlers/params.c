@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/crypto.h>
 
 #include "handlers.h"
 
@@ -193,7 +192,7 @@ params_add(struct params *params, char *name, size_t namelen, char *value,
 
 bad:
 	free(name);
-	OPENSSL_cleanse(value, vlen);
+	crypto_wipe(value, vlen);
 	free(value);
 	PARAMS_WHY(why, msg);
 	return OAUTH_INVALID_REQUEST;
@@ -330,7 +329,7 @@ out:
 	/* The tree holds copies of every value, a client secret among them. */
 	cJSON_ArrayForEach(item, root)
 		if (cJSON_IsString(item) && item->valuestring != NULL)
-			OPENSSL_cleanse(item->valuestring,
+			crypto_wipe(item->valuestring,
 			    strlen(item->valuestring));
 	cJSON_Delete(root);
 	return e;
@@ -434,7 +433,7 @@ params_free(struct params *params)
 	for (i = 0; i < params->count; i++) {
 		free(params->items[i].name);
 		if (params->items[i].value != NULL)
-			OPENSSL_cleanse(params->items[i].value,
+			crypto_wipe(params->items[i].value,
 			    params->items[i].value_len);
 		free(params->items[i].value);
 	}
@@ -569,10 +568,10 @@ params_basic_credentials(const char *header, char **id, char **secret)
 out:
 	free(i);
 	if (s != NULL) {
-		OPENSSL_cleanse(s, slen);
+		crypto_wipe(s, slen);
 		free(s);
 	}
-	OPENSSL_cleanse(dec, declen > 0 ? declen : 1);
+	crypto_wipe(dec, declen > 0 ? declen : 1);
 	free(dec);
 	return e;
 }
