@@ -28,11 +28,21 @@ json_write_begin(struct json_writer *w, struct buf *b)
 	json_write_bytes(w, "{", 1);
 }
 
-/* The bytes a JSON string must escape (RFC 8259 §7). */
+/*
+ * The bytes a JSON string must escape (RFC 8259 §7): the control
+ * characters, quotation mark and reverse solidus.  A table, since every
+ * byte of every string is looked up.
+ */
+static const unsigned char json_write_escape[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+};
+
 static int
 json_write_escaped(unsigned char c)
 {
-	return c < 0x20 || c == '"' || c == '\\';
+	return json_write_escape[c];
 }
 
 /*

@@ -5,6 +5,7 @@
  * CONTENT_LENGTH is checked against the configured maximum before a single
  * body byte is read.
  */
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -79,6 +80,44 @@ fcgi_request_name_is(const char *var, size_t namelen, const char *name,
 }
 
 /*
+ * The names of found[0 .. FCGI_REQUEST_CLAIMS - 1] by their length, so
+ * that each of the thirty-odd variables a web server passes is compared
+ * with the one or two of its length, not with all of them: by_len[n] is
+ * 1 + the first index of a name of n bytes (0: none), next[i] 1 + the
+ * next one after i.
+ */
+#define FCGI_REQUEST_NAME_MAX 31
+static unsigned char fcgi_request_by_len[FCGI_REQUEST_NAME_MAX + 1];
+static unsigned char fcgi_request_next[FCGI_REQUEST_CLAIMS];
+static pthread_once_t fcgi_request_index_once = PTHREAD_ONCE_INIT;
+
+static const char *
+fcgi_request_name(size_t i, size_t *len)
+{
+	if (i == FCGI_REQUEST_CONTENT_LENGTH) {
+		*len = sizeof("CONTENT_LENGTH") - 1;
+		return "CONTENT_LENGTH";
+	}
+	*len = fcgi_request_vars[i].namelen;
+	return fcgi_request_vars[i].name;
+}
+
+static void
+fcgi_request_index(void)
+{
+	size_t i, len;
+
+	for (i = FCGI_REQUEST_CLAIMS; i-- > 0;) {
+		/* None is longer: the bound only guards the index. */
+		if (fcgi_request_name(i, &len) == NULL ||
+		    len > FCGI_REQUEST_NAME_MAX)
+			continue;
+		fcgi_request_next[i] = fcgi_request_by_len[len];
+		fcgi_request_by_len[len] = (unsigned char)(i + 1);
+	}
+}
+
+/*
  * Finds the variables the request is read from into found (indexes
  * above): in one pass over src->vars when the source has them, the
  * first of a name winning as with getparam; otherwise by getparam, one
@@ -91,42 +130,39 @@ fcgi_request_find(const struct fcgi_source *src, const struct config *config,
 	size_t claims = config->claim_count < CONFIG_CLAIMS_MAX ?
 	    config->claim_count : CONFIG_CLAIMS_MAX;
 	char **var;
-	size_t i;
+	size_t i, len;
+	const char *name;
 
 	memset(found, 0, sizeof(*found) * FCGI_REQUEST_FOUND);
 	if (src->vars == NULL || (var = src->vars(src->ctx)) == NULL) {
-		for (i = 0; i < FCGI_REQUEST_VARS; i++)
+		for (i = 0; i < FCGI_REQUEST_CLAIMS; i++)
 			found[i] = src->getparam(src->ctx,
-			    fcgi_request_vars[i].name);
-		found[FCGI_REQUEST_CONTENT_LENGTH] = src->getparam(src->ctx,
-		    "CONTENT_LENGTH");
+			    fcgi_request_name(i, &len));
 		for (i = 0; i < claims; i++)
 			found[FCGI_REQUEST_CLAIMS + i] = src->getparam(src->ctx,
 			    config->claim_vars[i]);
 		return;
 	}
+	(void)pthread_once(&fcgi_request_index_once, fcgi_request_index);
 	for (; *var != NULL; var++) {
 		const char *eq = strchr(*var, '='), *value;
 		size_t namelen;
+		unsigned at;
 
 		if (eq == NULL)
 			continue;
 		namelen = (size_t)(eq - *var);
 		value = eq + 1;
-		for (i = 0; i < FCGI_REQUEST_VARS; i++)
-			if (fcgi_request_name_is(*var, namelen,
-			    fcgi_request_vars[i].name,
-			    fcgi_request_vars[i].namelen)) {
-				if (found[i] == NULL)
-					found[i] = value;
+		at = namelen <= FCGI_REQUEST_NAME_MAX ?
+		    fcgi_request_by_len[namelen] : 0;
+		for (; at != 0; at = fcgi_request_next[at - 1]) {
+			name = fcgi_request_name(at - 1, &len);
+			if (memcmp(*var, name, len) == 0)
 				break;
-			}
-		if (i < FCGI_REQUEST_VARS)
-			continue;
-		if (fcgi_request_name_is(*var, namelen, "CONTENT_LENGTH",
-		    sizeof("CONTENT_LENGTH") - 1)) {
-			if (found[FCGI_REQUEST_CONTENT_LENGTH] == NULL)
-				found[FCGI_REQUEST_CONTENT_LENGTH] = value;
+		}
+		if (at != 0) {
+			if (found[at - 1] == NULL)
+				found[at - 1] = value;
 			continue;
 		}
 		for (i = 0; i < claims; i++)
