@@ -22,7 +22,8 @@
 # The ratio of a configuration is its requests/s divided by the
 # hello-world's requests/s of the same repetition, server and connections.
 #
-#   make BUILD=build/bench all build/bench/bench_handlers build/bench/hello_fcgi
+#   make BUILD=build/bench all build/bench/bench_handlers build/bench/hello_fcgi \
+#       build/bench/sha256_speed
 #   BUILD=build/bench sh bench/limit.sh
 #
 # Settings: BUILD (relative to the top of the tree, as bench/lib.sh wants
@@ -528,6 +529,13 @@ EOF
 		echo "${what%%:*}: $n instructions per process"
 		echo "cgi|${what%%:*}|$n" >>"$cg"
 	done
+fi
+
+# callgrind hides the CPU's SHA extensions, so its counts of the digests
+# are no guide to their speed: the digest of a request, timed natively.
+if [ -x "$BUILD/bench/sha256_speed" ]; then
+	echo "== SHA-256 natively (bench/sha256_speed)"
+	"$BUILD/bench/sha256_speed"
 fi
 
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
