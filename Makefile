@@ -16,16 +16,29 @@ BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= $(PREFIX)/etc
+# Where oauth.fcgi finds oauth-jose.so: ../lib/fcgi-oauth from its own
+# directory (SBINDIR), or beside it, as in a build tree (fcgi/fcgi_jose.c).
+MODULEDIR ?= $(PREFIX)/lib/fcgi-oauth
 BUILD ?= build
 
 CC ?= cc
 CFLAGS ?= -O2 -g
 WARNINGS = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wswitch-enum
-PKGS = fcgi libcjson lmdb libcrypto libseccomp
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS = fcgi libcjson lmdb nettle
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libcrypto libseccomp \
+	2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
-	echo -lfcgi -lcjson -llmdb -lcrypto -lseccomp)
+	echo -lfcgi -lcjson -llmdb -lnettle)
+# libseccomp: at build time only, to compile the sandbox's rules into the
+# filters the program installs (fcgi/sandbox).
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null || \
+	echo -lseccomp)
+# libcrypto: signing alone (common/jose.c), linked by oauthctl and the
+# tests, and by oauth-jose.so, the module oauth.fcgi loads when a process
+# may sign (fcgi/fcgi_jose.c), so that one which does not never maps it.
+CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || \
+	echo -lcrypto)
 # libpq: its header to build, but loaded at run time only by a process
 # that opens a PostgreSQL database (storage/store_pg_lib.c); the tests of
 # the PostgreSQL backend also call it directly.
@@ -37,53 +50,99 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread \
 	$(WARNINGS) $(PKG_CFLAGS) $(PQ_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = -pthread $(LDFLAGS) $(EXTRA_CFLAGS)
 
-CORE_SRC = $(wildcard common/*.c storage/*.c handlers/*.c)
-ADAPTER_SRC = $(filter-out fcgi/fcgi_main.c,$(wildcard fcgi/*.c))
+JOSE_SRC = common/jose.c
+MODULE_SRC = common/jose_module.c
+CORE_SRC = $(filter-out $(JOSE_SRC) $(MODULE_SRC),\
+	$(wildcard common/*.c storage/*.c handlers/*.c))
+ADAPTER_SRC = $(filter-out fcgi/fcgi_main.c fcgi/fcgi_jose.c,\
+	$(wildcard fcgi/*.c))
+# The module's own copies of what jose.c calls, built position-independent.
+MODULE_PIC = $(JOSE_SRC) $(MODULE_SRC) common/jose_names.c common/buf.c \
+	common/b64.c common/crypto.c common/json.c common/urlenc.c
 CTL_SRC = $(wildcard ctl/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 
-CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/obj/%.o) \
+	$(BUILD)/obj/gen/fcgi_sandbox_filters.o
+JOSE_OBJ = $(JOSE_SRC:%.c=$(BUILD)/obj/%.o)
+MODULE_OBJ = $(MODULE_PIC:%.c=$(BUILD)/pic/%.o)
+# The core with jose.c, for what links libcrypto: each calls the other.
+CORE_JOSE = -Wl,--start-group $(BUILD)/libcore.a $(BUILD)/libjose.a \
+	-Wl,--end-group
 ADAPTER_OBJ = $(ADAPTER_SRC:%.c=$(BUILD)/obj/%.o)
 CTL_OBJ = $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-HEADERS = $(wildcard common/*.h storage/*.h handlers/*.h fcgi/*.h ctl/*.h)
+HEADERS = $(wildcard common/*.h storage/*.h handlers/*.h fcgi/*.h \
+	fcgi/sandbox/*.h ctl/*.h)
 
 .PHONY: all check asan deps run install uninstall clean bench bench-peers bench-pg \
 	units reliability fuzz deb check-package
 
-all: $(BUILD)/oauth.fcgi $(BUILD)/oauthctl
+all: $(BUILD)/oauth.fcgi $(BUILD)/oauth-jose.so $(BUILD)/oauthctl
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/pic/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+# The sandbox's filters, compiled from its rules by a program built here.
+$(BUILD)/gen/fcgi_sandbox_gen: fcgi/sandbox/fcgi_sandbox_gen.c \
+	fcgi/sandbox/fcgi_sandbox_rules.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ fcgi/sandbox/fcgi_sandbox_gen.c \
+		fcgi/sandbox/fcgi_sandbox_rules.c $(SECCOMP_LIBS)
+
+$(BUILD)/gen/fcgi_sandbox_filters.c: $(BUILD)/gen/fcgi_sandbox_gen
+	$(BUILD)/gen/fcgi_sandbox_gen >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/fcgi_sandbox_filters.o: $(BUILD)/gen/fcgi_sandbox_filters.c \
+	fcgi/fcgi_sandbox_filters.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ifcgi -c -o $@ $<
+
+$(BUILD)/libjose.a: $(JOSE_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/oauth-jose.so: $(MODULE_OBJ)
+	$(CC) $(ALL_LDFLAGS) -shared $(if $(findstring sanitize,$(EXTRA_CFLAGS)),,\
+		-Wl,-z,defs) -o $@ $^ -lcjson -lnettle $(CRYPTO_LIBS)
 
 $(BUILD)/libcore.a: $(CORE_OBJ) $(ADAPTER_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/oauth.fcgi: $(BUILD)/obj/fcgi/fcgi_main.o $(BUILD)/libcore.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/oauth.fcgi: $(BUILD)/obj/fcgi/fcgi_main.o $(BUILD)/obj/fcgi/fcgi_jose.o \
+	$(BUILD)/libcore.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
 
-$(BUILD)/oauthctl: $(CTL_OBJ) $(BUILD)/libcore.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/oauthctl: $(CTL_OBJ) $(BUILD)/libjose.a $(BUILD)/libcore.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CTL_OBJ) $(CORE_JOSE) $(PKG_LIBS) \
+		$(CRYPTO_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libcore.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) \
+	$(BUILD)/libjose.a $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a \
-		$(PKG_LIBS) $(PQ_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_JOSE) \
+		$(PKG_LIBS) $(CRYPTO_LIBS) $(PQ_LIBS) \
+		$(CMOCKA_LIBS)
 
 # Fuzz harnesses build as plain programs that replay files (tests/fuzz/
 # corpus); with clang, FUZZ_CFLAGS=-fsanitize=fuzzer,address makes them
 # libFuzzer targets, and -fsanitize=fuzzer-no-link in EXTRA_CFLAGS gives
 # the fuzzer the coverage of the library too (make fuzz does both).
-$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libcore.a
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libjose.a \
+	$(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(FUZZ_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
-		$(if $(FUZZ_CFLAGS),,tests/fuzz/replay.c) $(BUILD)/libcore.a \
-		$(PKG_LIBS)
+		$(if $(FUZZ_CFLAGS),,tests/fuzz/replay.c) $(CORE_JOSE) \
+		$(PKG_LIBS) $(CRYPTO_LIBS)
 
 units: $(UNIT_BIN) $(FUZZ_BIN)
 
@@ -108,24 +167,25 @@ asan:
 run: deps all
 	@sh scripts/demo.sh
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libjose.a $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a \
-		$(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_JOSE) \
+		$(PKG_LIBS) $(CRYPTO_LIBS)
 
 # The reliability suites (tests/reliability): minutes, not part of check.
 $(BUILD)/tests/reliability/%: tests/reliability/%.c \
-	$(wildcard tests/unit/*.h) $(BUILD)/libcore.a
+	$(wildcard tests/unit/*.h) $(BUILD)/libjose.a $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libcore.a \
-		$(PKG_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CORE_JOSE) \
+		$(PKG_LIBS) $(CRYPTO_LIBS) $(CMOCKA_LIBS)
 
 reliability:
 	@RELIABILITY=1 sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/reliability/race
 	@BUILD=$(BUILD) sh tests/reliability/run.sh
 
-bench: all $(BUILD)/bench/bench_handlers $(BUILD)/bench/hello_fcgi
+bench: all $(BUILD)/bench/bench_handlers $(BUILD)/bench/hello_fcgi \
+	$(BUILD)/bench/sha256_speed
 	@BUILD=$(BUILD) sh bench/run.sh
 	@BUILD=$(BUILD) sh bench/limit.sh
 
@@ -141,6 +201,8 @@ install: all
 		$(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/oauth.fcgi $(DESTDIR)$(SBINDIR)/oauth.fcgi
 	install -m 0755 $(BUILD)/oauthctl $(DESTDIR)$(BINDIR)/oauthctl
+	install -d $(DESTDIR)$(MODULEDIR)
+	install -m 0644 $(BUILD)/oauth-jose.so $(DESTDIR)$(MODULEDIR)/oauth-jose.so
 	for m in docs/*.8; do \
 		[ -f "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/ ; \
 	done; true
@@ -165,6 +227,7 @@ check-package:
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/oauth.fcgi $(DESTDIR)$(BINDIR)/oauthctl \
+		$(DESTDIR)$(MODULEDIR)/oauth-jose.so \
 		$(DESTDIR)$(MANDIR)/man8/oauth.fcgi.8 \
 		$(DESTDIR)$(MANDIR)/man8/oauthctl.8
 

@@ -132,6 +132,7 @@ trap 'exit 1' PIPE
 
 mkdir -p "$tmp/bin" "$tmp/db" "$tmp/run/htdocs" &&
     cp "$FCGI" "$tmp/bin/oauth.fcgi" && cp "$OAUTHCTL" "$tmp/bin/oauthctl" &&
+    cp "$(dirname "$FCGI")/oauth-jose.so" "$tmp/bin/" &&
     chmod 0700 "$tmp/db" || exit 1
 : >"$tmp/htpasswd"
 

@@ -341,7 +341,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "bench_handlers: %s\n", err);
 		return 1;
 	}
-	if (crypto_init() == -1 ||
+	if (jose_init(1) == -1 ||
 	    store_open(argv[1], cfg.map_size,
 		STORE_OPEN_CREATE | store_open_sync_flags(cfg.db_sync),
 		&store, NULL, 0) != STORE_OK ||

@@ -1,46 +1,45 @@
 /*
  * Base64 in the two shapes we need: unpadded base64url (RFC 4648 §5) for
  * the tokens and secrets we mint, and strict padded base64 (RFC 4648 §4)
- * for the credentials of HTTP Basic (RFC 7617 §2).  OpenSSL does the bit
- * shuffling; the checks OpenSSL does not make (alphabet, padding, leftover
- * bits) are made here first.
+ * for the credentials of HTTP Basic (RFC 7617 §2).  nettle encodes;
+ * decoding is checked strictly here (alphabet, padding, leftover bits),
+ * and the check already has each character's value, so it decodes too.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <nettle/base64.h>
 
 #include "common.h"
-
-/*
- * EVP_EncodeBlock and EVP_DecodeBlock take an int length: feed them chunks
- * that are whole groups (3 bytes in, 4 characters out) and far below
- * INT_MAX.
- */
-#define B64_ENCODE_CHUNK (3 * 4096)
-#define B64_DECODE_CHUNK (4 * 4096)
 
 static int b64_value(unsigned char);
 
 /*
- * Returns the 6-bit value of a character of the standard alphabet (RFC 4648
- * §4, table 1), or -1 for anything else, '=' and whitespace included.
+ * 1 + the 6-bit value of each character of the standard alphabet (RFC
+ * 4648 §4, table 1); 0 for anything else, '=' and whitespace included.
  */
+static const unsigned char b64_values[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6,
+	['G'] = 7, ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12,
+	['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16, ['Q'] = 17,
+	['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
+	['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27,
+	['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+	['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37,
+	['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42,
+	['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47,
+	['v'] = 48, ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52,
+	['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
+	['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62,
+	['+'] = 63, ['/'] = 64,
+};
+
+/* The 6-bit value of c, or -1 when c is not of the alphabet. */
 static int
 b64_value(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	return (int)b64_values[c] - 1;
 }
 
 /*
@@ -53,8 +52,8 @@ b64_value(unsigned char c)
 size_t
 b64url_encode(const unsigned char *in, size_t len, char *out, size_t outsize)
 {
-	unsigned char tail[5];	/* one group of 4 and EVP's NUL */
-	size_t full, rem, need, n, i, o;
+	char tail[4];		/* the last, padded group */
+	size_t full, rem, need, i;
 
 	full = len / 3;
 	rem = len % 3;
@@ -64,20 +63,12 @@ b64url_encode(const unsigned char *in, size_t len, char *out, size_t outsize)
 	if (out == NULL || outsize == 0 || need > outsize - 1)
 		return 0;
 
-	/*
-	 * Whole groups go straight into out: EVP_EncodeBlock writes 4
-	 * characters per 3 bytes plus a NUL, which fits while need + 1 does.
-	 */
-	for (i = 0, o = 0; i < full * 3; i += n, o += n / 3 * 4) {
-		n = full * 3 - i;
-		if (n > B64_ENCODE_CHUNK)
-			n = B64_ENCODE_CHUNK;
-		(void)EVP_EncodeBlock((unsigned char *)out + o, in + i, (int)n);
-	}
+	/* Whole groups go straight into out, 4 characters per 3 bytes. */
+	base64_encode_raw(out, full * 3, in);
 	/* The last 1 or 2 bytes would come out padded: encode aside. */
 	if (rem != 0) {
-		(void)EVP_EncodeBlock(tail, in + full * 3, (int)rem);
-		memcpy(out + o, tail, rem + 1);
+		base64_encode_raw(tail, rem, in + full * 3);
+		memcpy(out + full * 4, tail, rem + 1);
 	}
 	out[need] = '\0';
 
@@ -103,8 +94,8 @@ int
 b64_decode(const char *in, size_t len, unsigned char *out, size_t outsize,
     size_t *outlen)
 {
-	unsigned char last[3];
-	size_t pad, need, n, i, o;
+	uint32_t group = 0;
+	size_t pad, need, i, o;
 	int v;
 
 	/* RFC 4648 §4: the final group is always padded out to 4. */
@@ -122,44 +113,40 @@ b64_decode(const char *in, size_t len, unsigned char *out, size_t outsize,
 		if (in[len - 2] == '=')
 			pad++;
 	}
+	need = len / 4 * 3 - pad;
+	if (need > outsize)
+		return -1;
 	/*
-	 * EVP_DecodeBlock skips whitespace and stops at '=' anywhere, so the
-	 * alphabet is checked here; a third '=' fails this check.
+	 * The alphabet is checked before anything is written (a third '='
+	 * fails it); RFC 4648 §3.5: the bits of the last character that do
+	 * not fit in a byte must be zero, or one byte string has several
+	 * encodings.
 	 */
 	for (i = 0; i < len - pad; i++)
 		if (b64_value((unsigned char)in[i]) == -1)
 			return -1;
-	/*
-	 * RFC 4648 §3.5: the bits of the last character that do not fit in
-	 * a byte must be zero, or one byte string has several encodings.
-	 */
 	if (pad > 0) {
 		v = b64_value((unsigned char)in[len - pad - 1]);
 		if ((pad == 1 && (v & 0x03) != 0) ||
 		    (pad == 2 && (v & 0x0f) != 0))
 			return -1;
 	}
-
-	need = len / 4 * 3 - pad;
-	if (need > outsize)
-		return -1;
-
-	/*
-	 * EVP_DecodeBlock returns 3 bytes for every group, padding included:
-	 * decode all but the last group into out, and the last one aside.
-	 */
-	for (i = 0, o = 0; i < len - 4; i += n, o += n / 4 * 3) {
-		n = len - 4 - i;
-		if (n > B64_DECODE_CHUNK)
-			n = B64_DECODE_CHUNK;
-		if (EVP_DecodeBlock(out + o, (const unsigned char *)in + i,
-		    (int)n) != (int)(n / 4 * 3))
-			return -1;
+	/* 24 bits a group; the padding's characters count as zero. */
+	for (i = 0, o = 0; i < len; i += 4) {
+		group = (uint32_t)b64_value((unsigned char)in[i]) << 18 |
+		    (uint32_t)b64_value((unsigned char)in[i + 1]) << 12;
+		if (i + 4 < len || pad < 2)
+			group |= (uint32_t)b64_value((unsigned char)in[i + 2])
+			    << 6;
+		if (i + 4 < len || pad < 1)
+			group |= (uint32_t)b64_value((unsigned char)in[i + 3]);
+		out[o++] = (unsigned char)(group >> 16);
+		if (o < need)
+			out[o++] = (unsigned char)(group >> 8);
+		if (o < need)
+			out[o++] = (unsigned char)group;
 	}
-	if (EVP_DecodeBlock(last, (const unsigned char *)in + len - 4, 4) != 3)
-		return -1;
-	memcpy(out + o, last, 3 - pad);
-	crypto_wipe(last, sizeof(last));
+	crypto_wipe(&group, sizeof(group));
 
 	if (outlen != NULL)
 		*outlen = need;

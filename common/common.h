@@ -70,8 +70,6 @@ char *buf_steal(struct buf *);
 void buf_free(struct buf *);
 
 /* crypto.c */
-int crypto_init(void);
-int crypto_init_config(int);
 int crypto_seeds_without_files(void);
 int crypto_random(unsigned char *, size_t);
 int crypto_sha256(const void *, size_t, unsigned char[TOKEN_HASH_LEN]);
@@ -96,7 +94,7 @@ void token_string_jti(const unsigned char[TOKEN_JTI_RAW_LEN],
 size_t b64url_encode(const unsigned char *, size_t, char *, size_t);
 int b64_decode(const char *, size_t, unsigned char *, size_t, size_t *);
 
-/* jose.c */
+/* jose.c and jose_names.c */
 #define JOSE_JWS_MAX 16384	  /* bytes of a compact JWS, made or verified */
 #define JOSE_PEM_MAX 16384	  /* bytes of a private key's PEM */
 #define JOSE_KID_LEN 43		  /* base64url of a SHA-256 thumbprint */
@@ -123,6 +121,7 @@ struct cJSON;
 
 const char *jose_alg_name(enum jose_alg);
 int jose_alg_parse(const char *, enum jose_alg *);
+int jose_init(int);
 int jose_key_generate(enum jose_alg, struct buf *);
 int jose_key_parse(enum jose_alg, const char *, size_t, EVP_PKEY **);
 int jose_key_load(enum jose_alg, const char *, size_t, EVP_PKEY **);
@@ -137,6 +136,20 @@ int jose_verify(EVP_PKEY *, enum jose_alg, const char *, size_t,
     struct cJSON **, struct buf *);
 int jose_b64url_decode(const char *, size_t, unsigned char *, size_t,
     size_t *);
+
+/*
+ * What oauth.fcgi calls of jose.c, which it loads as a module
+ * (JOSE_MODULE_SYMBOL, fcgi/fcgi_jose.c) so that a process which
+ * signs nothing never maps libcrypto; oauthctl and the tests link jose.c.
+ */
+struct jose_ops {
+	int (*init)(int);
+	int (*key_load)(enum jose_alg, const char *, size_t, EVP_PKEY **);
+	void (*key_free)(EVP_PKEY *);
+	int (*sign)(EVP_PKEY *, enum jose_alg, const char *, const char *,
+	    const char *, size_t, struct buf *);
+};
+#define JOSE_MODULE_SYMBOL "jose_module_ops"
 
 /* json.c */
 int json_prescan(const char *, size_t);

@@ -1,6 +1,8 @@
 /*
  * JOSE: the signing keys, public JWKs and compact JWS of signed tokens
- * (RFC 7515, 7517, 7518, 7638, 8037), through OpenSSL 3 and cJSON.  Three
+ * (RFC 7515, 7517, 7518, 7638, 8037), through OpenSSL 3 and cJSON: the one
+ * part of the program that links libcrypto (oauth.fcgi loads it as a
+ * module, fcgi/fcgi_jose.c, when a process may sign).  Three
  * algorithms and no others: RS256, ES256 and EdDSA over Ed25519, each bound
  * to one kind of key, so a key is never used with an algorithm it was not
  * made for.  jose_verify is written for hostile input: the length is capped
@@ -56,45 +58,7 @@ static int jose_sig_check(EVP_PKEY *, enum jose_alg, const void *, size_t,
 static int jose_json_check(const cJSON *, int);
 static int jose_header_parse(const char *, size_t, enum jose_alg, cJSON **);
 
-static const char *const jose_alg_names[JOSE_ALG__MAX] = {
-	[JOSE_ALG_RS256] = "RS256",
-	[JOSE_ALG_ES256] = "ES256",
-	[JOSE_ALG_EDDSA] = "EdDSA",
-};
-
 static EVP_MD *jose_sha256_md;
-
-/*
- * Returns the name of alg as JWS spells it ("RS256", "ES256", "EdDSA"), or
- * NULL when alg is out of range.
- */
-const char *
-jose_alg_name(enum jose_alg alg)
-{
-	if ((unsigned)alg >= JOSE_ALG__MAX)
-		return NULL;
-	return jose_alg_names[alg];
-}
-
-/*
- * Sets *alg from its JWS name, compared exactly: algorithm names are
- * case-sensitive (RFC 7515 §4.1.1).  Returns 0, or -1 with *alg unchanged
- * for any other name, "none" and the HMAC algorithms included.
- */
-int
-jose_alg_parse(const char *name, enum jose_alg *alg)
-{
-	unsigned i;
-
-	if (name == NULL)
-		return -1;
-	for (i = 0; i < JOSE_ALG__MAX; i++)
-		if (strcmp(name, jose_alg_names[i]) == 0) {
-			*alg = (enum jose_alg)i;
-			return 0;
-		}
-	return -1;
-}
 
 /*
  * The SHA-256 of RS256 and ES256, fetched once per process so signing does
@@ -106,6 +70,22 @@ jose_md(void)
 	if (jose_sha256_md == NULL)
 		jose_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	return jose_sha256_md;
+}
+
+/*
+ * Sets OpenSSL up for signing, once, before any other OpenSSL call of the
+ * process and before its threads start: without openssl.cnf unless
+ * load_config (it sets policy for TLS, which only libpq does here; reading
+ * it cost a CGI process 15% of its instructions), and with the digest
+ * fetched.  Returns 0, or -1 when OpenSSL cannot start or has no SHA-256.
+ */
+int
+jose_init(int load_config)
+{
+	if (!load_config &&
+	    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
+		return -1;
+	return jose_md() != NULL ? 0 : -1;
 }
 
 /*
@@ -471,7 +451,7 @@ jose_jwk_public(const EVP_PKEY *pkey, enum jose_alg alg, const char *kid,
 	}
 	ok = ok && (kid == NULL ||
 	    cJSON_AddStringToObject(jwk, "kid", kid) != NULL) &&
-	    cJSON_AddStringToObject(jwk, "alg", jose_alg_names[alg]) != NULL &&
+	    cJSON_AddStringToObject(jwk, "alg", jose_alg_name(alg)) != NULL &&
 	    cJSON_AddStringToObject(jwk, "use", "sig") != NULL;
 	if (!ok) {
 		cJSON_Delete(jwk);
@@ -497,58 +477,6 @@ jose_buf_b64url(struct buf *b, const unsigned char *in, size_t len)
 	rc = b64url_encode(in, len, tmp, need + 1) == need &&
 	    buf_append(b, tmp, need) == 0 ? 0 : -1;
 	free(tmp);
-	return rc;
-}
-
-/*
- * Decodes len characters of strict unpadded base64url (RFC 7515 §2, RFC
- * 4648 §5): the URL-safe alphabet only, no '=', no whitespace, a length
- * that is not 1 modulo 4, and zero bits after the last byte (RFC 4648
- * §3.5), so each byte string has exactly one encoding.  On success writes
- * the bytes to out (not NUL-terminated) and their count to *outlen (when
- * outlen is not NULL) and returns 0.  Returns -1, with nothing written to
- * out or *outlen, on malformed input, on more than JOSE_JWS_MAX characters
- * or when outsize is too small.
- */
-int
-jose_b64url_decode(const char *in, size_t len, unsigned char *out,
-    size_t outsize, size_t *outlen)
-{
-	char *std;
-	size_t i, padded;
-	unsigned char c;
-	int rc = -1;
-
-	if (len % 4 == 1 || len > JOSE_JWS_MAX)
-		return -1;
-	if (len == 0) {
-		if (outlen != NULL)
-			*outlen = 0;
-		return 0;
-	}
-	/* Map onto the standard alphabet and pad, then decode strictly. */
-	padded = (len + 3) / 4 * 4;
-	if ((std = malloc(padded)) == NULL)
-		return -1;
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)in[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9'))
-			std[i] = (char)c;
-		else if (c == '-')
-			std[i] = '+';
-		else if (c == '_')
-			std[i] = '/';
-		else
-			goto out;
-	}
-	for (; i < padded; i++)
-		std[i] = '=';
-	rc = b64_decode(std, padded, out, outsize, outlen);
-out:
-	/* The text may be a secret (a JWK's d): do not leave a copy. */
-	crypto_wipe(std, padded);
-	free(std);
 	return rc;
 }
 
@@ -719,7 +647,7 @@ jose_sign(EVP_PKEY *pkey, enum jose_alg alg, const char *kid, const char *typ,
 	    len > JOSE_JWS_MAX)
 		return -1;
 	if ((hdr = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(hdr, "alg", jose_alg_names[alg]) == NULL ||
+	    cJSON_AddStringToObject(hdr, "alg", jose_alg_name(alg)) == NULL ||
 	    (kid != NULL && cJSON_AddStringToObject(hdr, "kid", kid) == NULL) ||
 	    (typ != NULL && cJSON_AddStringToObject(hdr, "typ", typ) == NULL) ||
 	    (hjson = cJSON_PrintUnformatted(hdr)) == NULL)
@@ -815,7 +743,7 @@ jose_header_parse(const char *s, size_t len, enum jose_alg alg, cJSON **out)
 	 */
 	a = cJSON_GetObjectItemCaseSensitive(root, "alg");
 	if (!cJSON_IsString(a) || a->valuestring == NULL ||
-	    strcmp(a->valuestring, jose_alg_names[alg]) != 0)
+	    strcmp(a->valuestring, jose_alg_name(alg)) != 0)
 		goto bad;
 	if (cJSON_GetObjectItemCaseSensitive(root, "crit") != NULL)
 		goto bad;

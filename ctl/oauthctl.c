@@ -396,8 +396,8 @@ main(int argc, char *argv[])
 		return ctl_flush(&ctl);
 	}
 
-	if (crypto_init() == -1)
-		return ctl_fail(&ctl, "OpenSSL offers no SHA-256");
+	if (jose_init(1) == -1)
+		return ctl_fail(&ctl, "OpenSSL cannot start or has no SHA-256");
 	ctl.now = clock_now();
 
 	rv = cmd->run(&ctl, argc - i - used, argv + i + used);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "../handlers/handlers.h"
+#include "fcgi_sandbox_filters.h"
 
 /* Caps on the CGI variables we copy (RFC 3875 §4.1); over a cap is a 400. */
 #define FCGI_METHOD_MAX 16	    /* bytes of REQUEST_METHOD */
@@ -85,13 +86,8 @@ int fcgi_listen_prepare(int, unsigned);
 enum fcgi_listen_verdict fcgi_listen_accept_error(int);
 unsigned fcgi_listen_backoff_ms(unsigned);
 
-/* Which filter fcgi_sandbox_enter installs. */
-enum fcgi_sandbox_mode {
-	FCGI_SANDBOX_CGI = 0,		/* one request on stdin and stdout */
-	FCGI_SANDBOX_FASTCGI,		/* a listening socket, accept loop */
-	FCGI_SANDBOX_THREADS,		/* the same, in every thread */
-	FCGI_SANDBOX_MODE__MAX
-};
+/* fcgi_jose.c */
+int fcgi_jose_load(int);
 
 /* fcgi_sandbox.c */
 int fcgi_sandbox_enter(enum fcgi_sandbox_mode, int);

@@ -443,22 +443,6 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	/*
-	 * openssl.cnf sets policy for TLS, which only libpq does here: it is
-	 * read with PostgreSQL, or when OPENSSL_CONF names one (a FIPS
-	 * configuration, say).
-	 */
-	if (crypto_init_config(getenv("OPENSSL_CONF") != NULL ||
-	    store_is_uri(cfg.db_path)) == -1) {
-		log_event("cannot initialise the crypto library");
-		if (cgi) {
-			response_error(&resp, OAUTH_SERVER_ERROR,
-			    "the server cannot start");
-			fcgi_main_cgi_fail(&resp);
-		}
-		config_free(&cfg);
-		return 1;
-	}
-	/*
 	 * One environment or connection per process, opened before any
 	 * request; a PostgreSQL server down now is connected to later, its
 	 * requests answered 503 meanwhile.  A URI may hold a password: it
@@ -479,6 +463,18 @@ main(int argc, char *argv[])
 		config_free(&cfg);
 		return 1;
 	}
+
+	/*
+	 * Signing's module, before the sandbox and the threads: in every
+	 * FastCGI process, in a CGI process only for a request that may
+	 * sign.  openssl.cnf sets policy for TLS, which only libpq does
+	 * here: it is read with PostgreSQL, or when OPENSSL_CONF names one
+	 * (a FIPS configuration, say).  Without the module the rest serves.
+	 */
+	if (!cgi || handler_may_sign(getenv("PATH_INFO"),
+	    getenv("HTTP_ACCEPT")))
+		(void)fcgi_jose_load(getenv("OPENSSL_CONF") != NULL ||
+		    store_is_uri(cfg.db_path));
 
 	memset(&env, 0, sizeof(env));
 	env.config = &cfg;

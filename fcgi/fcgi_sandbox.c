@@ -1,238 +1,70 @@
 /*
  * The responder's sandbox: once the configuration is read, the database
  * open and the FastCGI socket ready, a seccomp filter narrows the process
- * to the system calls serving requests needs.  No file can be opened, no
- * socket created or connected, no program run after that.  With a
- * PostgreSQL database the process must be able to connect again when its
- * connection is lost, so it keeps what libpq needs for that: creating a
- * unix or IP socket, connecting it, and opening and listing files
- * read-only (its password file, TLS certificates, the resolver's and
- * GSSAPI's configuration); still no file
- * can be written or created, and nothing run.
- *
- * A call outside the list kills the process (SCMP_ACT_KILL_PROCESS), as a
- * pledge(2) violation does on OpenBSD, rather than failing with EPERM: a
- * responder that makes a call it never needs is compromised or on a path
- * nobody tested, and letting it go on with a failed fsync or mmap could
- * turn into wrong answers or a database error on every request afterwards,
- * where a dead process is plain to see (the web server logs its signal,
- * SIGSYS) and is started again by its process manager.
- *
- * A sanitizer build is the exception: its runtime reads /proc, stops the
- * world with ptrace(2) for the leak check at exit and may try to run a
- * symbolizer for a report.  There the filter allows a documented wider
- * list and refuses the rest with EPERM, so that a report is never cut
- * short by the filter; execve(2) stays refused.
+ * to the system calls serving requests needs (the rules, and why, are in
+ * fcgi/sandbox/fcgi_sandbox_rules.c).  The filters are compiled when the
+ * program is built, so entering the sandbox is two system calls, not the
+ * building of a filter: a CGI process enters it on every request.
  */
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <seccomp.h>
-
 #include "fcgi.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define FCGI_SANDBOX_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FCGI_SANDBOX_SANITIZER 1
-#endif
-#endif
-#ifndef FCGI_SANDBOX_SANITIZER
-#define FCGI_SANDBOX_SANITIZER 0
-#endif
-
-/* The system calls every mode needs, with why. */
-static const int fcgi_sandbox_common[] = {
-	/* The request and response: stdin/stdout, or the connection. */
-	SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(write), SCMP_SYS(writev),
-	/* LMDB: pages read and written, commits flushed, files sized. */
-	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(lseek),
-	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(msync),
-	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(ftruncate),
-	/* LMDB's reader table locks (fcntl) and robust mutexes (futex). */
-	SCMP_SYS(fcntl), SCMP_SYS(futex), SCMP_SYS(getpid), SCMP_SYS(gettid),
-	/* malloc, and LMDB's map, mapped again on MDB_MAP_RESIZED. */
-	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
-	/* OpenSSL's CSPRNG reseeding. */
-	SCMP_SYS(getrandom),
-	/* The clock, when the vDSO does not answer. */
-	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),
-	/* The stop signals, blocked around each request. */
-	SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
-	SCMP_SYS(rt_sigaction), SCMP_SYS(restart_syscall),
-	/* Closing the database and the connections; leaving. */
-	SCMP_SYS(close), SCMP_SYS(exit), SCMP_SYS(exit_group),
-};
-
-/* What FastCGI adds: libfcgi's accept loop and our back-off. */
-static const int fcgi_sandbox_fastcgi[] = {
-	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(poll), SCMP_SYS(ppoll),
-	SCMP_SYS(select), SCMP_SYS(pselect6), SCMP_SYS(shutdown),
-	SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getpeername),
-	SCMP_SYS(getsockname), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
-	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
-};
-
-/* What a PostgreSQL connection adds, beside socket, connect and openat. */
-static const int fcgi_sandbox_postgresql[] = {
-	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(setsockopt),
-	SCMP_SYS(getsockopt), SCMP_SYS(getpeername), SCMP_SYS(getsockname),
-	SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg),
-	SCMP_SYS(sendmsg), SCMP_SYS(shutdown), SCMP_SYS(getuid),
-	SCMP_SYS(geteuid), SCMP_SYS(stat), SCMP_SYS(uname),
-	/* GSSAPI, which libpq tries over TCP, lists /etc/gss/mech.d. */
-	SCMP_SYS(getdents64), SCMP_SYS(getdents),
-};
-
-/*
- * What the sanitizer runtime adds, in sanitizer builds only: reading
- * /proc/self (maps, task list, its own path), the leak checker's tracer
- * thread (clone, ptrace, wait4, prctl, sched_yield, sigaltstack) and its
- * reports' output.
- */
-static const int fcgi_sandbox_sanitizer[] = {
-	SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(readlink),
-	SCMP_SYS(readlinkat), SCMP_SYS(getdents), SCMP_SYS(getdents64),
-	SCMP_SYS(clone),
-	SCMP_SYS(clone3), SCMP_SYS(ptrace), SCMP_SYS(wait4),
-	SCMP_SYS(waitid), SCMP_SYS(prctl), SCMP_SYS(sched_yield),
-	SCMP_SYS(sigaltstack), SCMP_SYS(mprotect), SCMP_SYS(getppid),
-	SCMP_SYS(tgkill), SCMP_SYS(kill),
-	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(uname),
-	SCMP_SYS(getrlimit), SCMP_SYS(prlimit64), SCMP_SYS(sched_getaffinity),
-	SCMP_SYS(process_vm_readv), SCMP_SYS(pipe2), SCMP_SYS(dup2),
-	SCMP_SYS(dup3), SCMP_SYS(access), SCMP_SYS(faccessat),
-	SCMP_SYS(mmap),
-};
-
-/* Adds each call of list to ctx.  Returns 0, or a negative errno. */
-static int
-fcgi_sandbox_allow(scmp_filter_ctx ctx, const int *list, size_t n)
-{
-	size_t i;
-	int rc;
-
-	for (i = 0; i < n; i++)
-		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, list[i], 0)) <
-		    0)
-			return rc;
-	return 0;
-}
-
-/*
- * Adds the calls whose arguments matter: mmap and mprotect without
- * PROT_EXEC, so that no new code can be mapped; ioctl for TCGETS only,
- * which stdio asks of a stream it sets up.  Returns 0, or a negative errno.
- */
-static int
-fcgi_sandbox_allow_args(scmp_filter_ctx ctx)
-{
-	int rc;
-
-	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0 ||
-	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0 ||
-	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-	    SCMP_A1(SCMP_CMP_EQ, TCGETS))) < 0)
-		return rc;
-	return 0;
-}
-
-/*
- * Adds what reconnecting to PostgreSQL needs: its calls, sockets of the
- * unix and IP families only, and openat without write access, creation
- * or truncation.  Returns 0, or a negative errno.
- */
-static int
-fcgi_sandbox_allow_postgresql(scmp_filter_ctx ctx)
-{
-	static const int families[] = { AF_UNIX, AF_INET, AF_INET6 };
-	size_t i;
-	int rc;
-
-	if ((rc = fcgi_sandbox_allow(ctx, fcgi_sandbox_postgresql,
-	    sizeof(fcgi_sandbox_postgresql) / sizeof(int))) < 0)
-		return rc;
-	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++)
-		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
-		    SCMP_SYS(socket), 1,
-		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]))) < 0)
-			return rc;
-	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect),
-	    0)) < 0 ||
-	    (rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
-	    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC |
-	    O_APPEND, O_RDONLY))) < 0)
-		return rc;
-	return 0;
-}
-
-/*
- * What the threaded responder adds: the stopping main thread signals its
- * workers (tgkill, only within this process), and the filter is put on
- * every thread at once (the workers exist already).  Returns 0, or a
- * negative errno.
- */
-static int
-fcgi_sandbox_allow_threads(scmp_filter_ctx ctx)
-{
-	int rc;
-
-	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()))) < 0)
-		return rc;
-	return seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-}
 
 /*
  * Installs the filter of mode, with what a PostgreSQL database needs when
- * postgresql is set, on the calling process (and whatever it
- * forks or clones later; nothing can remove it).  Sets no_new_privs,
- * which seccomp needs of an unprivileged process.  Returns 0, or -1
- * having logged why; the process is then as it was and must not serve.
+ * postgresql is set, on the calling process (and whatever it forks or
+ * clones later; nothing can remove it); for FCGI_SANDBOX_THREADS on every
+ * thread at once, the workers being started already, with tgkill allowed
+ * within this process.  Sets no_new_privs, which seccomp needs of an
+ * unprivileged process.  Returns 0, or -1 having logged why; the process
+ * is then as it was and must not serve.
  */
 int
 fcgi_sandbox_enter(enum fcgi_sandbox_mode mode, int postgresql)
 {
-	scmp_filter_ctx ctx;
-	uint32_t deny;
-	int rc;
+	const struct fcgi_sandbox_filter *f;
+	struct sock_filter *code;
+	struct sock_fprog prog;
+	unsigned long flags = 0;
+	size_t i;
+	long rc;
 
-	deny = FCGI_SANDBOX_SANITIZER ? SCMP_ACT_ERRNO(EPERM) :
-	    SCMP_ACT_KILL_PROCESS;
-	if ((ctx = seccomp_init(deny)) == NULL) {
-		log_event("sandbox: cannot set up a seccomp filter");
+	if ((unsigned)mode >= FCGI_SANDBOX_MODE__MAX)
+		return -1;
+	f = &fcgi_sandbox_filters[mode][postgresql != 0];
+	if ((code = malloc(f->len * sizeof(*code))) == NULL) {
+		log_event("sandbox: out of memory");
 		return -1;
 	}
-	rc = fcgi_sandbox_allow(ctx, fcgi_sandbox_common,
-	    sizeof(fcgi_sandbox_common) / sizeof(int));
-	if (rc == 0)
-		rc = fcgi_sandbox_allow_args(ctx);
-	if (rc == 0 && mode != FCGI_SANDBOX_CGI)
-		rc = fcgi_sandbox_allow(ctx, fcgi_sandbox_fastcgi,
-		    sizeof(fcgi_sandbox_fastcgi) / sizeof(int));
-	if (rc == 0 && mode == FCGI_SANDBOX_THREADS)
-		rc = fcgi_sandbox_allow_threads(ctx);
-	if (rc == 0 && postgresql)
-		rc = fcgi_sandbox_allow_postgresql(ctx);
-	if (rc == 0 && FCGI_SANDBOX_SANITIZER)
-		rc = fcgi_sandbox_allow(ctx, fcgi_sandbox_sanitizer,
-		    sizeof(fcgi_sandbox_sanitizer) / sizeof(int));
-	if (rc == 0)
-		rc = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (rc < 0) {
+	memcpy(code, f->code, f->len * sizeof(*code));
+	if (mode == FCGI_SANDBOX_THREADS) {
+		for (i = 0; i < f->len; i++)
+			if (code[i].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
+			    code[i].k == FCGI_SANDBOX_PID_PLACEHOLDER)
+				code[i].k = (__u32)getpid();
+		flags = SECCOMP_FILTER_FLAG_TSYNC;
+	}
+	prog.len = f->len;
+	prog.filter = code;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		rc = -1;
+	else
+		rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags,
+		    &prog);
+	free(code);
+	/* With TSYNC, a thread that could not take the filter: its id. */
+	if (rc != 0) {
 		log_event("sandbox: cannot install the seccomp filter: %s",
-		    strerror(-rc));
+		    rc > 0 ? "a thread could not take it" : strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -183,6 +183,8 @@ void client_auth_fail(struct response *, const struct request *,
 void handler_dispatch(const struct handler_env *, const struct request *,
     struct response *);
 char *handler_issuer(const struct handler_env *, const struct request *);
+int handler_may_sign(const char *, const char *);
+int handler_introspect_wants_jwt(const char *);
 
 /* What a grant hands back to the token endpoint. */
 struct token_issue {

@@ -47,8 +47,8 @@ introspect_range_is_jwt(const char *p, size_t n)
 }
 
 /* Whether the Accept header asks for the signed answer (RFC 9701 §4). */
-static int
-introspect_wants_jwt(const char *accept)
+int
+handler_introspect_wants_jwt(const char *accept)
 {
 	const char *p = accept, *end;
 	size_t n;
@@ -158,7 +158,7 @@ handler_introspect(const struct handler_env *env, const struct request *req,
 	struct json_writer w;
 	struct buf inner = {0};
 	char *issuer = NULL;
-	int jwt = introspect_wants_jwt(req->accept);
+	int jwt = handler_introspect_wants_jwt(req->accept);
 
 	if (presented_begin(env, req, resp, PRESENTED_BEARER, &p) == -1)
 		goto out;

@@ -57,6 +57,22 @@ handler_dispatch(const struct handler_env *env, const struct request *req,
 	response_error(resp, OAUTH_NOT_FOUND, "no such endpoint");
 }
 
+/*
+ * Whether a request for path (PATH_INFO), with the Accept header accept,
+ * may sign: at /token (a JWT access token, an id_token) and a signed
+ * introspection answer.  A CGI process loads the signing module for these
+ * alone (fcgi/fcgi_main.c); for any other, what signs would fail.
+ */
+int
+handler_may_sign(const char *path, const char *accept)
+{
+	if (path == NULL)
+		return 0;
+	return strcmp(path, "/token") == 0 ||
+	    (strcmp(path, "/introspect") == 0 &&
+		handler_introspect_wants_jwt(accept));
+}
+
 /* 1 when s is a host[:port] fit to put in a URL: letters, digits, "-._:[]". */
 static int
 router_host_valid(const char *s)

@@ -10,9 +10,9 @@
 
 set -u
 
-# Building: compiler, make, pkg-config and the six libraries.
+# Building: compiler, make, pkg-config and the seven libraries.
 BUILD_PKGS="gcc make pkg-config libc6-dev libfcgi-dev libcjson-dev
-liblmdb-dev libssl-dev libseccomp-dev libpq-dev"
+liblmdb-dev nettle-dev libssl-dev libseccomp-dev libpq-dev"
 # Testing and the demo: cmocka units, lighttpd for tests/web and make run,
 # python3 for run_cases.py, curl to poll the test server, lmdb-utils for
 # mdb_dump in tests/ctl.
@@ -34,7 +34,7 @@ PKGS=$(echo $BUILD_PKGS $TEST_PKGS)
 [ "${WEB_SERVERS:-1}" = 1 ] && PKGS=$(echo $PKGS $WEB_PKGS)
 [ "${RELIABILITY:-0}" = 1 ] && PKGS=$(echo $PKGS $RELIABILITY_PKGS)
 [ "${PACKAGE:-0}" = 1 ] && PKGS=$(echo $PKGS $PACKAGE_PKGS)
-LIBS="fcgi libcjson lmdb libcrypto libseccomp libpq cmocka"
+LIBS="fcgi libcjson lmdb nettle libcrypto libseccomp libpq cmocka"
 
 if ! command -v dpkg-query >/dev/null 2>&1 ||
     ! command -v apt-get >/dev/null 2>&1; then

@@ -198,6 +198,43 @@ check "$(env OAUTH_DB="$tmp/db" REQUEST_METHOD=GET PATH_INFO="$META" \
     SERVER_NAME=localhost SERVER_PORT=80 "$FCGI" </dev/null 2>/dev/null |
     head -n 1 | tr -d '\r')" "Status: 200 OK" "a sandboxed CGI run answers"
 
+# The signing module (oauth-jose.so, fcgi/fcgi_jose.c): a CGI request that
+# cannot sign never maps libcrypto; one to /token, or asking for a signed
+# introspection answer, loads the module and libcrypto with it; so does a
+# FastCGI process, at start.  Without the module a request is still
+# answered, and the log says why signing cannot be done.
+# cgi_libs PATH [VAR=VALUE...]: what the dynamic linker loaded for a CGI
+# request to PATH, one file a line.
+cgi_libs() {
+	_path=$1
+	shift
+	env OAUTH_DB="$tmp/db" REQUEST_METHOD=POST PATH_INFO="$_path" \
+	    LD_DEBUG=files "$@" "$FCGI" </dev/null 2>&1 >/dev/null |
+	    sed -n 's/.*file=\([^ ]*\).*/\1/p' | sort -u
+}
+cgi_libs /introspect >"$tmp/libs.introspect"
+check "$(grep -c 'libcrypto\|oauth-jose' "$tmp/libs.introspect")" 0 \
+    "a CGI introspection maps neither oauth-jose.so nor libcrypto"
+check "$(grep -c 'libnettle' "$tmp/libs.introspect")" 1 \
+    "... it has nettle's SHA-256"
+cgi_libs /introspect HTTP_ACCEPT=application/token-introspection+jwt \
+    >"$tmp/libs.jwt"
+check "$(grep -c '^/.*/oauth-jose.so$' "$tmp/libs.jwt")" 1 \
+    "a CGI introspection asking for a signed answer loads oauth-jose.so"
+cgi_libs /token >"$tmp/libs.token"
+check "$(grep -c '^/.*/oauth-jose.so$' "$tmp/libs.token")" 1 \
+    "a CGI /token loads oauth-jose.so"
+check "$(grep -c 'libcrypto' "$tmp/libs.token")" 1 "... and libcrypto"
+mkdir "$tmp/alone"
+cp "$FCGI" "$tmp/alone/oauth.fcgi"
+status=$(env OAUTH_DB="$tmp/db" REQUEST_METHOD=POST PATH_INFO=/token \
+    "$tmp/alone/oauth.fcgi" </dev/null 2>"$tmp/alone.err" | head -n 1 |
+    tr -d '\r')
+check "$status" "Status: 400 Bad Request" \
+    "without the module a CGI /token is still answered (here 400)"
+check "$(grep -c 'cannot load the signing module oauth-jose.so' \
+    "$tmp/alone.err")" 1 "... and the log says the module is missing"
+
 # --threads: one process, its workers and the committer, every thread
 # under the filter; a silent connection holds one worker only; SIGTERM
 # stops them all.
@@ -205,6 +242,8 @@ fcgi_args="--threads 4"
 start "$addr"
 fcgi_args=
 check "$(get "$addr")" "Status: 200 OK" "with --threads 4 it answers"
+check "$(grep -c '/oauth-jose.so$' "/proc/$fpid/maps" | awk '{ print ($1 > 0) }')" 1 \
+    "a FastCGI process has the signing module loaded from its start"
 check "$(ls "/proc/$fpid/task" | wc -l | tr -d ' ')" 6 \
     "--threads 4: the main thread, 4 workers and the committer"
 check "$(cat /proc/"$fpid"/task/*/status | grep -c '^Seccomp:[[:space:]]*2')" 6 \

@@ -592,7 +592,7 @@ fz_init(void)
 		base) >= sizeof(fz.dir) ||
 	    mkdtemp(fz.dir) == NULL)
 		fz_fail(NULL, NULL, "cannot make a directory under %s", base);
-	if (crypto_init() == -1 ||
+	if (jose_init(1) == -1 ||
 	    store_open(fz.dir, FZ_MAP_SIZE, STORE_OPEN_SYNC_NONE, &fz.store, NULL, 0) !=
 		STORE_OK)
 		fz_fail(NULL, NULL, "cannot open a store in %s", fz.dir);

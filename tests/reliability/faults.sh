@@ -37,7 +37,8 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 # The binaries where nobody may run them.
 mkdir -p "$rel_tmp/bin"
-cp "$FCGI" "$rel_tmp/bin/oauth.fcgi" && cp "$OAUTHCTL" "$rel_tmp/bin/oauthctl"
+cp "$FCGI" "$rel_tmp/bin/oauth.fcgi" && cp "$OAUTHCTL" "$rel_tmp/bin/oauthctl" &&
+    cp "$(dirname "$FCGI")/oauth-jose.so" "$rel_tmp/bin/"
 chmod 0755 "$rel_tmp/bin" "$rel_tmp/bin/"*
 FCGI=$rel_tmp/bin/oauth.fcgi OAUTHCTL=$rel_tmp/bin/oauthctl
 chmod 0777 "$rel_tmp"

@@ -1,12 +1,17 @@
 /*
  * crypto_random hands out bytes each thread drew ahead (common/crypto.c):
  * never the same bytes twice, not across a fork either, and larger
- * requests drawn directly.
+ * requests drawn directly.  The digests of common/crypto.c (nettle) give
+ * what OpenSSL's give, byte for byte, so that every secret stored before
+ * still verifies; and its constant-time comparison compares.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "unit.h"
 
@@ -80,6 +85,89 @@ test_random_sizes(void **state)
 		assert_int_equal(crypto_random(small, n), 0);
 }
 
+/* SHA-256 of every length 0..300, and of FIPS 180-2's "abc". */
+static void
+test_sha256_as_openssl(void **state)
+{
+	static const unsigned char abc[TOKEN_HASH_LEN] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41,
+		0x40, 0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3,
+		0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00,
+		0x15, 0xad,
+	};
+	unsigned char data[300], ours[TOKEN_HASH_LEN], theirs[EVP_MAX_MD_SIZE];
+	unsigned int len;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(crypto_sha256("abc", 3, ours), 0);
+	assert_memory_equal(ours, abc, sizeof(abc));
+	assert_int_equal(crypto_random(data, sizeof(data)), 0);
+	for (n = 0; n <= sizeof(data); n++) {
+		assert_int_equal(crypto_sha256(data, n, ours), 0);
+		assert_int_equal(EVP_Digest(data, n, theirs, &len,
+		    EVP_sha256(), NULL), 1);
+		assert_int_equal(len, TOKEN_HASH_LEN);
+		assert_memory_equal(ours, theirs, TOKEN_HASH_LEN);
+	}
+}
+
+/*
+ * Both stored forms of a client secret: SHA-256(salt || secret) for a
+ * generated one, PBKDF2-HMAC-SHA256 for an operator's, against OpenSSL's
+ * for secrets of several lengths and iteration counts.
+ */
+static void
+test_secret_derive_as_openssl(void **state)
+{
+	static const uint32_t iterations[] = {0, 1, 2, 1000};
+	unsigned char salt[SECRET_SALT_LEN], ours[SECRET_HASH_LEN];
+	unsigned char theirs[SECRET_HASH_LEN], both[SECRET_SALT_LEN + 100];
+	char secret[100];
+	unsigned int len;
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(iterations) / sizeof(iterations[0]); i++)
+		for (n = 0; n < sizeof(secret); n += 33) {
+			assert_int_equal(crypto_random(salt, sizeof(salt)), 0);
+			memset(secret, 'a' + (int)(n % 26), n);
+			assert_int_equal(crypto_secret_derive(salt, secret, n,
+			    iterations[i], ours), 0);
+			if (iterations[i] == 0) {
+				memcpy(both, salt, sizeof(salt));
+				memcpy(both + sizeof(salt), secret, n);
+				assert_int_equal(EVP_Digest(both,
+				    sizeof(salt) + n, theirs, &len,
+				    EVP_sha256(), NULL), 1);
+			} else
+				assert_int_equal(PKCS5_PBKDF2_HMAC(secret,
+				    (int)n, salt, sizeof(salt),
+				    (int)iterations[i], EVP_sha256(),
+				    sizeof(theirs), theirs), 1);
+			assert_memory_equal(ours, theirs, sizeof(ours));
+		}
+}
+
+/* crypto_equal: 1 for equal bytes, 0 for one bit apart anywhere. */
+static void
+test_equal(void **state)
+{
+	unsigned char a[64], b[64];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(crypto_random(a, sizeof(a)), 0);
+	memcpy(b, a, sizeof(a));
+	assert_int_equal(crypto_equal(a, b, sizeof(a)), 1);
+	assert_int_equal(crypto_equal(a, b, 0), 1);
+	for (i = 0; i < sizeof(a); i++) {
+		b[i] ^= 0x80;
+		assert_int_equal(crypto_equal(a, b, sizeof(a)), 0);
+		b[i] ^= 0x80;
+	}
+}
+
 int
 main(void)
 {
@@ -87,6 +175,9 @@ main(void)
 		cmocka_unit_test(test_random_distinct),
 		cmocka_unit_test(test_random_after_fork),
 		cmocka_unit_test(test_random_sizes),
+		cmocka_unit_test(test_sha256_as_openssl),
+		cmocka_unit_test(test_secret_derive_as_openssl),
+		cmocka_unit_test(test_equal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

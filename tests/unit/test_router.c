@@ -503,6 +503,31 @@ test_response_error_replaces(void **state)
 }
 
 /*
+ * handler_may_sign: /token, and /introspect when the Accept header asks for
+ * the signed answer; nothing else, whatever the Accept header.
+ */
+static void
+test_may_sign(void **state)
+{
+	static const char jwt[] = "application/token-introspection+jwt";
+
+	(void)state;
+	assert_int_equal(handler_may_sign("/token", NULL), 1);
+	assert_int_equal(handler_may_sign("/token", "application/json"), 1);
+	assert_int_equal(handler_may_sign("/introspect", jwt), 1);
+	assert_int_equal(handler_may_sign("/introspect",
+	    "application/json, application/token-introspection+jwt"), 1);
+	assert_int_equal(handler_may_sign("/introspect", NULL), 0);
+	assert_int_equal(handler_may_sign("/introspect", "application/json"),
+	    0);
+	assert_int_equal(handler_may_sign("/revoke", jwt), 0);
+	assert_int_equal(handler_may_sign("/userinfo", NULL), 0);
+	assert_int_equal(handler_may_sign("/jwks", NULL), 0);
+	assert_int_equal(handler_may_sign("/tokens", NULL), 0);
+	assert_int_equal(handler_may_sign(NULL, jwt), 0);
+}
+
+/*
  * request_free wipes and releases the storage (ASan checks the release),
  * clears every view, and accepts NULL and a request built by hand.
  */
@@ -621,6 +646,7 @@ main(void)
 		cmocka_unit_test(test_store_errors),
 		cmocka_unit_test(test_response_error_replaces),
 		cmocka_unit_test(test_request_free),
+		cmocka_unit_test(test_may_sign),
 		cmocka_unit_test(test_content_length),
 	};
 

@@ -129,7 +129,8 @@ nodes_render() {
 # nodes_dir NAME: run/NAME and bin-NAME/oauth.fcgi, owned by the worker.
 nodes_dir() {
 	mkdir -p "$ws_tmp/run/$1" "$ws_tmp/bin-$1" &&
-	    cp "$FCGI" "$ws_tmp/bin-$1/oauth.fcgi" || return 1
+	    cp "$FCGI" "$ws_tmp/bin-$1/oauth.fcgi" &&
+	    cp "$(dirname "$FCGI")/oauth-jose.so" "$ws_tmp/bin-$1/" || return 1
 	[ -z "$ws_worker" ] || chown "$ws_worker:" "$ws_tmp/run/$1"
 	NODES_NAMES="$NODES_NAMES $1"
 }

@@ -175,8 +175,9 @@ ws_init() {
 	WS_BIN=$ws_tmp/bin
 	WS_HTPASSWD=$ws_tmp/htpasswd
 	mkdir -p "$WS_RUN" "$WS_DB" "$WS_RT/oauth-fcgi" "$WS_BIN"
-	cp "$FCGI" "$WS_BIN/oauth.fcgi" && cp "$OAUTHCTL" "$WS_BIN/oauthctl" ||
-	    exit 1
+	# oauth-jose.so beside the program, where it looks for it first.
+	cp "$FCGI" "$WS_BIN/oauth.fcgi" && cp "$OAUTHCTL" "$WS_BIN/oauthctl" &&
+	    cp "$(dirname "$FCGI")/oauth-jose.so" "$WS_BIN/" || exit 1
 	chmod 0700 "$WS_DB"
 	chmod 0750 "$WS_RT/oauth-fcgi"
 	[ -n "$ws_worker" ] &&
