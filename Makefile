@@ -16,8 +16,9 @@ BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= $(PREFIX)/etc
-# Where oauth.fcgi finds oauth-jose.so: ../lib/fcgi-oauth from its own
-# directory (SBINDIR), or beside it, as in a build tree (fcgi/fcgi_jose.c).
+# Where make install puts oauth-jose.so.  oauth.fcgi looks for it beside
+# itself (a build tree), in ../lib/fcgi-oauth from its own directory, and
+# in MODULEDIR as the build had it (fcgi/fcgi_jose.c).
 MODULEDIR ?= $(PREFIX)/lib/fcgi-oauth
 BUILD ?= build
 
@@ -39,6 +40,8 @@ SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null || \
 # may sign (fcgi/fcgi_jose.c), so that one which does not never maps it.
 CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || \
 	echo -lcrypto)
+MODULE_LIBS := $(shell pkg-config --libs libcjson nettle 2>/dev/null || \
+	echo -lcjson -lnettle)
 # libpq: its header to build, but loaded at run time only by a process
 # that opens a PostgreSQL database (storage/store_pg_lib.c); the tests of
 # the PostgreSQL backend also call it directly.
@@ -84,7 +87,7 @@ all: $(BUILD)/oauth.fcgi $(BUILD)/oauth-jose.so $(BUILD)/oauthctl
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(OBJ_DEFS) -c -o $@ $<
 
 $(BUILD)/pic/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -111,16 +114,22 @@ $(BUILD)/libjose.a: $(JOSE_OBJ)
 
 $(BUILD)/oauth-jose.so: $(MODULE_OBJ)
 	$(CC) $(ALL_LDFLAGS) -shared $(if $(findstring sanitize,$(EXTRA_CFLAGS)),,\
-		-Wl,-z,defs) -o $@ $^ -lcjson -lnettle $(CRYPTO_LIBS)
+		-Wl,-z,defs) -o $@ $^ $(MODULE_LIBS) $(CRYPTO_LIBS)
 
 $(BUILD)/libcore.a: $(CORE_OBJ) $(ADAPTER_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	$(AR) rcs $@ $^
 
+# The program and the module it loads are built together.
 $(BUILD)/oauth.fcgi: $(BUILD)/obj/fcgi/fcgi_main.o $(BUILD)/obj/fcgi/fcgi_jose.o \
-	$(BUILD)/libcore.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
+	$(BUILD)/libcore.a $(BUILD)/oauth-jose.so
+	$(CC) $(ALL_LDFLAGS) -o $@ $(BUILD)/obj/fcgi/fcgi_main.o \
+		$(BUILD)/obj/fcgi/fcgi_jose.o $(BUILD)/libcore.a $(PKG_LIBS) -ldl
+
+$(BUILD)/obj/fcgi/fcgi_jose.o: OBJ_DEFS = \
+	-DFCGI_JOSE_MODULEDIR='"$(MODULEDIR)"'
+
 
 $(BUILD)/oauthctl: $(CTL_OBJ) $(BUILD)/libjose.a $(BUILD)/libcore.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CTL_OBJ) $(CORE_JOSE) $(PKG_LIBS) \

@@ -70,7 +70,7 @@ char *buf_steal(struct buf *);
 void buf_free(struct buf *);
 
 /* crypto.c */
-int crypto_seeds_without_files(void);
+int crypto_random_available(void);
 int crypto_random(unsigned char *, size_t);
 int crypto_sha256(const void *, size_t, unsigned char[TOKEN_HASH_LEN]);
 int crypto_secret_hash(const unsigned char[SECRET_SALT_LEN], const char *,
@@ -143,6 +143,7 @@ int jose_b64url_decode(const char *, size_t, unsigned char *, size_t,
  * signs nothing never maps libcrypto; oauthctl and the tests link jose.c.
  */
 struct jose_ops {
+	unsigned abi;			/* JOSE_MODULE_ABI */
 	int (*init)(int);
 	int (*key_load)(enum jose_alg, const char *, size_t, EVP_PKEY **);
 	void (*key_free)(EVP_PKEY *);
@@ -150,6 +151,9 @@ struct jose_ops {
 	    const char *, size_t, struct buf *);
 };
 #define JOSE_MODULE_SYMBOL "jose_module_ops"
+/* What a module and the program agree on: changed with struct jose_ops,
+ * struct buf and enum jose_alg. */
+#define JOSE_MODULE_ABI 1
 
 /* json.c */
 int json_prescan(const char *, size_t);

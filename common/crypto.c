@@ -19,12 +19,11 @@
 #include "common.h"
 
 /*
- * Whether getrandom(2) works, which opens no file: a kernel without it
- * (before Linux 3.17) cannot serve, since random bytes come from nowhere
- * else.
+ * Whether getrandom(2) is there (Linux 3.17 and later), without drawing:
+ * random bytes come from nowhere else.
  */
 int
-crypto_seeds_without_files(void)
+crypto_random_available(void)
 {
 	unsigned char none[1];
 

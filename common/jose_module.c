@@ -8,7 +8,7 @@ const struct jose_ops *jose_module_ops(void)
     __attribute__((visibility("default")));
 
 static const struct jose_ops jose_module_table = {
-	jose_init, jose_key_load, jose_key_free, jose_sign,
+	JOSE_MODULE_ABI, jose_init, jose_key_load, jose_key_free, jose_sign,
 };
 
 /* The functions of this copy of jose.c. */

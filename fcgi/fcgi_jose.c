@@ -4,7 +4,8 @@
  * libcrypto (a CGI process answering an introspection does not; mapping
  * and relocating libcrypto cost more than a whole CGI hello-world).  The
  * module is looked for beside the program (a build tree), then where
- * make install puts it, relative to the program too.  Without it, what
+ * make install puts it, relative to the program and then as the build was
+ * told (MODULEDIR).  Without it, what
  * would sign fails and says why; everything else is served.
  */
 #include <dlfcn.h>
@@ -21,6 +22,34 @@ static const char *const fcgi_jose_paths[] = {
 	"/oauth-jose.so",
 	"/../lib/fcgi-oauth/oauth-jose.so",
 };
+
+/* And where make install was told to put it, when the build knew. */
+#ifdef FCGI_JOSE_MODULEDIR
+#define FCGI_JOSE_INSTALLED FCGI_JOSE_MODULEDIR "/oauth-jose.so"
+#else
+#define FCGI_JOSE_INSTALLED NULL
+#endif
+
+/*
+ * dlopen of path, keeping in why what its failure says, unless it says
+ * only that path is not there and why holds something already.
+ */
+static void *
+fcgi_jose_open(const char *path, char *why, size_t whylen)
+{
+	const char *err;
+	void *lib;
+
+	if ((lib = dlopen(path, RTLD_NOW | RTLD_LOCAL)) != NULL)
+		return lib;
+	if ((err = dlerror()) == NULL)
+		return NULL;
+	/* A module found but refused (its libcrypto missing, say) tells more. */
+	if (*why == '\0' || strncmp(err, path, strlen(path)) != 0 ||
+	    strstr(err, "No such file") == NULL)
+		(void)snprintf(why, whylen, "%s", err);
+	return NULL;
+}
 
 static const struct jose_ops *fcgi_jose;
 
@@ -58,7 +87,6 @@ fcgi_jose_load(int load_config)
 	const struct jose_ops *ops;
 	void *lib = NULL, *fn;
 	char why[256] = "", dir[PATH_MAX], path[PATH_MAX];
-	const char *err;
 	size_t i;
 
 	if (fcgi_jose != NULL)
@@ -69,16 +97,12 @@ fcgi_jose_load(int load_config)
 		return -1;
 	}
 	for (i = 0; lib == NULL && i < sizeof(fcgi_jose_paths) /
-	    sizeof(fcgi_jose_paths[0]); i++) {
+	    sizeof(fcgi_jose_paths[0]); i++)
 		if ((size_t)snprintf(path, sizeof(path), "%s%s", dir,
-		    fcgi_jose_paths[i]) >= sizeof(path))
-			continue;
-		/* A module found but refused says more than one not found. */
-		if ((lib = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL &&
-		    (err = dlerror()) != NULL &&
-		    (*why == '\0' || strstr(err, "No such file") == NULL))
-			(void)snprintf(why, sizeof(why), "%s", err);
-	}
+		    fcgi_jose_paths[i]) < sizeof(path))
+			lib = fcgi_jose_open(path, why, sizeof(why));
+	if (lib == NULL && FCGI_JOSE_INSTALLED != NULL)
+		lib = fcgi_jose_open(FCGI_JOSE_INSTALLED, why, sizeof(why));
 	if (lib == NULL) {
 		log_event("cannot load the signing module oauth-jose.so: %s",
 		    why);
@@ -88,7 +112,13 @@ fcgi_jose_load(int load_config)
 	if ((fn = dlsym(lib, JOSE_MODULE_SYMBOL)) != NULL)
 		memcpy(&entry, &fn, sizeof(fn));
 	if (entry == NULL || (ops = entry()) == NULL ||
-	    ops->init(load_config) == -1) {
+	    ops->abi != JOSE_MODULE_ABI) {
+		log_event("the signing module oauth-jose.so is not this "
+		    "program's (another version?)");
+		(void)dlclose(lib);
+		return -1;
+	}
+	if (ops->init(load_config) == -1) {
 		log_event("the signing module oauth-jose.so cannot start");
 		(void)dlclose(lib);
 		return -1;

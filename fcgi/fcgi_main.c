@@ -174,7 +174,7 @@ fcgi_main_now(void *ctx)
 	return clock_now();
 }
 
-/* The random source of struct handler_env: OpenSSL's. */
+/* The random source of struct handler_env: the kernel's (crypto.c). */
 static int
 fcgi_main_random(void *ctx, unsigned char *out, size_t len)
 {
@@ -301,11 +301,11 @@ fcgi_main_cgi(const struct handler_env *env)
  * Narrows the process to what serving needs (fcgi_sandbox.c), unless
  * OAUTH_SANDBOX is "0", the switch for debugging with tools the filter
  * would stop (strace attaching is fine; gdb calling functions may not
- * be).  The random generator is seeded first where its first draw would
- * open a file (no getrandom(2)), and by a long-lived FastCGI process
- * anyway; a CGI process leaves it to the first draw, which a request that
- * only reads never makes.  Returns 0, or -1 when the sandbox cannot be
- * entered, which the caller takes as a reason not to serve.
+ * be).  Random bytes come from getrandom(2), which opens no file: a
+ * FastCGI process fills its first store of them now, and a kernel
+ * without getrandom (before Linux 3.17) cannot serve.  Returns 0, or -1
+ * when the sandbox cannot be entered, which the caller takes as a reason
+ * not to serve.
  */
 static int
 fcgi_main_narrow(enum fcgi_sandbox_mode mode, int postgresql)
@@ -313,9 +313,9 @@ fcgi_main_narrow(enum fcgi_sandbox_mode mode, int postgresql)
 	const char *off = getenv("OAUTH_SANDBOX");
 	unsigned char warm[1];
 
-	if ((mode != FCGI_SANDBOX_CGI || !crypto_seeds_without_files()) &&
-	    crypto_random(warm, sizeof(warm)) == -1) {
-		log_event("cannot seed the random generator");
+	if (!crypto_random_available() || (mode != FCGI_SANDBOX_CGI &&
+	    crypto_random(warm, sizeof(warm)) == -1)) {
+		log_event("no random bytes: getrandom(2) fails");
 		return -1;
 	}
 	if (off != NULL && strcmp(off, "0") == 0)

@@ -55,16 +55,16 @@ fcgi_threads_worker(void *arg)
 	struct fcgi_worker *w = arg;
 	struct fcgi_threads *pool = w->pool;
 	int go;
-	unsigned char warm[TOKEN_HASH_LEN];
+	unsigned char warm[1];
 
 	/*
-	 * What a thread sets up on first use, its malloc arena and
-	 * OpenSSL's per-thread random generator and state, is set up now,
-	 * before the sandbox.
+	 * What a thread sets up on first use, its malloc arena and its
+	 * store of random bytes, is set up now, before the sandbox.
+	 * (OpenSSL's per-thread generator, which signing draws from, seeds
+	 * from getrandom(2), which the filter allows.)
 	 */
 	free(malloc(1));
 	(void)crypto_random(warm, sizeof(warm));
-	(void)crypto_sha256(warm, sizeof(warm), warm);
 	(void)pthread_mutex_lock(&pool->lock);
 	pool->ready++;
 	(void)pthread_cond_broadcast(&pool->changed);

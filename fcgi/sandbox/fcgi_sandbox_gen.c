@@ -3,8 +3,11 @@
  * (fcgi_sandbox_rules.c) with libseccomp into the BPF programs of every
  * mode, with and without PostgreSQL, and writes them to standard output
  * as the C source of fcgi_sandbox_filters (fcgi_sandbox_filters.h).  The
- * threads' program compares tgkill's pid with FCGI_SANDBOX_PID_PLACEHOLDER,
- * exactly once (none in a sanitizer build), or nothing is written.  A sanitizer build of this program
+ * threads' program compares tgkill's pid with
+ * FCGI_SANDBOX_PID_PLACEHOLDER, exactly once (none in a sanitizer build),
+ * or nothing is written.  The programs are for the machine this runs on:
+ * the build is native (a cross build would need this built for the
+ * build machine and the target's architecture given to libseccomp).  A sanitizer build of this program
  * makes a sanitizer build's programs.
  */
 #include <linux/filter.h>
@@ -50,7 +53,8 @@ gen_program(enum fcgi_sandbox_mode mode, int postgresql,
 	if ((ctx = fcgi_sandbox_rules(mode, postgresql,
 	    FCGI_SANDBOX_PID_PLACEHOLDER, FCGI_SANDBOX_SANITIZER, &rc)) ==
 	    NULL) {
-		fprintf(stderr, "fcgi_sandbox_gen: rules: %s\n", strerror(-rc));
+		fprintf(stderr, "fcgi_sandbox_gen: libseccomp cannot make the "
+		    "%s program: %s\n", gen_mode_names[mode], strerror(-rc));
 		return -1;
 	}
 	if ((tmp = tmpfile()) == NULL) {
@@ -95,6 +99,19 @@ main(void)
 	struct sock_filter *code;
 	size_t len, i, want;
 	int mode, pg;
+
+	/*
+	 * The programs only are made here, not loaded: libseccomp is not to
+	 * ask this machine's kernel what it supports (a build chroot or
+	 * container may have no seccomp at all), but to assume the API of
+	 * the kernels the program runs on (level 3: SECCOMP_RET_KILL_PROCESS,
+	 * Linux 4.14).
+	 */
+	if (seccomp_api_set(3) != 0) {
+		fprintf(stderr, "fcgi_sandbox_gen: libseccomp has no API level "
+		    "3\n");
+		return 1;
+	}
 
 	printf("/* Made by fcgi_sandbox_gen from fcgi_sandbox_rules.c. */\n"
 	    "#include \"fcgi_sandbox_filters.h\"\n\n");

@@ -197,7 +197,7 @@ fcgi_sandbox_rules(enum fcgi_sandbox_mode mode, int postgresql, uint32_t pid,
 
 	if ((ctx = seccomp_init(sanitizer ? SCMP_ACT_ERRNO(EPERM) :
 	    SCMP_ACT_KILL_PROCESS)) == NULL) {
-		*rc = -ENOMEM;
+		*rc = -EINVAL;	/* libseccomp says no more */
 		return NULL;
 	}
 	*rc = fcgi_sandbox_allow(ctx, fcgi_sandbox_common,

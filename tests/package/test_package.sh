@@ -162,6 +162,8 @@ ws_check "oauth.fcgi in /usr/sbin, 0755" \
     [ "$(pkg_mode /usr/sbin/oauth.fcgi)" = "root:root 755" ]
 ws_check "oauthctl in /usr/bin, 0755" \
     [ "$(pkg_mode /usr/bin/oauthctl)" = "root:root 755" ]
+ws_check "the signing module in /usr/lib/fcgi-oauth, 0644" \
+    [ "$(pkg_mode /usr/lib/fcgi-oauth/oauth-jose.so)" = "root:root 644" ]
 ws_check "the man pages oauth.fcgi(8), oauthctl(8)" \
     [ -f /usr/share/man/man8/oauth.fcgi.8.gz \
     -a -f /usr/share/man/man8/oauthctl.8.gz ]
@@ -231,6 +233,9 @@ ws_check "client svc registered with /usr/bin/oauthctl as www-data" \
 ws_check "client rs (--introspect) registered" \
     ws_quiet ctl client add rs --secret "$RS_SECRET" --scope read \
     --grant-types client_credentials --introspect
+ws_check "client jwt (--token-format jwt) registered" \
+    ws_quiet ctl client add jwt --secret "$SVC_SECRET" --scope read \
+    --grant-types client_credentials --token-format jwt
 
 tok=
 if pkg_apache; then
@@ -246,6 +251,12 @@ if pkg_apache; then
 	ws_http "$ws_as/introspect" -u "rs:$RS_SECRET" -d "token=$tok"
 	ws_expect "POST /oauth/introspect through Apache: active" 200 \
 	    active=true client_id=svc scope=read
+	# Signed by the module the package puts in /usr/lib/fcgi-oauth.
+	ws_http "$ws_as/token" -u "jwt:$SVC_SECRET" \
+	    -d grant_type=client_credentials
+	ws_expect "a JWT access token through Apache" 200 access_token=?
+	ws_check "... signed: header.claims.signature" sh -c \
+	    "echo '$(ws_json access_token)' | grep -qE '^[^.]+[.][^.]+[.][^.]+\$'"
 	_u=$(for _p in $(ws_responders); do
 		stat -c %U "/proc/$_p"; done | sort -u | tr '\n' ' ')
 	ws_check "mod_fcgid runs /usr/sbin/oauth.fcgi as www-data (${_u% })" \
