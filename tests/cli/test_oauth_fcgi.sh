@@ -234,6 +234,25 @@ check "$status" "Status: 400 Bad Request" \
     "without the module a CGI /token is still answered (here 400)"
 check "$(grep -c 'cannot load the signing module oauth-jose.so' \
     "$tmp/alone.err")" 1 "... and the log says the module is missing"
+# A module of another version (its table's ABI number is not the
+# program's) is refused, not called.
+if command -v cc >/dev/null 2>&1; then
+	cat >"$tmp/other.c" <<'EOF_C'
+struct other_ops { unsigned abi; void *fn[4]; };
+static const struct other_ops other = { 999, { 0, 0, 0, 0 } };
+const struct other_ops *jose_module_ops(void) { return &other; }
+EOF_C
+	cc -shared -fPIC -o "$tmp/alone/oauth-jose.so" "$tmp/other.c"
+	status=$(env OAUTH_DB="$tmp/db" REQUEST_METHOD=POST PATH_INFO=/token \
+	    "$tmp/alone/oauth.fcgi" </dev/null 2>"$tmp/other.err" |
+	    head -n 1 | tr -d '\r')
+	check "$status" "Status: 400 Bad Request" \
+	    "with a module of another version a CGI /token is still answered"
+	check "$(grep -c "oauth-jose.so is not this program's" \
+	    "$tmp/other.err")" 1 "... and the log says the module is refused"
+else
+	echo "skipped: the check of a module of another version (no cc)"
+fi
 
 # --threads: one process, its workers and the committer, every thread
 # under the filter; a silent connection holds one worker only; SIGTERM
