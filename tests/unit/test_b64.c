@@ -2,6 +2,8 @@
  * b64.c: base64url encoding of what we mint, strict base64 decoding of
  * what HTTP Basic hands us.
  */
+#include <openssl/evp.h>
+
 #include "unit.h"
 
 struct enc_case {
@@ -255,6 +257,62 @@ test_roundtrip_long(void **state)
 	}
 }
 
+/*
+ * Strict base64 is the canonical encoding: b64_decode accepts a string
+ * exactly when OpenSSL decodes it and encodes the bytes back to the same
+ * string, and then gives the same bytes.  Random strings of the alphabet,
+ * '=' and a few others, of every length up to 24, drawn with a fixed seed.
+ */
+static void
+test_decode_is_canonical(void **state)
+{
+	static const char chars[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	    "==== \n-_*";
+	char in[25], back[40];
+	unsigned char ours[24], theirs[24];
+	unsigned long seed = 12345;
+	size_t len, outlen, i, pad = 0;
+	int n, rounds, accepted = 0, canonical;
+
+	(void)state;
+	for (rounds = 0; rounds < 200000; rounds++) {
+		len = (size_t)rounds % 25;
+		for (i = 0; i < len; i++) {
+			seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+			/* Mostly the alphabet, so that some strings are valid. */
+			in[i] = chars[(seed >> 33) % ((seed >> 20) % 8 == 0 ?
+			    sizeof(chars) - 1 : 64)];
+		}
+		/* And a valid-looking tail of padding now and then. */
+		if (len >= 4 && (seed >> 40) % 3 == 0)
+			in[len - 1] = '=';
+		if (len >= 4 && (seed >> 42) % 5 == 0)
+			in[len - 2] = '=';
+		in[len] = '\0';
+		canonical = 0;
+		if (len % 4 == 0 && len > 0 && strspn(in, chars) == len &&
+		    (n = EVP_DecodeBlock(theirs, (const unsigned char *)in,
+		    (int)len)) >= 0) {
+			pad = in[len - 1] == '=' ? in[len - 2] == '=' ? 2 : 1 : 0;
+			(void)EVP_EncodeBlock((unsigned char *)back, theirs,
+			    n - (int)pad);
+			canonical = strcmp(back, in) == 0;
+		}
+		if (len == 0)
+			canonical = 1;
+		assert_int_equal(b64_decode(in, len, ours, sizeof(ours),
+		    &outlen) == 0, canonical);
+		if (canonical && len > 0) {
+			accepted++;
+			assert_int_equal(outlen, len / 4 * 3 - pad);
+			assert_memory_equal(ours, theirs, outlen);
+		}
+	}
+	/* The draw is meant to hit both sides. */
+	assert_true(accepted > 1000);
+}
+
 int
 main(void)
 {
@@ -265,6 +323,7 @@ main(void)
 		cmocka_unit_test(test_decode_table),
 		cmocka_unit_test(test_decode_outsize),
 		cmocka_unit_test(test_roundtrip_long),
+		cmocka_unit_test(test_decode_is_canonical),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
