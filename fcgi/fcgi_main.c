@@ -446,10 +446,12 @@ main(int argc, char *argv[])
 	 * One environment or connection per process, opened before any
 	 * request; a PostgreSQL server down now is connected to later, its
 	 * requests answered 503 meanwhile.  A URI may hold a password: it
-	 * is never logged.
+	 * is never logged.  A FastCGI process has the kernel read an LMDB
+	 * file into the page cache as it starts (STORE_OPEN_PREWARM).
 	 */
 	if ((st = store_open(cfg.db_path, cfg.map_size,
 	    store_open_sync_flags(cfg.db_sync) | STORE_OPEN_LAZY |
+	    (cgi ? 0 : STORE_OPEN_PREWARM) |
 	    (threads > 1 && !store_is_uri(cfg.db_path) ? STORE_OPEN_THREADS :
 	    0), &store,
 	    why, sizeof(why))) != STORE_OK) {

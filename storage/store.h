@@ -206,6 +206,13 @@ struct store_txn;
  * PostgreSQL refuses it: each thread opens its own.
  */
 #define STORE_OPEN_THREADS 0x10u
+/*
+ * LMDB: have the kernel read the database into the page cache now (when
+ * it is at most a quarter of the memory), so that a long-lived process
+ * started on a cold file does not take its page faults inside write
+ * transactions, where they would hold LMDB's one writer lock.
+ */
+#define STORE_OPEN_PREWARM 0x20u
 
 #define STORE_DETAIL_MAX 256	/* bytes of a backend's failure text */
 

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -297,6 +298,27 @@ store_lmdb_map_lock_init(pthread_rwlock_t *lock)
  * STORE_FULL when a new environment does not fit the map, STORE_NOMEM.
  * *sp is NULL on failure.
  */
+/*
+ * STORE_OPEN_PREWARM: asks the kernel to read the data file ahead
+ * (POSIX_FADV_WILLNEED starts the reads and returns), when it is at most
+ * a quarter of the machine's memory; a larger one would push other
+ * files out for pages that may never be read.  Best effort: a failure
+ * only leaves the file as cold as it was.
+ */
+static void
+store_lmdb_prewarm(MDB_env *env)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	struct stat st;
+	int fd;
+
+	if (pages <= 0 || size <= 0 || mdb_env_get_fd(env, &fd) != 0 ||
+	    fstat(fd, &st) != 0 || st.st_size <= 0 ||
+	    (uintmax_t)st.st_size > (uintmax_t)pages / 4 * (uintmax_t)size)
+		return;
+	(void)posix_fadvise(fd, 0, st.st_size, POSIX_FADV_WILLNEED);
+}
+
 enum store_status
 store_lmdb_open(const char *dir, size_t map_size, unsigned flags,
     struct store **sp, char *why, size_t whylen)
@@ -365,6 +387,8 @@ store_lmdb_open(const char *dir, size_t map_size, unsigned flags,
 		saved = EIO;
 		goto fail_close;
 	}
+	if (flags & STORE_OPEN_PREWARM)
+		store_lmdb_prewarm(LS(s)->env);
 	*sp = &s->base;
 	return STORE_OK;
 fail_close:

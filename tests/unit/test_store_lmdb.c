@@ -11,11 +11,13 @@
  *
  *   test_store_lmdb [GLOB]   a cmocka name glob: only the tests it names
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -673,6 +675,87 @@ test_open_sync_flags(void **state)
 	}
 }
 
+/* How many of the pages of the file fd, of size bytes, are in memory. */
+static size_t
+resident_pages(int fd, size_t size, size_t *pages)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), i, n = 0;
+	unsigned char *vec;
+	void *map;
+
+	*pages = (size + page - 1) / page;
+	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	assert_true(map != MAP_FAILED);
+	vec = malloc(*pages);
+	assert_non_null(vec);
+	assert_int_equal(mincore(map, size, vec), 0);
+	for (i = 0; i < *pages; i++)
+		n += vec[i] & 1;
+	free(vec);
+	(void)munmap(map, size);
+	return n;
+}
+
+/*
+ * STORE_OPEN_PREWARM: a database whose file left the page cache is read
+ * back into it by the open, before any transaction.  (Where the file
+ * system keeps its files in memory anyway, tmpfs, there is nothing to see:
+ * only the open is checked.)
+ */
+static void
+test_open_prewarm(void **state)
+{
+	struct sfx *f = *state;
+	struct store *s;
+	struct store_txn *t;
+	struct token tok;
+	unsigned char key[TOKEN_HASH_LEN];
+	char path[256], file[300];
+	struct stat st;
+	size_t pages, in, tenths;
+	unsigned i;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/warm", f->dir);
+	assert_int_equal(store_open(path, 0, STORE_OPEN_CREATE, &s, NULL, 0),
+	    STORE_OK);
+	make_token(&tok, TOKEN_ACCESS, "read");
+	t = begin(s, 1);
+	for (i = 0; i < 100000; i++) {
+		assert_int_equal(crypto_sha256(&i, sizeof(i), key), 0);
+		assert_int_equal(store_token_put(t, key, &tok), STORE_OK);
+	}
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	store_close(s);
+
+	snprintf(file, sizeof(file), "%s/data.mdb", path);
+	assert_true((fd = open(file, O_RDONLY)) >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	/* Larger than any readahead of an open. */
+	assert_true(st.st_size >= 8 * 1024 * 1024);
+	assert_int_equal(fdatasync(fd), 0);
+	assert_int_equal(posix_fadvise(fd, 0, st.st_size,
+	    POSIX_FADV_DONTNEED), 0);
+	in = resident_pages(fd, (size_t)st.st_size, &pages);
+
+	assert_int_equal(store_open(path, 0, STORE_OPEN_PREWARM, &s, NULL, 0),
+	    STORE_OK);
+	if (in == pages)
+		print_message("# the file system keeps %s in memory: "
+		    "nothing dropped, nothing to read back\n", file);
+	else {
+		/* The reads run on their own: wait for them, 10 s at most. */
+		for (tenths = 0; tenths < 100 &&
+		    resident_pages(fd, (size_t)st.st_size, &pages) < pages;
+		    tenths++)
+			(void)usleep(100000);
+		assert_int_equal(resident_pages(fd, (size_t)st.st_size,
+		    &pages), pages);
+	}
+	store_close(s);
+	(void)close(fd);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, sfx_setup, sfx_teardown)
 
 int
@@ -692,6 +775,7 @@ main(int argc, char *argv[])
 		T(test_scopes_record),
 		T(test_purge_full_map),
 		T(test_open_sync_flags),
+		T(test_open_prewarm),
 	};
 
 	/* A test name (a glob) as the argument runs only the tests it names. */
