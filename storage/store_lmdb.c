@@ -302,21 +302,29 @@ store_lmdb_map_lock_init(pthread_rwlock_t *lock)
  * STORE_OPEN_PREWARM: asks the kernel to read the data file ahead
  * (POSIX_FADV_WILLNEED starts the reads and returns), when it is at most
  * a quarter of the machine's memory; a larger one would push other
- * files out for pages that may never be read.  Best effort: a failure
- * only leaves the file as cold as it was.
+ * files out for pages that may never be read.  Linux reads no more for
+ * one call than the device's readahead window (read_ahead_kb, often 128
+ * KiB), so the file is asked for a window at a time.  Best effort: a
+ * failure only leaves the file as cold as it was.
  */
+#define STORE_LMDB_PREWARM_STEP (128 * 1024)
+
 static void
 store_lmdb_prewarm(MDB_env *env)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
 	struct stat st;
+	off_t at;
 	int fd;
 
 	if (pages <= 0 || size <= 0 || mdb_env_get_fd(env, &fd) != 0 ||
 	    fstat(fd, &st) != 0 || st.st_size <= 0 ||
 	    (uintmax_t)st.st_size > (uintmax_t)pages / 4 * (uintmax_t)size)
 		return;
-	(void)posix_fadvise(fd, 0, st.st_size, POSIX_FADV_WILLNEED);
+	for (at = 0; at < st.st_size; at += STORE_LMDB_PREWARM_STEP)
+		if (posix_fadvise(fd, at, STORE_LMDB_PREWARM_STEP,
+		    POSIX_FADV_WILLNEED) != 0)
+			return;
 }
 
 enum store_status
