@@ -95,7 +95,7 @@ b64_decode(const char *in, size_t len, unsigned char *out, size_t outsize,
     size_t *outlen)
 {
 	uint32_t group = 0;
-	size_t pad, need, i, o;
+	size_t pad, need, i, k, o;
 	int v;
 
 	/* RFC 4648 §4: the final group is always padded out to 4. */
@@ -133,13 +133,9 @@ b64_decode(const char *in, size_t len, unsigned char *out, size_t outsize,
 	}
 	/* 24 bits a group; the padding's characters count as zero. */
 	for (i = 0, o = 0; i < len; i += 4) {
-		group = (uint32_t)b64_value((unsigned char)in[i]) << 18 |
-		    (uint32_t)b64_value((unsigned char)in[i + 1]) << 12;
-		if (i + 4 < len || pad < 2)
-			group |= (uint32_t)b64_value((unsigned char)in[i + 2])
-			    << 6;
-		if (i + 4 < len || pad < 1)
-			group |= (uint32_t)b64_value((unsigned char)in[i + 3]);
+		for (group = 0, k = 0; k < 4; k++)
+			group = group << 6 | (in[i + k] == '=' ? 0 :
+			    (uint32_t)b64_value((unsigned char)in[i + k]));
 		out[o++] = (unsigned char)(group >> 16);
 		if (o < need)
 			out[o++] = (unsigned char)(group >> 8);

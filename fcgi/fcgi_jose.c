@@ -23,11 +23,9 @@ static const char *const fcgi_jose_paths[] = {
 	"/../lib/fcgi-oauth/oauth-jose.so",
 };
 
-/* And where make install was told to put it, when the build knew. */
-#ifdef FCGI_JOSE_MODULEDIR
-#define FCGI_JOSE_INSTALLED FCGI_JOSE_MODULEDIR "/oauth-jose.so"
-#else
-#define FCGI_JOSE_INSTALLED NULL
+/* And where make install puts it (the Makefile's MODULEDIR). */
+#ifndef FCGI_JOSE_MODULEDIR
+#error "FCGI_JOSE_MODULEDIR: build with the Makefile, which defines it"
 #endif
 
 /*
@@ -101,8 +99,9 @@ fcgi_jose_load(int load_config)
 		if ((size_t)snprintf(path, sizeof(path), "%s%s", dir,
 		    fcgi_jose_paths[i]) < sizeof(path))
 			lib = fcgi_jose_open(path, why, sizeof(why));
-	if (lib == NULL && FCGI_JOSE_INSTALLED != NULL)
-		lib = fcgi_jose_open(FCGI_JOSE_INSTALLED, why, sizeof(why));
+	if (lib == NULL)
+		lib = fcgi_jose_open(FCGI_JOSE_MODULEDIR "/oauth-jose.so", why,
+		    sizeof(why));
 	if (lib == NULL) {
 		log_event("cannot load the signing module oauth-jose.so: %s",
 		    why);

@@ -108,9 +108,9 @@ fcgi_request_index(void)
 	size_t i, len;
 
 	for (i = FCGI_REQUEST_CLAIMS; i-- > 0;) {
+		(void)fcgi_request_name(i, &len);
 		/* None is longer: the bound only guards the index. */
-		if (fcgi_request_name(i, &len) == NULL ||
-		    len > FCGI_REQUEST_NAME_MAX)
+		if (len > FCGI_REQUEST_NAME_MAX)
 			continue;
 		fcgi_request_next[i] = fcgi_request_by_len[len];
 		fcgi_request_by_len[len] = (unsigned char)(i + 1);
@@ -174,9 +174,9 @@ fcgi_request_find(const struct fcgi_source *src, const struct config *config,
 }
 
 /*
- * Measures what req will hold of the variables found: each variable of
- * fcgi_request_vars (value, or FCGI_REQUEST_OVERLONG for a routed one
- * over its cap) into value[i] and len[i], and the claims' values kept
+ * Measures what req will hold of the variables found: the length of each
+ * variable of fcgi_request_vars into len[i] (a routed one over its cap
+ * becomes FCGI_REQUEST_OVERLONG in found[i]), and of the claims' values kept
  * (one over CONFIG_CLAIM_VALUE_MAX bytes, or empty, is left out rather
  * than refused: the web server set it, not the peer, and the user should
  * still be able to log in).  Adds the bytes all of them need, NULs

@@ -50,7 +50,10 @@ fake_getparam(void *ctx, const char *name)
 	return NULL;
 }
 
-/* The variables of f as "NAME=value" strings, rebuilt at each call. */
+/*
+ * The variables of f as "NAME=value" strings, rebuilt at each call; one
+ * whose value is NULL as "NAME" alone, which no web server sends.
+ */
 static char **
 fake_vars(void *ctx)
 {
@@ -60,7 +63,8 @@ fake_vars(void *ctx)
 
 	for (i = 0; i < TEST_VARS_MAX && f->vars[i].name != NULL; i++) {
 		n = snprintf(fake_var_bytes + used, sizeof(fake_var_bytes) - used,
-		    "%s=%s", f->vars[i].name, f->vars[i].value);
+		    "%s%s%s", f->vars[i].name, f->vars[i].value != NULL ? "=" :
+		    "", f->vars[i].value != NULL ? f->vars[i].value : "");
 		if (n < 0 || (size_t)n >= sizeof(fake_var_bytes) - used)
 			fail_msg("the variables need more than %d bytes",
 			    TEST_VAR_BYTES);
@@ -436,6 +440,38 @@ test_read_copies(void **state)
 	}
 	assert_int_equal(req.body_len, 7);
 	assert_string_equal(req.body, "x=1&y=2");
+	request_free(&req);
+	response_free(&resp);
+}
+
+/*
+ * Names that are almost ours are not ours: one a character longer, one of
+ * the same length, one far longer than any, and one without "=" at all
+ * (unset, as getparam has it); of two of a name, the first counts.
+ */
+static void
+test_read_near_names(void **state)
+{
+	static const char long_name[] =
+	    "HTTP_X_A_NAME_LONGER_THAN_ANY_OF_OURS_BY_FAR";
+	struct fake_source f;
+	struct request req;
+	struct response resp;
+
+	(void)state;
+	fake_init(&f, "POST", "");
+	f.vars[1] = (struct fake_var){"PATH_INFO_X", "/longer"};
+	f.vars[2] = (struct fake_var){"PATH_INFX", "/same-length"};
+	f.vars[3] = (struct fake_var){long_name, "/long"};
+	f.vars[4] = (struct fake_var){"HTTP_HOST", NULL};
+	f.vars[5] = (struct fake_var){"PATH_INFO", "/token"};
+	f.vars[6] = (struct fake_var){"PATH_INFO", "/second"};
+	f.vars[7] = (struct fake_var){"CONTENT_LENGTH", "0"};
+	assert_int_equal(fake_request_read(&f, &req, &resp), OAUTH_OK);
+	assert_string_equal(req.path, "/token");
+	assert_null(req.host);
+	assert_string_equal(req.method, "POST");
+	assert_int_equal(req.body_len, 0);
 	request_free(&req);
 	response_free(&resp);
 }
@@ -886,6 +922,7 @@ main(void)
 		cmocka_unit_test(test_read_caps),
 		cmocka_unit_test(test_read_copies),
 		cmocka_unit_test(test_read_unset),
+		cmocka_unit_test(test_read_near_names),
 		cmocka_unit_test(test_read_source_lies),
 		cmocka_unit_test(test_write_json_error),
 		cmocka_unit_test(test_write_token),
