@@ -53,7 +53,7 @@ ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -pthread \
 	$(WARNINGS) $(PKG_CFLAGS) $(PQ_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = -pthread $(LDFLAGS) $(EXTRA_CFLAGS)
 
-JOSE_SRC = common/jose.c
+JOSE_SRC = common/jose.c common/jose_jwk.c
 MODULE_SRC = common/jose_module.c
 CORE_SRC = $(filter-out $(JOSE_SRC) $(MODULE_SRC),\
 	$(wildcard common/*.c storage/*.c handlers/*.c))

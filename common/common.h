@@ -136,6 +136,13 @@ int jose_verify(EVP_PKEY *, enum jose_alg, const char *, size_t,
     struct cJSON **, struct buf *);
 int jose_b64url_decode(const char *, size_t, unsigned char *, size_t,
     size_t *);
+int jose_key_check(const EVP_PKEY *, enum jose_alg);
+int jose_header_decode(const char *, size_t, enum jose_alg *,
+    struct cJSON **);
+/* jose_jwk.c */
+int jose_jwk_parse(const struct cJSON *, enum jose_alg, EVP_PKEY **);
+int jose_verify_embedded(const char *, size_t, struct cJSON **, struct buf *,
+    enum jose_alg *, char[JOSE_KID_LEN + 1]);
 
 /*
  * What oauth.fcgi calls of jose.c, which it loads as a module
@@ -149,14 +156,17 @@ struct jose_ops {
 	void (*key_free)(EVP_PKEY *);
 	int (*sign)(EVP_PKEY *, enum jose_alg, const char *, const char *,
 	    const char *, size_t, struct buf *);
+	int (*verify_embedded)(const char *, size_t, struct cJSON **,
+	    struct buf *, enum jose_alg *, char[JOSE_KID_LEN + 1]);
 };
 #define JOSE_MODULE_SYMBOL "jose_module_ops"
 /* What a module and the program agree on: changed with struct jose_ops,
  * struct buf and enum jose_alg. */
-#define JOSE_MODULE_ABI 1
+#define JOSE_MODULE_ABI 2
 
 /* json.c */
 int json_prescan(const char *, size_t);
+int json_parse_object(const char *, size_t, int, struct cJSON **);
 
 /* json_write.c: one JSON object written into a buffer, field by field. */
 struct json_writer {

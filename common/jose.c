@@ -46,7 +46,6 @@ struct jose_pub {
 
 static const EVP_MD *jose_md(void);
 static int jose_no_password(char *, int, int, void *);
-static int jose_key_check(const EVP_PKEY *, enum jose_alg);
 static int jose_bn_b64url(const EVP_PKEY *, const char *, size_t, char *,
     size_t);
 static int jose_pub_get(const EVP_PKEY *, enum jose_alg, struct jose_pub *);
@@ -55,8 +54,8 @@ static int jose_sig_make(EVP_PKEY *, enum jose_alg, const void *, size_t,
     unsigned char[JOSE_SIG_MAX], size_t *);
 static int jose_sig_check(EVP_PKEY *, enum jose_alg, const void *, size_t,
     const unsigned char *, size_t);
-static int jose_json_check(const cJSON *, int);
-static int jose_header_parse(const char *, size_t, enum jose_alg, cJSON **);
+static int jose_header_parse(const char *, size_t, enum jose_alg *,
+    cJSON **);
 
 static EVP_MD *jose_sha256_md;
 
@@ -106,7 +105,7 @@ jose_no_password(char *pw, int size, int rwflag, void *u)
  * Checks that pkey is the kind of key alg is defined for.  Public and
  * private keys both pass.  Returns 0, or -1.
  */
-static int
+int
 jose_key_check(const EVP_PKEY *pkey, enum jose_alg alg)
 {
 	char group[64];
@@ -678,80 +677,77 @@ out:
 }
 
 /*
- * Checks a parsed header value and what it holds: no deeper than
- * JOSE_HEADER_DEPTH_MAX, and no object with two members of one name (RFC
- * 7515 §5.2 step 4 lets us refuse them; cJSON would keep the first, another
- * parser the last, and that difference is how "alg" gets smuggled).  At
- * most JOSE_JWS_MAX bytes were parsed, which bounds the pairwise compare.
- * Returns 0, or -1.
+ * Parses len decoded bytes of a protected header (RFC 7515 §5.2 steps 2-5):
+ * UTF-8 JSON text that is exactly one object, with no "crit" (§4.1.11: we
+ * implement no extension, so one marked critical must be refused; that
+ * also refuses RFC 7797's unencoded payloads), and its "alg" one of ours:
+ * the name of *alg, or, when *alg is JOSE_ALG__MAX, any of enum jose_alg,
+ * which *alg is then set to.  On success sets *out to the object (the
+ * caller frees it with cJSON_Delete) and returns 0; returns -1 with *out
+ * NULL.
  */
 static int
-jose_json_check(const cJSON *v, int depth)
+jose_header_parse(const char *s, size_t len, enum jose_alg *alg, cJSON **out)
 {
-	const cJSON *a, *b;
-
-	if (depth > JOSE_HEADER_DEPTH_MAX)
-		return -1;
-	if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
-		return 0;
-	for (a = v->child; a != NULL; a = a->next) {
-		if (cJSON_IsObject(v)) {
-			if (a->string == NULL)
-				return -1;
-			for (b = a->next; b != NULL; b = b->next)
-				if (b->string == NULL ||
-				    strcmp(a->string, b->string) == 0)
-					return -1;
-		}
-		if (jose_json_check(a, depth + 1) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * Parses len decoded bytes of a protected header (RFC 7515 §5.2 steps 2-5)
- * and checks it for alg: UTF-8 JSON text that is exactly one object, its
- * "alg" the name of alg, and no "crit" (§4.1.11: we implement no extension,
- * so one marked critical must be refused; that also refuses RFC 7797's
- * unencoded payloads).  On success sets *out to the object (the caller
- * frees it with cJSON_Delete) and returns 0; returns -1 with *out NULL.
- */
-static int
-jose_header_parse(const char *s, size_t len, enum jose_alg alg, cJSON **out)
-{
-	const char *end = NULL;
 	const cJSON *a;
 	cJSON *root;
+	enum jose_alg named;
 
 	*out = NULL;
-	if (len == 0 || !utf8_valid(s, len) || json_prescan(s, len) == -1)
+	if (json_parse_object(s, len, JOSE_HEADER_DEPTH_MAX, &root) == -1)
 		return -1;
-	if ((root = cJSON_ParseWithLengthOpts(s, len, &end, 0)) == NULL)
-		return -1;
-	/* RFC 8259 §2: JSON-text = ws value ws, and nothing after. */
-	while (end != NULL && end < s + len &&
-	    (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
-		end++;
-	if (end != s + len || !cJSON_IsObject(root) ||
-	    jose_json_check(root, 1) == -1)
-		goto bad;
 	/*
-	 * The caller's algorithm, never the token's choice: "none" (RFC 8725
-	 * §3.1) and HMAC with a public key as secret (§2.1) cannot match.
-	 * Case-sensitive lookup: cJSON_GetObjectItem would take "ALG".
+	 * The caller's algorithm or one of ours, never whatever the token
+	 * names: "none" (RFC 8725 §3.1) and HMAC with a public key as secret
+	 * (§2.1) are neither.  Case-sensitive lookup: cJSON_GetObjectItem
+	 * would take "ALG".
 	 */
 	a = cJSON_GetObjectItemCaseSensitive(root, "alg");
 	if (!cJSON_IsString(a) || a->valuestring == NULL ||
-	    strcmp(a->valuestring, jose_alg_name(alg)) != 0)
+	    jose_alg_parse(a->valuestring, &named) == -1 ||
+	    (*alg != JOSE_ALG__MAX && named != *alg))
 		goto bad;
 	if (cJSON_GetObjectItemCaseSensitive(root, "crit") != NULL)
 		goto bad;
+	*alg = named;
 	*out = root;
 	return 0;
 bad:
 	cJSON_Delete(root);
 	return -1;
+}
+
+/*
+ * Decodes and parses the protected header of the compact JWS of len bytes
+ * at jws (the part before its first '.') as jose_header_parse does, with
+ * *alg as it takes it.  Only the header is looked at: nothing is
+ * verified.  Returns 0 with *out set (cJSON_Delete frees it), or -1 with
+ * *out NULL.
+ */
+int
+jose_header_decode(const char *jws, size_t len, enum jose_alg *alg,
+    cJSON **out)
+{
+	const char *dot;
+	char *hdr;
+	size_t hlen, hdrlen = 0;
+	int rc;
+
+	*out = NULL;
+	if (jws == NULL || len == 0 || len > JOSE_JWS_MAX ||
+	    (dot = memchr(jws, '.', len)) == NULL || dot == jws)
+		return -1;
+	hlen = (size_t)(dot - jws);
+	if ((hdr = malloc(hlen / 4 * 3 + 3)) == NULL)
+		return -1;
+	rc = jose_b64url_decode(jws, hlen, (unsigned char *)hdr,
+	    hlen / 4 * 3 + 2, &hdrlen);
+	if (rc == 0) {
+		hdr[hdrlen] = '\0';
+		rc = jose_header_parse(hdr, hdrlen, alg, out);
+	}
+	free(hdr);
+	return rc;
 }
 
 /*
@@ -807,7 +803,7 @@ jose_verify(EVP_PKEY *pkey, enum jose_alg alg, const char *jws, size_t len,
 	    &hdrlen) == -1)
 		goto out;
 	hdr[hdrlen] = '\0';
-	if (jose_header_parse(hdr, hdrlen, alg, &root) == -1)
+	if (jose_header_parse(hdr, hdrlen, &alg, &root) == -1)
 		goto out;
 	if ((pay = malloc(plen / 4 * 3 + 3)) == NULL ||
 	    jose_b64url_decode(dot1 + 1, plen, pay, plen / 4 * 3 + 2,

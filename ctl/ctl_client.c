@@ -15,6 +15,7 @@ struct ctl_client_spec {
 	char *secret_arg;		/* --secret, an argv string */
 	int is_public;
 	int introspect;
+	int dpop;			/* --dpop */
 	int json;
 	const char *scope;
 	const char *grant_types;
@@ -41,6 +42,7 @@ enum ctl_client_add_opt {
 	CTL_ADD_AUDIENCE,
 	CTL_ADD_INTROSPECT,
 	CTL_ADD_TOKEN_FORMAT,
+	CTL_ADD_DPOP,
 	CTL_ADD_JSON,
 	CTL_ADD__MAX
 };
@@ -54,6 +56,7 @@ static const struct ctl_option ctl_client_add_opts[CTL_ADD__MAX] = {
 	[CTL_ADD_AUDIENCE] = { "--audience", 1, 0 },
 	[CTL_ADD_INTROSPECT] = { "--introspect", 0, 0 },
 	[CTL_ADD_TOKEN_FORMAT] = { "--token-format", 1, 0 },
+	[CTL_ADD_DPOP] = { "--dpop", 0, 0 },
 	[CTL_ADD_JSON] = { "--json", 0, 0 },
 };
 
@@ -251,6 +254,9 @@ ctl_client_parse_add(struct ctl *ctl, int argc, char **argv,
 		case CTL_ADD_TOKEN_FORMAT:
 			spec->token_format = v;
 			break;
+		case CTL_ADD_DPOP:
+			spec->dpop = 1;
+			break;
 		case CTL_ADD_JSON:
 			spec->json = 1;
 			break;
@@ -386,6 +392,7 @@ ctl_client_build(const struct ctl *ctl, const struct ctl_client_spec *spec,
 	memcpy(c->id, spec->id, strlen(spec->id) + 1);
 	c->is_public = spec->is_public;
 	c->may_introspect = spec->introspect;
+	c->dpop_bound = spec->dpop;
 	c->created_at = ctl->now;
 	/* Without --token-format, OAUTH_ACCESS_TOKEN_FORMAT decides. */
 	if (spec->token_format == NULL)
@@ -630,6 +637,8 @@ ctl_client_json(const struct client *c)
 	    cJSON_AddBoolToObject(o, "introspect", c->may_introspect) == NULL ||
 	    cJSON_AddStringToObject(o, "token_format",
 		ctl_client_formats[c->token_format]) == NULL ||
+	    cJSON_AddBoolToObject(o, "dpop_bound_access_tokens",
+		c->dpop_bound) == NULL ||
 	    cJSON_AddNumberToObject(o, "created_at",
 	    (double)c->created_at) == NULL)
 		goto fail;
@@ -664,6 +673,7 @@ ctl_client_print(const struct client *c)
 		printf("audience: %s\n", c->audience);
 	printf("introspect: %s\n", c->may_introspect ? "yes" : "no");
 	printf("token format: %s\n", ctl_client_formats[c->token_format]);
+	printf("dpop: %s\n", c->dpop_bound ? "required" : "optional");
 	printf("created_at: %s\n", when);
 	buf_free(&grants);
 	return 0;

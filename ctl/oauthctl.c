@@ -32,7 +32,7 @@ static const struct ctl_command ctl_commands[] = {
 	    "                           [--grant-types LIST] "
 	    "[--redirect-uri URI]...\n"
 	    "                           [--audience AUD] [--introspect] "
-	    "[--token-format opaque|jwt] [--json]",
+	    "[--token-format opaque|jwt] [--dpop] [--json]",
 	    "Registers a client and prints its secret, once.  ID is 1 to "
 	    CTL_STR(CLIENT_ID_MAX) "\n"
 	    "printable ASCII characters without space (RFC 6749 Appendix A).\n"
@@ -70,6 +70,11 @@ static const struct ctl_command ctl_commands[] = {
 	    "  --token-format F   opaque or jwt (RFC 9068): what its access "
 	    "tokens\n"
 	    "                     are (default: OAUTH_ACCESS_TOKEN_FORMAT)\n"
+	    "  --dpop             every token request must carry a DPoP "
+	    "proof\n"
+	    "                     (RFC 9449), so that all its tokens are "
+	    "bound\n"
+	    "                     to the client's key\n"
 	    "  --json             print {\"client_id\": ..., "
 	    "\"client_secret\": ...}\n" },
 	{ "client list", ctl_cmd_client_list, "client list [--json]",
@@ -83,7 +88,8 @@ static const struct ctl_command ctl_commands[] = {
 	    "\n"
 	    "  --json   print one object: client_id, public, scope, "
 	    "grant_types,\n"
-	    "           redirect_uris, audience, introspect, created_at\n" },
+	    "           redirect_uris, audience, introspect, token_format,\n"
+	    "           dpop_bound_access_tokens, created_at\n" },
 	{ "client remove", ctl_cmd_client_remove, "client remove ID",
 	    "Removes a client together with every token, authorization code\n"
 	    "and grant issued to it, in one transaction.\n" },

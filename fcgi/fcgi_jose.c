@@ -152,3 +152,20 @@ jose_sign(EVP_PKEY *pkey, enum jose_alg alg, const char *kid, const char *typ,
 		return -1;
 	return fcgi_jose->sign(pkey, alg, kid, typ, payload, len, out);
 }
+
+int
+jose_verify_embedded(const char *jws, size_t len, struct cJSON **header_out,
+    struct buf *payload_out, enum jose_alg *alg_out,
+    char thumbprint[JOSE_KID_LEN + 1])
+{
+	if (header_out != NULL)
+		*header_out = NULL;
+	thumbprint[0] = '\0';
+	if (fcgi_jose == NULL) {
+		log_event("cannot check a DPoP proof: the signing module is "
+		    "not loaded");
+		return -1;
+	}
+	return fcgi_jose->verify_embedded(jws, len, header_out, payload_out,
+	    alg_out, thumbprint);
+}

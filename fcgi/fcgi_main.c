@@ -473,8 +473,8 @@ main(int argc, char *argv[])
 	 * here: it is read with PostgreSQL, or when OPENSSL_CONF names one
 	 * (a FIPS configuration, say).  Without the module the rest serves.
 	 */
-	if (!cgi || handler_may_sign(getenv("PATH_INFO"),
-	    getenv("HTTP_ACCEPT")))
+	if (!cgi || handler_uses_jose(getenv("PATH_INFO"),
+	    getenv("HTTP_ACCEPT"), getenv("HTTP_DPOP")))
 		(void)fcgi_jose_load(getenv("OPENSSL_CONF") != NULL ||
 		    store_is_uri(cfg.db_path));
 

@@ -56,6 +56,7 @@ static const struct fcgi_request_var {
 	FCGI_REQUEST_VAR("HTTPS", "HTTPS flag", https, FCGI_FLAG_MAX, 0),
 	FCGI_REQUEST_VAR("HTTP_ACCEPT", "Accept header",
 	    accept, FCGI_ACCEPT_MAX, 0),
+	FCGI_REQUEST_VAR("HTTP_DPOP", "DPoP header", dpop, FCGI_DPOP_MAX, 0),
 #undef FCGI_REQUEST_VAR
 };
 
@@ -335,6 +336,7 @@ fcgi_request_read(const struct fcgi_source *src, const struct config *config,
 	case OAUTH_INVALID_CLIENT:
 	case OAUTH_INVALID_TOKEN:
 	case OAUTH_INVALID_GRANT:
+	case OAUTH_INVALID_DPOP_PROOF:
 	case OAUTH_UNAUTHORIZED_CLIENT:
 	case OAUTH_UNSUPPORTED_GRANT_TYPE:
 	case OAUTH_INVALID_SCOPE:

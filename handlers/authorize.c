@@ -20,6 +20,9 @@ struct authorize_request {
 	const char *nonce;		/* OpenID Connect nonce, or NULL */
 	char *scope;			/* granted scope, allocated */
 	char *claims;			/* the user's, JSON; NULL: none */
+	/* RFC 9449 §10: dpop_jkt, the key the code's redemption proves. */
+	int dpop_bound;
+	unsigned char dpop_jkt[TOKEN_HASH_LEN];
 };
 
 /*
@@ -242,6 +245,31 @@ authorize_scope(const char *requested, const char *allowed, char **out,
 }
 
 /*
+ * dpop_jkt (RFC 9449 §10): when sent, the base64url SHA-256 thumbprint of
+ * a key, JOSE_KID_LEN characters that decode canonically to 32 bytes.
+ * Returns OAUTH_OK, with ar's binding set when it was sent, or
+ * OAUTH_INVALID_REQUEST with *why set.
+ */
+static enum oauth_error
+authorize_check_dpop(const struct params *params,
+    struct authorize_request *ar, const char **why)
+{
+	const char *jkt = params_get(params, "dpop_jkt");
+	size_t n = 0;
+
+	if (jkt == NULL)
+		return OAUTH_OK;
+	if (strlen(jkt) != JOSE_KID_LEN ||
+	    jose_b64url_decode(jkt, JOSE_KID_LEN, ar->dpop_jkt,
+	    sizeof(ar->dpop_jkt), &n) == -1 || n != sizeof(ar->dpop_jkt)) {
+		*why = "dpop_jkt is not a base64url SHA-256 thumbprint";
+		return OAUTH_INVALID_REQUEST;
+	}
+	ar->dpop_bound = 1;
+	return OAUTH_OK;
+}
+
+/*
  * Checks what may only be checked once the redirect URI is trusted, whose
  * errors go back to it (RFC 6749 §4.1.2.1).  Fills ar's scope on OAUTH_OK.
  */
@@ -288,7 +316,8 @@ authorize_check(const struct client *c, const struct params *params,
 		*why = "public clients must use PKCE (code_challenge, S256)";
 		return OAUTH_INVALID_REQUEST;
 	}
-	if ((err = authorize_check_openid(params, ar, why)) != OAUTH_OK)
+	if ((err = authorize_check_dpop(params, ar, why)) != OAUTH_OK ||
+	    (err = authorize_check_openid(params, ar, why)) != OAUTH_OK)
 		return err;
 	return authorize_scope(params_get(params, "scope"), c->scope,
 	    &ar->scope, why);
@@ -335,6 +364,11 @@ authorize_issue(const struct handler_env *env, struct store_txn *txn,
 	record.code_challenge = (char *)ar->challenge;
 	record.nonce = (char *)ar->nonce;
 	record.auth_time = now;
+	if (ar->dpop_bound) {
+		record.bind = TOKEN_BIND_DPOP;
+		memcpy(record.bind_thumbprint, ar->dpop_jkt,
+		    sizeof(record.bind_thumbprint));
+	}
 	return token_mint(env, txn, &record, code);
 }
 

@@ -27,6 +27,7 @@ enum oauth_error {
 	OAUTH_INVALID_CLIENT,
 	OAUTH_INVALID_TOKEN,		/* 401: a bad bearer token, RFC 6750 */
 	OAUTH_INVALID_GRANT,
+	OAUTH_INVALID_DPOP_PROOF,	/* RFC 9449 §5 */
 	OAUTH_UNAUTHORIZED_CLIENT,
 	OAUTH_UNSUPPORTED_GRANT_TYPE,
 	OAUTH_INVALID_SCOPE,
@@ -63,6 +64,7 @@ struct request {
 	const char *script_name;	/* SCRIPT_NAME */
 	const char *https;		/* HTTPS */
 	const char *accept;		/* HTTP_ACCEPT */
+	const char *dpop;		/* HTTP_DPOP, RFC 9449 §4.1 */
 	const char *body;
 	size_t body_len;
 	/*
@@ -162,6 +164,8 @@ const char *params_get(const struct params *, const char *);
 void params_free(struct params *);
 enum oauth_error params_basic_credentials(const char *, char **, char **);
 const char *params_auth_scheme(const char *, const char *);
+enum oauth_error params_scheme_token(const char *, const char *,
+    const char **, size_t *);
 enum oauth_error params_bearer_token(const char *, const char **, size_t *);
 
 /* client_auth.c */
@@ -183,8 +187,31 @@ void client_auth_fail(struct response *, const struct request *,
 void handler_dispatch(const struct handler_env *, const struct request *,
     struct response *);
 char *handler_issuer(const struct handler_env *, const struct request *);
-int handler_may_sign(const char *, const char *);
+int handler_uses_jose(const char *, const char *, const char *);
 int handler_introspect_wants_jwt(const char *);
+
+/* dpop.c */
+#define DPOP_IAT_PAST 300	/* seconds a proof is taken after its iat */
+#define DPOP_IAT_FUTURE 60	/* and before it: clocks differ */
+#define DPOP_JTI_MAX 256	/* bytes of a proof's jti */
+
+/* A DPoP proof that dpop_check has verified (RFC 9449 §4.3). */
+struct dpop_proof {
+	int present;		/* the request carried one */
+	enum jose_alg alg;
+	unsigned char jkt[TOKEN_HASH_LEN];	/* the key's thumbprint */
+	char jkt_text[JOSE_KID_LEN + 1];	/* as cnf.jkt says it */
+	unsigned char replay[TOKEN_HASH_LEN];	/* its jti, for the store */
+	int64_t iat;
+};
+
+enum oauth_error dpop_check(const struct handler_env *,
+    const struct request *, const char *, const char *, size_t,
+    struct dpop_proof *, const char **);
+enum oauth_error dpop_spend(const struct handler_env *, struct store_txn *,
+    const struct dpop_proof *, const char **);
+int dpop_binding_holds(const struct token *, const struct dpop_proof *);
+void dpop_bind(struct token *, const struct dpop_proof *);
 
 /* What a grant hands back to the token endpoint. */
 struct token_issue {
@@ -196,6 +223,8 @@ struct token_issue {
 	const char *issuer;	/* for an id_token, borrowed */
 	int64_t expires_in;
 	int commit_anyway;	/* failed, but what it revoked must stay */
+	/* The request's DPoP proof: its tokens are bound to its key. */
+	struct dpop_proof dpop;
 };
 
 /* token.c */
@@ -204,6 +233,9 @@ enum oauth_error token_mint(const struct handler_env *, struct store_txn *,
 enum oauth_error token_scope(const char *, const char *, char **,
     const char **);
 enum store_status token_find(struct store_txn *, const char *,
+    unsigned char[TOKEN_HASH_LEN], struct token *);
+enum oauth_error token_presented_access(const struct handler_env *,
+    struct store_txn *, const char *, const struct dpop_proof *,
     unsigned char[TOKEN_HASH_LEN], struct token *);
 enum oauth_error token_bearer(const struct handler_env *, struct store_txn *,
     const char *, unsigned char[TOKEN_HASH_LEN], struct token *);

@@ -119,7 +119,8 @@ static void
 introspect_active(struct json_writer *w, const struct token *tok,
     const unsigned char *key, const char *issuer)
 {
-	char jti[JTI_LEN + 1];
+	char jti[JTI_LEN + 1], cnf[sizeof("{\"jkt\":\"\"}") + JOSE_KID_LEN];
+	size_t n;
 
 	store_token_jti(tok, key, jti);
 	json_write_bool(w, "active", 1);
@@ -127,8 +128,8 @@ introspect_active(struct json_writer *w, const struct token *tok,
 	json_write_str(w, "client_id", tok->client_id);
 	json_write_str(w, "sub", tok->subject != NULL ? tok->subject
 						  : tok->client_id);
-	json_write_str(w, "token_type",
-	    tok->kind == TOKEN_ACCESS ? "Bearer" : "refresh_token");
+	json_write_str(w, "token_type", tok->kind != TOKEN_ACCESS ?
+	    "refresh_token" : tok->bind == TOKEN_BIND_DPOP ? "DPoP" : "Bearer");
 	json_write_str(w, "token_use", introspect_token_use[tok->kind]);
 	json_write_int(w, "exp", tok->expires_at);
 	json_write_int(w, "iat", tok->issued_at);
@@ -140,6 +141,14 @@ introspect_active(struct json_writer *w, const struct token *tok,
 		json_write_str(w, "aud", tok->audience);
 	if (tok->subject != NULL)
 		json_write_str(w, "username", tok->subject);
+	/* RFC 9449 §6.2: the key a resource must see the proof made with. */
+	if (tok->bind == TOKEN_BIND_DPOP) {
+		memcpy(cnf, "{\"jkt\":\"", 8);
+		n = b64url_encode(tok->bind_thumbprint,
+		    sizeof(tok->bind_thumbprint), cnf + 8, sizeof(cnf) - 8);
+		memcpy(cnf + 8 + n, "\"}", 3);
+		json_write_raw(w, "cnf", cnf, 8 + n + 2);
+	}
 }
 
 /*

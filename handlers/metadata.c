@@ -18,6 +18,9 @@ static const char *const metadata_pkce_methods[] = {"S256", NULL};
 
 static const char *const metadata_subject_types[] = {"public", NULL};
 static const char *const metadata_id_token_algs[] = {"RS256", NULL};
+/* RFC 9449 §5.1: every asymmetric algorithm a proof may be signed with. */
+static const char *const metadata_dpop_algs[] = {"ES256", "EdDSA", "RS256",
+	NULL};
 static const char *const metadata_claims[] = {"sub", "iss", "aud", "exp",
 	"iat", "auth_time", "nonce", "at_hash", "azp", NULL};
 
@@ -175,6 +178,8 @@ metadata_respond(const struct handler_env *env, const struct request *req,
 		metadata_auth_methods) == -1 ||
 	    metadata_add_list(o, "code_challenge_methods_supported",
 		metadata_pkce_methods) == -1 ||
+	    metadata_add_list(o, "dpop_signing_alg_values_supported",
+		metadata_dpop_algs) == -1 ||
 	    /* RFC 9701 §6: the signed introspection responses we make. */
 	    metadata_add_alg(o, "introspection_signing_alg_values_supported",
 		env->config->signing_alg) == -1 ||

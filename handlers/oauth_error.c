@@ -13,6 +13,8 @@ static const struct {
 	[OAUTH_INVALID_CLIENT] = {401, "invalid_client"},
 	[OAUTH_INVALID_TOKEN] = {401, "invalid_token"},
 	[OAUTH_INVALID_GRANT] = {400, "invalid_grant"},
+	/* RFC 9449 §5, §7.1: a resource answers it 401, with a challenge. */
+	[OAUTH_INVALID_DPOP_PROOF] = {400, "invalid_dpop_proof"},
 	[OAUTH_UNAUTHORIZED_CLIENT] = {400, "unauthorized_client"},
 	[OAUTH_UNSUPPORTED_GRANT_TYPE] = {400, "unsupported_grant_type"},
 	[OAUTH_INVALID_SCOPE] = {400, "invalid_scope"},

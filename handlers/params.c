@@ -465,17 +465,19 @@ params_auth_scheme(const char *header, const char *scheme)
 }
 
 /*
- * The token of an "Authorization: Bearer" header (RFC 6750 §2.1): after
- * the scheme, a b64token (1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
- * "+" / "/" ) *"="), trailing blanks aside, of at most
- * TOKEN_PRESENTED_MAX bytes.  On OAUTH_OK *token points into header and
- * *len is its length.  Returns OAUTH_INVALID_TOKEN for another scheme or a
- * token that is missing, malformed or too long.
+ * The token of an "Authorization: Bearer" header (RFC 6750 §2.1), or of
+ * another scheme that carries one the same way ("DPoP", RFC 9449 §7.1):
+ * after the scheme, compared without regard to case, a b64token (1*(
+ * ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="), trailing
+ * blanks aside, of at most TOKEN_PRESENTED_MAX bytes.  On OAUTH_OK *token
+ * points into header and *len is its length.  Returns OAUTH_INVALID_TOKEN
+ * for another scheme or a token that is missing, malformed or too long.
  */
 enum oauth_error
-params_bearer_token(const char *header, const char **token, size_t *len)
+params_scheme_token(const char *header, const char *scheme,
+    const char **token, size_t *len)
 {
-	const char *p = params_auth_scheme(header, "bearer");
+	const char *p = params_auth_scheme(header, scheme);
 	size_t n, i;
 
 	*token = NULL;
@@ -499,6 +501,13 @@ params_bearer_token(const char *header, const char **token, size_t *len)
 	*token = p;
 	*len = n;
 	return OAUTH_OK;
+}
+
+/* params_scheme_token of the "Bearer" scheme. */
+enum oauth_error
+params_bearer_token(const char *header, const char **token, size_t *len)
+{
+	return params_scheme_token(header, "bearer", token, len);
 }
 
 /*

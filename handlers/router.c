@@ -58,17 +58,19 @@ handler_dispatch(const struct handler_env *env, const struct request *req,
 }
 
 /*
- * Whether a request for path (PATH_INFO), with the Accept header accept,
- * may sign: at /token (a JWT access token, an id_token) and a signed
- * introspection answer.  A CGI process loads the signing module for these
- * alone (fcgi/fcgi_main.c); for any other, what signs would fail.
+ * Whether a request for path (PATH_INFO), with the Accept header accept
+ * and the DPoP header dpop, may need the signing module: at /token (a JWT
+ * access token, an id_token), for a signed introspection answer, and
+ * wherever a DPoP proof is to be verified.  A CGI process loads the
+ * module for these alone (fcgi/fcgi_main.c); for any other, what signs or
+ * verifies would fail.
  */
 int
-handler_may_sign(const char *path, const char *accept)
+handler_uses_jose(const char *path, const char *accept, const char *dpop)
 {
 	if (path == NULL)
 		return 0;
-	return strcmp(path, "/token") == 0 ||
+	return strcmp(path, "/token") == 0 || dpop != NULL ||
 	    (strcmp(path, "/introspect") == 0 &&
 		handler_introspect_wants_jwt(accept));
 }

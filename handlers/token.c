@@ -114,6 +114,7 @@ token_grant_client_credentials(const struct handler_env *env,
 	access.audience = client->audience;
 	access.issued_at = now;
 	access.expires_at = now + env->config->access_ttl;
+	dpop_bind(&access, &out->dpop);
 	out->expires_in = env->config->access_ttl;
 	return token_mint_access(env, txn, client, &access, out, 0, out->access,
 	    why);
@@ -127,7 +128,9 @@ token_respond(struct response *resp, const struct token_issue *issue)
 
 	response_json_begin(resp, &w);
 	json_write_str(&w, "access_token", issue->access);
-	json_write_str(&w, "token_type", "Bearer");
+	/* RFC 9449 §5: a DPoP-bound token is of type DPoP. */
+	json_write_str(&w, "token_type", issue->dpop.present ? "DPoP"
+							      : "Bearer");
 	json_write_int(&w, "expires_in", issue->expires_in);
 	json_write_str(&w, "scope", issue->scope != NULL ? issue->scope : "");
 	if (issue->refresh[0] != '\0')
@@ -203,6 +206,12 @@ handler_token(const struct handler_env *env, const struct request *req,
 	 */
 	issuer = handler_issuer(env, req);
 	issue.issuer = issuer;
+	/* The proof's signature is verified before the lock, as a KDF is. */
+	if ((err = dpop_check(env, req, issuer, NULL, 0, &issue.dpop,
+	    &why)) != OAUTH_OK) {
+		response_error(resp, err, why);
+		goto out;
+	}
 	/* Never a KDF under the write lock: see client_auth_begin. */
 	if (client_auth_begin(env, req, &params, 1, NULL, &txn, &auth,
 		resp) == -1)
@@ -210,6 +219,13 @@ handler_token(const struct handler_env *env, const struct request *req,
 	if ((auth.client.grant_types & grant->bit) == 0) {
 		response_error(resp, OAUTH_UNAUTHORIZED_CLIENT,
 		    "the client may not use this grant_type");
+	} else if (auth.client.dpop_bound && !issue.dpop.present) {
+		/* RFC 9449 §5.2: dpop_bound_access_tokens. */
+		response_error(resp, OAUTH_INVALID_DPOP_PROOF,
+		    "this client must send a DPoP proof");
+	} else if ((err = dpop_spend(env, txn, &issue.dpop, &why)) !=
+	    OAUTH_OK) {
+		response_error(resp, err, why);
 	} else if ((err = grant->grant(env, txn, &params, &auth.client, &issue,
 			&why)) != OAUTH_OK) {
 		response_error(resp, err, why);
@@ -262,17 +278,21 @@ token_expiry(int64_t now, int64_t ttl, int64_t end)
 }
 
 /*
- * Finds the access token presented as "Authorization: Bearer" in
- * authorization (RFC 6750 §2.1), in txn.  Returns OAUTH_OK with *tok, the
- * caller's to token_free whatever the result, and key set to its storage
- * key; OAUTH_INVALID_TOKEN for a malformed header or a token that is
- * unknown, expired, revoked or not an access token; or the error of a
- * storage failure.  The copy of the presented string is wiped.
+ * Finds the access token presented in authorization as its scheme
+ * ("Authorization: Bearer", RFC 6750 §2.1, or "DPoP", RFC 9449 §7.1), in
+ * txn, and checks it may be used so: a DPoP-bound token only as DPoP, by
+ * the holder of the checked proof (§7.2), which must then have been made
+ * for this token (its ath, dpop_check); a bearer token only as Bearer.
+ * Returns OAUTH_OK with *tok, the caller's to
+ * token_free whatever the result, and key set to its storage key;
+ * OAUTH_INVALID_TOKEN for a malformed header or a token that is unknown,
+ * expired, revoked, not an access token or bound to another key; or the
+ * error of a storage failure.  The copy of the presented string is wiped.
  */
 enum oauth_error
-token_bearer(const struct handler_env *env, struct store_txn *txn,
-    const char *authorization, unsigned char key[TOKEN_HASH_LEN],
-    struct token *tok)
+token_presented_access(const struct handler_env *env, struct store_txn *txn,
+    const char *authorization, const struct dpop_proof *proof,
+    unsigned char key[TOKEN_HASH_LEN], struct token *tok)
 {
 	char copy[TOKEN_PRESENTED_MAX + 1];
 	const char *presented;
@@ -280,7 +300,8 @@ token_bearer(const struct handler_env *env, struct store_txn *txn,
 	size_t len;
 
 	memset(tok, 0, sizeof(*tok));
-	if (params_bearer_token(authorization, &presented, &len) != OAUTH_OK)
+	if (params_scheme_token(authorization, proof != NULL ? "dpop" :
+	    "bearer", &presented, &len) != OAUTH_OK)
 		return OAUTH_INVALID_TOKEN;
 	memcpy(copy, presented, len);
 	copy[len] = '\0';
@@ -291,7 +312,20 @@ token_bearer(const struct handler_env *env, struct store_txn *txn,
 	if (st == STORE_NOTFOUND || tok->kind != TOKEN_ACCESS ||
 	    !store_token_is_active(txn, tok, env->now(env->ctx)))
 		return OAUTH_INVALID_TOKEN;
+	if (proof == NULL ? tok->bind != TOKEN_BIND_NONE
+			  : tok->bind != TOKEN_BIND_DPOP ||
+		    !dpop_binding_holds(tok, proof))
+		return OAUTH_INVALID_TOKEN;
 	return OAUTH_OK;
+}
+
+/* token_presented_access of "Authorization: Bearer". */
+enum oauth_error
+token_bearer(const struct handler_env *env, struct store_txn *txn,
+    const char *authorization, unsigned char key[TOKEN_HASH_LEN],
+    struct token *tok)
+{
+	return token_presented_access(env, txn, authorization, NULL, key, tok);
 }
 
 /*
@@ -336,6 +370,7 @@ token_issue_grant(const struct handler_env *env, struct store_txn *txn,
 	t.expires_at = token_expiry(now, env->config->access_ttl, end);
 	t.has_grant = 1;
 	memcpy(t.grant_id, grant->id, sizeof(t.grant_id));
+	dpop_bind(&t, &out->dpop);
 	if ((err = token_mint_access(env, txn, client, &t, out,
 		 grant->auth_time, out->access, why)) != OAUTH_OK)
 		return err;
@@ -346,6 +381,13 @@ token_issue_grant(const struct handler_env *env, struct store_txn *txn,
 	if (client->grant_types & GRANT_REFRESH_TOKEN) {
 		t.kind = TOKEN_REFRESH;
 		t.scope = (char *)refresh_scope;
+		/*
+		 * RFC 9449 §5: a public client's refresh token is bound to
+		 * its key, since nothing else proves who presents it; a
+		 * confidential client authenticates instead.
+		 */
+		if (!client->is_public)
+			t.bind = TOKEN_BIND_NONE;
 		t.expires_at = token_expiry(now, env->config->refresh_ttl,
 		    end);
 		if ((err = token_mint(env, txn, &t, out->refresh)) != OAUTH_OK)

@@ -30,10 +30,32 @@ token_jwt_wanted(const struct handler_env *env, const struct client *client)
 }
 
 /*
+ * Adds to the claims o the confirmation of the key t is bound to (RFC
+ * 7800 §3.1): cnf.jkt for DPoP (RFC 9449 §6.1); nothing for a bearer
+ * token.  Returns 0, or -1.
+ */
+static int
+token_jwt_add_cnf(cJSON *o, const struct token *t)
+{
+	char jkt[JOSE_KID_LEN + 1];
+	cJSON *cnf;
+
+	if (t->bind != TOKEN_BIND_DPOP)
+		return 0;
+	if (b64url_encode(t->bind_thumbprint, sizeof(t->bind_thumbprint), jkt,
+	    sizeof(jkt)) != JOSE_KID_LEN ||
+	    (cnf = cJSON_AddObjectToObject(o, "cnf")) == NULL ||
+	    cJSON_AddStringToObject(cnf, "jkt", jkt) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
  * Mints an access token of record (a TOKEN_ACCESS record, its jti not yet
  * drawn) as a JWT: iss, exp, aud (the client's audience, or else the
  * issuer), sub (the user, or the client acting for itself), client_id,
- * iat, jti, scope, and auth_time for a user's token (RFC 9068 §2.2).
+ * iat, jti, scope, auth_time for a user's token (RFC 9068 §2.2), and
+ * cnf for a bound one.
  * Stores the record under its key and writes the JWT to out.  Returns
  * OAUTH_OK, or the error to answer with *why set, nothing stored then.
  */
@@ -72,7 +94,8 @@ token_jwt_mint(const struct handler_env *env, struct store_txn *txn,
 		t.scope != NULL ? t.scope : "") == NULL ||
 	    (t.subject != NULL && auth_time != 0 &&
 		cJSON_AddNumberToObject(o, "auth_time", (double)auth_time) ==
-		    NULL))
+		    NULL) ||
+	    token_jwt_add_cnf(o, &t) == -1)
 		goto out;
 	if ((err = signing_sign(env, txn, env->config->signing_alg,
 		 TOKEN_JWT_TYP, o, &jws, why)) != OAUTH_OK)

@@ -1,8 +1,10 @@
 /*
  * GET and POST /userinfo (OpenID Connect Core 1.0 §5.3): the claims of the
  * user an access token was issued for, the token presented as
- * "Authorization: Bearer" (RFC 6750 §2.1), one read transaction.
+ * "Authorization: Bearer" (RFC 6750 §2.1) or, bound to a key, as "DPoP"
+ * with a proof (RFC 9449 §7).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -11,6 +13,15 @@
 #define USERINFO_INVALID "Bearer error=\"invalid_token\""
 #define USERINFO_SCOPE \
 	"Bearer error=\"insufficient_scope\", scope=\"openid\""
+/* RFC 9449 §7.1: the DPoP scheme's challenges name the algorithms. */
+#define USERINFO_DPOP_ALGS "algs=\"ES256 EdDSA RS256\""
+#define USERINFO_DPOP_INVALID \
+	"DPoP error=\"invalid_token\", " USERINFO_DPOP_ALGS
+#define USERINFO_DPOP_PROOF \
+	"DPoP error=\"invalid_dpop_proof\", " USERINFO_DPOP_ALGS
+#define USERINFO_DPOP_SCOPE \
+	"DPoP error=\"insufficient_scope\", scope=\"openid\", " \
+	USERINFO_DPOP_ALGS
 
 /* Makes resp the RFC 6750 §3 error err with the challenge www. */
 static void
@@ -23,11 +34,92 @@ userinfo_fail(struct response *resp, enum oauth_error err, const char *why,
 }
 
 /*
- * Answers the claims of the user of the bearer token: sub, and what the
+ * The access token of the request, in txn: as Bearer, or as DPoP with the
+ * proof dpop_check made of the DPoP header for it (RFC 9449 §7.1), its
+ * jti then spent.  Returns 0 with *tok set, or -1 with resp the error,
+ * whose challenge is of the scheme the request used.
+ */
+static int
+userinfo_token(const struct handler_env *env, const struct request *req,
+    struct store_txn *txn, const struct dpop_proof *proof,
+    unsigned char key[TOKEN_HASH_LEN], struct token *tok,
+    struct response *resp)
+{
+	enum oauth_error err;
+	const char *why;
+
+	err = token_presented_access(env, txn, req->authorization, proof, key,
+	    tok);
+	if (err == OAUTH_INVALID_TOKEN) {
+		userinfo_fail(resp, err,
+		    "the access token is invalid, expired or revoked, or bound "
+		    "to another key", proof != NULL ? USERINFO_DPOP_INVALID
+						     : USERINFO_INVALID);
+		return -1;
+	}
+	if (err == OAUTH_OK && proof != NULL &&
+	    (err = dpop_spend(env, txn, proof, &why)) ==
+	    OAUTH_INVALID_DPOP_PROOF) {
+		userinfo_fail(resp, err, why, USERINFO_DPOP_PROOF);
+		resp->status = 401;
+		return -1;
+	}
+	if (err != OAUTH_OK) {
+		response_error(resp, err, "the database failed");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Checks the DPoP proof of a request whose token is presented as DPoP,
+ * into *proof: it must be there, valid, and made for that token (ath).
+ * Returns 0, or -1 with resp the 401 invalid_dpop_proof challenge (RFC
+ * 9449 §7.1) or the server's error.
+ */
+static int
+userinfo_proof(const struct handler_env *env, const struct request *req,
+    struct dpop_proof *proof, struct response *resp)
+{
+	const char *token, *why = "a DPoP proof is required";
+	char *issuer;
+	size_t len;
+	enum oauth_error err = OAUTH_INVALID_DPOP_PROOF;
+
+	if (params_scheme_token(req->authorization, "dpop", &token, &len) !=
+	    OAUTH_OK) {
+		userinfo_fail(resp, OAUTH_INVALID_TOKEN,
+		    "the DPoP access token is malformed", USERINFO_DPOP_INVALID);
+		return -1;
+	}
+	if ((issuer = handler_issuer(env, req)) == NULL) {
+		response_error(resp, OAUTH_SERVER_ERROR,
+		    "no issuer: set OAUTH_ISSUER");
+		return -1;
+	}
+	if (req->dpop != NULL)
+		err = dpop_check(env, req, issuer, token, len, proof, &why);
+	free(issuer);
+	if (err == OAUTH_OK)
+		return 0;
+	if (err != OAUTH_INVALID_DPOP_PROOF) {
+		response_error(resp, err, why);
+		return -1;
+	}
+	userinfo_fail(resp, err, why, USERINFO_DPOP_PROOF);
+	resp->status = 401;
+	return -1;
+}
+
+/*
+ * Answers the claims of the user of the access token: sub, and what the
  * grant holds of the user as the token's scope allows.  No token: 401
  * with a bare challenge (RFC 6750 §3.1); a token that is not an active
- * access token: 401 invalid_token; one without openid, or of a client
- * acting for itself: 403 insufficient_scope.
+ * access token, or a DPoP-bound one presented as Bearer or with a proof
+ * by another key: 401 invalid_token; a DPoP proof that fails RFC 9449
+ * §4.3: 401 invalid_dpop_proof; a token without openid, or of a client
+ * acting for itself: 403 insufficient_scope.  One transaction: a write
+ * when a DPoP proof's jti is to be spent, else a read.
  */
 void
 handler_userinfo(const struct handler_env *env, const struct request *req,
@@ -35,40 +127,36 @@ handler_userinfo(const struct handler_env *env, const struct request *req,
 {
 	unsigned char key[TOKEN_HASH_LEN];
 	struct store_txn *txn = NULL;
+	struct dpop_proof proof;
 	struct token tok;
 	struct grant grant;
 	enum store_status st;
-	enum oauth_error err;
+	int dpop = params_auth_scheme(req->authorization, "dpop") != NULL;
 	cJSON *o = NULL;
 
 	memset(&tok, 0, sizeof(tok));
 	memset(&grant, 0, sizeof(grant));
-	if (params_auth_scheme(req->authorization, "bearer") == NULL) {
+	memset(&proof, 0, sizeof(proof));
+	if (!dpop && params_auth_scheme(req->authorization, "bearer") == NULL) {
 		/* §3.1: no error code in the challenge when none was sent. */
 		userinfo_fail(resp, OAUTH_INVALID_TOKEN,
-		    "a bearer access token is required", USERINFO_CHALLENGE);
+		    "an access token is required", USERINFO_CHALLENGE);
 		return;
 	}
-	if ((st = store_txn_begin(env->store, 0, &txn)) != STORE_OK) {
+	if (dpop && userinfo_proof(env, req, &proof, resp) == -1)
+		return;
+	if ((st = store_txn_begin(env->store, dpop, &txn)) != STORE_OK) {
 		response_store_error(resp, st);
 		return;
 	}
-	if ((err = token_bearer(env, txn, req->authorization, key, &tok)) ==
-	    OAUTH_INVALID_TOKEN) {
-		userinfo_fail(resp, OAUTH_INVALID_TOKEN,
-		    "the access token is invalid, expired or revoked",
-		    USERINFO_INVALID);
+	if (userinfo_token(env, req, txn, dpop ? &proof : NULL, key, &tok,
+	    resp) == -1)
 		goto out;
-	}
-	if (err != OAUTH_OK) {
-		response_error(resp, err, "the database failed");
-		goto out;
-	}
 	if (!scope_has(tok.scope, "openid", 6) || tok.subject == NULL ||
 	    !tok.has_grant) {
 		userinfo_fail(resp, OAUTH_INSUFFICIENT_SCOPE,
 		    "the access token was not granted the openid scope",
-		    USERINFO_SCOPE);
+		    dpop ? USERINFO_DPOP_SCOPE : USERINFO_SCOPE);
 		goto out;
 	}
 	if ((st = store_grant_get(txn, tok.grant_id, &grant)) != STORE_OK) {
@@ -82,6 +170,16 @@ handler_userinfo(const struct handler_env *env, const struct request *req,
 		cJSON_Delete(o);
 		response_error(resp, OAUTH_SERVER_ERROR, "out of memory");
 		goto out;
+	}
+	/* The proof's jti is spent only with the answer. */
+	if (dpop) {
+		st = store_txn_commit(txn);
+		txn = NULL;
+		if (st != STORE_OK) {
+			cJSON_Delete(o);
+			response_store_error(resp, st);
+			goto out;
+		}
 	}
 	if (response_json(resp, 200, o) == 0)
 		resp->no_store = 1;

@@ -374,6 +374,27 @@ store_key_foreach(struct store_txn *t,
 }
 
 /*
+ * Records, in a write transaction, that the single-use value whose
+ * SHA-256 is hash (a DPoP proof's jti, RFC 9449 §11.1; a client
+ * assertion's, RFC 7523 §3) has been seen, until expires_at: returns
+ * STORE_EXISTS, writing nothing, when it was seen before and its record
+ * has not expired at now, so that of any number of transactions, in any
+ * process on any machine, that put one value, exactly one commits
+ * STORE_OK (a second waits for the first as a token's get does).  An
+ * expired record of it is replaced, and up to STORE_SEEN_SWEEP others
+ * that have expired are deleted.  Returns STORE_INVALID in a read
+ * transaction, or a failure of the backend.
+ */
+enum store_status
+store_seen_put(struct store_txn *t, const unsigned char hash[TOKEN_HASH_LEN],
+    int64_t now, int64_t expires_at)
+{
+	if (!t->writable)
+		return STORE_INVALID;
+	return t->store->ops->seen_put(t, hash, now, expires_at);
+}
+
+/*
  * The scope values the clients may have, sorted bytewise, distinct,
  * separated by single spaces ("" when none), at most STORE_SCOPES_MAX of
  * them (RFC 8414 §2 lets a server leave some unlisted), in *out for the

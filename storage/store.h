@@ -75,6 +75,12 @@ enum store_status {
 #define STORE_META_MAX 65536	/* bytes of one derived record */
 #define STORE_JWK_MAX 4096	/* bytes of a public JWK's JSON */
 #define STORE_CHALLENGE_MAX 128	/* bytes of a PKCE code challenge */
+/*
+ * Expired single-use values (store_seen_put) a write of a new one deletes
+ * on the way, so that the table stays as large as its window, not as its
+ * history, between purges.
+ */
+#define STORE_SEEN_SWEEP 2
 
 /* Grant types a client may use, as bits of struct client.grant_types. */
 #define GRANT_CLIENT_CREDENTIALS 0x01u
@@ -104,6 +110,11 @@ struct client {
 	size_t redirect_uri_count;
 	int64_t created_at;
 	enum client_token_format token_format;
+	/*
+	 * RFC 9449 §5.2, dpop_bound_access_tokens: every token request must
+	 * carry a DPoP proof, so that all its tokens are bound to a key.
+	 */
+	int dpop_bound;
 };
 
 enum token_kind {
@@ -111,6 +122,13 @@ enum token_kind {
 	TOKEN_REFRESH,
 	TOKEN_CODE,
 	TOKEN_KIND__MAX
+};
+
+/* What a token is bound to, so that only its holder may use it. */
+enum token_bind {
+	TOKEN_BIND_NONE = 0,	/* a bearer token */
+	TOKEN_BIND_DPOP,	/* a DPoP key: cnf.jkt, RFC 9449 §6 */
+	TOKEN_BIND__MAX
 };
 
 enum token_state {
@@ -146,6 +164,14 @@ struct token {
 	unsigned char jti[TOKEN_JTI_RAW_LEN];
 	char *nonce;		/* codes: OpenID Connect nonce, or NULL */
 	int64_t auth_time;	/* codes: when the user logged in, 0: unknown */
+	/*
+	 * The key the token is bound to, by its SHA-256 thumbprint (RFC
+	 * 7638): a token's holder must prove it on every use; a code's is
+	 * the dpop_jkt of the authorization request (RFC 9449 §10), which
+	 * its redemption must prove.  Only a token with a jti is bound.
+	 */
+	enum token_bind bind;
+	unsigned char bind_thumbprint[TOKEN_HASH_LEN];
 };
 
 /*
@@ -251,6 +277,7 @@ struct store_purged {
 	size_t tokens;		/* access and refresh tokens */
 	size_t codes;
 	size_t grants;
+	size_t seen;		/* single-use values past their window */
 	int grown;		/* LMDB: times the map had to grow for it */
 };
 
@@ -313,6 +340,8 @@ enum store_status store_key_put(struct store_txn *, const struct key *);
 enum store_status store_key_delete(struct store_txn *, const char *);
 enum store_status store_key_foreach(struct store_txn *,
     enum store_each (*)(const struct key *, void *), void *);
+enum store_status store_seen_put(struct store_txn *,
+    const unsigned char[TOKEN_HASH_LEN], int64_t, int64_t);
 enum store_status store_scopes_get(struct store_txn *, char **);
 enum store_status store_stats(struct store_txn *, int64_t,
     struct store_stats *);

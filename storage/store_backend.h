@@ -92,6 +92,9 @@ struct store_ops {
 	enum store_status (*key_foreach)(struct store_txn *, store_key_fn,
 	    void *);
 
+	enum store_status (*seen_put)(struct store_txn *,
+	    const unsigned char *, int64_t, int64_t);
+
 	enum store_status (*scopes_get)(struct store_txn *, char **);
 	enum store_status (*stats)(struct store_txn *, int64_t,
 	    struct store_stats *);

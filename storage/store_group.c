@@ -434,6 +434,13 @@ store_group_token_delete(struct store_txn *t, const unsigned char *hash)
 }
 
 static enum store_status
+store_group_seen_put(struct store_txn *t, const unsigned char *hash,
+    int64_t now, int64_t expires_at)
+{
+	return GOPS(t)->seen_put(GIN(t), hash, now, expires_at);
+}
+
+static enum store_status
 store_group_token_foreach_after(struct store_txn *t,
     const unsigned char *after, store_token_fn fn, void *arg)
 {
@@ -548,6 +555,7 @@ static const struct store_ops store_group_ops = {
 	.key_put = store_group_key_put,
 	.key_delete = store_group_key_delete,
 	.key_foreach = store_group_key_foreach,
+	.seen_put = store_group_seen_put,
 	.scopes_get = store_group_scopes_get,
 	.stats = store_group_stats,
 	.purge = store_group_purge,

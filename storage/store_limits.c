@@ -69,7 +69,9 @@ store_token_check(const struct token *t)
 	    !store_limits_opt_ok(t->code_challenge,
 	    STORE_CHALLENGE_MAX) ||
 	    !store_limits_opt_ok(t->nonce, STORE_NONCE_MAX) ||
-	    (!t->has_jti && (t->nonce != NULL || t->auth_time != 0)))
+	    (!t->has_jti && (t->nonce != NULL || t->auth_time != 0)) ||
+	    (unsigned)t->bind >= TOKEN_BIND__MAX ||
+	    (!t->has_jti && t->bind != TOKEN_BIND_NONE))
 		return STORE_INVALID;
 	return STORE_OK;
 }

@@ -27,7 +27,10 @@
 
 #include "store_backend.h"
 
-#define STORE_LMDB_DBS 5	/* clients, tokens, grants, meta, keys */
+/* clients, tokens, grants, meta, keys, seen, seen_expiry */
+#define STORE_LMDB_DBS 7
+#define STORE_LMDB_SEEN_BATCH 512	/* expired values a purge txn deletes */
+#define STORE_LMDB_SEEN_GROWS 8		/* map growths their purge may make */
 /*
  * A long-lived process clears the reader slots of dead processes every so
  * many write transactions: a responder killed while it read pins the
@@ -49,6 +52,13 @@ struct store_lmdb {
 	MDB_dbi grants;
 	MDB_dbi meta;		/* derived data: the scopes in use */
 	MDB_dbi keys;		/* signing keys, by kid */
+	/*
+	 * Single-use values (store_seen_put): their expiry, big-endian, by
+	 * their hash; and the same as expiry || hash keys with no value, so
+	 * that the expired are found first.
+	 */
+	MDB_dbi seen;
+	MDB_dbi seen_expiry;
 	pid_t pid;		/* the process that opened env */
 	atomic_uint writes;	/* write transactions begun */
 	/*
@@ -165,7 +175,10 @@ store_lmdb_dbis_in(struct store *s, unsigned txn_flags, unsigned dbi_flags)
 	    (rc = mdb_dbi_open(txn, "tokens", dbi_flags, &LS(s)->tokens)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "grants", dbi_flags, &LS(s)->grants)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "meta", dbi_flags, &LS(s)->meta)) != 0 ||
-	    (rc = mdb_dbi_open(txn, "keys", dbi_flags, &LS(s)->keys)) != 0) {
+	    (rc = mdb_dbi_open(txn, "keys", dbi_flags, &LS(s)->keys)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "seen", dbi_flags, &LS(s)->seen)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "seen_expiry", dbi_flags,
+	    &LS(s)->seen_expiry)) != 0) {
 		mdb_txn_abort(txn);
 		return store_lmdb_status(rc);
 	}
@@ -946,6 +959,160 @@ store_lmdb_token_delete(struct store_txn *t,
 	return store_lmdb_del(t, LS(t->store)->tokens, hash, TOKEN_HASH_LEN);
 }
 
+/* The big-endian bytes of a seen record's expiry, which sort as it does. */
+static void
+store_lmdb_seen_time(int64_t t, unsigned char out[8])
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		out[i] = (unsigned char)((uint64_t)t >> (56 - 8 * i));
+}
+
+static int64_t
+store_lmdb_seen_time_of(const unsigned char in[8])
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | in[i];
+	return (int64_t)v;
+}
+
+/*
+ * Deletes up to max seen records that have expired at now, oldest first,
+ * counting them in *deleted.  Returns STORE_OK, STORE_CORRUPT for a key
+ * that is not expiry || hash, or a write failure.
+ */
+static enum store_status
+store_lmdb_seen_sweep(struct store_txn *t, int64_t now, size_t max,
+    size_t *deleted)
+{
+	unsigned char hash[TOKEN_HASH_LEN];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	enum store_status st = STORE_OK;
+	int rc;
+
+	if ((rc = mdb_cursor_open(LT(t)->txn, LS(t->store)->seen_expiry,
+	    &cur)) != 0)
+		return store_lmdb_status(rc);
+	while (*deleted < max) {
+		/* The first again: a deletion moves the cursor. */
+		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) ==
+		    MDB_NOTFOUND)
+			break;
+		if (rc != 0) {
+			st = store_lmdb_status(rc);
+			break;
+		}
+		if (k.mv_size != 8 + TOKEN_HASH_LEN) {
+			st = STORE_CORRUPT;
+			break;
+		}
+		if (store_lmdb_seen_time_of(k.mv_data) > now)
+			break;
+		memcpy(hash, (unsigned char *)k.mv_data + 8, sizeof(hash));
+		if ((st = store_lmdb_write_status(t, mdb_cursor_del(cur, 0))) !=
+		    STORE_OK)
+			break;
+		st = store_lmdb_del(t, LS(t->store)->seen, hash, sizeof(hash));
+		if (st != STORE_OK && st != STORE_NOTFOUND)
+			break;
+		st = STORE_OK;
+		(*deleted)++;
+	}
+	mdb_cursor_close(cur);
+	return st;
+}
+
+/* store_seen_put: a read of the hash, then the two puts and a sweep. */
+static enum store_status
+store_lmdb_seen_put(struct store_txn *t, const unsigned char *hash,
+    int64_t now, int64_t expires_at)
+{
+	unsigned char key[8 + TOKEN_HASH_LEN];
+	struct buf value = { 0 }, none = { 0 };
+	size_t swept = 0;
+	enum store_status st;
+	MDB_val v;
+
+	if (expires_at < 0)
+		return STORE_INVALID;
+	st = store_lmdb_get(t, LS(t->store)->seen, hash, TOKEN_HASH_LEN, &v);
+	if (st == STORE_OK) {
+		if (v.mv_size != 8)
+			return STORE_CORRUPT;
+		memcpy(key, v.mv_data, 8);
+		if (store_lmdb_seen_time_of(key) > now)
+			return STORE_EXISTS;
+		/* Seen once, long enough ago: its old expiry goes. */
+		memcpy(key + 8, hash, TOKEN_HASH_LEN);
+		st = store_lmdb_del(t, LS(t->store)->seen_expiry, key,
+		    sizeof(key));
+		if (st != STORE_OK && st != STORE_NOTFOUND)
+			return st;
+	} else if (st != STORE_NOTFOUND)
+		return st;
+	store_lmdb_seen_time(expires_at, key);
+	memcpy(key + 8, hash, TOKEN_HASH_LEN);
+	if (buf_append(&value, key, 8) == -1)
+		return STORE_NOMEM;
+	st = store_lmdb_put(t, LS(t->store)->seen, hash, TOKEN_HASH_LEN,
+	    &value, 0);
+	buf_free(&value);
+	if (st == STORE_OK)
+		st = store_lmdb_put(t, LS(t->store)->seen_expiry, key,
+		    sizeof(key), &none, 0);
+	if (st == STORE_OK)
+		st = store_lmdb_seen_sweep(t, now, STORE_SEEN_SWEEP, &swept);
+	return st;
+}
+
+/*
+ * The purge of LMDB: store_walk_purge, then the expired seen records in
+ * batches of one write transaction each, smaller and then with the map
+ * grown when the map is full, as store_purge.c does.
+ */
+static enum store_status
+store_lmdb_purge(struct store *s, int64_t now, struct store_purged *out)
+{
+	struct store_txn *t;
+	size_t limit = STORE_LMDB_SEEN_BATCH, deleted;
+	enum store_status st;
+	int grows = 0;
+
+	if ((st = store_walk_purge(s, now, out)) != STORE_OK)
+		return st;
+	for (;;) {
+		deleted = 0;
+		if ((st = store_txn_begin(s, 1, &t)) != STORE_OK)
+			return st;
+		st = store_lmdb_seen_sweep(t, now, limit, &deleted);
+		if (st == STORE_OK)
+			st = store_txn_commit(t);
+		else
+			store_txn_abort(t);
+		if (st == STORE_FULL) {
+			if (limit > 1) {
+				limit = limit / 4 > 0 ? limit / 4 : 1;
+				continue;
+			}
+			if (grows++ == STORE_LMDB_SEEN_GROWS ||
+			    (st = store_map_grow(s)) != STORE_OK)
+				return st;
+			out->grown++;
+			continue;
+		}
+		if (st != STORE_OK)
+			return st;
+		out->seen += deleted;
+		if (deleted < limit)
+			return STORE_OK;
+	}
+}
+
 /*
  * As store_token_foreach, starting after the key after (NULL: at the
  * first), so that a long walk can go on in a later transaction.
@@ -1050,9 +1217,10 @@ static const struct store_ops store_lmdb_ops = {
 	.key_put = store_lmdb_key_put,
 	.key_delete = store_lmdb_key_delete,
 	.key_foreach = store_lmdb_key_foreach,
+	.seen_put = store_lmdb_seen_put,
 	.scopes_get = store_lmdb_scopes_get,
 	.stats = store_walk_stats,
-	.purge = store_walk_purge,
+	.purge = store_lmdb_purge,
 	.map_grow = store_lmdb_map_grow,
 	.map_size = store_lmdb_map_size,
 };

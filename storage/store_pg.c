@@ -821,6 +821,7 @@ static const struct store_ops store_pg_ops = {
 	.key_put = store_pg_key_put,
 	.key_delete = store_pg_key_delete,
 	.key_foreach = store_pg_key_foreach,
+	.seen_put = store_pg_seen_put,
 	.scopes_get = store_pg_scopes_get,
 	.stats = store_pg_stats,
 	.purge = store_pg_purge,

@@ -128,6 +128,8 @@ enum store_pg_stmt {
 	PG_STATS_GRANTS,
 	PG_PURGE_GRANTS,
 	PG_PURGE_TOKENS,
+	PG_SEEN_PUT,
+	PG_PURGE_SEEN,
 	PG_STMT__MAX
 };
 
@@ -240,6 +242,8 @@ enum store_status store_pg_key_put(struct store_txn *, const struct key *);
 enum store_status store_pg_key_delete(struct store_txn *, const char *);
 enum store_status store_pg_key_foreach(struct store_txn *, store_key_fn,
     void *);
+enum store_status store_pg_seen_put(struct store_txn *,
+    const unsigned char *, int64_t, int64_t);
 enum store_status store_pg_scopes_get(struct store_txn *, char **);
 enum store_status store_pg_stats(struct store_txn *, int64_t,
     struct store_stats *);

@@ -534,6 +534,26 @@ store_pg_stats(struct store_txn *t, int64_t now, struct store_stats *out)
 	return STORE_OK;
 }
 
+enum store_status
+store_pg_seen_put(struct store_txn *t, const unsigned char *hash, int64_t now,
+    int64_t expires_at)
+{
+	struct store_pg_params p = {0};
+	enum store_status st;
+	PGresult *res;
+
+	if (!t->writable || expires_at < 0)
+		return STORE_INVALID;
+	store_pg_param(&p, hash, TOKEN_HASH_LEN);
+	store_pg_param_int(&p, now, 8);
+	store_pg_param_int(&p, expires_at, 8);
+	if ((st = store_pg_run(t, PG_SEEN_PUT, &p, &res)) != STORE_OK)
+		return st;
+	st = strcmp(PQcmdTuples(res), "0") == 0 ? STORE_EXISTS : STORE_OK;
+	PQclear(res);
+	return st;
+}
+
 /*
  * Runs one purge statement in batches of one transaction each until a
  * batch deletes fewer than STORE_PG_PURGE_BATCH rows; adds the first and
@@ -563,7 +583,7 @@ store_pg_purge_batches(struct store *s, enum store_pg_stmt stmt, int64_t now,
 			return st;
 		*a += (size_t)first;
 		*b += (size_t)second;
-		if ((stmt == PG_PURGE_GRANTS ? first : second) <
+		if ((stmt == PG_PURGE_TOKENS ? second : first) <
 		    STORE_PG_PURGE_BATCH)
 			return STORE_OK;
 	}
@@ -582,6 +602,9 @@ store_pg_purge(struct store *s, int64_t now, struct store_purged *out)
 		st = store_pg_purge_batches(s, PG_PURGE_TOKENS, now,
 		    &out->codes, &all);
 	out->tokens = all - out->codes;
+	if (st == STORE_OK)
+		st = store_pg_purge_batches(s, PG_PURGE_SEEN, now, &out->seen,
+		    &unused);
 	return st;
 }
 

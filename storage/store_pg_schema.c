@@ -52,9 +52,19 @@ static const char *const store_pg_schema_v1[] = {
 	NULL
 };
 
+/* Single-use values (store_seen_put), by hash, until they expire. */
+static const char *const store_pg_schema_v2[] = {
+	"CREATE TABLE oauth_seen ("
+	" hash bytea PRIMARY KEY,"
+	" expires_at bigint NOT NULL)",
+	"CREATE INDEX oauth_seen_expiry ON oauth_seen (expires_at)",
+	NULL
+};
+
 /* The versions, in order: index i takes version i to i + 1. */
 static const char *const *const store_pg_schema_steps[] = {
 	store_pg_schema_v1,
+	store_pg_schema_v2,
 };
 
 #define STORE_PG_SCHEMA_VERSION \

@@ -12,7 +12,8 @@
  *   token:  ver type | kind u8 | state u8 | client_id | ?subject | scope
  *           | ?audience | issued_at i64 | expires_at i64 | has_grant u8
  *           | [grant_id[16] when has_grant] | ?redirect_uri | ?code_challenge
- *           | [1 u8 | jti[16] | ?nonce | auth_time i64, when it has a jti]
+ *           | [1 u8 | jti[16] | ?nonce | auth_time i64, when it has a jti
+ *              [bind u8 | thumbprint[32], when it is bound]]
  *   grant:  ver type | id[16] | client_id | ?subject | created_at i64
  *           | expires_at i64 | revoked u8
  *           | [1 u8 | ?claims | auth_time i64, when either is set]
@@ -43,6 +44,7 @@
 
 #define STORE_RECORD_CLIENT_PUBLIC 0x01u
 #define STORE_RECORD_CLIENT_INTROSPECT 0x02u
+#define STORE_RECORD_CLIENT_DPOP 0x04u
 
 /*
  * An S256 challenge is 43 characters (RFC 7636 §4.2); the bound leaves room
@@ -354,6 +356,8 @@ store_record_client_encode(const struct client *c, struct buf *b)
 		flags |= STORE_RECORD_CLIENT_PUBLIC;
 	if (c->may_introspect)
 		flags |= STORE_RECORD_CLIENT_INTROSPECT;
+	if (c->dpop_bound)
+		flags |= STORE_RECORD_CLIENT_DPOP;
 
 	store_record_put_u8(&o, STORE_RECORD_VERSION);
 	store_record_put_u8(&o, STORE_RECORD_CLIENT);
@@ -393,10 +397,11 @@ store_record_client_decode(const void *p, size_t len, struct client *c)
 	store_record_get_id(&in, c->id, CLIENT_ID_MAX);
 	flags = store_record_get_u8(&in);
 	if ((flags & ~(STORE_RECORD_CLIENT_PUBLIC |
-	    STORE_RECORD_CLIENT_INTROSPECT)) != 0)
+	    STORE_RECORD_CLIENT_INTROSPECT | STORE_RECORD_CLIENT_DPOP)) != 0)
 		in.status = STORE_CORRUPT;
 	c->is_public = (flags & STORE_RECORD_CLIENT_PUBLIC) != 0;
 	c->may_introspect = (flags & STORE_RECORD_CLIENT_INTROSPECT) != 0;
+	c->dpop_bound = (flags & STORE_RECORD_CLIENT_DPOP) != 0;
 	if ((bytes = store_record_get(&in, sizeof(c->secret_salt))) != NULL)
 		memcpy(c->secret_salt, bytes, sizeof(c->secret_salt));
 	if ((bytes = store_record_get(&in, sizeof(c->secret_hash))) != NULL)
@@ -468,6 +473,11 @@ store_record_token_encode(const struct token *t, struct buf *b)
 		store_record_put(&o, t->jti, sizeof(t->jti));
 		store_record_put_opt(&o, t->nonce);
 		store_record_put_i64(&o, t->auth_time);
+		if (t->bind != TOKEN_BIND_NONE) {
+			store_record_put_u8(&o, (unsigned)t->bind);
+			store_record_put(&o, t->bind_thumbprint,
+			    sizeof(t->bind_thumbprint));
+		}
 	}
 	return store_record_finish(&o);
 }
@@ -517,6 +527,18 @@ store_record_token_decode(const void *p, size_t len, struct token *t)
 			memcpy(t->jti, bytes, sizeof(t->jti));
 		t->nonce = store_record_get_opt(&in, STORE_NONCE_MAX);
 		t->auth_time = store_record_get_i64(&in);
+	}
+	if (in.status == STORE_OK && in.left > 0) {
+		/* Unbound is written as nothing: canonical. */
+		kind = store_record_get_u8(&in);
+		if (kind == TOKEN_BIND_NONE || kind >= TOKEN_BIND__MAX)
+			in.status = STORE_CORRUPT;
+		else
+			t->bind = (enum token_bind)kind;
+		if ((bytes = store_record_get(&in,
+		    sizeof(t->bind_thumbprint))) != NULL)
+			memcpy(t->bind_thumbprint, bytes,
+			    sizeof(t->bind_thumbprint));
 	}
 	if (store_record_end(&in) != STORE_OK)
 		token_free(t);

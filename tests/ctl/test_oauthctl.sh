@@ -561,11 +561,22 @@ expect 0 "client add --token-format jwt" --db "$db" client add fmt \
 expect 0 "client show of a jwt client" --db "$db" client show fmt --json
 json "show --json names its token format" 'd["token_format"] == "jwt"'
 expect 0 "client remove of it" --db "$db" client remove fmt
+expect 0 "client add --dpop" --db "$db" client add bound --public \
+    --redirect-uri https://app.example/cb --dpop
+expect 0 "client show of a DPoP-bound client" --db "$db" client show bound \
+    --json
+json "show --json says its tokens are DPoP-bound" \
+    'd["dpop_bound_access_tokens"] is True'
+expect 0 "client show of it, plain" --db "$db" client show bound
+out_has "show: dpop required" "dpop: required"
+expect 2 "client add --dpop twice" --db "$db" client add bound2 --dpop --dpop
+expect 0 "client remove of it" --db "$db" client remove bound
 expect 0 "client show --json" --db "$db" client show web --json
 json "show --json has exactly the public fields" 'set(d) == {"client_id",
     "public", "scope", "grant_types", "redirect_uris", "audience",
-    "introspect", "token_format", "created_at"}'
+    "introspect", "token_format", "dpop_bound_access_tokens", "created_at"}'
 json "show --json of a public client" 'd["public"] is True and
+    d["dpop_bound_access_tokens"] is False and
     d["grant_types"] == ["authorization_code", "refresh_token"] and
     d["redirect_uris"] == ["https://app.example/cb", "com.example.app:/oauth"]
     and d["audience"] is None and d["introspect"] is False and
@@ -603,7 +614,8 @@ json "client list --json is an array of every client" \
     "isinstance(d, list) and len(d) == $nclients"
 json "client list --json objects are those of show" 'all(set(c) ==
     {"client_id", "public", "scope", "grant_types", "redirect_uris",
-    "audience", "introspect", "token_format", "created_at"} for c in d)'
+    "audience", "introspect", "token_format", "dpop_bound_access_tokens",
+    "created_at"} for c in d)'
 json "client list --json carries the right values" \
     '[c for c in d if c["client_id"] == "web"][0]["public"] is True'
 expect 2 "client list with an argument" --db "$db" client list extra

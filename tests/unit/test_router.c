@@ -360,6 +360,7 @@ static const struct error_case error_cases[] = {
 	{__LINE__, OAUTH_INVALID_CLIENT, 401, "invalid_client"},
 	{__LINE__, OAUTH_INVALID_TOKEN, 401, "invalid_token"},
 	{__LINE__, OAUTH_INVALID_GRANT, 400, "invalid_grant"},
+	{__LINE__, OAUTH_INVALID_DPOP_PROOF, 400, "invalid_dpop_proof"},
 	{__LINE__, OAUTH_UNAUTHORIZED_CLIENT, 400, "unauthorized_client"},
 	{__LINE__, OAUTH_UNSUPPORTED_GRANT_TYPE, 400, "unsupported_grant_type"},
 	{__LINE__, OAUTH_INVALID_SCOPE, 400, "invalid_scope"},
@@ -503,28 +504,32 @@ test_response_error_replaces(void **state)
 }
 
 /*
- * handler_may_sign: /token, and /introspect when the Accept header asks for
- * the signed answer; nothing else, whatever the Accept header.
+ * handler_uses_jose: /token, /introspect when the Accept header asks for
+ * the signed answer, and any request with a DPoP proof to verify (at
+ * /userinfo, say); nothing else, whatever the Accept header.
  */
 static void
-test_may_sign(void **state)
+test_uses_jose(void **state)
 {
 	static const char jwt[] = "application/token-introspection+jwt";
 
 	(void)state;
-	assert_int_equal(handler_may_sign("/token", NULL), 1);
-	assert_int_equal(handler_may_sign("/token", "application/json"), 1);
-	assert_int_equal(handler_may_sign("/introspect", jwt), 1);
-	assert_int_equal(handler_may_sign("/introspect",
-	    "application/json, application/token-introspection+jwt"), 1);
-	assert_int_equal(handler_may_sign("/introspect", NULL), 0);
-	assert_int_equal(handler_may_sign("/introspect", "application/json"),
-	    0);
-	assert_int_equal(handler_may_sign("/revoke", jwt), 0);
-	assert_int_equal(handler_may_sign("/userinfo", NULL), 0);
-	assert_int_equal(handler_may_sign("/jwks", NULL), 0);
-	assert_int_equal(handler_may_sign("/tokens", NULL), 0);
-	assert_int_equal(handler_may_sign(NULL, jwt), 0);
+	assert_int_equal(handler_uses_jose("/token", NULL, NULL), 1);
+	assert_int_equal(handler_uses_jose("/token", "application/json", NULL),
+	    1);
+	assert_int_equal(handler_uses_jose("/introspect", jwt, NULL), 1);
+	assert_int_equal(handler_uses_jose("/introspect",
+	    "application/json, application/token-introspection+jwt", NULL), 1);
+	assert_int_equal(handler_uses_jose("/introspect", NULL, NULL), 0);
+	assert_int_equal(handler_uses_jose("/introspect", "application/json",
+	    NULL), 0);
+	assert_int_equal(handler_uses_jose("/revoke", jwt, NULL), 0);
+	assert_int_equal(handler_uses_jose("/userinfo", NULL, NULL), 0);
+	assert_int_equal(handler_uses_jose("/userinfo", NULL, "e.y.z"), 1);
+	assert_int_equal(handler_uses_jose("/introspect", NULL, ""), 1);
+	assert_int_equal(handler_uses_jose("/jwks", NULL, NULL), 0);
+	assert_int_equal(handler_uses_jose("/tokens", NULL, NULL), 0);
+	assert_int_equal(handler_uses_jose(NULL, jwt, "e.y.z"), 0);
 }
 
 /*
@@ -646,7 +651,7 @@ main(void)
 		cmocka_unit_test(test_store_errors),
 		cmocka_unit_test(test_response_error_replaces),
 		cmocka_unit_test(test_request_free),
-		cmocka_unit_test(test_may_sign),
+		cmocka_unit_test(test_uses_jose),
 		cmocka_unit_test(test_content_length),
 	};
 

@@ -145,8 +145,49 @@ test_schema_newer(void **state)
 	assert_int_equal(store_open(f->db, 0, 0, &s, NULL, 0), STORE_INVALID);
 	assert_null(s);
 
-	pg_exec_db(f, "UPDATE oauth_schema SET version = 1");
+	pg_exec_db(f, "UPDATE oauth_schema SET version = 2");
 	sfx_reopen(f);
+}
+
+/*
+ * A database of the first version (no oauth_seen): refused without
+ * create, with a reason that says to run oauthctl init, and migrated
+ * with it, its records kept.
+ */
+static void
+test_schema_migrate_v1(void **state)
+{
+	struct sfx *f = *state;
+	struct store *s = (struct store *)f;
+	struct store_txn *t;
+	struct client c;
+	unsigned char hash[TOKEN_HASH_LEN] = { 7 };
+	char why[STORE_DETAIL_MAX];
+
+	t = begin(f->store, 1);
+	memset(&c, 0, sizeof(c));
+	(void)snprintf(c.id, sizeof(c.id), "%s", "kept");
+	c.is_public = 1;
+	c.scope = "read";
+	c.grant_types = GRANT_AUTHORIZATION_CODE;
+	assert_int_equal(store_client_put(t, &c, 1), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	sfx_close(f);
+	pg_exec_db(f, "DROP TABLE oauth_seen");
+	pg_exec_db(f, "UPDATE oauth_schema SET version = 1");
+	assert_int_equal(store_open(f->db, 0, 0, &s, why, sizeof(why)),
+	    STORE_INVALID);
+	assert_null(s);
+	assert_non_null(strstr(why, "oauthctl init"));
+	expect_discreet(__LINE__, why, f->db);
+	assert_int_equal(store_open(f->db, 0, STORE_OPEN_CREATE, &f->store,
+	    why, sizeof(why)), STORE_OK);
+	t = begin(f->store, 1);
+	assert_int_equal(store_client_get(t, "kept", &c), STORE_OK);
+	client_free(&c);
+	assert_int_equal(store_seen_put(t, hash, 100, 200), STORE_OK);
+	assert_int_equal(store_seen_put(t, hash, 100, 200), STORE_EXISTS);
+	store_txn_abort(t);
 }
 
 /*
@@ -199,7 +240,7 @@ test_schema_missing(void **state)
 	(void)snprintf(got, sizeof(got), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	PQfinish(conn);
-	assert_string_equal(got, "1 1");
+	assert_string_equal(got, "1 2");
 }
 
 /* Processes that create the schema at once: one does, all succeed. */
@@ -240,7 +281,7 @@ test_schema_create_race(void **state)
 	(void)snprintf(got, sizeof(got), "%s", PQgetvalue(res, 0, 0));
 	PQclear(res);
 	PQfinish(conn);
-	assert_string_equal(got, "1 1");
+	assert_string_equal(got, "1 2");
 	sfx_reopen(f);
 }
 
@@ -577,6 +618,7 @@ main(int argc, char *argv[])
 {
 	static const struct CMUnitTest tests[] = {
 		P(test_schema_newer),
+		P(test_schema_migrate_v1),
 		P(test_schema_missing),
 		P(test_schema_create_race),
 		P(test_lazy_unreachable),

@@ -1,0 +1,244 @@
+/*
+ * Public keys that come from outside as JWKs (RFC 7517, RFC 7518 §6, RFC
+ * 8037 §2), and the JWS that carries its own: a DPoP proof (RFC 9449 §4.2)
+ * is signed by the key in its "jwk" header, whose thumbprint is what a
+ * token is then bound to.  Everything here is hostile input: a JWK is
+ * imported only when it is exactly a public key of the kind its algorithm
+ * is defined for, with canonical members, so that its RFC 7638 thumbprint,
+ * recomputed from the key, is the one its holder computes.
+ */
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+
+#include "common.h"
+
+#define JOSE_JWK_EC_COORD 32	/* a P-256 coordinate, RFC 7518 §6.2.1.2 */
+#define JOSE_JWK_OKP_X 32	/* an Ed25519 public key, RFC 8037 §2 */
+#define JOSE_JWK_RSA_E_MAX 8	/* bytes of a public exponent we take */
+#define JOSE_JWK_RSA_N_MAX (JOSE_RSA_BITS_MAX / 8)
+
+/*
+ * The members that make a JWK private or symmetric (RFC 7518 §6.2.2,
+ * §6.3.2, §6.4.1; RFC 8037 §2): a public key has none of them.
+ */
+static const char *const jose_jwk_secret_members[] = {
+	"d", "p", "q", "dp", "dq", "qi", "oth", "k",
+};
+
+/*
+ * Decodes the string member name of jwk, strict base64url, into out (of
+ * size bytes), setting *len.  Returns 0, or -1 when it is missing, not a
+ * string, not canonical base64url, empty or longer than size.
+ */
+static int
+jose_jwk_bytes(const cJSON *jwk, const char *name, unsigned char *out,
+    size_t size, size_t *len)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(jwk, name);
+	size_t n;
+
+	if (!cJSON_IsString(m) || m->valuestring == NULL)
+		return -1;
+	n = strlen(m->valuestring);
+	if (n == 0 || n > JOSE_JWS_MAX ||
+	    jose_b64url_decode(m->valuestring, n, out, size, len) == -1 ||
+	    *len == 0)
+		return -1;
+	return 0;
+}
+
+/* Whether the string member name of jwk is absent or equals want. */
+static int
+jose_jwk_member_is(const cJSON *jwk, const char *name, const char *want,
+    int required)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(jwk, name);
+
+	if (m == NULL)
+		return !required;
+	return cJSON_IsString(m) && m->valuestring != NULL &&
+	    strcmp(m->valuestring, want) == 0;
+}
+
+/*
+ * Adds to bld the parameters of the public key jwk describes for alg,
+ * checking its members: kty (and crv) those of alg, n and e without the
+ * leading zero bytes RFC 7518 §6.3.1.1 forbids, coordinates and keys of
+ * their exact size (§6.2.1.2, RFC 8037 §2).  bytes holds what bld points
+ * into until the key is made.  Returns 0, or -1.
+ */
+static int
+jose_jwk_params(const cJSON *jwk, enum jose_alg alg, OSSL_PARAM_BLD *bld,
+    unsigned char bytes[JOSE_JWK_RSA_N_MAX + 1], BIGNUM **n_bn,
+    BIGNUM **e_bn)
+{
+	unsigned char e[JOSE_JWK_RSA_E_MAX];
+	unsigned char y[JOSE_JWK_EC_COORD];
+	size_t n_len = 0, e_len = 0, x_len = 0, y_len = 0;
+
+	switch (alg) {
+	case JOSE_ALG_RS256:
+		if (!jose_jwk_member_is(jwk, "kty", "RSA", 1) ||
+		    jose_jwk_bytes(jwk, "n", bytes, JOSE_JWK_RSA_N_MAX,
+		    &n_len) == -1 ||
+		    jose_jwk_bytes(jwk, "e", e, sizeof(e), &e_len) == -1 ||
+		    bytes[0] == 0 || e[0] == 0 || (e[e_len - 1] & 1) == 0)
+			return -1;
+		if ((*n_bn = BN_bin2bn(bytes, (int)n_len, NULL)) == NULL ||
+		    (*e_bn = BN_bin2bn(e, (int)e_len, NULL)) == NULL ||
+		    BN_is_one(*e_bn))
+			return -1;
+		return OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N,
+		    *n_bn) == 1 && OSSL_PARAM_BLD_push_BN(bld,
+		    OSSL_PKEY_PARAM_RSA_E, *e_bn) == 1 ? 0 : -1;
+	case JOSE_ALG_ES256:
+		/* The uncompressed point, 0x04 || x || y (SEC 1 §2.3.3). */
+		if (!jose_jwk_member_is(jwk, "kty", "EC", 1) ||
+		    !jose_jwk_member_is(jwk, "crv", "P-256", 1) ||
+		    jose_jwk_bytes(jwk, "x", bytes + 1, JOSE_JWK_EC_COORD,
+		    &x_len) == -1 || x_len != JOSE_JWK_EC_COORD ||
+		    jose_jwk_bytes(jwk, "y", y, sizeof(y), &y_len) == -1 ||
+		    y_len != JOSE_JWK_EC_COORD)
+			return -1;
+		bytes[0] = 0x04;
+		memcpy(bytes + 1 + JOSE_JWK_EC_COORD, y, sizeof(y));
+		return OSSL_PARAM_BLD_push_utf8_string(bld,
+		    OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1 &&
+		    OSSL_PARAM_BLD_push_octet_string(bld,
+		    OSSL_PKEY_PARAM_PUB_KEY, bytes,
+		    1 + 2 * JOSE_JWK_EC_COORD) == 1 ? 0 : -1;
+	case JOSE_ALG_EDDSA:
+		if (!jose_jwk_member_is(jwk, "kty", "OKP", 1) ||
+		    !jose_jwk_member_is(jwk, "crv", "Ed25519", 1) ||
+		    jose_jwk_bytes(jwk, "x", bytes, JOSE_JWK_OKP_X,
+		    &x_len) == -1 || x_len != JOSE_JWK_OKP_X)
+			return -1;
+		return OSSL_PARAM_BLD_push_octet_string(bld,
+		    OSSL_PKEY_PARAM_PUB_KEY, bytes, JOSE_JWK_OKP_X) == 1 ?
+		    0 : -1;
+	case JOSE_ALG__MAX:
+		break;
+	}
+	return -1;
+}
+
+/*
+ * Imports the public JWK jwk as a key for alg into *out (jose_key_free
+ * releases it).  Refused: a JWK with any private or symmetric member, a
+ * kty or crv that alg is not defined for, an "alg" member naming another
+ * algorithm, a "use" other than "sig", members that are not canonical
+ * base64url of their exact size, an RSA key outside JOSE_RSA_BITS_MIN to
+ * JOSE_RSA_BITS_MAX bits or with an even exponent, and an EC point that is
+ * not on P-256 (OpenSSL checks it on import, and again here).  Returns 0,
+ * or -1 with *out NULL.
+ */
+int
+jose_jwk_parse(const cJSON *jwk, enum jose_alg alg, EVP_PKEY **out)
+{
+	static const char *const type_names[JOSE_ALG__MAX] = {
+		[JOSE_ALG_RS256] = "RSA",
+		[JOSE_ALG_ES256] = "EC",
+		[JOSE_ALG_EDDSA] = "ED25519",
+	};
+	unsigned char bytes[JOSE_JWK_RSA_N_MAX + 1];
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL, *check = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *n = NULL, *e = NULL;
+	size_t i;
+	int rc = -1;
+
+	*out = NULL;
+	if (!cJSON_IsObject(jwk) || (unsigned)alg >= JOSE_ALG__MAX)
+		return -1;
+	for (i = 0; i < sizeof(jose_jwk_secret_members) /
+	    sizeof(jose_jwk_secret_members[0]); i++)
+		if (cJSON_GetObjectItemCaseSensitive(jwk,
+		    jose_jwk_secret_members[i]) != NULL)
+			return -1;
+	if (!jose_jwk_member_is(jwk, "alg", jose_alg_name(alg), 0) ||
+	    !jose_jwk_member_is(jwk, "use", "sig", 0))
+		return -1;
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    jose_jwk_params(jwk, alg, bld, bytes, &n, &e) == -1 ||
+	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+		goto out;
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, type_names[alg],
+	    NULL)) == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	if (jose_key_check(pkey, alg) == -1)
+		goto out;
+	if (alg == JOSE_ALG_ES256 &&
+	    ((check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
+	    EVP_PKEY_public_check(check) != 1))
+		goto out;
+	*out = pkey;
+	pkey = NULL;
+	rc = 0;
+out:
+	EVP_PKEY_CTX_free(check);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	if (rc == -1)
+		ERR_clear_error();
+	return rc;
+}
+
+/*
+ * Verifies the compact JWS of len bytes at jws with the public key its
+ * own header carries as "jwk" (RFC 9449 §4.3 steps 5 to 7): the header's
+ * "alg" must be one of ours (so never "none" nor a MAC), its "jwk" a
+ * public key for that algorithm (jose_jwk_parse), and the signature valid
+ * by it (jose_verify, as strict as for our own tokens).  This proves only
+ * that the sender holds the key it names; what the key is trusted for is
+ * the caller's to decide, by *thumbprint.  On success sets *alg_out, the
+ * RFC 7638 thumbprint of the key in thumbprint, *header_out (when not
+ * NULL; the caller frees it with cJSON_Delete), appends the payload to
+ * payload_out and returns 0.  Returns -1 on any failure, with *header_out
+ * NULL and payload_out unchanged.
+ */
+int
+jose_verify_embedded(const char *jws, size_t len, cJSON **header_out,
+    struct buf *payload_out, enum jose_alg *alg_out,
+    char thumbprint[JOSE_KID_LEN + 1])
+{
+	enum jose_alg alg = JOSE_ALG__MAX;
+	cJSON *header = NULL;
+	EVP_PKEY *pkey = NULL;
+	int rc = -1;
+
+	if (header_out != NULL)
+		*header_out = NULL;
+	thumbprint[0] = '\0';
+	if (jose_header_decode(jws, len, &alg, &header) == -1 ||
+	    jose_jwk_parse(cJSON_GetObjectItemCaseSensitive(header, "jwk"),
+	    alg, &pkey) == -1)
+		goto out;
+	/* The thumbprint first: past the verification nothing may fail. */
+	if (jose_key_thumbprint(pkey, alg, thumbprint) == -1 ||
+	    jose_verify(pkey, alg, jws, len, NULL, payload_out) == -1) {
+		thumbprint[0] = '\0';
+		goto out;
+	}
+	*alg_out = alg;
+	if (header_out != NULL) {
+		*header_out = header;
+		header = NULL;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(header);
+	jose_key_free(pkey);
+	return rc;
+}
