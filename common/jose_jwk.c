@@ -52,6 +52,19 @@ jose_jwk_bytes(const cJSON *jwk, const char *name, unsigned char *out,
 	return 0;
 }
 
+/* Whether jwk's "alg" member is absent or names alg (jose_alg_parse). */
+static int
+jose_jwk_alg_is(const cJSON *jwk, enum jose_alg alg)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(jwk, "alg");
+	enum jose_alg named;
+
+	if (m == NULL)
+		return 1;
+	return cJSON_IsString(m) && jose_alg_parse(m->valuestring, &named) == 0 &&
+	    named == alg;
+}
+
 /* Whether the string member name of jwk is absent or equals want. */
 static int
 jose_jwk_member_is(const cJSON *jwk, const char *name, const char *want,
@@ -162,7 +175,7 @@ jose_jwk_parse(const cJSON *jwk, enum jose_alg alg, EVP_PKEY **out)
 		if (cJSON_GetObjectItemCaseSensitive(jwk,
 		    jose_jwk_secret_members[i]) != NULL)
 			return -1;
-	if (!jose_jwk_member_is(jwk, "alg", jose_alg_name(alg), 0) ||
+	if (!jose_jwk_alg_is(jwk, alg) ||
 	    !jose_jwk_member_is(jwk, "use", "sig", 0))
 		return -1;
 	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||

@@ -98,8 +98,9 @@ ctl_cmd_token_revoke(struct ctl *ctl, int argc, char **argv)
 }
 
 /*
- * Deletes every token and code whose expiry has passed and every expired
- * grant, in short transactions (store_purge), and prints how many of each.
+ * Deletes every token and code whose expiry has passed, every expired
+ * grant, and the spent DPoP proofs whose window has passed, in short
+ * transactions (store_purge), and prints how many of each.
  * Revoked records stay until they expire, spent codes and rotated refresh
  * tokens until their grant ends: presenting one again must still be seen
  * as a replay (RFC 6749 §4.1.2, RFC 9700 §4.14.2).  A full database is
@@ -131,7 +132,7 @@ ctl_cmd_purge(struct ctl *ctl, int argc, char **argv)
 			    p.codes, p.grants);
 		return ctl_store_fail(ctl, "purge", st);
 	}
-	printf("purged %zu tokens, %zu codes, %zu grants\n", p.tokens, p.codes,
-	    p.grants);
+	printf("purged %zu tokens, %zu codes, %zu grants, %zu spent proofs\n",
+	    p.tokens, p.codes, p.grants, p.seen);
 	return CTL_EXIT_OK;
 }

@@ -18,9 +18,12 @@ static const char *const metadata_pkce_methods[] = {"S256", NULL};
 
 static const char *const metadata_subject_types[] = {"public", NULL};
 static const char *const metadata_id_token_algs[] = {"RS256", NULL};
-/* RFC 9449 §5.1: every asymmetric algorithm a proof may be signed with. */
-static const char *const metadata_dpop_algs[] = {"ES256", "EdDSA", "RS256",
-	NULL};
+/*
+ * RFC 9449 §5.1: every asymmetric algorithm a proof may be signed with;
+ * Ed25519 is EdDSA by its fully-specified name (RFC 9864).
+ */
+static const char *const metadata_dpop_algs[] = {"ES256", "EdDSA",
+	"Ed25519", "RS256", NULL};
 static const char *const metadata_claims[] = {"sub", "iss", "aud", "exp",
 	"iat", "auth_time", "nonce", "at_hash", "azp", NULL};
 

@@ -14,7 +14,7 @@
 #define USERINFO_SCOPE \
 	"Bearer error=\"insufficient_scope\", scope=\"openid\""
 /* RFC 9449 §7.1: the DPoP scheme's challenges name the algorithms. */
-#define USERINFO_DPOP_ALGS "algs=\"ES256 EdDSA RS256\""
+#define USERINFO_DPOP_ALGS "algs=\"ES256 EdDSA Ed25519 RS256\""
 #define USERINFO_DPOP_INVALID \
 	"DPoP error=\"invalid_token\", " USERINFO_DPOP_ALGS
 #define USERINFO_DPOP_PROOF \

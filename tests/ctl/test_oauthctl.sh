@@ -679,7 +679,7 @@ expect_in 2 "token revoke - with nothing on stdin" "" --db "$db" \
 # ------------------------------------------------------ purge and stats
 
 expect 0 "purge of a database without tokens" --db "$db" purge
-out_has "purge reports what it deleted" "purged 0 tokens, 0 codes, 0 grants"
+out_has "purge reports what it deleted" "purged 0 tokens, 0 codes, 0 grants, 0 spent proofs"
 expect 2 "purge with an argument" --db "$db" purge now
 
 expect 0 "stats" --db "$db" stats
@@ -797,13 +797,13 @@ else
 	    "active": 1, "expired": 2, "revoked": 2}'
 	expect 0 "purge with expired tokens" --db "$db" purge
 	out_has "purge counts the expired tokens" \
-	    "purged 2 tokens, 0 codes, 0 grants"
+	    "purged 2 tokens, 0 codes, 0 grants, 0 spent proofs"
 	expect 0 "stats after purge" --db "$db" stats --json
 	json "purge left the live and revoked tokens" \
 	    'd["access_tokens"] == {"total": 3, "active": 1, "expired": 0,
 	    "revoked": 2}'
 	expect 0 "purge again" --db "$db" purge
-	out_has "purge again finds nothing" "purged 0 tokens, 0 codes, 0 grants"
+	out_has "purge again finds nothing" "purged 0 tokens, 0 codes, 0 grants, 0 spent proofs"
 
 	# Codes, refresh tokens and grants from the code flow.
 	if [ -z "$challenge" ]; then
@@ -823,7 +823,7 @@ else
 		    d["grants"]["total"] == 3 and d["grants"]["expired"] == 1'
 		expect 0 "purge of an unused expired code" --db "$db" purge
 		out_has "purge drops an expired code and its grant, and keeps a used one while its grant lives" \
-		    "purged 0 tokens, 1 codes, 1 grants"
+		    "purged 0 tokens, 1 codes, 1 grants, 0 spent proofs"
 		refresh=${pair#* }
 		expect 0 "token revoke of a refresh token" --db "$db" \
 		    token revoke "$refresh"
@@ -866,7 +866,7 @@ else
 		run --db "$fdb" purge
 		check "purge of a full database succeeds" test "$rc" -eq 0
 		out_has "purge of a full database drops every expired token" \
-		    "purged $issued tokens, 0 codes, 0 grants"
+		    "purged $issued tokens, 0 codes, 0 grants, 0 spent proofs"
 		check "purge says whether the map had to grow" \
 		    sh -c '[ ! -s "$1" ] || grep -q "OAUTH_MAP_SIZE" "$1"' sh "$tmp/err"
 		cgi POST /token "grant_type=client_credentials&client_id=filler&client_secret=$filler_secret" \

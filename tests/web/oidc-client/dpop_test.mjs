@@ -1,0 +1,260 @@
+// DPoP (RFC 9449) with openid-client (npm, on oauth4webapi, which makes
+// and checks DPoP as the RFC says) as the client of fcgi-oauth behind a
+// real web server: metadata, client_credentials bound to an ES256 key,
+// the authorization code flow of a public client with dpop_jkt and an
+// EdDSA key, /userinfo with the DPoP scheme, refresh of the public
+// client's refresh token (bound: another key is refused), and a proof
+// sent by several connections at once, which the server's processes must
+// take exactly once.  Prints one "ok - ..." or "not ok - ..." line per
+// check; tests/web/test_dpop.sh counts them.
+//
+// Environment: ISSUER (http://127.0.0.1:PORT/oauth); CONF_ID and
+// CONF_SECRET (a confidential client with client_credentials and the read
+// scope); PUB_ID (a public client with openid, authorization_code and
+// refresh_token), REDIRECT_URI (registered for it; never fetched);
+// USER_NAME and USER_PASS (the Basic user of /authorize); OUT_DIR (where
+// the bound access token and the thumbprint are written for the shell's
+// introspection checks: cc_token, cc_jkt).
+import * as client from 'openid-client';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const issuer = process.env.ISSUER;
+const confId = process.env.CONF_ID;
+const confSecret = process.env.CONF_SECRET;
+const pubId = process.env.PUB_ID;
+const redirectUri = process.env.REDIRECT_URI;
+const userName = process.env.USER_NAME;
+const userPass = process.env.USER_PASS;
+const outDir = process.env.OUT_DIR;
+const requestTimeout = 10;	// seconds for one request
+const racers = 8;		// connections sending one proof at once
+
+let failures = 0;
+
+function check(desc, cond, detail) {
+	if (cond) {
+		console.log(`ok - ${desc}`);
+	} else {
+		failures++;
+		console.log(`not ok - ${desc}${detail ? ` (${detail})` : ''}`);
+	}
+	return cond;
+}
+
+function why(e) {
+	let s = `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}`;
+	if (e.error)
+		s += ` [error=${e.error} ${e.error_description ?? ''}]`;
+	for (let c = e.cause; c instanceof Error; c = c.cause)
+		s += ` (cause: ${c.code ? `${c.code} ` : ''}${c.message})`;
+	return s;
+}
+
+async function step(desc, fn) {
+	try {
+		const v = await fn();
+		check(desc, true);
+		return v;
+	} catch (e) {
+		check(desc, false, why(e));
+		return undefined;
+	}
+}
+
+async function refused(desc, fn, test) {
+	try {
+		await fn();
+		check(desc, false, 'accepted');
+	} catch (e) {
+		check(desc, test === undefined || test(e), why(e));
+		console.log(`#   ${why(e)}`);
+	}
+}
+
+// The authorization request as the user agent sends it, the user signed
+// in with Basic; the redirect back (a URL), or throws.
+async function authorize(config, params) {
+	const url = client.buildAuthorizationUrl(config, params);
+	if (url.origin !== new URL(issuer).origin)
+		throw new Error(`refusing to fetch ${url}: not the issuer's origin`);
+	const res = await fetch(url, {
+		redirect: 'manual',
+		headers: {
+			Authorization: 'Basic ' + Buffer.from(
+			    `${userName}:${userPass}`).toString('base64'),
+		},
+		signal: AbortSignal.timeout(requestTimeout * 1000),
+	});
+	const loc = res.headers.get('location');
+	if (res.status !== 302 || loc === null)
+		throw new Error(`/authorize answered ${res.status}: ` +
+		    (await res.text()).slice(0, 300));
+	return new URL(loc);
+}
+
+function discover(id, auth, extra = {}) {
+	return client.discovery(new URL(issuer), id, undefined, auth, {
+		algorithm: 'oidc',
+		execute: [client.allowInsecureRequests],
+		timeout: requestTimeout,
+		...extra,
+	});
+}
+
+async function clientCredentials(meta) {
+	const config = await step('discovery for the confidential client',
+	    () => discover(confId, client.ClientSecretBasic(confSecret)));
+	if (config === undefined)
+		return;
+	const es256 = client.getDPoPHandle(config,
+	    await client.randomDPoPKeyPair('ES256'));
+	const jkt = await es256.calculateThumbprint();
+	const tokens = await step('client_credentials with an ES256 DPoP proof',
+	    () => client.clientCredentialsGrant(config, { scope: 'read' },
+		{ DPoP: es256 }));
+	if (tokens === undefined)
+		return;
+	check('... token_type is DPoP', tokens.token_type === 'dpop',
+	    tokens.token_type);
+	writeFileSync(join(outDir, 'cc_token'), tokens.access_token);
+	writeFileSync(join(outDir, 'cc_jkt'), jkt);
+
+	// A proof made but never sent: the same one, from several
+	// connections at once, is taken once, whichever process gets it.
+	let proof;
+	const capture = await discover(confId,
+	    client.ClientSecretBasic(confSecret), {
+		[client.customFetch]: async (url, init) => {
+			const dpop = new Headers(init.headers).get('dpop');
+			if (dpop === null)
+				return fetch(url, init);
+			proof = dpop;
+			return new Response('{"error":"invalid_request"}', {
+				status: 400,
+				headers: { 'content-type': 'application/json' },
+			});
+		},
+	});
+	const handle = client.getDPoPHandle(capture,
+	    await client.randomDPoPKeyPair('ES256'));
+	await client.clientCredentialsGrant(capture, { scope: 'read' },
+	    { DPoP: handle }).catch(() => undefined);
+	if (!check('a proof was made and kept back', typeof proof === 'string'))
+		return;
+	const body = new URLSearchParams({ grant_type: 'client_credentials',
+	    scope: 'read' });
+	const basic = 'Basic ' + Buffer.from(
+	    `${encodeURIComponent(confId)}:${encodeURIComponent(confSecret)}`)
+	    .toString('base64');
+	const answers = await Promise.all(Array.from({ length: racers },
+	    () => fetch(meta.token_endpoint, {
+		method: 'POST',
+		headers: { Authorization: basic, DPoP: proof,
+		    'Content-Type': 'application/x-www-form-urlencoded' },
+		body: body.toString(),
+		signal: AbortSignal.timeout(requestTimeout * 1000),
+	    }).then(async (r) => ({ status: r.status, body: await r.json() }))));
+	const won = answers.filter((a) => a.status === 200);
+	const lost = answers.filter((a) => a.status === 400 &&
+	    a.body.error === 'invalid_dpop_proof');
+	check(`one proof from ${racers} connections at once: exactly one token`,
+	    won.length === 1 && lost.length === racers - 1,
+	    answers.map((a) => a.status).join(' '));
+}
+
+async function publicClient(meta) {
+	const config = await step('discovery for the public client',
+	    () => discover(pubId, client.None()));
+	if (config === undefined)
+		return;
+	const ed = client.getDPoPHandle(config,
+	    await client.randomDPoPKeyPair('EdDSA'));
+	const jkt = await ed.calculateThumbprint();
+	const verifier = client.randomPKCECodeVerifier();
+	const nonce = client.randomNonce();
+	const state = client.randomState();
+	const back = await step('/authorize with dpop_jkt of an EdDSA key',
+	    async () => authorize(config, {
+		redirect_uri: redirectUri,
+		scope: 'openid',
+		code_challenge: await client.calculatePKCECodeChallenge(verifier),
+		code_challenge_method: 'S256',
+		dpop_jkt: jkt,
+		nonce,
+		state,
+	    }));
+	if (back === undefined)
+		return;
+	const other = client.getDPoPHandle(config,
+	    await client.randomDPoPKeyPair('ES256'));
+	await refused('the code redeemed with a proof by another key: ' +
+	    'invalid_grant', () => client.authorizationCodeGrant(config, back, {
+		pkceCodeVerifier: verifier, expectedNonce: nonce,
+		expectedState: state }, undefined, { DPoP: other }),
+	    (e) => e.error === 'invalid_grant');
+	// A refused redemption spends nothing: the right key still may.
+	const tokens = await step('the code redeemed with the dpop_jkt key: ' +
+	    'ID Token validated', () => client.authorizationCodeGrant(config,
+		back, { pkceCodeVerifier: verifier, expectedNonce: nonce,
+		expectedState: state, idTokenExpected: true }, undefined,
+		{ DPoP: ed }));
+	if (tokens === undefined)
+		return;
+	check('... token_type is DPoP', tokens.token_type === 'dpop',
+	    tokens.token_type);
+	check('... with a refresh token', typeof tokens.refresh_token === 'string');
+	const sub = tokens.claims()?.sub;
+	const info = await step('userinfo with the DPoP scheme and a proof',
+	    () => client.fetchUserInfo(config, tokens.access_token, sub,
+		{ DPoP: ed }));
+	check('... names the user', info?.sub === userName, info?.sub);
+	await refused('userinfo with a proof by another key: refused',
+	    () => client.fetchUserInfo(config, tokens.access_token, sub,
+		{ DPoP: other }),
+	    (e) => /invalid_token/.test(why(e)) || e.status === 401);
+	const bearer = await fetch(meta.userinfo_endpoint, {
+		headers: { Authorization: `Bearer ${tokens.access_token}` },
+		signal: AbortSignal.timeout(requestTimeout * 1000),
+	});
+	check('userinfo with the bound token as a bearer token: 401 ' +
+	    'invalid_token', bearer.status === 401 &&
+	    /invalid_token/.test(bearer.headers.get('www-authenticate') ?? ''),
+	    `${bearer.status} ${bearer.headers.get('www-authenticate')}`);
+	await refused('refresh of the public client\'s token with another ' +
+	    'key: invalid_grant', () => client.refreshTokenGrant(config,
+		tokens.refresh_token, undefined, { DPoP: other }),
+	    (e) => e.error === 'invalid_grant');
+	const fresh = await step('refresh with the same key',
+	    () => client.refreshTokenGrant(config, tokens.refresh_token,
+		undefined, { DPoP: ed }));
+	check('... token_type is DPoP', fresh?.token_type === 'dpop',
+	    fresh?.token_type);
+	const info2 = fresh && await step('userinfo with the refreshed token',
+	    () => client.fetchUserInfo(config, fresh.access_token, sub,
+		{ DPoP: ed }));
+	check('... names the user', info2?.sub === userName, info2?.sub);
+}
+
+async function main() {
+	const config = await step('discovery of the issuer',
+	    () => discover(confId, client.ClientSecretBasic(confSecret)));
+	if (config === undefined)
+		return;
+	const meta = config.serverMetadata();
+	const algs = meta.dpop_signing_alg_values_supported ?? [];
+	check('metadata: dpop_signing_alg_values_supported has ES256, EdDSA, ' +
+	    'RS256', ['ES256', 'EdDSA', 'RS256'].every((a) => algs.includes(a)),
+	    JSON.stringify(algs));
+	check('metadata: no symmetric or "none" algorithm',
+	    algs.every((a) => !/^(HS|none)/.test(a)), JSON.stringify(algs));
+	await clientCredentials(meta);
+	await publicClient(meta);
+}
+
+try {
+	await main();
+} catch (e) {
+	check('the run ends without an unexpected error', false, why(e));
+}
+process.exitCode = failures === 0 ? 0 : 1;
