@@ -77,6 +77,8 @@ int crypto_secret_hash(const unsigned char[SECRET_SALT_LEN], const char *,
     size_t, unsigned char[SECRET_HASH_LEN]);
 int crypto_secret_derive(const unsigned char[SECRET_SALT_LEN], const char *,
     size_t, uint32_t, unsigned char[SECRET_HASH_LEN]);
+void crypto_hmac_sha256(const void *, size_t, const void *, size_t,
+    unsigned char[TOKEN_HASH_LEN]);
 int crypto_equal(const void *, const void *, size_t);
 void crypto_wipe(void *, size_t);
 void crypto_hex(const unsigned char *, size_t, char *);
@@ -238,6 +240,7 @@ struct config {
 	unsigned conn_timeout;	/* OAUTH_CONN_TIMEOUT, seconds */
 	enum config_token_format token_format; /* OAUTH_ACCESS_TOKEN_FORMAT */
 	enum jose_alg signing_alg;	/* OAUTH_SIGNING_ALG */
+	int dpop_nonce;		/* OAUTH_DPOP_NONCE: proofs carry our nonce */
 	/*
 	 * OAUTH_CLAIMS: the user's claims and the CGI variables the web
 	 * server puts them in ("email=AUTHENTICATE_MAIL ..."), claim_count

@@ -30,6 +30,7 @@ enum config_key {
 	CONFIG_CLAIMS,
 	CONFIG_SIGNING_ALG,
 	CONFIG_CONN_TIMEOUT,
+	CONFIG_DPOP_NONCE,
 	CONFIG_KEY__MAX
 };
 
@@ -47,6 +48,7 @@ static const char *const config_names[CONFIG_KEY__MAX] = {
 	[CONFIG_CLAIMS] = "OAUTH_CLAIMS",
 	[CONFIG_SIGNING_ALG] = "OAUTH_SIGNING_ALG",
 	[CONFIG_CONN_TIMEOUT] = "OAUTH_CONN_TIMEOUT",
+	[CONFIG_DPOP_NONCE] = "OAUTH_DPOP_NONCE",
 };
 
 static const char *const config_sync_names[CONFIG_SYNC__MAX] = {
@@ -373,6 +375,15 @@ config_load(struct config *cfg, char *err, size_t errsz)
 		else if (strcmp(values[CONFIG_TOKEN_FORMAT], "opaque") != 0) {
 			snprintf(err, errsz, "OAUTH_ACCESS_TOKEN_FORMAT must be "
 			    "opaque or jwt");
+			goto out;
+		}
+	}
+	if (values[CONFIG_DPOP_NONCE] != NULL) {
+		if (strcmp(values[CONFIG_DPOP_NONCE], "on") == 0)
+			cfg->dpop_nonce = 1;
+		else if (strcmp(values[CONFIG_DPOP_NONCE], "off") != 0) {
+			snprintf(err, errsz, "OAUTH_DPOP_NONCE must be on or "
+			    "off");
 			goto out;
 		}
 	}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <nettle/hmac.h>
 #include <nettle/memops.h>
 #include <nettle/pbkdf2.h>
 #include <nettle/sha2.h>
@@ -109,6 +110,22 @@ crypto_sha256(const void *data, size_t len, unsigned char out[TOKEN_HASH_LEN])
 {
 	crypto_sha256_two(data, len, "", 0, out);
 	return 0;
+}
+
+/*
+ * HMAC-SHA256 (RFC 2104) of len bytes of msg under the keylen bytes of
+ * key, into out: what makes a stateless DPoP nonce (dpop.c).
+ */
+void
+crypto_hmac_sha256(const void *key, size_t keylen, const void *msg,
+    size_t len, unsigned char out[TOKEN_HASH_LEN])
+{
+	struct hmac_sha256_ctx ctx;
+
+	hmac_sha256_set_key(&ctx, keylen, key);
+	hmac_sha256_update(&ctx, len, msg);
+	hmac_sha256_digest(&ctx, TOKEN_HASH_LEN, out);
+	crypto_wipe(&ctx, sizeof(ctx));
 }
 
 /*

@@ -155,6 +155,8 @@ fcgi_response_emit(const struct response *r, const char *reason,
 	    fcgi_response_header(&head, "WWW-Authenticate",
 		r->www_authenticate) ||
 	    fcgi_response_header(&head, "Allow", r->allow) ||
+	    fcgi_response_header(&head, "DPoP-Nonce",
+		r->dpop_nonce[0] != '\0' ? r->dpop_nonce : NULL) ||
 	    buf_puts(&head, "Content-Length: ") == -1 ||
 	    fcgi_response_number(&head, body_len, "\r\n\r\n") == -1) {
 		buf_free(&head);
@@ -172,7 +174,8 @@ fcgi_response_emit(const struct response *r, const char *reason,
 
 /*
  * Writes r through sink as a CGI response: Status, then Content-Type,
- * Cache-Control, Pragma, Location, WWW-Authenticate and Allow when set,
+ * Cache-Control, Pragma, Location, WWW-Authenticate, Allow and DPoP-Nonce
+ * when set,
  * Content-Length, a blank line and the body.  A response that cannot be
  * sent as it is (a status outside 200..599, a header value holding a
  * control byte) is logged and replaced by a 500 server_error, so a bad
@@ -191,7 +194,8 @@ fcgi_response_write(const struct response *r, const struct fcgi_sink *sink)
 	if (reason != NULL && fcgi_response_value_ok(r->content_type) &&
 	    fcgi_response_value_ok(r->location) &&
 	    fcgi_response_value_ok(r->www_authenticate) &&
-	    fcgi_response_value_ok(r->allow))
+	    fcgi_response_value_ok(r->allow) &&
+	    fcgi_response_value_ok(r->dpop_nonce))
 		return fcgi_response_emit(r, reason, sink);
 
 	if (reason == NULL)

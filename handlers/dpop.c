@@ -168,6 +168,7 @@ dpop_claims_check(const struct handler_env *env, const struct request *req,
 	const char *jti = dpop_claim(claims, "jti");
 	const char *htm = dpop_claim(claims, "htm");
 	const char *htu = dpop_claim(claims, "htu");
+	const char *nonce;
 	int64_t now = env->now(env->ctx);
 	unsigned char seen[sizeof(DPOP_REPLAY_DOMAIN) + TOKEN_HASH_LEN +
 	    DPOP_JTI_MAX];
@@ -188,6 +189,10 @@ dpop_claims_check(const struct handler_env *env, const struct request *req,
 	    (double)(int64_t)iat->valuedouble != iat->valuedouble)
 		return "the DPoP proof's iat is missing or not recent";
 	out->iat = (int64_t)iat->valuedouble;
+	/* Ours or not is for dpop_nonce_check, when nonces are on. */
+	if ((nonce = dpop_claim(claims, "nonce")) != NULL &&
+	    strlen(nonce) == DPOP_NONCE_LEN)
+		memcpy(out->nonce, nonce, DPOP_NONCE_LEN + 1);
 	if (token != NULL &&
 	    !dpop_ath_matches(dpop_claim(claims, "ath"), token, token_len))
 		return "the DPoP proof's ath is not the access token's hash";
@@ -297,6 +302,69 @@ dpop_spend(const struct handler_env *env, struct store_txn *txn,
 		return oauth_error_from_store(st);
 	}
 	return OAUTH_OK;
+}
+
+/*
+ * The nonce of the period that holds t, into out (DPOP_NONCE_LEN
+ * characters): base64url of the period's number (t / DPOP_NONCE_PERIOD,
+ * eight bytes big-endian) and the first DPOP_NONCE_TAG bytes of its
+ * HMAC-SHA256 under key.  Stateless: every process and machine with the
+ * database's key makes the same, and none need remember one.
+ */
+static void
+dpop_nonce_make(const unsigned char key[TOKEN_HASH_LEN], int64_t t,
+    char out[DPOP_NONCE_LEN + 1])
+{
+	unsigned char raw[8 + DPOP_NONCE_TAG], mac[TOKEN_HASH_LEN];
+	uint64_t period = (uint64_t)(t / DPOP_NONCE_PERIOD);
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		raw[i] = (unsigned char)(period >> (56 - 8 * i));
+	crypto_hmac_sha256(key, TOKEN_HASH_LEN, raw, 8, mac);
+	memcpy(raw + 8, mac, DPOP_NONCE_TAG);
+	(void)b64url_encode(raw, sizeof(raw), out, DPOP_NONCE_LEN + 1);
+}
+
+/*
+ * RFC 9449 §8, when OAUTH_DPOP_NONCE is on: writes the nonce a client
+ * must put in its next proofs to current, and checks that of the checked
+ * proof p: the nonce of this period or the one before (so that one lives
+ * DPOP_NONCE_PERIOD to twice that), compared in constant time.  Off, or
+ * without a proof, current is "" or the nonce, and nothing is checked.
+ * Returns OAUTH_OK; OAUTH_USE_DPOP_NONCE when the proof has no nonce of
+ * ours (answered with current in DPoP-Nonce); or the error of a failure
+ * to derive the key (signing_secret), with *why set.
+ */
+enum oauth_error
+dpop_nonce_check(const struct handler_env *env, struct store_txn *txn,
+    const struct dpop_proof *p, char current[DPOP_NONCE_LEN + 1],
+    const char **why)
+{
+	unsigned char key[TOKEN_HASH_LEN];
+	char before[DPOP_NONCE_LEN + 1];
+	int64_t now = env->now(env->ctx);
+	enum oauth_error err;
+	int ok;
+
+	current[0] = '\0';
+	if (!env->config->dpop_nonce)
+		return OAUTH_OK;
+	if ((err = signing_secret(env, txn, env->config->signing_alg, key,
+	    why)) != OAUTH_OK)
+		return err;
+	dpop_nonce_make(key, now, current);
+	dpop_nonce_make(key, now - DPOP_NONCE_PERIOD, before);
+	crypto_wipe(key, sizeof(key));
+	if (!p->present)
+		return OAUTH_OK;
+	ok = (crypto_equal(p->nonce, current, DPOP_NONCE_LEN) |
+	    crypto_equal(p->nonce, before, DPOP_NONCE_LEN)) &&
+	    p->nonce[0] != '\0';
+	if (ok)
+		return OAUTH_OK;
+	*why = "the DPoP proof must carry the nonce of the DPoP-Nonce header";
+	return OAUTH_USE_DPOP_NONCE;
 }
 
 /*

@@ -15,6 +15,8 @@
 #include "../storage/store.h"
 
 #define PARAMS_MAX 32		/* parameters in one request */
+/* Characters of a DPoP nonce: base64url of a period and a tag (dpop.c). */
+#define DPOP_NONCE_LEN 32
 #define PARAM_NAME_MAX 64	/* bytes of a parameter name */
 
 /*
@@ -28,6 +30,7 @@ enum oauth_error {
 	OAUTH_INVALID_TOKEN,		/* 401: a bad bearer token, RFC 6750 */
 	OAUTH_INVALID_GRANT,
 	OAUTH_INVALID_DPOP_PROOF,	/* RFC 9449 §5 */
+	OAUTH_USE_DPOP_NONCE,		/* RFC 9449 §8: DPoP-Nonce says which */
 	OAUTH_UNAUTHORIZED_CLIENT,
 	OAUTH_UNSUPPORTED_GRANT_TYPE,
 	OAUTH_INVALID_SCOPE,
@@ -91,6 +94,7 @@ struct response {
 	char *location;
 	char *www_authenticate;
 	const char *allow;		/* static */
+	char dpop_nonce[DPOP_NONCE_LEN + 1];	/* DPoP-Nonce; "": none */
 	struct buf body;
 };
 
@@ -194,6 +198,8 @@ int handler_introspect_wants_jwt(const char *);
 #define DPOP_IAT_PAST 300	/* seconds a proof is taken after its iat */
 #define DPOP_IAT_FUTURE 60	/* and before it: clocks differ */
 #define DPOP_JTI_MAX 256	/* bytes of a proof's jti */
+#define DPOP_NONCE_PERIOD 300	/* seconds of one nonce, at least */
+#define DPOP_NONCE_TAG 16	/* bytes of a nonce's HMAC tag */
 
 /* A DPoP proof that dpop_check has verified (RFC 9449 §4.3). */
 struct dpop_proof {
@@ -203,6 +209,7 @@ struct dpop_proof {
 	char jkt_text[JOSE_KID_LEN + 1];	/* as cnf.jkt says it */
 	unsigned char replay[TOKEN_HASH_LEN];	/* its jti, for the store */
 	int64_t iat;
+	char nonce[DPOP_NONCE_LEN + 1];	/* its nonce claim; "": none */
 };
 
 enum oauth_error dpop_check(const struct handler_env *,
@@ -210,6 +217,9 @@ enum oauth_error dpop_check(const struct handler_env *,
     struct dpop_proof *, const char **);
 enum oauth_error dpop_spend(const struct handler_env *, struct store_txn *,
     const struct dpop_proof *, const char **);
+enum oauth_error dpop_nonce_check(const struct handler_env *,
+    struct store_txn *, const struct dpop_proof *, char[DPOP_NONCE_LEN + 1],
+    const char **);
 int dpop_binding_holds(const struct token *, const struct dpop_proof *);
 void dpop_bind(struct token *, const struct dpop_proof *);
 
@@ -329,6 +339,8 @@ enum oauth_error signing_sign_bytes(const struct handler_env *,
     struct buf *, const char **);
 enum oauth_error signing_sign(const struct handler_env *, struct store_txn *,
     enum jose_alg, const char *, const cJSON *, struct buf *, const char **);
+enum oauth_error signing_secret(const struct handler_env *, struct store_txn *,
+    enum jose_alg, unsigned char[TOKEN_HASH_LEN], const char **);
 
 /* id_token.c */
 enum oauth_error id_token_issue(const struct handler_env *, struct store_txn *,

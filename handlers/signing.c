@@ -20,6 +20,9 @@ struct signing_slot {
 struct signing_cache {
 	struct signing_slot slots[SIGNING_CACHE_SIZE];
 	size_t next;		/* the slot the next new key replaces */
+	/* The last signing_secret: the key it came from, and it. */
+	char secret_kid[JOSE_KID_LEN + 1];
+	unsigned char secret[TOKEN_HASH_LEN];
 };
 
 /* A new, empty cache; NULL when memory runs out (signing still works). */
@@ -39,6 +42,7 @@ signing_cache_free(struct signing_cache *c)
 		return;
 	for (i = 0; i < SIGNING_CACHE_SIZE; i++)
 		jose_key_free(c->slots[i].pkey);
+	crypto_wipe(c->secret, sizeof(c->secret));
 	free(c);
 }
 
@@ -134,4 +138,58 @@ signing_sign(const struct handler_env *env, struct store_txn *txn,
 	crypto_wipe(payload, strlen(payload));
 	cJSON_free(payload);
 	return err;
+}
+
+/*
+ * A secret that every process on every machine sharing the database
+ * derives alike, and nobody without the database can: SHA-256 of a
+ * domain and the private key that signs alg now, in out.  It changes when
+ * that key does (oauthctl key rotate), which ends what it made: a DPoP
+ * nonce (dpop.c) is then asked for again.  Kept per process with the kid
+ * it came from.  Returns OAUTH_OK, or the error of signing_sign_bytes
+ * with *why set.
+ */
+enum oauth_error
+signing_secret(const struct handler_env *env, struct store_txn *txn,
+    enum jose_alg alg, unsigned char out[TOKEN_HASH_LEN], const char **why)
+{
+	static const char domain[] = "fcgi-oauth DPoP nonce key";
+	struct signing_cache *c = env->signing;
+	struct key k;
+	enum store_status st;
+	struct buf in = {0};
+
+	st = store_key_signer(txn, alg, env->now(env->ctx), &k);
+	if (st == STORE_NOTFOUND) {
+		*why = "no key signs with this algorithm: the operator must "
+		       "run 'oauthctl key generate'";
+		return OAUTH_SERVER_ERROR;
+	}
+	if (st != STORE_OK) {
+		*why = "the database failed";
+		return oauth_error_from_store(st);
+	}
+	if (c != NULL && strcmp(c->secret_kid, k.kid) == 0) {
+		memcpy(out, c->secret, TOKEN_HASH_LEN);
+		key_free(&k);
+		return OAUTH_OK;
+	}
+	if (buf_append(&in, domain, sizeof(domain)) == -1 ||
+	    buf_puts(&in, k.pem) == -1) {
+		if (in.data != NULL)
+			crypto_wipe(in.data, in.cap);
+		buf_free(&in);
+		key_free(&k);
+		*why = "out of memory";
+		return OAUTH_SERVER_ERROR;
+	}
+	(void)crypto_sha256(in.data, in.len, out);
+	crypto_wipe(in.data, in.cap);
+	buf_free(&in);
+	if (c != NULL) {
+		memcpy(c->secret_kid, k.kid, sizeof(c->secret_kid));
+		memcpy(c->secret, out, TOKEN_HASH_LEN);
+	}
+	key_free(&k);
+	return OAUTH_OK;
 }

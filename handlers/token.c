@@ -180,6 +180,7 @@ handler_token(const struct handler_env *env, const struct request *req,
 	enum store_status st;
 	enum oauth_error err;
 	const char *why = NULL, *name;
+	char nonce[DPOP_NONCE_LEN + 1] = "";
 	size_t i;
 
 	memset(&issue, 0, sizeof(issue));
@@ -223,8 +224,9 @@ handler_token(const struct handler_env *env, const struct request *req,
 		/* RFC 9449 §5.2: dpop_bound_access_tokens. */
 		response_error(resp, OAUTH_INVALID_DPOP_PROOF,
 		    "this client must send a DPoP proof");
-	} else if ((err = dpop_spend(env, txn, &issue.dpop, &why)) !=
-	    OAUTH_OK) {
+	} else if ((err = dpop_nonce_check(env, txn, &issue.dpop, nonce,
+	    &why)) != OAUTH_OK ||
+	    (err = dpop_spend(env, txn, &issue.dpop, &why)) != OAUTH_OK) {
 		response_error(resp, err, why);
 	} else if ((err = grant->grant(env, txn, &params, &auth.client, &issue,
 			&why)) != OAUTH_OK) {
@@ -247,6 +249,8 @@ out:
 	/* RFC 6749 §5.1, §5.2: no cache keeps a token answer, or an error. */
 	resp->no_store = 1;
 	resp->no_cache = 1;
+	/* RFC 9449 §8: the nonce for the next proof, whatever the answer. */
+	memcpy(resp->dpop_nonce, nonce, sizeof(resp->dpop_nonce));
 	store_txn_abort(txn);
 	token_issue_free(&issue);
 	params_free(&params);

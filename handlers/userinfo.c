@@ -19,6 +19,8 @@
 	"DPoP error=\"invalid_token\", " USERINFO_DPOP_ALGS
 #define USERINFO_DPOP_PROOF \
 	"DPoP error=\"invalid_dpop_proof\", " USERINFO_DPOP_ALGS
+#define USERINFO_DPOP_NONCE \
+	"DPoP error=\"use_dpop_nonce\", " USERINFO_DPOP_ALGS
 #define USERINFO_DPOP_SCOPE \
 	"DPoP error=\"insufficient_scope\", scope=\"openid\", " \
 	USERINFO_DPOP_ALGS
@@ -43,10 +45,10 @@ static int
 userinfo_token(const struct handler_env *env, const struct request *req,
     struct store_txn *txn, const struct dpop_proof *proof,
     unsigned char key[TOKEN_HASH_LEN], struct token *tok,
-    struct response *resp)
+    char nonce[DPOP_NONCE_LEN + 1], struct response *resp)
 {
 	enum oauth_error err;
-	const char *why;
+	const char *why = "the database failed";
 
 	err = token_presented_access(env, txn, req->authorization, proof, key,
 	    tok);
@@ -58,6 +60,14 @@ userinfo_token(const struct handler_env *env, const struct request *req,
 		return -1;
 	}
 	if (err == OAUTH_OK && proof != NULL &&
+	    (err = dpop_nonce_check(env, txn, proof, nonce, &why)) ==
+	    OAUTH_USE_DPOP_NONCE) {
+		/* RFC 9449 §9: a resource's nonce challenge is a 401. */
+		userinfo_fail(resp, err, why, USERINFO_DPOP_NONCE);
+		resp->status = 401;
+		return -1;
+	}
+	if (err == OAUTH_OK && proof != NULL &&
 	    (err = dpop_spend(env, txn, proof, &why)) ==
 	    OAUTH_INVALID_DPOP_PROOF) {
 		userinfo_fail(resp, err, why, USERINFO_DPOP_PROOF);
@@ -65,7 +75,7 @@ userinfo_token(const struct handler_env *env, const struct request *req,
 		return -1;
 	}
 	if (err != OAUTH_OK) {
-		response_error(resp, err, "the database failed");
+		response_error(resp, err, why);
 		return -1;
 	}
 	return 0;
@@ -132,6 +142,7 @@ handler_userinfo(const struct handler_env *env, const struct request *req,
 	struct grant grant;
 	enum store_status st;
 	int dpop = params_auth_scheme(req->authorization, "dpop") != NULL;
+	char nonce[DPOP_NONCE_LEN + 1] = "";
 	cJSON *o = NULL;
 
 	memset(&tok, 0, sizeof(tok));
@@ -150,7 +161,7 @@ handler_userinfo(const struct handler_env *env, const struct request *req,
 		return;
 	}
 	if (userinfo_token(env, req, txn, dpop ? &proof : NULL, key, &tok,
-	    resp) == -1)
+	    nonce, resp) == -1)
 		goto out;
 	if (!scope_has(tok.scope, "openid", 6) || tok.subject == NULL ||
 	    !tok.has_grant) {
@@ -184,6 +195,7 @@ handler_userinfo(const struct handler_env *env, const struct request *req,
 	if (response_json(resp, 200, o) == 0)
 		resp->no_store = 1;
 out:
+	memcpy(resp->dpop_nonce, nonce, sizeof(resp->dpop_nonce));
 	store_txn_abort(txn);
 	token_free(&tok);
 	grant_free(&grant);
