@@ -9,7 +9,9 @@
 # introspection reports the binding (token_type DPoP, cnf.jkt the key's
 # thumbprint) and the JWT access token carries it; a request with two
 # DPoP headers, or a proof for another endpoint, is refused; and the
-# database keeps the spent proofs until a purge after their window.
+# database keeps the spent proofs until a purge after their window.  The
+# library's run is made again with OAUTH_DPOP_NONCE=on: it is asked for
+# nonces and sends them.
 # Skips, with a visible line, when lighttpd, node or npm is missing.  Last
 # line: "N passed, M failed".
 
@@ -58,20 +60,26 @@ else
 fi
 
 issuer=http://127.0.0.1:$WS_PORT/oauth
-ISSUER=$issuer CONF_ID=$CONF_ID CONF_SECRET=$CONF_SECRET PUB_ID=$PUB_ID \
-    REDIRECT_URI=$redirect USER_NAME=$WS_USER_NAME USER_PASS=$WS_USER_PASS \
-    OUT_DIR=$rp/out timeout "$RUN_TIMEOUT" node "$rp/dpop_test.mjs" \
-    >"$ws_tmp/run.out" 2>&1
-rc=$?
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) ws_ok "openid-client: ${line#ok - }" ;;
-	"not ok - "*) ws_notok "openid-client: ${line#not ok - }" ;;
-	"#"*) echo "$line" ;;
-	*) echo "# $line" ;;
-	esac
-done <"$ws_tmp/run.out"
-ws_check "the client's run exits 0" [ "$rc" -eq 0 ]
+# dpop_client LABEL [NONCE]: the library's run, its lines counted.
+dpop_client() {
+	mkdir -p "$rp/out" &&
+	ISSUER=$issuer CONF_ID=$CONF_ID CONF_SECRET=$CONF_SECRET \
+	    PUB_ID=$PUB_ID REDIRECT_URI=$redirect USER_NAME=$WS_USER_NAME \
+	    USER_PASS=$WS_USER_PASS OUT_DIR=$rp/out NONCE=${2:-off} \
+	    timeout "$RUN_TIMEOUT" node "$rp/dpop_test.mjs" \
+	    >"$ws_tmp/run.out" 2>&1
+	_rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ws_ok "$1: ${line#ok - }" ;;
+		"not ok - "*) ws_notok "$1: ${line#not ok - }" ;;
+		"#"*) echo "$line" ;;
+		*) echo "# $line" ;;
+		esac
+	done <"$ws_tmp/run.out"
+	ws_check "$1: the client's run exits 0" [ "$_rc" -eq 0 ]
+}
+dpop_client openid-client
 
 # What the server says of the bound token, to a resource server.
 if [ -s "$rp/out/cc_token" ] && [ -s "$rp/out/cc_jkt" ]; then
@@ -121,4 +129,16 @@ ws_check "oauthctl purge keeps the spent proofs still in their window" \
     grep -q ', 0 spent proofs$' "$ws_tmp/purge.out"
 
 ws_stop_server "$ws_pid" "lighttpd"
+
+# Again with nonces (RFC 9449 §8): the responders inherit the variable.
+OAUTH_DPOP_NONCE=on
+export OAUTH_DPOP_NONCE
+ws_serve lighttpd etc/lighttpd/oauth-fastcgi.conf || ws_finish
+ws_http "$issuer/token" -u "dpop-only:$CONF_SECRET" \
+    -d grant_type=client_credentials
+ws_expect "OAUTH_DPOP_NONCE=on: a request without a proof needs no nonce" \
+    400 error=invalid_dpop_proof
+dpop_client "openid-client, OAUTH_DPOP_NONCE=on" on
+ws_stop_server "$ws_pid" "lighttpd"
+unset OAUTH_DPOP_NONCE
 ws_finish

@@ -14,7 +14,9 @@
 // refresh_token), REDIRECT_URI (registered for it; never fetched);
 // USER_NAME and USER_PASS (the Basic user of /authorize); OUT_DIR (where
 // the bound access token and the thumbprint are written for the shell's
-// introspection checks: cc_token, cc_jkt).
+// introspection checks: cc_token, cc_jkt); NONCE=on when the server asks
+// for DPoP nonces (RFC 9449 §8), which the library then fetches and
+// sends: the run checks that it was asked.
 import * as client from 'openid-client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +29,7 @@ const redirectUri = process.env.REDIRECT_URI;
 const userName = process.env.USER_NAME;
 const userPass = process.env.USER_PASS;
 const outDir = process.env.OUT_DIR;
+const nonces = process.env.NONCE === 'on';	// OAUTH_DPOP_NONCE=on
 const requestTimeout = 10;	// seconds for one request
 const racers = 8;		// connections sending one proof at once
 
@@ -93,13 +96,37 @@ async function authorize(config, params) {
 	return new URL(loc);
 }
 
+// What the server said of nonces: use_dpop_nonce answers, and answers
+// carrying a DPoP-Nonce header.
+const seen = { useNonce: 0, nonceHeaders: 0 };
+
+async function countingFetch(url, init) {
+	const res = await fetch(url, init);
+	if (res.headers.get('dpop-nonce') !== null)
+		seen.nonceHeaders++;
+	const www = res.headers.get('www-authenticate') ?? '';
+	if (res.status === 400 || res.status === 401) {
+		const body = await res.clone().text();
+		if (/use_dpop_nonce/.test(body) || /use_dpop_nonce/.test(www))
+			seen.useNonce++;
+	}
+	return res;
+}
+
 function discover(id, auth, extra = {}) {
 	return client.discovery(new URL(issuer), id, undefined, auth, {
 		algorithm: 'oidc',
 		execute: [client.allowInsecureRequests],
 		timeout: requestTimeout,
+		[client.customFetch]: countingFetch,
 		...extra,
 	});
+}
+
+// Whether the DPoP proof of a request carries a nonce claim.
+function proofHasNonce(proof) {
+	const claims = JSON.parse(Buffer.from(proof.split('.')[1], 'base64url'));
+	return typeof claims.nonce === 'string';
 }
 
 async function clientCredentials(meta) {
@@ -127,8 +154,10 @@ async function clientCredentials(meta) {
 	    client.ClientSecretBasic(confSecret), {
 		[client.customFetch]: async (url, init) => {
 			const dpop = new Headers(init.headers).get('dpop');
-			if (dpop === null)
-				return fetch(url, init);
+			// With nonces, the proof kept back is the retry that
+			// carries the nonce the first answer gave.
+			if (dpop === null || (nonces && !proofHasNonce(dpop)))
+				return countingFetch(url, init);
 			proof = dpop;
 			return new Response('{"error":"invalid_request"}', {
 				status: 400,
@@ -250,6 +279,17 @@ async function main() {
 	    algs.every((a) => !/^(HS|none)/.test(a)), JSON.stringify(algs));
 	await clientCredentials(meta);
 	await publicClient(meta);
+	if (nonces)
+		check('the server asked for nonces (use_dpop_nonce, DPoP-Nonce) ' +
+		    'and the library sent them', seen.useNonce > 0 &&
+		    seen.nonceHeaders > seen.useNonce,
+		    `${seen.useNonce} use_dpop_nonce, ${seen.nonceHeaders} ` +
+		    'DPoP-Nonce headers');
+	else
+		check('without OAUTH_DPOP_NONCE no nonce is asked for',
+		    seen.useNonce === 0 && seen.nonceHeaders === 0,
+		    `${seen.useNonce} use_dpop_nonce, ${seen.nonceHeaders} ` +
+		    'DPoP-Nonce headers');
 }
 
 try {
