@@ -1055,6 +1055,10 @@ store_lmdb_seen_put(struct store_txn *t, const unsigned char *hash,
 			return st;
 	} else if (st != STORE_NOTFOUND)
 		return st;
+	/* Before the put, so that the sweep can never take this one. */
+	if ((st = store_lmdb_seen_sweep(t, now, STORE_SEEN_SWEEP, &swept)) !=
+	    STORE_OK)
+		return st;
 	store_lmdb_seen_time(expires_at, key);
 	memcpy(key + 8, hash, TOKEN_HASH_LEN);
 	if (buf_append(&value, key, 8) == -1)
@@ -1065,8 +1069,6 @@ store_lmdb_seen_put(struct store_txn *t, const unsigned char *hash,
 	if (st == STORE_OK)
 		st = store_lmdb_put(t, LS(t->store)->seen_expiry, key,
 		    sizeof(key), &none, 0);
-	if (st == STORE_OK)
-		st = store_lmdb_seen_sweep(t, now, STORE_SEEN_SWEEP, &swept);
 	return st;
 }
 

@@ -549,7 +549,9 @@ store_pg_seen_put(struct store_txn *t, const unsigned char *hash, int64_t now,
 	store_pg_param_int(&p, expires_at, 8);
 	if ((st = store_pg_run(t, PG_SEEN_PUT, &p, &res)) != STORE_OK)
 		return st;
-	st = strcmp(PQcmdTuples(res), "0") == 0 ? STORE_EXISTS : STORE_OK;
+	st = PQntuples(res) == 1 && store_pg_int(res, 0, 0) == 1 ? STORE_OK :
+	    PQntuples(res) == 1 && store_pg_int(res, 0, 0) == 0 ?
+	    STORE_EXISTS : STORE_CORRUPT;
 	PQclear(res);
 	return st;
 }

@@ -113,18 +113,20 @@ const struct store_pg_sql store_pg_stmts[PG_STMT__MAX] = {
 	    "SELECT count(*) FILTER (WHERE kind = 3), count(*) FROM d", 1},
 	/*
 	 * store_seen_put: a row inserted, or an expired one taken over,
-	 * counts 1; a live one, 0.  A second inserter of one hash waits for
-	 * the first to end, then finds its row.  The sweep passes over the
-	 * row being put and rows others hold.
+	 * counts 1; a live one, 0, and then nothing is written.  A second
+	 * inserter of one hash waits for the first to end, then finds its
+	 * row.  The sweep runs only with a put, and passes over the row
+	 * being put and rows others hold.
 	 */
-	[PG_SEEN_PUT] = {"WITH swept AS (DELETE FROM oauth_seen WHERE hash IN "
-	    "(SELECT hash FROM oauth_seen WHERE expires_at <= $2::bigint AND "
-	    "hash <> $1::bytea ORDER BY expires_at LIMIT 2 "
-	    "FOR UPDATE SKIP LOCKED)) "
-	    "INSERT INTO oauth_seen (hash, expires_at) VALUES ($1::bytea, "
-	    "$3::bigint) ON CONFLICT (hash) DO UPDATE SET "
-	    "expires_at = EXCLUDED.expires_at "
-	    "WHERE oauth_seen.expires_at <= $2::bigint", 3},
+	[PG_SEEN_PUT] = {"WITH put AS (INSERT INTO oauth_seen (hash, "
+	    "expires_at) VALUES ($1::bytea, $3::bigint) ON CONFLICT (hash) "
+	    "DO UPDATE SET expires_at = EXCLUDED.expires_at "
+	    "WHERE oauth_seen.expires_at <= $2::bigint RETURNING 1), "
+	    "swept AS (DELETE FROM oauth_seen WHERE EXISTS (SELECT 1 FROM put) "
+	    "AND hash IN (SELECT hash FROM oauth_seen "
+	    "WHERE expires_at <= $2::bigint AND hash <> $1::bytea "
+	    "ORDER BY expires_at LIMIT 2 FOR UPDATE SKIP LOCKED)) "
+	    "SELECT count(*) FROM put", 3},
 	[PG_PURGE_SEEN] = {"WITH d AS (DELETE FROM oauth_seen WHERE hash IN "
 	    "(SELECT hash FROM oauth_seen WHERE expires_at <= $1::bigint "
 	    "LIMIT 512 FOR UPDATE SKIP LOCKED) RETURNING 1) "

@@ -101,6 +101,7 @@ assert_client_equal(const struct client *a, const struct client *b)
 	for (i = 0; i < a->redirect_uri_count; i++)
 		assert_string_equal(a->redirect_uris[i], b->redirect_uris[i]);
 	assert_true(a->created_at == b->created_at);
+	assert_int_equal(a->dpop_bound != 0, b->dpop_bound != 0);
 }
 
 static void
@@ -125,6 +126,10 @@ assert_token_equal(const struct token *a, const struct token *b)
 		assert_memory_equal(a->jti, b->jti, TOKEN_JTI_RAW_LEN);
 	assert_opt_equal(a->nonce, b->nonce);
 	assert_true(a->auth_time == b->auth_time);
+	assert_int_equal(a->bind, b->bind);
+	if (a->bind != TOKEN_BIND_NONE)
+		assert_memory_equal(a->bind_thumbprint, b->bind_thumbprint,
+		    TOKEN_HASH_LEN);
 }
 
 static void
@@ -184,6 +189,21 @@ full_token(struct token *t)
 	t->code_challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 }
 
+/* Binds t to the thumbprint from, from + 1, ..., with a jti if it has none. */
+static void
+bind_dpop(struct token *t, unsigned from)
+{
+	size_t i;
+
+	if (!t->has_jti) {
+		t->has_jti = 1;
+		memset(t->jti, 0xab, TOKEN_JTI_RAW_LEN);
+	}
+	t->bind = TOKEN_BIND_DPOP;
+	for (i = 0; i < TOKEN_HASH_LEN; i++)
+		t->bind_thumbprint[i] = (unsigned char)(from + i);
+}
+
 static void
 full_grant(struct grant *g)
 {
@@ -236,11 +256,33 @@ rec_encode(enum rec_type type, const union rec *r, struct buf *b)
 	return st;
 }
 
-/* Encodes r, decodes it back, and checks both agree. */
+/*
+ * Fails unless the len bytes at p, which decode as type, encode back to
+ * exactly themselves: the encoding is canonical.
+ */
+static void
+assert_canonical(int line, enum rec_type type, const void *p, size_t len)
+{
+	struct buf b = { 0 };
+	union rec d;
+
+	assert_int_equal(rec_decode(type, p, len, &d), STORE_OK);
+	assert_int_equal(rec_encode(type, &d, &b), STORE_OK);
+	if (b.len != len || memcmp(b.data, p, len) != 0)
+		fail_msg("line %d: %zu bytes decode and encode again to %zu "
+		    "other bytes", line, len, b.len);
+	rec_free(type, &d);
+	buf_free(&b);
+}
+
+/*
+ * Encodes r, decodes it back, and checks both agree, and that the bytes
+ * encode again to themselves.
+ */
 static void
 round_trip(enum rec_type type, const union rec *r)
 {
-	static const unsigned char zero[GRANT_ID_LEN];
+	static const unsigned char zero[TOKEN_HASH_LEN];
 	struct buf b = { 0 };
 	union rec d;
 
@@ -254,12 +296,17 @@ round_trip(enum rec_type type, const union rec *r)
 		assert_token_equal(&r->t, &d.t);
 		if (!r->t.has_grant)
 			assert_memory_equal(d.t.grant_id, zero, GRANT_ID_LEN);
+		/* Unbound: no thumbprint comes back. */
+		if (r->t.bind == TOKEN_BIND_NONE)
+			assert_memory_equal(d.t.bind_thumbprint, zero,
+			    TOKEN_HASH_LEN);
 		break;
 	case REC_GRANT:
 		assert_grant_equal(&r->g, &d.g);
 		break;
 	}
 	rec_free(type, &d);
+	assert_canonical(__LINE__, type, b.data, b.len);
 	buf_free(&b);
 }
 
@@ -283,6 +330,22 @@ test_client_round_trip(void **state)
 
 	/* A NULL scope is stored as "". */
 	c->scope = NULL;
+	round_trip(REC_CLIENT, &r);
+
+	/*
+	 * dpop_bound_access_tokens (RFC 9449 §5.2), alone and beside the
+	 * other flags: each flag is its own bit, none standing in for
+	 * another.
+	 */
+	c->dpop_bound = 1;
+	round_trip(REC_CLIENT, &r);
+	c->is_public = 0;
+	round_trip(REC_CLIENT, &r);
+	full_client(c);
+	c->is_public = 1;
+	c->dpop_bound = 1;
+	round_trip(REC_CLIENT, &r);
+	c->token_format = CLIENT_TOKEN_JWT;
 	round_trip(REC_CLIENT, &r);
 }
 
@@ -345,6 +408,25 @@ test_token_round_trip(void **state)
 	round_trip(REC_TOKEN, &r);
 	t->nonce = "n-0S6_WzA2Mj";
 	t->auth_time = UNIT_NOW - 30;
+	round_trip(REC_TOKEN, &r);
+
+	/*
+	 * After the jti tail, a binding: a code bound to the dpop_jkt of
+	 * its request, then an access token without nonce or auth_time.
+	 */
+	bind_dpop(t, 0x40);
+	round_trip(REC_TOKEN, &r);
+	t->nonce = NULL;
+	t->auth_time = 0;
+	t->kind = TOKEN_ACCESS;
+	t->state = TOKEN_STATE_ACTIVE;
+	round_trip(REC_TOKEN, &r);
+	/* A thumbprint of zeros is a thumbprint still. */
+	memset(t->bind_thumbprint, 0, TOKEN_HASH_LEN);
+	round_trip(REC_TOKEN, &r);
+	/* Unbound, a thumbprint left in the struct is neither kept nor read. */
+	bind_dpop(t, 0x60);
+	t->bind = TOKEN_BIND_NONE;
 	round_trip(REC_TOKEN, &r);
 }
 
@@ -484,7 +566,52 @@ test_golden(void **state)
 		0x00,
 		0x00,
 	};
+	/*
+	 * The same token with the jti tail (jti, nonce "n", auth_time) and
+	 * after it the binding: TOKEN_BIND_DPOP, then the thumbprint.
+	 */
+	static const unsigned char token_bound_v1[] = {
+		0x01, 0x02, 0x01, 0x00,
+		0x00, 0x03, 's', 'v', 'c',
+		0x00,
+		0x00, 0x01, 'a',
+		0x00,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+		0x00,
+		0x00,
+		0x00,
+		0x01,
+		0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+		0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+		0x01, 0x00, 0x01, 'n',
+		0x00, 0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x00,
+		0x01,
+		0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
+		0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
+		0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37,
+		0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f,
+	};
+	/* A client with every flag: public, introspect, DPoP-bound. */
+	static const unsigned char client_flags_v1[] = {
+		0x01, 0x01,
+		0x00, 0x01, 'c',
+		0x07,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x02,
+		0x00, 0x00,
+		0x00,
+		0x00,
+		0x00, 0x00, 0x00, 0x00, 0x65, 0x53, 0xf1, 0x00,
+	};
 	union rec r;
+	size_t i;
 
 	(void)state;
 	full_grant(&r.g);
@@ -497,6 +624,27 @@ test_golden(void **state)
 	r.t.issued_at = -1;
 	r.t.expires_at = 256;
 	assert_encodes(REC_TOKEN, &r, token_v1, sizeof(token_v1));
+
+	r.t.has_jti = 1;
+	for (i = 0; i < TOKEN_JTI_RAW_LEN; i++)
+		r.t.jti[i] = (unsigned char)(0x10 + i);
+	r.t.nonce = "n";
+	r.t.auth_time = UNIT_NOW;
+	r.t.bind = TOKEN_BIND_DPOP;
+	for (i = 0; i < TOKEN_HASH_LEN; i++)
+		r.t.bind_thumbprint[i] = (unsigned char)(0x20 + i);
+	assert_encodes(REC_TOKEN, &r, token_bound_v1, sizeof(token_bound_v1));
+
+	memset(&r.c, 0, sizeof(r.c));
+	strcpy(r.c.id, "c");
+	r.c.is_public = 1;
+	r.c.may_introspect = 1;
+	r.c.dpop_bound = 1;
+	r.c.grant_types = GRANT_AUTHORIZATION_CODE;
+	r.c.scope = "";
+	r.c.created_at = UNIT_NOW;
+	assert_encodes(REC_CLIENT, &r, client_flags_v1,
+	    sizeof(client_flags_v1));
 }
 
 /* Encoding appends: what the buffer held before stays in front. */
@@ -627,6 +775,32 @@ bad_token_client_long(union rec *r, char *big)
 }
 
 static void
+bad_token_bind_nojti(union rec *r, char *big)
+{
+	(void)big;
+	/* full_token has no jti: only a token with one may be bound. */
+	r->t.bind = TOKEN_BIND_DPOP;
+}
+
+static void
+bad_token_bind_max(union rec *r, char *big)
+{
+	(void)big;
+	bind_dpop(&r->t, 0);
+	r->t.bind = TOKEN_BIND__MAX;
+}
+
+static void
+bad_token_bind_negative(union rec *r, char *big)
+{
+	int v = -1;
+
+	(void)big;
+	bind_dpop(&r->t, 0);
+	memcpy(&r->t.bind, &v, sizeof(v));
+}
+
+static void
 bad_grant_client(union rec *r, char *big)
 {
 	(void)big;
@@ -661,6 +835,9 @@ static const struct bad_encode bad_encodes[] = {
 	BAD_STR(REC_TOKEN, t.audience, AUDIENCE_MAX + 1),
 	BAD_STR(REC_TOKEN, t.redirect_uri, REDIRECT_URI_MAX + 1),
 	BAD_STR(REC_TOKEN, t.code_challenge, 129),
+	BAD_FN(REC_TOKEN, bad_token_bind_nojti),
+	BAD_FN(REC_TOKEN, bad_token_bind_max),
+	BAD_FN(REC_TOKEN, bad_token_bind_negative),
 	BAD_FN(REC_GRANT, bad_grant_client),
 	BAD_FN(REC_GRANT, bad_grant_client_long),
 	BAD_STR(REC_GRANT, g.subject, USERNAME_MAX + 1),
@@ -739,6 +916,44 @@ test_truncated(void **state)
 }
 
 /*
+ * A bound token cut inside its binding is corrupt: the bind byte alone,
+ * or part of the thumbprint.  Cut where the binding begins, it is the
+ * same token unbound, as a record written before bindings existed.
+ */
+static void
+test_truncated_bind(void **state)
+{
+	struct buf b = { 0 }, unbound = { 0 };
+	union rec r, d;
+	size_t len;
+
+	(void)state;
+	full_token(&r.t);
+	bind_dpop(&r.t, 0x80);
+	assert_int_equal(rec_encode(REC_TOKEN, &r, &b), STORE_OK);
+	r.t.bind = TOKEN_BIND_NONE;
+	assert_int_equal(rec_encode(REC_TOKEN, &r, &unbound), STORE_OK);
+	assert_int_equal(b.len, unbound.len + 1 + TOKEN_HASH_LEN);
+	assert_memory_equal(b.data, unbound.data, unbound.len);
+	for (len = unbound.len + 1; len < b.len; len++)
+		if (rec_decode(REC_TOKEN, b.data, len, &d) != STORE_CORRUPT)
+			fail_msg("cut to %zu of %zu bytes: not corrupt", len,
+			    b.len);
+	assert_int_equal(rec_decode(REC_TOKEN, b.data, unbound.len, &d),
+	    STORE_OK);
+	assert_int_equal(d.t.bind, TOKEN_BIND_NONE);
+	assert_true(d.t.has_jti);
+	rec_free(REC_TOKEN, &d);
+	assert_int_equal(rec_decode(REC_TOKEN, b.data, b.len, &d), STORE_OK);
+	assert_int_equal(d.t.bind, TOKEN_BIND_DPOP);
+	assert_int_equal(d.t.bind_thumbprint[TOKEN_HASH_LEN - 1],
+	    0x80 + TOKEN_HASH_LEN - 1);
+	rec_free(REC_TOKEN, &d);
+	buf_free(&b);
+	buf_free(&unbound);
+}
+
+/*
  * Hand-written records.  The first rows of each type are valid, so the
  * rows after them differ from a good record in one place only.
  */
@@ -759,6 +974,8 @@ test_truncated(void **state)
 	"\x01\x02" kind state "\0\x01" "c" mid tail
 #define TOKEN_MID "\0" "\0\0" "\0" T8 T8	/* no subject, scope "", ... */
 #define TOKEN_TAIL "\0" "\0" "\0"		/* no grant, uri, challenge */
+#define TOKEN_JTI "\x01" Z16 "\0" Z8		/* jti, no nonce, auth_time 0 */
+#define THUMB "\x01\x02\x03\x04\x05\x06\x07\x08" Z8 Z16 /* 32 bytes */
 
 #define GRANT_HEAD "\x01\x03" Z16
 #define GRANT_TAIL "\0" T8 T8 "\0"		/* no subject, times, live */
@@ -776,6 +993,9 @@ check_decode(int line, enum rec_type type, const void *p, size_t len,
 		fail_msg("row at line %d: got %d, want %d", line, (int)st,
 		    (int)want);
 	rec_free(type, &r);
+	/* What decodes is what the encoder writes, byte for byte. */
+	if (want == STORE_OK)
+		assert_canonical(line, type, p, len);
 }
 
 struct bad_decode {
@@ -809,6 +1029,16 @@ static const struct bad_decode bad_decodes[] = {
 	ROW(REC_GRANT, GRANT_HEAD "\0\x01" "c" GRANT_TAIL, STORE_OK),
 	ROW(REC_GRANT, GRANT_HEAD "\0\x01" "c" "\x01" "\0\x01" "s" T8 T8
 	    "\x01", STORE_OK),
+	/* Client flags: public, introspect, DPoP-bound, each and all. */
+	ROW(REC_CLIENT, CLIENT("\x04", "\x07", CLIENT_TAIL), STORE_OK),
+	ROW(REC_CLIENT, CLIENT("\x07", "\x07", CLIENT_TAIL), STORE_OK),
+	/* A token with a jti, unbound (written before bindings), bound. */
+	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL TOKEN_JTI),
+	    STORE_OK),
+	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL TOKEN_JTI
+	    "\x01" THUMB), STORE_OK),
+	ROW(REC_TOKEN, TOKEN("\x02", "\0", TOKEN_MID, TOKEN_TAIL TOKEN_JTI
+	    "\x01" Z32), STORE_OK),
 
 	/* Version and type. */
 	ROW(REC_CLIENT, "\x00\x01", STORE_CORRUPT),
@@ -827,6 +1057,10 @@ static const struct bad_decode bad_decodes[] = {
 	    STORE_CORRUPT),
 	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL "\0"),
 	    STORE_CORRUPT),
+	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL TOKEN_JTI
+	    "\x01" THUMB "\0"), STORE_CORRUPT),
+	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL TOKEN_JTI
+	    "\x01" THUMB "\x01" THUMB), STORE_CORRUPT),
 	ROW(REC_GRANT, GRANT_HEAD "\0\x01" "c" GRANT_TAIL "x", STORE_CORRUPT),
 
 	/* Length prefixes running past the end, and empty ids. */
@@ -878,8 +1112,28 @@ static const struct bad_decode bad_decodes[] = {
 	    STORE_CORRUPT),
 	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, "\0" "\0" "\xff"),
 	    STORE_CORRUPT),
-	ROW(REC_CLIENT, CLIENT("\x04", "\x07", CLIENT_TAIL), STORE_CORRUPT),
+	ROW(REC_CLIENT, CLIENT("\x08", "\x07", CLIENT_TAIL), STORE_CORRUPT),
+	ROW(REC_CLIENT, CLIENT("\x0c", "\x07", CLIENT_TAIL), STORE_CORRUPT),
 	ROW(REC_CLIENT, CLIENT("\x80", "\x07", CLIENT_TAIL), STORE_CORRUPT),
+	/*
+	 * The binding: unbound is written as nothing, so a bind byte of 0 is
+	 * corrupt, as is one past TOKEN_BIND__MAX; a thumbprint cut short or
+	 * missing; a binding without the jti tail before it.
+	 */
+	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL TOKEN_JTI
+	    "\0" THUMB), STORE_CORRUPT),
+	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL TOKEN_JTI
+	    "\x02" THUMB), STORE_CORRUPT),
+	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL TOKEN_JTI
+	    "\xff" THUMB), STORE_CORRUPT),
+	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL TOKEN_JTI
+	    "\x01" Z16 Z8 "\0\0\0\0\0\0\0"), STORE_CORRUPT),
+	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL TOKEN_JTI
+	    "\x01"), STORE_CORRUPT),
+	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL TOKEN_JTI
+	    "\0"), STORE_CORRUPT),
+	ROW(REC_TOKEN, TOKEN("\x01", "\0", TOKEN_MID, TOKEN_TAIL "\x01"
+	    THUMB), STORE_CORRUPT),
 	ROW(REC_CLIENT, CLIENT("\0", "\x08", CLIENT_TAIL), STORE_CORRUPT),
 	ROW(REC_CLIENT, CLIENT_HEAD_ITER("\0", "\0\0\0\0", "\x07")
 	    CLIENT_TAIL, STORE_OK),
@@ -1089,6 +1343,7 @@ main(void)
 		cmocka_unit_test(test_encode_appends),
 		cmocka_unit_test(test_encode_invalid),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_truncated_bind),
 		cmocka_unit_test(test_decode_malformed),
 		cmocka_unit_test(test_decode_lengths),
 		cmocka_unit_test(test_free_null),

@@ -9,7 +9,9 @@
  * transaction of another; revocation, purge, stats and scopes; records
  * that do not decode; a code or refresh token spent exactly once by
  * processes racing for it, and a token or grant a write transaction got
- * kept from every other writer until it ends.
+ * kept from every other writer until it ends; single-use values
+ * (store_seen_put) taken exactly once the same way, swept and purged
+ * once expired; tokens bound to a DPoP key.
  *
  * A test that forks closes its store first, or leaves it unused in the
  * children: every child opens the database itself (store.h: a store is
@@ -160,6 +162,63 @@ test_client_fields(void **state)
 	assert_int_equal(got.secret_iterations, 1000);
 	assert_int_equal(got.token_format, CLIENT_TOKEN_JWT);
 	assert_true(got.created_at == UNIT_NOW);
+	client_free(&got);
+	store_txn_abort(t);
+}
+
+/*
+ * A client's dpop_bound_access_tokens (RFC 9449 §5.2) survives put and
+ * get, alone and beside the other flags, each flag its own; a put
+ * replacing the client clears it.
+ */
+static void
+test_client_dpop(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	struct client c, got;
+
+	t = begin(f->store, 1);
+	make_client(&c, "dpop");
+	c.dpop_bound = 1;
+	assert_int_equal(store_client_put(t, &c, 0), STORE_OK);
+	make_client(&c, "all");
+	c.dpop_bound = 1;
+	c.is_public = 1;
+	memset(c.secret_hash, 0, sizeof(c.secret_hash));
+	c.may_introspect = 1;
+	assert_int_equal(store_client_put(t, &c, 0), STORE_OK);
+	make_client(&c, "plain");
+	c.is_public = 1;
+	memset(c.secret_hash, 0, sizeof(c.secret_hash));
+	c.may_introspect = 1;
+	assert_int_equal(store_client_put(t, &c, 0), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+
+	t = begin(f->store, 0);
+	assert_int_equal(store_client_get(t, "dpop", &got), STORE_OK);
+	assert_true(got.dpop_bound);
+	assert_false(got.is_public);
+	assert_false(got.may_introspect);
+	client_free(&got);
+	assert_int_equal(store_client_get(t, "all", &got), STORE_OK);
+	assert_true(got.dpop_bound);
+	assert_true(got.is_public);
+	assert_true(got.may_introspect);
+	client_free(&got);
+	assert_int_equal(store_client_get(t, "plain", &got), STORE_OK);
+	assert_false(got.dpop_bound);
+	assert_true(got.is_public);
+	client_free(&got);
+	store_txn_abort(t);
+
+	t = begin(f->store, 1);
+	make_client(&c, "dpop");
+	assert_int_equal(store_client_put(t, &c, 1), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	t = begin(f->store, 0);
+	assert_int_equal(store_client_get(t, "dpop", &got), STORE_OK);
+	assert_false(got.dpop_bound);
 	client_free(&got);
 	store_txn_abort(t);
 }
@@ -350,6 +409,113 @@ test_token_fields(void **state)
 	assert_string_equal(got.nonce, tok.nonce);
 	assert_true(got.auth_time == UNIT_NOW - 60);
 	token_free(&got);
+	store_txn_abort(t);
+}
+
+/* Binds tok to a DPoP key whose thumbprint is from, from + 1, ... */
+static void
+bind_dpop(struct token *tok, unsigned from)
+{
+	size_t i;
+
+	tok->has_jti = 1;
+	memset(tok->jti, 0x4a, TOKEN_JTI_RAW_LEN);
+	tok->bind = TOKEN_BIND_DPOP;
+	for (i = 0; i < TOKEN_HASH_LEN; i++)
+		tok->bind_thumbprint[i] = (unsigned char)(from + i);
+}
+
+/* Fails unless the token under key is bound as want is (thumbprint too). */
+static void
+expect_bind(int line, struct store_txn *t, const unsigned char *key,
+    const struct token *want)
+{
+	static const unsigned char zero[TOKEN_HASH_LEN];
+	struct token got;
+	enum store_status st;
+
+	if ((st = store_token_get(t, key, &got)) != STORE_OK)
+		fail_msg("line %d: %s", line, store_strerror(st));
+	if (got.bind != want->bind || got.has_jti != want->has_jti ||
+	    memcmp(got.bind_thumbprint, want->bind == TOKEN_BIND_NONE ? zero :
+	    want->bind_thumbprint, TOKEN_HASH_LEN) != 0)
+		fail_msg("line %d: bind %d, want %d (or the thumbprint "
+		    "differs)", line, (int)got.bind, (int)want->bind);
+	assert_memory_equal(got.jti, want->jti, TOKEN_JTI_RAW_LEN);
+	token_free(&got);
+}
+
+/*
+ * A token bound to a DPoP key keeps the binding and the key's thumbprint
+ * through put and get, in read and write transactions, with and without
+ * the read hint; one unbound, with a jti or without, reads back unbound
+ * with no thumbprint; a put replacing a bound token replaces its binding.
+ */
+static void
+test_token_bind(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	struct client c;
+	struct token bound, code, plain, nojti;
+	unsigned char kb[TOKEN_HASH_LEN], kc[TOKEN_HASH_LEN];
+	unsigned char kp[TOKEN_HASH_LEN], kn[TOKEN_HASH_LEN];
+	int writable;
+
+	key_of(kb, 0x3b, 1);
+	key_of(kc, 0x3b, 2);
+	key_of(kp, 0x3b, 3);
+	key_of(kn, 0x3b, 4);
+	make_client(&c, "svc");
+	make_token(&bound, TOKEN_ACCESS, "read");
+	bind_dpop(&bound, 0x10);
+	/* A code bound to its request's dpop_jkt, with a nonce. */
+	make_token(&code, TOKEN_CODE, "openid");
+	bind_dpop(&code, 0xe0);
+	code.nonce = "n-0S6";
+	code.auth_time = UNIT_NOW - 5;
+	make_token(&plain, TOKEN_ACCESS, "read");
+	plain.has_jti = 1;
+	memset(plain.jti, 0x4a, TOKEN_JTI_RAW_LEN);
+	/* A thumbprint left in an unbound token is not kept. */
+	memset(plain.bind_thumbprint, 0x77, TOKEN_HASH_LEN);
+	make_token(&nojti, TOKEN_REFRESH, "read");
+	t = begin(f->store, 1);
+	assert_int_equal(store_client_put(t, &c, 0), STORE_OK);
+	assert_int_equal(store_token_put(t, kb, &bound), STORE_OK);
+	assert_int_equal(store_token_put(t, kc, &code), STORE_OK);
+	assert_int_equal(store_token_put(t, kp, &plain), STORE_OK);
+	assert_int_equal(store_token_put(t, kn, &nojti), STORE_OK);
+	/* Its own puts, read back inside it. */
+	expect_bind(__LINE__, t, kb, &bound);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+
+	for (writable = 0; writable <= 1; writable++) {
+		t = begin(f->store, writable);
+		expect_bind(__LINE__, t, kb, &bound);
+		expect_bind(__LINE__, t, kc, &code);
+		expect_bind(__LINE__, t, kp, &plain);
+		expect_bind(__LINE__, t, kn, &nojti);
+		store_txn_abort(t);
+	}
+	/* Read with the client, as introspection does. */
+	t = begin(f->store, 0);
+	store_txn_hint_token(t, kb);
+	assert_int_equal(store_client_get(t, "svc", &c), STORE_OK);
+	client_free(&c);
+	expect_bind(__LINE__, t, kb, &bound);
+	store_txn_abort(t);
+
+	/* Replaced: bound to another key, then unbound. */
+	t = begin(f->store, 1);
+	bind_dpop(&bound, 0x90);
+	assert_int_equal(store_token_put(t, kb, &bound), STORE_OK);
+	code.bind = TOKEN_BIND_NONE;
+	assert_int_equal(store_token_put(t, kc, &code), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	t = begin(f->store, 0);
+	expect_bind(__LINE__, t, kb, &bound);
+	expect_bind(__LINE__, t, kc, &code);
 	store_txn_abort(t);
 }
 
@@ -703,6 +869,9 @@ static void t_challenge(void *p) { ((struct token *)p)->code_challenge = long_st
 static void t_nonce(void *p) { ((struct token *)p)->has_jti = 1; ((struct token *)p)->nonce = long_string(STORE_NONCE_MAX + 1); }
 static void t_nonce_nojti(void *p) { ((struct token *)p)->nonce = "n"; }
 static void t_auth_nojti(void *p) { ((struct token *)p)->auth_time = 1; }
+static void t_bind_nojti(void *p) { ((struct token *)p)->bind = TOKEN_BIND_DPOP; }
+static void t_bind_max(void *p) { ((struct token *)p)->has_jti = 1; ((struct token *)p)->bind = TOKEN_BIND__MAX; }
+static void t_bind_negative(void *p) { int v = -1; ((struct token *)p)->has_jti = 1; memcpy(&((struct token *)p)->bind, &v, sizeof(v)); }
 
 static const struct limit_row token_limits[] = {
 	{ __LINE__, t_kind0 }, { __LINE__, t_kind }, { __LINE__, t_state },
@@ -710,6 +879,8 @@ static const struct limit_row token_limits[] = {
 	{ __LINE__, t_scope }, { __LINE__, t_audience }, { __LINE__, t_uri },
 	{ __LINE__, t_challenge }, { __LINE__, t_nonce },
 	{ __LINE__, t_nonce_nojti }, { __LINE__, t_auth_nojti },
+	{ __LINE__, t_bind_nojti }, { __LINE__, t_bind_max },
+	{ __LINE__, t_bind_negative },
 };
 
 static void g_client(void *p) { ((struct grant *)p)->client_id[0] = '\0'; }
@@ -1705,6 +1876,566 @@ test_purge_batches(void **state)
 	store_txn_abort(t);
 }
 
+/*
+ * The single-use values (store_seen_put): a DPoP proof's jti, by its
+ * hash, taken once while its record lives.
+ */
+#define SEEN_NOW (UNIT_NOW + 200000)
+#define SEEN_ROUNDS 50		/* rounds of the race to take a value */
+#define SEEN_RACERS 4		/* processes racing in each round */
+#define SEEN_OLD (4 * STORE_SEEN_SWEEP + 2)	/* expired, for the sweep */
+
+/* The hash of single-use value n of family a. */
+static void
+seen_hash(unsigned char hash[TOKEN_HASH_LEN], unsigned a, unsigned n)
+{
+	key_of(hash, a, n);
+	hash[TOKEN_HASH_LEN - 1] = 0x5e;	/* not a token key */
+}
+
+/* store_seen_put in a write transaction of its own, committed whatever. */
+static enum store_status
+seen_put_committed(struct store *s, const unsigned char *hash, int64_t now,
+    int64_t expires_at)
+{
+	struct store_txn *t = begin(s, 1);
+	enum store_status st = store_seen_put(t, hash, now, expires_at);
+
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	return st;
+}
+
+/* Fails unless a purge at now deletes want seen records and nothing else. */
+static void
+expect_seen_purged(int line, struct store *s, int64_t now, size_t want)
+{
+	struct store_purged p;
+	enum store_status st;
+
+	memset(&p, 0x5a, sizeof(p));
+	if ((st = store_purge(s, now, &p)) != STORE_OK)
+		fail_msg("line %d: purge: %s", line, store_strerror(st));
+	if (p.seen != want || p.tokens + p.codes + p.grants != 0 ||
+	    p.grown != 0)
+		fail_msg("line %d: purge deleted %zu seen records, want %zu "
+		    "(and %zu others)", line, p.seen, want,
+		    p.tokens + p.codes + p.grants);
+}
+
+/* One put of a value, and what it must return. */
+struct seen_row {
+	int line;
+	int64_t now;
+	int64_t expires_at;
+	enum store_status want;
+};
+
+static const struct seen_row seen_rows[] = {
+	{ __LINE__, SEEN_NOW, SEEN_NOW + 60, STORE_OK },
+	{ __LINE__, SEEN_NOW, SEEN_NOW + 60, STORE_EXISTS },
+	/* EXISTS writes nothing: not this later expiry either, */
+	{ __LINE__, SEEN_NOW + 59, SEEN_NOW + 1000, STORE_EXISTS },
+	/* so at the first expiry (now >= expires_at) it is taken again, */
+	{ __LINE__, SEEN_NOW + 60, SEEN_NOW + 120, STORE_OK },
+	{ __LINE__, SEEN_NOW + 60, SEEN_NOW + 120, STORE_EXISTS },
+	/* and lives by the new expiry, not the old. */
+	{ __LINE__, SEEN_NOW + 119, SEEN_NOW + 500, STORE_EXISTS },
+	/* A negative expiry is refused, nothing written: */
+	{ __LINE__, SEEN_NOW + 119, -1, STORE_INVALID },
+	{ __LINE__, SEEN_NOW + 119, INT64_MIN, STORE_INVALID },
+	/* still seen, at a clock gone back too. */
+	{ __LINE__, SEEN_NOW + 119, SEEN_NOW + 119, STORE_EXISTS },
+	{ __LINE__, SEEN_NOW - 100000, SEEN_NOW + 1, STORE_EXISTS },
+	{ __LINE__, SEEN_NOW + 120, SEEN_NOW + 121, STORE_OK },
+	/* Expiry and now at the ends of their range. */
+	{ __LINE__, SEEN_NOW + 121, INT64_MAX, STORE_OK },
+	{ __LINE__, INT64_MAX - 1, 0, STORE_EXISTS },
+	{ __LINE__, INT64_MAX - 1, -1, STORE_INVALID },
+};
+
+/*
+ * A single-use value is taken once while its record lives: the first put
+ * OK, every later one EXISTS, writing nothing, until now reaches
+ * expires_at; then it is taken again and lives by the new expiry.  The
+ * same whether each put is a transaction of its own or all are one: a
+ * transaction sees its own puts.
+ */
+static void
+test_seen_put(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	unsigned char own[TOKEN_HASH_LEN], one[TOKEN_HASH_LEN];
+	const struct seen_row *bad;
+	enum store_status st = STORE_OK;
+	size_t i;
+
+	seen_hash(own, 0xa0, 1);
+	seen_hash(one, 0xa0, 2);
+	for (i = 0; i < ROWS(seen_rows); i++) {
+		const struct seen_row *row = &seen_rows[i];
+
+		st = seen_put_committed(f->store, own, row->now,
+		    row->expires_at);
+		if (st != row->want)
+			fail_msg("row at line %d: %s, want %s", row->line,
+			    store_strerror(st), store_strerror(row->want));
+	}
+	/* Failing after the commit: never with a transaction open. */
+	t = begin(f->store, 1);
+	for (i = 0, bad = NULL; i < ROWS(seen_rows) && bad == NULL; i++) {
+		st = store_seen_put(t, one, seen_rows[i].now,
+		    seen_rows[i].expires_at);
+		if (st != seen_rows[i].want)
+			bad = &seen_rows[i];
+	}
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	if (bad != NULL)
+		fail_msg("row at line %d: %s, want %s (in one transaction)",
+		    bad->line, store_strerror(st), store_strerror(bad->want));
+	/* Both live until the end of time. */
+	assert_int_equal(seen_put_committed(f->store, own, INT64_MAX - 1,
+	    INT64_MAX), STORE_EXISTS);
+	assert_int_equal(seen_put_committed(f->store, one, INT64_MAX - 1,
+	    INT64_MAX), STORE_EXISTS);
+}
+
+/*
+ * Puts that must leave nothing: one in a read transaction (refused), one
+ * with a negative expiry (refused), one whose transaction aborts.  Each
+ * value is taken afterwards as if never put; values are independent.
+ */
+static void
+test_seen_refused(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	unsigned char h[TOKEN_HASH_LEN], other[TOKEN_HASH_LEN];
+
+	seen_hash(h, 0xa1, 1);
+	seen_hash(other, 0xa1, 2);
+	t = begin(f->store, 0);
+	assert_int_equal(store_seen_put(t, h, SEEN_NOW, SEEN_NOW + 60),
+	    STORE_INVALID);
+	assert_int_equal(store_seen_put(t, h, SEEN_NOW, -1), STORE_INVALID);
+	store_txn_abort(t);
+
+	t = begin(f->store, 1);
+	assert_int_equal(store_seen_put(t, h, SEEN_NOW, -1), STORE_INVALID);
+	assert_int_equal(store_seen_put(t, h, SEEN_NOW, INT64_MIN),
+	    STORE_INVALID);
+	assert_int_equal(store_seen_put(t, h, SEEN_NOW, SEEN_NOW + 60),
+	    STORE_OK);
+	assert_int_equal(store_seen_put(t, other, SEEN_NOW, SEEN_NOW + 60),
+	    STORE_OK);
+	assert_int_equal(store_seen_put(t, h, SEEN_NOW, SEEN_NOW + 60),
+	    STORE_EXISTS);
+	store_txn_abort(t);
+
+	/* The aborted puts are gone; so is a put never committed. */
+	t = begin(f->store, 1);
+	assert_int_equal(store_seen_put(t, h, SEEN_NOW, SEEN_NOW + 60),
+	    STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	assert_int_equal(seen_put_committed(f->store, other, SEEN_NOW,
+	    SEEN_NOW + 60), STORE_OK);
+	assert_int_equal(seen_put_committed(f->store, h, SEEN_NOW,
+	    SEEN_NOW + 60), STORE_EXISTS);
+	assert_int_equal(seen_put_committed(f->store, other, SEEN_NOW,
+	    SEEN_NOW + 60), STORE_EXISTS);
+	/* Nothing left behind for the purge, aborted or refused. */
+	expect_seen_purged(__LINE__, f->store, SEEN_NOW + 60, 2);
+}
+
+/*
+ * A seen racer: opens the store, says it is ready, waits for the start
+ * (the end of go), then puts hash in a write transaction and commits it,
+ * whatever the put said, as a request would.  0 when it took the value,
+ * 1 when it found it seen, else a failure.
+ */
+static int
+seen_racer(const char *db, const unsigned char *hash, int64_t now,
+    int64_t expires_at, int ready, int go)
+{
+	struct store *s;
+	struct store_txn *t;
+	enum store_status st;
+	char byte;
+
+	alarm(60);
+	if (store_open(db, 0, sfx_flags, &s, NULL, 0) != STORE_OK)
+		return 30;
+	if (write(ready, "r", 1) != 1 || read(go, &byte, 1) != 0)
+		return 31;
+	if (store_txn_begin(s, 1, &t) != STORE_OK)
+		return 32;
+	st = store_seen_put(t, hash, now, expires_at);
+	if (st != STORE_OK && st != STORE_EXISTS) {
+		store_txn_abort(t);
+		return 40 + (int)st;
+	}
+	if (store_txn_commit(t) != STORE_OK)
+		return 33;
+	store_close(s);
+	return st == STORE_OK ? 0 : 1;
+}
+
+/* Forks a seen_racer; *ready and *go are the parent's ends. */
+static pid_t
+spawn_seen_racer(struct sfx *f, const unsigned char *hash, int64_t now,
+    int64_t expires_at, int *ready, int *go)
+{
+	int r[2], g[2];
+	pid_t pid;
+
+	if (pipe(r) == -1 || pipe(g) == -1)
+		fail_msg("pipe: %s", strerror(errno));
+	if ((pid = spawn()) == 0) {
+		close(r[0]);
+		close(g[1]);
+		_exit(seen_racer(f->db, hash, now, expires_at, r[1], g[0]));
+	}
+	close(r[1]);
+	close(g[0]);
+	*ready = r[0];
+	*go = g[1];
+	return pid;
+}
+
+/*
+ * A committed put is seen by every transaction begun after the commit,
+ * in this process and in another, and what another process commits is
+ * seen here.
+ */
+static void
+test_seen_visibility(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	unsigned char mine[TOKEN_HASH_LEN], theirs[TOKEN_HASH_LEN];
+	int ready, go;
+	char byte;
+	pid_t pid;
+
+	seen_hash(mine, 0xa2, 1);
+	seen_hash(theirs, 0xa2, 2);
+	t = begin(f->store, 1);
+	assert_int_equal(store_seen_put(t, mine, SEEN_NOW, SEEN_NOW + 60),
+	    STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	t = begin(f->store, 1);
+	assert_int_equal(store_seen_put(t, mine, SEEN_NOW + 1, SEEN_NOW + 61),
+	    STORE_EXISTS);
+	store_txn_abort(t);
+
+	sfx_close(f);
+	pid = spawn_seen_racer(f, mine, SEEN_NOW + 1, SEEN_NOW + 61, &ready,
+	    &go);
+	assert_int_equal(read(ready, &byte, 1), 1);
+	close(go);
+	assert_int_equal(wait_child(pid), 1);	/* seen */
+	close(ready);
+	pid = spawn_seen_racer(f, theirs, SEEN_NOW, SEEN_NOW + 60, &ready,
+	    &go);
+	assert_int_equal(read(ready, &byte, 1), 1);
+	close(go);
+	assert_int_equal(wait_child(pid), 0);	/* taken */
+	close(ready);
+	sfx_reopen(f);
+	assert_int_equal(seen_put_committed(f->store, theirs, SEEN_NOW + 1,
+	    SEEN_NOW + 61), STORE_EXISTS);
+}
+
+/*
+ * A put waits for a write transaction of another process that put the
+ * same value, then answers by how that one ended: EXISTS after its
+ * commit, OK after its abort.  This is what makes the value taken once.
+ */
+static void
+test_seen_waits_for_holder(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	unsigned char h[TOKEN_HASH_LEN];
+	struct timespec pause_ts = { 0, 10 * 1000 * 1000 };
+	int ready, go, w, i, commit;
+	char byte;
+	pid_t pid;
+
+	for (commit = 1; commit >= 0; commit--) {
+		seen_hash(h, 0xa3, (unsigned)commit);
+		sfx_close(f);
+		pid = spawn_seen_racer(f, h, SEEN_NOW + 1, SEEN_NOW + 61,
+		    &ready, &go);
+		assert_int_equal(read(ready, &byte, 1), 1);
+		sfx_reopen(f);
+
+		t = begin(f->store, 1);
+		assert_int_equal(store_seen_put(t, h, SEEN_NOW, SEEN_NOW + 60),
+		    STORE_OK);
+		close(go);	/* the child's put now waits for this one */
+		for (i = 0; i < 3000; i++) {
+			if ((w = waiting_for_lock(f, pid)) == -1)
+				fail_msg("the child did not wait for the "
+				    "holder (commit %d)", commit);
+			if (w == 1 && (f->backend == SFX_PG || i >= 10))
+				break;
+			nanosleep(&pause_ts, NULL);
+		}
+		assert_true(i < 3000);
+		if (commit) {
+			assert_int_equal(store_txn_commit(t), STORE_OK);
+			assert_int_equal(wait_child(pid), 1);	/* seen */
+		} else {
+			store_txn_abort(t);
+			assert_int_equal(wait_child(pid), 0);	/* taken */
+		}
+		close(ready);
+		/* Either way the value is taken now, once. */
+		assert_int_equal(seen_put_committed(f->store, h, SEEN_NOW + 2,
+		    SEEN_NOW + 62), STORE_EXISTS);
+	}
+}
+
+/*
+ * Exactly once: in each round SEEN_RACERS processes, started together,
+ * put one value in write transactions they commit; exactly one takes it
+ * and every other finds it seen.  Each round's now is past the expiry of
+ * the value two rounds before, so that the racers' puts sweep as they
+ * race; every round's sweep commits, which leaves the last two values
+ * for the purge at the end.
+ */
+static void
+test_seen_once_across_processes(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	unsigned char h[TOKEN_HASH_LEN];
+	pid_t pid[SEEN_RACERS];
+	int ready[2], go[2], rc, took, seen;
+	int64_t now;
+	unsigned round, i;
+	char byte;
+
+	for (round = 0; round < SEEN_ROUNDS; round++) {
+		seen_hash(h, 0xa4, round);
+		now = SEEN_NOW + 10 * (int64_t)round;
+		sfx_close(f);
+		if (pipe(ready) == -1 || pipe(go) == -1)
+			fail_msg("pipe: %s", strerror(errno));
+		for (i = 0; i < SEEN_RACERS; i++)
+			if ((pid[i] = spawn()) == 0) {
+				close(ready[0]);
+				close(go[1]);
+				_exit(seen_racer(f->db, h, now, now + 15,
+				    ready[1], go[0]));
+			}
+		close(ready[1]);
+		close(go[0]);
+		for (i = 0; i < SEEN_RACERS; i++)
+			if (read(ready[0], &byte, 1) != 1)
+				break;
+		close(go[1]);		/* the start */
+		close(ready[0]);
+		took = seen = 0;
+		for (i = 0; i < SEEN_RACERS; i++) {
+			rc = wait_child(pid[i]);
+			if (rc == 0)
+				took++;
+			else if (rc == 1)
+				seen++;
+			else
+				fail_msg("round %u: racer %u failed (%d)",
+				    round, i, rc);
+		}
+		if (took != 1 || seen != SEEN_RACERS - 1)
+			fail_msg("round %u: %d took the value, %d found it "
+			    "seen", round, took, seen);
+		/* Taken for good: seen by a put that aborts, sweeping none. */
+		sfx_reopen(f);
+		t = begin(f->store, 1);
+		assert_int_equal(store_seen_put(t, h, now, now + 15),
+		    STORE_EXISTS);
+		store_txn_abort(t);
+	}
+	expect_seen_purged(__LINE__, f->store, SEEN_NOW + 10 * SEEN_ROUNDS +
+	    1000, 2);
+}
+
+/*
+ * A put deletes on the way up to STORE_SEEN_SWEEP other values that have
+ * expired at its now, so that the records stay as many as the window
+ * holds between purges; never a live one, and nothing when it aborts.
+ * Which expired ones go is the backend's choice, how many is not: the
+ * purge after counts the rest.
+ */
+static void
+test_seen_sweep(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	unsigned char h[TOKEN_HASH_LEN];
+	const int64_t end = SEEN_NOW + 100;	/* the old values' expiry */
+	unsigned i;
+
+	t = begin(f->store, 1);
+	for (i = 0; i < SEEN_OLD; i++) {
+		seen_hash(h, 0xa5, i);
+		assert_int_equal(store_seen_put(t, h, SEEN_NOW, end), STORE_OK);
+	}
+	seen_hash(h, 0xa6, 0);		/* live through it all */
+	assert_int_equal(store_seen_put(t, h, SEEN_NOW, end + 1000), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+
+	/* Before their expiry, nothing goes. */
+	seen_hash(h, 0xa6, 1);
+	assert_int_equal(seen_put_committed(f->store, h, end - 1, end + 1000),
+	    STORE_OK);
+	/* Aborted, the sweep is undone. */
+	t = begin(f->store, 1);
+	seen_hash(h, 0xa6, 2);
+	assert_int_equal(store_seen_put(t, h, end, end + 1000), STORE_OK);
+	store_txn_abort(t);
+	/* One put, then two in one transaction: three sweeps. */
+	seen_hash(h, 0xa6, 3);
+	assert_int_equal(seen_put_committed(f->store, h, end, end + 1000),
+	    STORE_OK);
+	t = begin(f->store, 1);
+	seen_hash(h, 0xa6, 4);
+	assert_int_equal(store_seen_put(t, h, end, end + 1000), STORE_OK);
+	seen_hash(h, 0xa6, 5);
+	assert_int_equal(store_seen_put(t, h, end + 1, end + 1000), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+
+	expect_seen_purged(__LINE__, f->store, end,
+	    SEEN_OLD - 3 * STORE_SEEN_SWEEP);
+	/* The live ones were spared by the sweeps and by the purge. */
+	t = begin(f->store, 1);
+	for (i = 0; i <= 5; i++) {
+		seen_hash(h, 0xa6, i);
+		assert_int_equal(store_seen_put(t, h, end, end + 2000),
+		    i == 2 ? STORE_OK : STORE_EXISTS);
+	}
+	store_txn_abort(t);
+	expect_seen_purged(__LINE__, f->store, end, 0);
+}
+
+/*
+ * EXISTS writes nothing: a put of a value still live deletes no expired
+ * other, so that a replayed proof costs no write, on every backend alike.
+ */
+static void
+test_seen_exists_sweeps_nothing(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	unsigned char h[TOKEN_HASH_LEN], live[TOKEN_HASH_LEN];
+	const int64_t end = SEEN_NOW + 100;
+	unsigned i;
+
+	t = begin(f->store, 1);
+	for (i = 0; i < SEEN_OLD; i++) {
+		seen_hash(h, 0xa7, i);
+		assert_int_equal(store_seen_put(t, h, SEEN_NOW, end), STORE_OK);
+	}
+	seen_hash(live, 0xa8, 0);
+	assert_int_equal(store_seen_put(t, live, SEEN_NOW, end + 1000),
+	    STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(seen_put_committed(f->store, live, end,
+		    end + 1000), STORE_EXISTS);
+	expect_seen_purged(__LINE__, f->store, end, SEEN_OLD);
+}
+
+/*
+ * The sweep deletes others: not the value being put, even when the
+ * expiry it is given has passed at its now already (a clock ahead of
+ * the one that set the window).  Its record stays, seen at a now before
+ * that expiry (a clock behind), and waits for the purge as any other.
+ */
+static void
+test_seen_sweep_spares_own(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	unsigned char h[TOKEN_HASH_LEN];
+	const int64_t end = SEEN_NOW + 100;
+	enum store_status st;
+
+	seen_hash(h, 0xa9, 0);
+	assert_int_equal(seen_put_committed(f->store, h, SEEN_NOW, end),
+	    STORE_OK);
+	/* Expired when put: the other swept, itself kept. */
+	seen_hash(h, 0xa9, 1);
+	assert_int_equal(seen_put_committed(f->store, h, end + 10, end + 5),
+	    STORE_OK);
+	/* Checked after the abort: a failure never leaves it open. */
+	t = begin(f->store, 1);
+	st = store_seen_put(t, h, end + 4, end + 64);
+	store_txn_abort(t);
+	if (st != STORE_EXISTS)
+		fail_msg("a value put with its expiry past: %s at a now "
+		    "before that expiry, want EXISTS", store_strerror(st));
+	expect_seen_purged(__LINE__, f->store, end + 10, 1);
+}
+
+/*
+ * Purge deletes exactly the seen records expired at its now (expires_at
+ * <= now), more than one batch of them, counts them in .seen apart from
+ * tokens, and leaves the live ones: each is still seen afterwards.
+ */
+static void
+test_seen_purge(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	struct token tok;
+	struct store_purged p;
+	unsigned char h[TOKEN_HASH_LEN], key[TOKEN_HASH_LEN];
+	const int64_t at = SEEN_NOW + 5000;
+	unsigned i;
+
+	t = begin(f->store, 1);
+	for (i = 0; i < 1100; i++) {
+		seen_hash(h, 0xaa, i);
+		assert_int_equal(store_seen_put(t, h, SEEN_NOW, at - (i % 2)),
+		    STORE_OK);
+	}
+	for (i = 0; i < 40; i++) {
+		seen_hash(h, 0xab, i);
+		assert_int_equal(store_seen_put(t, h, SEEN_NOW, at + 1 + i),
+		    STORE_OK);
+	}
+	/* A token expired at the same time, counted apart. */
+	make_token(&tok, TOKEN_ACCESS, "");
+	tok.expires_at = at;
+	key_of(key, 0xac, 0);
+	assert_int_equal(store_token_put(t, key, &tok), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+
+	memset(&p, 0x5a, sizeof(p));
+	assert_int_equal(store_purge(f->store, at, &p), STORE_OK);
+	assert_int_equal(p.seen, 1100);
+	assert_int_equal(p.tokens, 1);
+	assert_int_equal(p.codes + p.grants, 0);
+	t = begin(f->store, 1);
+	for (i = 0; i < 40; i++) {
+		seen_hash(h, 0xab, i);
+		assert_int_equal(store_seen_put(t, h, at, at + 5000),
+		    STORE_EXISTS);
+	}
+	store_txn_abort(t);
+	expect_seen_purged(__LINE__, f->store, at, 0);
+	/* The boundary: expiring at now is expired. */
+	expect_seen_purged(__LINE__, f->store, at + 1, 1);
+	expect_seen_purged(__LINE__, f->store, at + 40, 39);
+	t = begin(f->store, 1);
+	seen_hash(h, 0xab, 0);
+	assert_int_equal(store_seen_put(t, h, at + 40, at + 41), STORE_OK);
+	store_txn_abort(t);
+}
+
 /* Counts as store_stats should report them. */
 static void
 test_stats(void **state)
@@ -2292,6 +3023,20 @@ test_corrupt_records(void **state)
 	assert_null(tok.scope);
 	store_txn_abort(t);
 
+	/* A bound token whose bind byte is past TOKEN_BIND__MAX. */
+	make_token(&tok, TOKEN_ACCESS, "");
+	tok.has_jti = 1;
+	tok.bind = TOKEN_BIND_DPOP;
+	assert_int_equal(store_record_token_encode(&tok, &b), STORE_OK);
+	b.data[b.len - TOKEN_HASH_LEN - 1] = TOKEN_BIND__MAX;
+	key_of(key, 1, 1);
+	plant(f, PLANT_TOKENS, key, sizeof(key), b.data, b.len);
+	buf_free(&b);
+	t = begin(f->store, 0);
+	assert_int_equal(store_token_get(t, key, &tok), STORE_CORRUPT);
+	assert_null(tok.scope);
+	store_txn_abort(t);
+
 	/* A valid token under a key of the wrong length. */
 	make_token(&tok, TOKEN_ACCESS, "");
 	assert_int_equal(store_record_token_encode(&tok, &b), STORE_OK);
@@ -2374,9 +3119,11 @@ main(int argc, char *argv[])
 		C(test_reopen),
 		C(test_client_crud),
 		C(test_client_fields),
+		C(test_client_dpop),
 		C(test_client_foreach),
 		C(test_token_crud),
 		C(test_token_fields),
+		C(test_token_bind),
 		C(test_token_foreach_delete),
 		C(test_foreach_after),
 		C(test_grant_crud),
@@ -2391,6 +3138,15 @@ main(int argc, char *argv[])
 		C(test_grant_waits_for_holder),
 		C(test_purge),
 		C(test_purge_batches),
+		C(test_seen_put),
+		C(test_seen_refused),
+		C(test_seen_visibility),
+		C(test_seen_waits_for_holder),
+		C(test_seen_once_across_processes),
+		C(test_seen_sweep),
+		C(test_seen_exists_sweeps_nothing),
+		C(test_seen_sweep_spares_own),
+		C(test_seen_purge),
 		C(test_stats),
 		C(test_client_drop_tokens),
 		C(test_scopes),
