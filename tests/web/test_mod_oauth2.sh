@@ -5,7 +5,10 @@
 # a second apache2 with etc/apache2/oauth-fcgid.conf, both as shipped
 # (placeholders filled in) on free loopback ports.  An active token reaches
 # the API (200, REMOTE_USER set from "sub"); none, a forged, a revoked or an
-# expired one gets 401.  Skips, with a visible line, when apache2,
+# expired one gets 401.  At the API's DPoP location, a DPoP-bound token
+# reaches it only with a proof by its key for that request (RFC 9449),
+# made with PyJWT (those checks skip without it).  Skips, with a visible
+# line, when apache2,
 # mod_fcgid or mod_oauth2 is missing.  Last line: "N passed, M failed".
 
 cd "$(dirname "$0")/../.." || exit 1
@@ -116,6 +119,47 @@ if [ $as_up -eq 1 ] && [ $rs_up -eq 1 ]; then
 	ws_http "$as/introspect" -u "rs:$WS_RS_SECRET" -d "token=$short"
 	ws_check "... which introspection reports as {\"active\":false}" \
 	    ws_body_is '{"active":false}'
+fi
+
+# DPoP (RFC 9449): a token bound to a key, at the API's DPoP location,
+# where mod_oauth2 checks each request's proof against the introspected
+# cnf.jkt.  The proofs are made with PyJWT (tests/web/dpop_proof.py).
+proof() {
+	"$WS_PYTHON" tests/web/dpop_proof.py "$@"
+}
+dpop_api=http://127.0.0.1:$rs_port/dpop-api/hello.txt
+if [ $as_up -eq 1 ] && [ $rs_up -eq 1 ] &&
+    proof "$ws_tmp/dpop.key" --jkt >"$ws_tmp/jkt" 2>"$ws_tmp/proof.err"; then
+	ws_http "$as/token" -u "svc:$WS_SVC_SECRET" \
+	    -H "DPoP: $(proof "$ws_tmp/dpop.key" POST "$as/token")" \
+	    -d grant_type=client_credentials
+	ws_expect "a DPoP-bound token from fcgi-oauth" 200 token_type=DPoP
+	bound=$(ws_json access_token)
+	p1=$(proof "$ws_tmp/dpop.key" GET "$dpop_api" "$bound")
+	ws_http "$dpop_api" -H "Authorization: DPoP $bound" -H "DPoP: $p1"
+	ws_check "mod_oauth2: the bound token with a proof by its key: 200" \
+	    api_served
+	ws_check "... as REMOTE_USER svc" [ "$(ws_header X-Remote-User)" = svc ]
+	ws_http "$dpop_api" -H "Authorization: DPoP $bound" -H "DPoP: $p1"
+	ws_check "mod_oauth2: the same proof again: 401" [ "$ws_status" = 401 ]
+	ws_http "$dpop_api" -H "Authorization: DPoP $bound" \
+	    -H "DPoP: $(proof "$ws_tmp/other.key" GET "$dpop_api" "$bound")"
+	ws_check "mod_oauth2: a proof by another key: 401" [ "$ws_status" = 401 ]
+	ws_http "$dpop_api" -H "Authorization: DPoP $bound" \
+	    -H "DPoP: $(proof "$ws_tmp/dpop.key" GET "$api" "$bound")"
+	ws_check "mod_oauth2: a proof for another URL: 401" [ "$ws_status" = 401 ]
+	ws_http "$dpop_api" -H "Authorization: DPoP $bound"
+	ws_check "mod_oauth2: the bound token without a proof: 401" \
+	    [ "$ws_status" = 401 ]
+	ws_http "$as/token" -u "svc:$WS_SVC_SECRET" \
+	    -d grant_type=client_credentials
+	plain=$(ws_json access_token)
+	ws_http "$dpop_api" -H "Authorization: DPoP $plain" \
+	    -H "DPoP: $(proof "$ws_tmp/dpop.key" GET "$dpop_api" "$plain")"
+	ws_check "mod_oauth2: a bearer token (no cnf.jkt) as DPoP: 401" \
+	    [ "$ws_status" = 401 ]
+elif [ $as_up -eq 1 ] && [ $rs_up -eq 1 ]; then
+	echo "# skipped the DPoP checks: $(cat "$ws_tmp/proof.err")"
 fi
 
 ws_stop_server "$rs_pid" "resource server" "$as_pid" "authorization server"
