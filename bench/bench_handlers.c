@@ -6,6 +6,9 @@
  *   token        client_credentials issuance, an opaque access token
  *                (client_secret_basic, one write transaction)
  *   token-jwt    the same for a --token-format jwt client: an RS256 JWT
+ *   token-dpop   token with a DPoP proof (RFC 9449) by an ES256 key, made
+ *                before the measure: the proof's verification and its
+ *                jti spent, beside the issuance
  *   introspect   introspection of an opaque token (one read transaction)
  *   code         GET /authorize (REMOTE_USER set) and the code redeemed
  *                at /token, scope "read": two requests per count
@@ -35,6 +38,8 @@
 #define BENCH_REDIRECT "http://127.0.0.1:9/cb"
 #define BENCH_REDIRECT_ENC "http%3A%2F%2F127.0.0.1%3A9%2Fcb"
 #define BENCH_CODE_MAX 256	/* longest code taken from a Location */
+#define BENCH_DPOP_MAX 200000LL	/* proofs token-dpop makes beforehand */
+#define BENCH_TOKEN_URL "http://127.0.0.1/oauth/token"
 
 /* "Basic " and base64 of "bench:" and "benchjwt:" BENCH_SECRET. */
 #define BENCH_AUTH "Basic YmVuY2g6YmVuY2gtc2VjcmV0LTAxMjM0NTY3ODlh" \
@@ -51,6 +56,7 @@
 enum bench_mode {
 	BENCH_TOKEN = 0,
 	BENCH_TOKEN_JWT,
+	BENCH_TOKEN_DPOP,
 	BENCH_INTROSPECT,
 	BENCH_CODE,
 	BENCH_CODE_OPENID,
@@ -63,6 +69,7 @@ enum bench_mode {
 static const char *const bench_modes[BENCH__MAX] = {
 	[BENCH_TOKEN] = "token",
 	[BENCH_TOKEN_JWT] = "token-jwt",
+	[BENCH_TOKEN_DPOP] = "token-dpop",
 	[BENCH_INTROSPECT] = "introspect",
 	[BENCH_CODE] = "code",
 	[BENCH_CODE_OPENID] = "code-openid",
@@ -166,9 +173,12 @@ out:
 /*
  * Runs one request: POST of body (GET of query when body is NULL) to path,
  * authenticated with authorization (NULL: none) for remote_user (NULL:
- * none).  Appends the response body to out and copies its Location to
- * location (when not NULL).  Returns the status.
+ * none), with the DPoP proof bench_dpop (NULL: none).  Appends the
+ * response body to out and copies its Location to location (when not
+ * NULL).  Returns the status.
  */
+static const char *bench_dpop;
+
 static int
 bench_request(const struct handler_env *env, const char *path,
     const char *body, const char *query, const char *authorization,
@@ -191,6 +201,7 @@ bench_request(const struct handler_env *env, const char *path,
 	}
 	req.authorization = authorization;
 	req.remote_user = remote_user;
+	req.dpop = bench_dpop;
 	req.host = "127.0.0.1";
 	req.script_name = "/oauth";
 	response_init(&resp);
@@ -242,6 +253,52 @@ out:
 	return rv;
 }
 
+/*
+ * Makes count DPoP proofs by pkey (ES256) for POST BENCH_TOKEN_URL at now,
+ * each with its own jti, into a NULL-terminated array.  Returns it, or
+ * NULL.
+ */
+static char **
+bench_proofs(EVP_PKEY *pkey, long long count)
+{
+	struct buf hdr = {0}, claims = {0}, jws = {0};
+	char **proofs;
+	char *jwk_text = NULL;
+	cJSON *jwk = NULL;
+	long long i;
+
+	if ((proofs = calloc((size_t)count + 1, sizeof(*proofs))) == NULL ||
+	    jose_jwk_public(pkey, JOSE_ALG_ES256, NULL, &jwk) == -1 ||
+	    (jwk_text = cJSON_PrintUnformatted(jwk)) == NULL ||
+	    buf_printf(&hdr, "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\","
+		"\"jwk\":%s}", jwk_text) == -1)
+		goto fail;
+	for (i = 0; i < count; i++) {
+		claims.len = 0;
+		jws.len = 0;
+		if (buf_printf(&claims, "{\"jti\":\"bench-%lld-%ld\",\"htm\":"
+			"\"POST\",\"htu\":\"" BENCH_TOKEN_URL "\",\"iat\":%lld}",
+			i, (long)time(NULL), (long long)time(NULL)) == -1 ||
+		    jose_sign_header(pkey, JOSE_ALG_ES256, hdr.data,
+			claims.data, claims.len, &jws) == -1 ||
+		    (proofs[i] = strndup(jws.data, jws.len)) == NULL)
+			goto fail;
+	}
+	goto out;
+fail:
+	for (i = 0; proofs != NULL && proofs[i] != NULL; i++)
+		free(proofs[i]);
+	free(proofs);
+	proofs = NULL;
+out:
+	cJSON_free(jwk_text);
+	cJSON_Delete(jwk);
+	buf_free(&hdr);
+	buf_free(&claims);
+	buf_free(&jws);
+	return proofs;
+}
+
 /* One jose_sign of BENCH_CLAIMS; returns 0, or -1. */
 static int
 bench_sign(EVP_PKEY *pkey, enum jose_alg alg)
@@ -267,6 +324,9 @@ bench_once(const struct handler_env *env, enum bench_mode m,
 	case BENCH_TOKEN_JWT:
 		return bench_request(env, "/token", body, NULL,
 		    BENCH_AUTH_JWT, NULL, NULL, NULL) == 200 ? 0 : -1;
+	case BENCH_TOKEN_DPOP:
+		return bench_request(env, "/token", body, NULL, BENCH_AUTH,
+		    NULL, NULL, NULL) == 200 ? 0 : -1;
 	case BENCH_INTROSPECT:
 		return bench_request(env, "/introspect", body, NULL,
 		    BENCH_AUTH, NULL, NULL, NULL) == 200 ? 0 : -1;
@@ -294,16 +354,19 @@ bench_once(const struct handler_env *env, enum bench_mode m,
  */
 __attribute__((noinline)) static int
 bench_loop(const struct handler_env *env, enum bench_mode m, const char *body,
-    EVP_PKEY *pkey, long long count)
+    EVP_PKEY *pkey, char **proofs, long long count)
 {
 	long long i;
 
-	for (i = 0; i < count; i++)
+	for (i = 0; i < count; i++) {
+		if (proofs != NULL)
+			bench_dpop = proofs[i];
 		if (bench_once(env, m, body, pkey) == -1) {
 			fprintf(stderr, "bench_handlers: request %lld failed\n",
 			    i);
 			return -1;
 		}
+	}
 	return 0;
 }
 
@@ -320,7 +383,8 @@ main(int argc, char *argv[])
 	struct handler_env env;
 	struct buf first = {0}, body = {0};
 	struct timespec t0, t1;
-	EVP_PKEY *rsa = NULL, *pkey = NULL;
+	EVP_PKEY *rsa = NULL, *pkey = NULL, *holder = NULL;
+	char **proofs = NULL;
 	enum bench_mode m;
 	long long count;
 	cJSON *o;
@@ -332,8 +396,8 @@ main(int argc, char *argv[])
 	if (argc != 4 || m == BENCH__MAX ||
 	    config_parse_number(argv[3], 1, BENCH_COUNT_MAX, &count) == -1) {
 		fprintf(stderr, "usage: bench_handlers DBDIR token|token-jwt|"
-				"introspect|code|code-openid|sign-RS256|"
-				"sign-ES256|sign-EdDSA COUNT\n");
+				"token-dpop|introspect|code|code-openid|"
+				"sign-RS256|sign-ES256|sign-EdDSA COUNT\n");
 		return 2;
 	}
 	if (setenv("OAUTH_DB", argv[1], 1) == -1 ||
@@ -377,13 +441,23 @@ main(int argc, char *argv[])
 			"access_token")));
 		cJSON_Delete(o);
 	}
+	/* The client's proofs, one for the first request and one each. */
+	if (m == BENCH_TOKEN_DPOP &&
+	    (count >= BENCH_DPOP_MAX ||
+		bench_key(NULL, JOSE_ALG_ES256, &holder) == -1 ||
+		(proofs = bench_proofs(holder, count + 1)) == NULL)) {
+		fprintf(stderr, "bench_handlers: no DPoP proofs (at most "
+		    "%lld)\n", BENCH_DPOP_MAX - 1);
+		return 1;
+	}
+	bench_dpop = proofs != NULL ? proofs[count] : NULL;
 	if (bench_once(&env, m, body.data, pkey) == -1) {
 		fprintf(stderr, "bench_handlers: the first %s failed\n",
 		    bench_modes[m]);
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (bench_loop(&env, m, body.data, pkey, count) == -1)
+	if (bench_loop(&env, m, body.data, pkey, proofs, count) == -1)
 		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
@@ -391,6 +465,10 @@ main(int argc, char *argv[])
 	printf("%s: %lld requests in %.3f s: %.0f requests/s, %.1f us each\n",
 	    argv[2], count, secs, (double)count / secs, secs * 1e6 /
 	    (double)count);
+	for (count = 0; proofs != NULL && proofs[count] != NULL; count++)
+		free(proofs[count]);
+	free(proofs);
+	jose_key_free(holder);
 	if (pkey != rsa)
 		jose_key_free(pkey);
 	jose_key_free(rsa);

@@ -34,10 +34,11 @@ for sync in full data none; do
 done
 OAUTH_DB_SYNC=none "$BENCH" "$tmp/db-none" introspect 100000 || exit 1
 # Signed tokens: a JWT access token (RS256) against the opaque token
-# above, an id_token (a code redeemed with openid) against a code without,
-# and one signature of each algorithm alone.
-for what in token-jwt:2000 code:20000 code-openid:2000 sign-RS256:2000 \
-    sign-ES256:20000 sign-EdDSA:20000; do
+# above, a DPoP-bound one (an ES256 proof checked), an id_token (a code
+# redeemed with openid) against a code without, and one signature of each
+# algorithm alone.
+for what in token-jwt:2000 token-dpop:20000 code:20000 code-openid:2000 \
+    sign-RS256:2000 sign-ES256:20000 sign-EdDSA:20000; do
 	OAUTH_DB_SYNC=none "$BENCH" "$tmp/db-none" "${what%:*}" \
 	    "${what#*:}" || exit 1
 done
@@ -46,8 +47,9 @@ if command -v valgrind >/dev/null 2>&1; then
 	echo "== instructions per request (callgrind, N+1 requests less 1, / N)"
 	# Only bench_loop is counted: the set-up generates keys, whose cost
 	# varies.  RSA signatures are slow under valgrind: 100 of those.
-	for what in token:1000 introspect:1000 token-jwt:100 code:1000 \
-	    code-openid:100 sign-RS256:100 sign-ES256:1000 sign-EdDSA:1000; do
+	for what in token:1000 introspect:1000 token-jwt:100 token-dpop:200 \
+	    code:1000 code-openid:100 sign-RS256:100 sign-ES256:1000 \
+	    sign-EdDSA:1000; do
 		n=${what#*:} what=${what%:*}
 		for c in 1 $((n + 1)); do
 			OAUTH_DB_SYNC=none valgrind --tool=callgrind \

@@ -134,6 +134,8 @@ int jose_jwk_public(const EVP_PKEY *, enum jose_alg, const char *,
     struct cJSON **);
 int jose_sign(EVP_PKEY *, enum jose_alg, const char *, const char *,
     const char *, size_t, struct buf *);
+int jose_sign_header(EVP_PKEY *, enum jose_alg, const char *, const char *,
+    size_t, struct buf *);
 int jose_verify(EVP_PKEY *, enum jose_alg, const char *, size_t,
     struct cJSON **, struct buf *);
 int jose_b64url_decode(const char *, size_t, unsigned char *, size_t,

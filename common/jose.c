@@ -623,40 +623,30 @@ out:
 
 /*
  * Appends to out the compact JWS (RFC 7515 §7.1) of len bytes of payload
- * signed with the private key pkey for alg: base64url of the header
- * {"alg","kid","typ"} in that order (kid or typ left out when NULL), ".",
- * base64url of the payload, ".", base64url of the signature.  The payload
- * is signed as given; the caller makes it JSON.  Fails, rather than make a
- * token jose_verify would refuse, when the JWS would exceed JOSE_JWS_MAX.
- * Returns 0, or -1 with out unchanged (pkey not private or not suited to
- * alg, too long, out of memory).
+ * signed with the private key pkey for alg, under the protected header
+ * whose JSON text is header (the caller's, and its "alg" must name alg):
+ * base64url of the header, ".", base64url of the payload, ".", base64url
+ * of the signature.  Fails, rather than make a JWS jose_verify would
+ * refuse, when it would exceed JOSE_JWS_MAX.  Returns 0, or -1 with out
+ * unchanged (pkey not private or not suited to alg, too long, out of
+ * memory).
  */
 int
-jose_sign(EVP_PKEY *pkey, enum jose_alg alg, const char *kid, const char *typ,
+jose_sign_header(EVP_PKEY *pkey, enum jose_alg alg, const char *header,
     const char *payload, size_t len, struct buf *out)
 {
 	struct buf jws = {0};
 	unsigned char sig[JOSE_SIG_MAX];
-	size_t siglen = 0;
-	cJSON *hdr = NULL;
-	char *hjson = NULL;
+	size_t siglen = 0, hlen;
 	int rc = -1;
 
-	if (jose_key_check(pkey, alg) == -1 || (payload == NULL && len > 0) ||
-	    len > JOSE_JWS_MAX)
+	if (jose_key_check(pkey, alg) == -1 || header == NULL ||
+	    (payload == NULL && len > 0) || len > JOSE_JWS_MAX ||
+	    (hlen = strlen(header)) > JOSE_JWS_MAX ||
+	    JOSE_B64URL_LEN(hlen) + JOSE_B64URL_LEN(len) + 2 > JOSE_JWS_MAX)
 		return -1;
-	if ((hdr = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(hdr, "alg", jose_alg_name(alg)) == NULL ||
-	    (kid != NULL && cJSON_AddStringToObject(hdr, "kid", kid) == NULL) ||
-	    (typ != NULL && cJSON_AddStringToObject(hdr, "typ", typ) == NULL) ||
-	    (hjson = cJSON_PrintUnformatted(hdr)) == NULL)
-		goto out;
-	if (strlen(hjson) > JOSE_JWS_MAX ||
-	    JOSE_B64URL_LEN(strlen(hjson)) + JOSE_B64URL_LEN(len) + 2 >
-	    JOSE_JWS_MAX)
-		goto out;
-	if (jose_buf_b64url(&jws, (const unsigned char *)hjson,
-	    strlen(hjson)) == -1 || buf_append(&jws, ".", 1) == -1 ||
+	if (jose_buf_b64url(&jws, (const unsigned char *)header, hlen) == -1 ||
+	    buf_append(&jws, ".", 1) == -1 ||
 	    jose_buf_b64url(&jws, (const unsigned char *)payload, len) == -1)
 		goto out;
 	/* RFC 7515 §5.1 step 8: the input is ASCII(header "." payload). */
@@ -670,9 +660,34 @@ jose_sign(EVP_PKEY *pkey, enum jose_alg alg, const char *kid, const char *typ,
 		goto out;
 	rc = 0;
 out:
+	buf_free(&jws);
+	return rc;
+}
+
+/*
+ * jose_sign_header of the header {"alg","kid","typ"}, in that order, kid
+ * or typ left out when NULL: the tokens this server signs.
+ */
+int
+jose_sign(EVP_PKEY *pkey, enum jose_alg alg, const char *kid, const char *typ,
+    const char *payload, size_t len, struct buf *out)
+{
+	cJSON *hdr = NULL;
+	char *hjson = NULL;
+	int rc = -1;
+
+	if (jose_key_check(pkey, alg) == -1)
+		return -1;
+	if ((hdr = cJSON_CreateObject()) == NULL ||
+	    cJSON_AddStringToObject(hdr, "alg", jose_alg_name(alg)) == NULL ||
+	    (kid != NULL && cJSON_AddStringToObject(hdr, "kid", kid) == NULL) ||
+	    (typ != NULL && cJSON_AddStringToObject(hdr, "typ", typ) == NULL) ||
+	    (hjson = cJSON_PrintUnformatted(hdr)) == NULL)
+		goto out;
+	rc = jose_sign_header(pkey, alg, hjson, payload, len, out);
+out:
 	free(hjson);
 	cJSON_Delete(hdr);
-	buf_free(&jws);
 	return rc;
 }
 

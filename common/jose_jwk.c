@@ -147,8 +147,9 @@ jose_jwk_params(const cJSON *jwk, enum jose_alg alg, OSSL_PARAM_BLD *bld,
  * algorithm, a "use" other than "sig", members that are not canonical
  * base64url of their exact size, an RSA key outside JOSE_RSA_BITS_MIN to
  * JOSE_RSA_BITS_MAX bits or with an even exponent, and an EC point that is
- * not on P-256 (OpenSSL checks it on import, and again here).  Returns 0,
- * or -1 with *out NULL.
+ * not on P-256 (OpenSSL checks it on import; P-256 has cofactor 1, so a
+ * point on the curve is in the group, and the order need not be checked
+ * with a scalar multiplication).  Returns 0, or -1 with *out NULL.
  */
 int
 jose_jwk_parse(const cJSON *jwk, enum jose_alg alg, EVP_PKEY **out)
@@ -161,7 +162,7 @@ jose_jwk_parse(const cJSON *jwk, enum jose_alg alg, EVP_PKEY **out)
 	unsigned char bytes[JOSE_JWK_RSA_N_MAX + 1];
 	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL, *check = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *pkey = NULL;
 	BIGNUM *n = NULL, *e = NULL;
 	size_t i;
@@ -188,15 +189,10 @@ jose_jwk_parse(const cJSON *jwk, enum jose_alg alg, EVP_PKEY **out)
 		goto out;
 	if (jose_key_check(pkey, alg) == -1)
 		goto out;
-	if (alg == JOSE_ALG_ES256 &&
-	    ((check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
-	    EVP_PKEY_public_check(check) != 1))
-		goto out;
 	*out = pkey;
 	pkey = NULL;
 	rc = 0;
 out:
-	EVP_PKEY_CTX_free(check);
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pkey);
 	OSSL_PARAM_free(params);
@@ -206,6 +202,61 @@ out:
 	if (rc == -1)
 		ERR_clear_error();
 	return rc;
+}
+
+/*
+ * The RFC 7638 thumbprint of jwk, a JWK jose_jwk_parse took for alg, from
+ * its own members: SHA-256 over the required ones in lexicographic order
+ * (§3.2, §3.3), base64url, into out.  What the parse demanded (canonical
+ * base64url, no leading zero, exact sizes) makes it the thumbprint
+ * jose_key_thumbprint would compute from the key, without asking OpenSSL
+ * for coordinates, which for EC costs a field inversion.  Returns 0, or
+ * -1 with out "".
+ */
+static int
+jose_jwk_thumbprint(const cJSON *jwk, enum jose_alg alg,
+    char out[JOSE_KID_LEN + 1])
+{
+	const char *n = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(jwk, "n"));
+	const char *e = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(jwk, "e"));
+	const char *x = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(jwk, "x"));
+	const char *y = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(jwk, "y"));
+	unsigned char digest[TOKEN_HASH_LEN];
+	struct buf json = {0};
+	int p = -1;
+
+	out[0] = '\0';
+	switch (alg) {
+	case JOSE_ALG_RS256:
+		if (n != NULL && e != NULL)
+			p = buf_printf(&json, "{\"e\":\"%s\",\"kty\":\"RSA\","
+			    "\"n\":\"%s\"}", e, n);
+		break;
+	case JOSE_ALG_ES256:
+		if (x != NULL && y != NULL)
+			p = buf_printf(&json, "{\"crv\":\"P-256\",\"kty\":"
+			    "\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", x, y);
+		break;
+	case JOSE_ALG_EDDSA:
+		if (x != NULL)
+			p = buf_printf(&json, "{\"crv\":\"Ed25519\",\"kty\":"
+			    "\"OKP\",\"x\":\"%s\"}", x);
+		break;
+	case JOSE_ALG__MAX:
+		break;
+	}
+	if (p == -1 || crypto_sha256(json.data, json.len, digest) == -1 ||
+	    b64url_encode(digest, sizeof(digest), out, JOSE_KID_LEN + 1) !=
+	    JOSE_KID_LEN)
+		p = -1;
+	buf_free(&json);
+	if (p == -1)
+		out[0] = '\0';
+	return p == -1 ? -1 : 0;
 }
 
 /*
@@ -227,6 +278,7 @@ jose_verify_embedded(const char *jws, size_t len, cJSON **header_out,
     char thumbprint[JOSE_KID_LEN + 1])
 {
 	enum jose_alg alg = JOSE_ALG__MAX;
+	const cJSON *jwk;
 	cJSON *header = NULL;
 	EVP_PKEY *pkey = NULL;
 	int rc = -1;
@@ -235,11 +287,11 @@ jose_verify_embedded(const char *jws, size_t len, cJSON **header_out,
 		*header_out = NULL;
 	thumbprint[0] = '\0';
 	if (jose_header_decode(jws, len, &alg, &header) == -1 ||
-	    jose_jwk_parse(cJSON_GetObjectItemCaseSensitive(header, "jwk"),
-	    alg, &pkey) == -1)
+	    (jwk = cJSON_GetObjectItemCaseSensitive(header, "jwk")) == NULL ||
+	    jose_jwk_parse(jwk, alg, &pkey) == -1)
 		goto out;
 	/* The thumbprint first: past the verification nothing may fail. */
-	if (jose_key_thumbprint(pkey, alg, thumbprint) == -1 ||
+	if (jose_jwk_thumbprint(jwk, alg, thumbprint) == -1 ||
 	    jose_verify(pkey, alg, jws, len, NULL, payload_out) == -1) {
 		thumbprint[0] = '\0';
 		goto out;
