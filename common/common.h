@@ -21,6 +21,7 @@
 #define USERNAME_MAX 256	   /* bytes of REMOTE_USER */
 #define REDIRECT_URI_MAX 2048	   /* bytes of one redirect URI */
 #define REDIRECT_URIS_MAX 16	   /* redirect URIs of one client */
+#define RESOURCES_MAX 8		   /* resources (RFC 8707) of one client */
 #define TOKEN_PRESENTED_MAX 4096   /* bytes of a token a peer presents */
 #define STATE_MAX 1024		   /* bytes of the authorize `state` */
 #define AUTH_HEADER_MAX 8192	   /* bytes of an Authorization header */
@@ -91,6 +92,9 @@ int token_string_new_jti(int (*)(void *, unsigned char *, size_t), void *,
     unsigned char[TOKEN_JTI_RAW_LEN]);
 void token_string_jti(const unsigned char[TOKEN_JTI_RAW_LEN],
     char[JTI_LEN + 1]);
+
+/* uri.c */
+int uri_absolute_valid(const char *, size_t, const char **);
 
 /* b64.c */
 size_t b64url_encode(const unsigned char *, size_t, char *, size_t);

@@ -23,6 +23,8 @@ struct ctl_client_spec {
 	const char *token_format;	/* --token-format, or NULL */
 	const char *uris[REDIRECT_URIS_MAX];
 	size_t uri_count;
+	const char *resources[RESOURCES_MAX];	/* --resource */
+	size_t resource_count;
 };
 
 /* The names of enum client_token_format, as --token-format and show say. */
@@ -43,6 +45,7 @@ enum ctl_client_add_opt {
 	CTL_ADD_INTROSPECT,
 	CTL_ADD_TOKEN_FORMAT,
 	CTL_ADD_DPOP,
+	CTL_ADD_RESOURCE,
 	CTL_ADD_JSON,
 	CTL_ADD__MAX
 };
@@ -57,6 +60,7 @@ static const struct ctl_option ctl_client_add_opts[CTL_ADD__MAX] = {
 	[CTL_ADD_INTROSPECT] = { "--introspect", 0, 0 },
 	[CTL_ADD_TOKEN_FORMAT] = { "--token-format", 1, 0 },
 	[CTL_ADD_DPOP] = { "--dpop", 0, 0 },
+	[CTL_ADD_RESOURCE] = { "--resource", 1, 1 },
 	[CTL_ADD_JSON] = { "--json", 0, 0 },
 };
 
@@ -75,7 +79,6 @@ struct ctl_client_walk {
 };
 
 static enum ctl_exit ctl_client_id_check(const struct ctl *, const char *);
-static int ctl_redirect_uri_valid(const char *, const char **);
 static enum ctl_exit ctl_client_parse_add(struct ctl *, int, char **,
     struct ctl_client_spec *);
 static enum ctl_exit ctl_client_parse_id(struct ctl *, int, char **,
@@ -130,56 +133,6 @@ ctl_client_id_check(const struct ctl *ctl, const char *id)
 		    CTL_STR(CLIENT_ID_MAX) " printable ASCII characters "
 		    "without space");
 	return CTL_EXIT_OK;
-}
-
-/*
- * Whether uri may be registered as a redirect URI.  Returns 1, or 0 with
- * the reason in *why.
- */
-static int
-ctl_redirect_uri_valid(const char *uri, const char **why)
-{
-	size_t i, len = strlen(uri);
-
-	if (len == 0 || len > REDIRECT_URI_MAX) {
-		*why = "must be 1 to " CTL_STR(REDIRECT_URI_MAX) " bytes";
-		return 0;
-	}
-	/* RFC 3986 §2: a URI is ASCII; anything else is percent-encoded. */
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)uri[i] <= 0x20 ||
-		    (unsigned char)uri[i] >= 0x7f) {
-			*why = "contains a space, a control or a non-ASCII "
-			    "character (RFC 3986 §2)";
-			return 0;
-		}
-	}
-	/* RFC 6749 §3.1.2: absolute (RFC 3986 §4.3), without fragment. */
-	if (memchr(uri, '#', len) != NULL) {
-		*why = "has a fragment (RFC 6749 §3.1.2)";
-		return 0;
-	}
-	/* RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
-	if (!((uri[0] >= 'a' && uri[0] <= 'z') ||
-	    (uri[0] >= 'A' && uri[0] <= 'Z'))) {
-		*why = "is not an absolute URI with a scheme (RFC 6749 §3.1.2)";
-		return 0;
-	}
-	for (i = 1; i < len && uri[i] != ':'; i++) {
-		if (!((uri[i] >= 'a' && uri[i] <= 'z') ||
-		    (uri[i] >= 'A' && uri[i] <= 'Z') ||
-		    (uri[i] >= '0' && uri[i] <= '9') ||
-		    uri[i] == '+' || uri[i] == '-' || uri[i] == '.')) {
-			*why = "is not an absolute URI with a scheme "
-			    "(RFC 6749 §3.1.2)";
-			return 0;
-		}
-	}
-	if (i >= len - 1) {
-		*why = "is not an absolute URI with a scheme (RFC 6749 §3.1.2)";
-		return 0;
-	}
-	return 1;
 }
 
 /*
@@ -256,6 +209,12 @@ ctl_client_parse_add(struct ctl *ctl, int argc, char **argv,
 			break;
 		case CTL_ADD_DPOP:
 			spec->dpop = 1;
+			break;
+		case CTL_ADD_RESOURCE:
+			if (spec->resource_count == RESOURCES_MAX)
+				return ctl_usage_error(ctl, "at most "
+				    CTL_STR(RESOURCES_MAX) " --resource");
+			spec->resources[spec->resource_count++] = v;
 			break;
 		case CTL_ADD_JSON:
 			spec->json = 1;
@@ -465,7 +424,8 @@ ctl_client_build(const struct ctl *ctl, const struct ctl_client_spec *spec,
 	}
 
 	for (i = 0; i < spec->uri_count; i++) {
-		if (!ctl_redirect_uri_valid(spec->uris[i], &why))
+		/* RFC 6749 §3.1.2: absolute, without fragment. */
+		if (!uri_absolute_valid(spec->uris[i], REDIRECT_URI_MAX, &why))
 			return ctl_usage_error(ctl, "--redirect-uri #%zu %s",
 			    i + 1, why);
 		for (j = 0; j < i; j++)
@@ -475,6 +435,19 @@ ctl_client_build(const struct ctl *ctl, const struct ctl_client_spec *spec,
 		if ((c->redirect_uris[i] = strdup(spec->uris[i])) == NULL)
 			return ctl_fail(ctl, "out of memory");
 		c->redirect_uri_count = i + 1;
+	}
+	/* RFC 8707 §2: absolute, without fragment. */
+	for (i = 0; i < spec->resource_count; i++) {
+		if (!uri_absolute_valid(spec->resources[i], AUDIENCE_MAX, &why))
+			return ctl_usage_error(ctl, "--resource #%zu %s",
+			    i + 1, why);
+		for (j = 0; j < i; j++)
+			if (strcmp(spec->resources[i], spec->resources[j]) == 0)
+				return ctl_usage_error(ctl, "--resource #%zu "
+				    "repeats #%zu", i + 1, j + 1);
+		if ((c->resources[i] = strdup(spec->resources[i])) == NULL)
+			return ctl_fail(ctl, "out of memory");
+		c->resource_count = i + 1;
 	}
 	return CTL_EXIT_OK;
 }
@@ -631,6 +604,11 @@ ctl_client_json(const struct client *c)
 	for (i = 0; i < c->redirect_uri_count; i++)
 		if (ctl_client_json_push(a, c->redirect_uris[i]) == -1)
 			goto fail;
+	if ((a = cJSON_AddArrayToObject(o, "resources")) == NULL)
+		goto fail;
+	for (i = 0; i < c->resource_count; i++)
+		if (ctl_client_json_push(a, c->resources[i]) == -1)
+			goto fail;
 	if ((c->audience != NULL ?
 	    cJSON_AddStringToObject(o, "audience", c->audience) :
 	    cJSON_AddNullToObject(o, "audience")) == NULL ||
@@ -671,6 +649,8 @@ ctl_client_print(const struct client *c)
 		printf("redirect_uri: %s\n", c->redirect_uris[i]);
 	if (c->audience != NULL)
 		printf("audience: %s\n", c->audience);
+	for (i = 0; i < c->resource_count; i++)
+		printf("resource: %s\n", c->resources[i]);
 	printf("introspect: %s\n", c->may_introspect ? "yes" : "no");
 	printf("token format: %s\n", ctl_client_formats[c->token_format]);
 	printf("dpop: %s\n", c->dpop_bound ? "required" : "optional");

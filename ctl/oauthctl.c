@@ -32,7 +32,8 @@ static const struct ctl_command ctl_commands[] = {
 	    "                           [--grant-types LIST] "
 	    "[--redirect-uri URI]...\n"
 	    "                           [--audience AUD] [--introspect] "
-	    "[--token-format opaque|jwt] [--dpop] [--json]",
+	    "[--token-format opaque|jwt] [--dpop]\n"
+	    "                           [--resource URI]... [--json]",
 	    "Registers a client and prints its secret, once.  ID is 1 to "
 	    CTL_STR(CLIENT_ID_MAX) "\n"
 	    "printable ASCII characters without space (RFC 6749 Appendix A).\n"
@@ -70,6 +71,12 @@ static const struct ctl_command ctl_commands[] = {
 	    "  --token-format F   opaque or jwt (RFC 9068): what its access "
 	    "tokens\n"
 	    "                     are (default: OAUTH_ACCESS_TOKEN_FORMAT)\n"
+	    "  --resource URI     a resource (RFC 8707) the client may ask "
+	    "tokens\n"
+	    "                     for, which is then their aud; an absolute "
+	    "URI\n"
+	    "                     without fragment; repeat for up to "
+	    CTL_STR(RESOURCES_MAX) "\n"
 	    "  --dpop             every token request must carry a DPoP "
 	    "proof\n"
 	    "                     (RFC 9449), so that all its tokens are "
@@ -88,8 +95,8 @@ static const struct ctl_command ctl_commands[] = {
 	    "\n"
 	    "  --json   print one object: client_id, public, scope, "
 	    "grant_types,\n"
-	    "           redirect_uris, audience, introspect, token_format,\n"
-	    "           dpop_bound_access_tokens, created_at\n" },
+	    "           redirect_uris, resources, audience, introspect,\n"
+	    "           token_format, dpop_bound_access_tokens, created_at\n" },
 	{ "client remove", ctl_cmd_client_remove, "client remove ID",
 	    "Removes a client together with every token, authorization code\n"
 	    "and grant issued to it, in one transaction.\n" },

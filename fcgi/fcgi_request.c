@@ -338,6 +338,7 @@ fcgi_request_read(const struct fcgi_source *src, const struct config *config,
 	case OAUTH_INVALID_GRANT:
 	case OAUTH_INVALID_DPOP_PROOF:
 	case OAUTH_USE_DPOP_NONCE:
+	case OAUTH_INVALID_TARGET:
 	case OAUTH_UNAUTHORIZED_CLIENT:
 	case OAUTH_UNSUPPORTED_GRANT_TYPE:
 	case OAUTH_INVALID_SCOPE:

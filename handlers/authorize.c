@@ -20,6 +20,7 @@ struct authorize_request {
 	const char *nonce;		/* OpenID Connect nonce, or NULL */
 	char *scope;			/* granted scope, allocated */
 	char *claims;			/* the user's, JSON; NULL: none */
+	const char *audience;		/* RFC 8707: the resource, or NULL */
 	/* RFC 9449 §10: dpop_jkt, the key the code's redemption proves. */
 	int dpop_bound;
 	unsigned char dpop_jkt[TOKEN_HASH_LEN];
@@ -316,7 +317,9 @@ authorize_check(const struct client *c, const struct params *params,
 		*why = "public clients must use PKCE (code_challenge, S256)";
 		return OAUTH_INVALID_REQUEST;
 	}
-	if ((err = authorize_check_dpop(params, ar, why)) != OAUTH_OK ||
+	if ((err = resource_requested(params, c, &ar->audience, why)) !=
+	    OAUTH_OK ||
+	    (err = authorize_check_dpop(params, ar, why)) != OAUTH_OK ||
 	    (err = authorize_check_openid(params, ar, why)) != OAUTH_OK)
 		return err;
 	return authorize_scope(params_get(params, "scope"), c->scope,
@@ -355,7 +358,7 @@ authorize_issue(const struct handler_env *env, struct store_txn *txn,
 	memcpy(record.client_id, c->id, sizeof(record.client_id));
 	record.subject = (char *)user;
 	record.scope = ar->scope;
-	record.audience = c->audience;
+	record.audience = (char *)ar->audience;
 	record.issued_at = now;
 	record.expires_at = now + env->config->code_ttl;
 	record.has_grant = 1;

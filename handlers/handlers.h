@@ -31,6 +31,7 @@ enum oauth_error {
 	OAUTH_INVALID_GRANT,
 	OAUTH_INVALID_DPOP_PROOF,	/* RFC 9449 §5 */
 	OAUTH_USE_DPOP_NONCE,		/* RFC 9449 §8: DPoP-Nonce says which */
+	OAUTH_INVALID_TARGET,		/* RFC 8707 §2: a resource refused */
 	OAUTH_UNAUTHORIZED_CLIENT,
 	OAUTH_UNSUPPORTED_GRANT_TYPE,
 	OAUTH_INVALID_SCOPE,
@@ -223,6 +224,12 @@ enum oauth_error dpop_nonce_check(const struct handler_env *,
 int dpop_binding_holds(const struct token *, const struct dpop_proof *);
 void dpop_bind(struct token *, const struct dpop_proof *);
 
+/* resource.c */
+enum oauth_error resource_requested(const struct params *,
+    const struct client *, const char **, const char **);
+enum oauth_error resource_within(const struct params *, const char *,
+    const char **);
+
 /* What a grant hands back to the token endpoint. */
 struct token_issue {
 	char access[TOKEN_PRESENTED_MAX + 1];	/* opaque or a JWT */
@@ -230,6 +237,7 @@ struct token_issue {
 	char *scope;				/* granted scope */
 	char *id_token;				/* NULL when none */
 	const char *nonce;	/* the code's OpenID nonce, borrowed */
+	const char *audience;	/* what the grant's tokens are for, borrowed */
 	const char *issuer;	/* for an id_token, borrowed */
 	int64_t expires_in;
 	int commit_anyway;	/* failed, but what it revoked must stay */

@@ -16,6 +16,7 @@ static const struct {
 	/* RFC 9449 §5, §7.1: a resource answers it 401, with a challenge. */
 	[OAUTH_INVALID_DPOP_PROOF] = {400, "invalid_dpop_proof"},
 	[OAUTH_USE_DPOP_NONCE] = {400, "use_dpop_nonce"},	/* RFC 9449 §8 */
+	[OAUTH_INVALID_TARGET] = {400, "invalid_target"},	/* RFC 8707 §2 */
 	[OAUTH_UNAUTHORIZED_CLIENT] = {400, "unauthorized_client"},
 	[OAUTH_UNSUPPORTED_GRANT_TYPE] = {400, "unsupported_grant_type"},
 	[OAUTH_INVALID_SCOPE] = {400, "invalid_scope"},

@@ -102,6 +102,9 @@ token_grant_client_credentials(const struct handler_env *env,
 		*why = "public clients may not use client_credentials";
 		return OAUTH_UNAUTHORIZED_CLIENT;
 	}
+	if ((err = resource_requested(params, client, &out->audience, why)) !=
+	    OAUTH_OK)
+		return err;
 	err = token_scope(params_get(params, "scope"), client->scope,
 	    &out->scope, why);
 	if (err != OAUTH_OK)
@@ -111,7 +114,7 @@ token_grant_client_credentials(const struct handler_env *env,
 	access.state = TOKEN_STATE_ACTIVE;
 	memcpy(access.client_id, client->id, sizeof(access.client_id));
 	access.scope = out->scope;
-	access.audience = client->audience;
+	access.audience = (char *)out->audience;
 	access.issued_at = now;
 	access.expires_at = now + env->config->access_ttl;
 	dpop_bind(&access, &out->dpop);
@@ -335,7 +338,8 @@ token_bearer(const struct handler_env *env, struct store_txn *txn,
 /*
  * Issues the tokens of an authorization: an access token with
  * access_scope, and when the client may refresh, a refresh token with
- * refresh_scope (RFC 6749 §6: a rotated refresh token keeps its scope).
+ * refresh_scope (RFC 6749 §6: a rotated refresh token keeps its scope),
+ * both for out->audience (the authorized resource, RFC 8707).
  * Both carry the grant and subject; the grant's expiry is moved to the
  * latest of them so purge keeps it while they live.  No token outlives
  * the grant's absolute lifetime (OAUTH_GRANT_TTL, counted from the
@@ -369,7 +373,7 @@ token_issue_grant(const struct handler_env *env, struct store_txn *txn,
 	memcpy(t.client_id, client->id, sizeof(t.client_id));
 	t.subject = grant->subject;
 	t.scope = (char *)access_scope;
-	t.audience = client->audience;
+	t.audience = (char *)out->audience;
 	t.issued_at = now;
 	t.expires_at = token_expiry(now, env->config->access_ttl, end);
 	t.has_grant = 1;

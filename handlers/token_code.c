@@ -100,9 +100,13 @@ token_grant_authorization_code(const struct handler_env *env,
 		*why = "code_verifier does not match the code_challenge";
 		goto out;
 	}
+	/* RFC 8707 §2.2: the resource authorized, or nothing else. */
+	if ((err = resource_within(params, code.audience, why)) != OAUTH_OK)
+		goto out;
 	if ((err = token_spend(txn, key, &code, &grant, why)) != OAUTH_OK)
 		goto out;
 	out->nonce = code.nonce;
+	out->audience = code.audience;
 	if ((out->scope = strdup(code.scope != NULL ? code.scope : "")) ==
 	    NULL) {
 		*why = "out of memory";
@@ -112,6 +116,7 @@ token_grant_authorization_code(const struct handler_env *env,
 	err = token_issue_grant(env, txn, client, &grant, out->scope,
 	    out->scope, out, why);
 	out->nonce = NULL;
+	out->audience = NULL;
 out:
 	token_free(&code);
 	grant_free(&grant);

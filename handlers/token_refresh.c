@@ -35,11 +35,16 @@ token_grant_refresh_token(const struct handler_env *env,
 	if (err == OAUTH_OK)
 		err = token_scope(params_get(params, "scope"), old.scope,
 		    &out->scope, why);
+	/* RFC 8707 §2.2: so may the resource. */
+	if (err == OAUTH_OK)
+		err = resource_within(params, old.audience, why);
 	if (err == OAUTH_OK)
 		err = token_spend(txn, key, &old, &grant, why);
+	out->audience = old.audience;
 	if (err == OAUTH_OK)
 		err = token_issue_grant(env, txn, client, &grant, out->scope,
 		    old.scope, out, why);
+	out->audience = NULL;
 	token_free(&old);
 	grant_free(&grant);
 	crypto_wipe(key, sizeof(key));

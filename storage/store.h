@@ -108,6 +108,13 @@ struct client {
 	char *audience;			/* NULL when none */
 	char *redirect_uris[REDIRECT_URIS_MAX];
 	size_t redirect_uri_count;
+	/*
+	 * The resources (RFC 8707) the client may ask tokens for, besides
+	 * its audience: absolute URIs of at most AUDIENCE_MAX bytes, each
+	 * what a token's aud then is.
+	 */
+	char *resources[RESOURCES_MAX];
+	size_t resource_count;
 	int64_t created_at;
 	enum client_token_format token_format;
 	/*

@@ -39,12 +39,17 @@ store_client_check(const struct client *c)
 	    !store_limits_str_ok(c->scope, 0, SCOPE_MAX) ||
 	    !store_limits_opt_ok(c->audience, AUDIENCE_MAX) ||
 	    c->redirect_uri_count > REDIRECT_URIS_MAX ||
+	    c->resource_count > RESOURCES_MAX ||
 	    (unsigned)c->token_format >= CLIENT_TOKEN__MAX)
 		return STORE_INVALID;
 	for (i = 0; i < c->redirect_uri_count; i++)
 		if (c->redirect_uris[i] == NULL ||
 		    !store_limits_str_ok(c->redirect_uris[i], 0,
 		    REDIRECT_URI_MAX))
+			return STORE_INVALID;
+	for (i = 0; i < c->resource_count; i++)
+		if (c->resources[i] == NULL ||
+		    !store_limits_str_ok(c->resources[i], 1, AUDIENCE_MAX))
 			return STORE_INVALID;
 	return STORE_OK;
 }
@@ -136,6 +141,8 @@ client_free(struct client *c)
 	free(c->audience);
 	for (i = 0; i < REDIRECT_URIS_MAX; i++)
 		free(c->redirect_uris[i]);
+	for (i = 0; i < RESOURCES_MAX; i++)
+		free(c->resources[i]);
 	crypto_wipe(c, sizeof(*c));
 }
 

@@ -571,12 +571,29 @@ expect 0 "client show of it, plain" --db "$db" client show bound
 out_has "show: dpop required" "dpop: required"
 expect 2 "client add --dpop twice" --db "$db" client add bound2 --dpop --dpop
 expect 0 "client remove of it" --db "$db" client remove bound
+expect 0 "client add --resource twice" --db "$db" client add mcp --public \
+    --redirect-uri https://app.example/cb --resource https://mcp.example/ \
+    --resource https://api.example/v1
+expect 0 "client show of it" --db "$db" client show mcp --json
+json "show --json lists its resources" \
+    'd["resources"] == ["https://mcp.example/", "https://api.example/v1"]'
+expect 0 "client show of it, plain" --db "$db" client show mcp
+out_has "show: each resource" "resource: https://api.example/v1"
+expect 0 "client remove of it" --db "$db" client remove mcp
+expect 2 "client add --resource with a fragment" --db "$db" client add r1 \
+    --resource "https://api.example/#x"
+expect 2 "client add --resource that is relative" --db "$db" client add r2 \
+    --resource /api
+expect 2 "client add --resource repeated" --db "$db" client add r3 \
+    --resource https://a.example/ --resource https://a.example/
+expect 2 "client add with nine --resource" --db "$db" client add r4 \
+    $(for i in 1 2 3 4 5 6 7 8 9; do printf -- '--resource https://r%s.example/ ' $i; done)
 expect 0 "client show --json" --db "$db" client show web --json
 json "show --json has exactly the public fields" 'set(d) == {"client_id",
-    "public", "scope", "grant_types", "redirect_uris", "audience",
+    "public", "scope", "grant_types", "redirect_uris", "resources", "audience",
     "introspect", "token_format", "dpop_bound_access_tokens", "created_at"}'
 json "show --json of a public client" 'd["public"] is True and
-    d["dpop_bound_access_tokens"] is False and
+    d["dpop_bound_access_tokens"] is False and d["resources"] == [] and
     d["grant_types"] == ["authorization_code", "refresh_token"] and
     d["redirect_uris"] == ["https://app.example/cb", "com.example.app:/oauth"]
     and d["audience"] is None and d["introspect"] is False and
@@ -614,7 +631,8 @@ json "client list --json is an array of every client" \
     "isinstance(d, list) and len(d) == $nclients"
 json "client list --json objects are those of show" 'all(set(c) ==
     {"client_id", "public", "scope", "grant_types", "redirect_uris",
-    "audience", "introspect", "token_format", "dpop_bound_access_tokens",
+    "resources", "audience", "introspect", "token_format",
+    "dpop_bound_access_tokens",
     "created_at"} for c in d)'
 json "client list --json carries the right values" \
     '[c for c in d if c["client_id"] == "web"][0]["public"] is True'

@@ -362,6 +362,7 @@ static const struct error_case error_cases[] = {
 	{__LINE__, OAUTH_INVALID_GRANT, 400, "invalid_grant"},
 	{__LINE__, OAUTH_INVALID_DPOP_PROOF, 400, "invalid_dpop_proof"},
 	{__LINE__, OAUTH_USE_DPOP_NONCE, 400, "use_dpop_nonce"},
+	{__LINE__, OAUTH_INVALID_TARGET, 400, "invalid_target"},
 	{__LINE__, OAUTH_UNAUTHORIZED_CLIENT, 400, "unauthorized_client"},
 	{__LINE__, OAUTH_UNSUPPORTED_GRANT_TYPE, 400, "unsupported_grant_type"},
 	{__LINE__, OAUTH_INVALID_SCOPE, 400, "invalid_scope"},
