@@ -102,6 +102,10 @@ assert_client_equal(const struct client *a, const struct client *b)
 		assert_string_equal(a->redirect_uris[i], b->redirect_uris[i]);
 	assert_true(a->created_at == b->created_at);
 	assert_int_equal(a->dpop_bound != 0, b->dpop_bound != 0);
+	assert_int_equal(a->token_format, b->token_format);
+	assert_int_equal(a->resource_count, b->resource_count);
+	for (i = 0; i < a->resource_count; i++)
+		assert_string_equal(a->resources[i], b->resources[i]);
 }
 
 static void
@@ -347,6 +351,84 @@ test_client_round_trip(void **state)
 	round_trip(REC_CLIENT, &r);
 	c->token_format = CLIENT_TOKEN_JWT;
 	round_trip(REC_CLIENT, &r);
+}
+
+static void check_decode(int, enum rec_type, const void *, size_t,
+    enum store_status);
+
+/*
+ * A client's resources (RFC 8707) come back in their order, with the
+ * default token format and with another; and the tail that holds them is
+ * canonical: the default format is written only before resources, so a
+ * record ending in it, a count of 0 or over RESOURCES_MAX, an empty
+ * resource, or bytes after the resources are corrupt.
+ */
+static void
+test_client_resources(void **state)
+{
+	static const struct {
+		int line;
+		const char *tail;
+		size_t len;
+		enum store_status want;
+	} tails[] = {
+		{__LINE__, "", 0, STORE_OK},
+		{__LINE__, "\x02", 1, STORE_OK},	/* jwt, no resources */
+		{__LINE__, "\x00", 1, STORE_CORRUPT},
+		{__LINE__, "\x00\x00", 2, STORE_CORRUPT},
+		{__LINE__, "\x00\x01\x00\x01x", 5, STORE_OK},
+		{__LINE__, "\x02\x01\x00\x01x", 5, STORE_OK},
+		{__LINE__, "\x00\x01\x00\x00", 4, STORE_CORRUPT},
+		{__LINE__, "\x00\x01\x00\x01", 4, STORE_CORRUPT},
+		{__LINE__, "\x00\x01\x00\x01xy", 6, STORE_CORRUPT},
+		{__LINE__, "\x00\x09\x00\x01x", 5, STORE_CORRUPT},
+		{__LINE__, "\x03\x01\x00\x01x", 5, STORE_CORRUPT},
+	};
+	union rec r, d;
+	struct client *c = &r.c;
+	struct buf b = {0}, t = {0};
+	size_t i;
+
+	(void)state;
+	memset(c, 0, sizeof(*c));
+	strcpy(c->id, "r");
+	c->scope = "";
+	c->resources[0] = "https://mcp.example/";
+	c->resources[1] = "urn:example:ledger";
+	c->resource_count = 2;
+	round_trip(REC_CLIENT, &r);
+	c->token_format = CLIENT_TOKEN_JWT;
+	round_trip(REC_CLIENT, &r);
+	for (i = 0; i < RESOURCES_MAX; i++)
+		c->resources[i] = "https://r.example/";
+	c->resource_count = RESOURCES_MAX;
+	round_trip(REC_CLIENT, &r);
+	c->resource_count = RESOURCES_MAX + 1;
+	assert_int_equal(rec_encode(REC_CLIENT, &r, &b), STORE_INVALID);
+	c->resource_count = 1;
+	c->resources[0] = "";
+	assert_int_equal(rec_encode(REC_CLIENT, &r, &b), STORE_INVALID);
+
+	/* A client without tail, then each tail after its bytes. */
+	c->resource_count = 0;
+	c->token_format = CLIENT_TOKEN_DEFAULT;
+	assert_int_equal(rec_encode(REC_CLIENT, &r, &b), STORE_OK);
+	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		t.len = 0;
+		assert_int_equal(buf_append(&t, b.data, b.len), 0);
+		if (tails[i].len > 0)
+			assert_int_equal(buf_append(&t, tails[i].tail,
+			    tails[i].len), 0);
+		check_decode(tails[i].line, REC_CLIENT, t.data, t.len,
+		    tails[i].want);
+		if (tails[i].want == STORE_OK) {
+			assert_int_equal(rec_decode(REC_CLIENT, t.data, t.len,
+			    &d), STORE_OK);
+			rec_free(REC_CLIENT, &d);
+		}
+	}
+	buf_free(&b);
+	buf_free(&t);
 }
 
 static void
@@ -1334,6 +1416,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_client_round_trip),
+		cmocka_unit_test(test_client_resources),
 		cmocka_unit_test(test_client_max),
 		cmocka_unit_test(test_token_round_trip),
 		cmocka_unit_test(test_record_tails),
