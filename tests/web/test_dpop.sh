@@ -39,7 +39,8 @@ ws_check "a confidential client of JWT access tokens: $CONF_ID" \
     --scope "read" --grant-types client_credentials --token-format jwt
 ws_check "a public OpenID Connect client: $PUB_ID" \
     ws_quiet ws_ctl client add "$PUB_ID" --public --scope "openid" \
-    --grant-types authorization_code,refresh_token --redirect-uri "$redirect"
+    --grant-types authorization_code,refresh_token --redirect-uri "$redirect" \
+    --resource https://mcp.example/
 ws_check "a client that must use DPoP: oauthctl client add --dpop" \
     ws_quiet ws_ctl client add dpop-only --secret "$CONF_SECRET" \
     --scope "read" --grant-types client_credentials --dpop
@@ -104,6 +105,14 @@ sys.exit(0 if c.get("cnf") == {"jkt": sys.argv[2]} else 1)' "$token" "$jkt"
 	    [ "$ws_status" != 200 ]
 else
 	ws_notok "the client left the bound token for the checks"
+fi
+if [ -s "$rp/out/pub_token" ]; then
+	ws_http "$issuer/introspect" -u "rs:$WS_RS_SECRET" \
+	    --data-urlencode "token=$(cat "$rp/out/pub_token")"
+	ws_expect "the public client's token is for the resource it named" \
+	    200 active=true aud=https://mcp.example/ token_type=DPoP
+else
+	ws_notok "the client left the public client's token for the checks"
 fi
 
 # Refusals a library would never send.

@@ -14,7 +14,8 @@
 // refresh_token), REDIRECT_URI (registered for it; never fetched);
 // USER_NAME and USER_PASS (the Basic user of /authorize); OUT_DIR (where
 // the bound access token and the thumbprint are written for the shell's
-// introspection checks: cc_token, cc_jkt); NONCE=on when the server asks
+// introspection checks: cc_token, cc_jkt, and pub_token, the public
+// client's, asked for the resource https://mcp.example/); NONCE=on when the server asks
 // for DPoP nonces (RFC 9449 §8), which the library then fetches and
 // sends: the run checks that it was asked.
 import * as client from 'openid-client';
@@ -210,6 +211,9 @@ async function publicClient(meta) {
 		code_challenge: await client.calculatePKCECodeChallenge(verifier),
 		code_challenge_method: 'S256',
 		dpop_jkt: jkt,
+		// RFC 8707, as the Model Context Protocol has clients name
+		// the server they want a token for.
+		resource: 'https://mcp.example/',
 		nonce,
 		state,
 	    }));
@@ -223,13 +227,15 @@ async function publicClient(meta) {
 		expectedState: state }, undefined, { DPoP: other }),
 	    (e) => e.error === 'invalid_grant');
 	// A refused redemption spends nothing: the right key still may.
-	const tokens = await step('the code redeemed with the dpop_jkt key: ' +
-	    'ID Token validated', () => client.authorizationCodeGrant(config,
-		back, { pkceCodeVerifier: verifier, expectedNonce: nonce,
-		expectedState: state, idTokenExpected: true }, undefined,
-		{ DPoP: ed }));
+	const tokens = await step('the code redeemed with the dpop_jkt key ' +
+	    'and its resource: ID Token validated',
+	    () => client.authorizationCodeGrant(config, back, {
+		pkceCodeVerifier: verifier, expectedNonce: nonce,
+		expectedState: state, idTokenExpected: true },
+		{ resource: 'https://mcp.example/' }, { DPoP: ed }));
 	if (tokens === undefined)
 		return;
+	writeFileSync(join(outDir, 'pub_token'), tokens.access_token);
 	check('... token_type is DPoP', tokens.token_type === 'dpop',
 	    tokens.token_type);
 	check('... with a refresh token', typeof tokens.refresh_token === 'string');
