@@ -151,6 +151,9 @@ int jose_header_decode(const char *, size_t, enum jose_alg *,
 int jose_jwk_parse(const struct cJSON *, enum jose_alg, EVP_PKEY **);
 int jose_verify_embedded(const char *, size_t, struct cJSON **, struct buf *,
     enum jose_alg *, char[JOSE_KID_LEN + 1]);
+int jose_verify_jwks(const char *, size_t, const char *, size_t,
+    struct cJSON **, struct buf *, enum jose_alg *);
+enum jose_alg jose_jwk_alg(const struct cJSON *);
 
 /*
  * What oauth.fcgi calls of jose.c, which it loads as a module
@@ -166,11 +169,13 @@ struct jose_ops {
 	    const char *, size_t, struct buf *);
 	int (*verify_embedded)(const char *, size_t, struct cJSON **,
 	    struct buf *, enum jose_alg *, char[JOSE_KID_LEN + 1]);
+	int (*verify_jwks)(const char *, size_t, const char *, size_t,
+	    struct cJSON **, struct buf *, enum jose_alg *);
 };
 #define JOSE_MODULE_SYMBOL "jose_module_ops"
 /* What a module and the program agree on: changed with struct jose_ops,
  * struct buf and enum jose_alg. */
-#define JOSE_MODULE_ABI 2
+#define JOSE_MODULE_ABI 3
 
 /* json.c */
 int json_prescan(const char *, size_t);

@@ -1,12 +1,14 @@
 /*
  * Public keys that come from outside as JWKs (RFC 7517, RFC 7518 §6, RFC
- * 8037 §2), and the JWS that carries its own: a DPoP proof (RFC 9449 §4.2)
- * is signed by the key in its "jwk" header, whose thumbprint is what a
- * token is then bound to.  Everything here is hostile input: a JWK is
+ * 8037 §2), and the JWS they verify: a DPoP proof (RFC 9449 §4.2) is
+ * signed by the key in its "jwk" header, whose thumbprint is what a token
+ * is then bound to; a client's assertion (RFC 7523) by one of the keys it
+ * registered, a JWK Set.  Everything here is hostile input: a JWK is
  * imported only when it is exactly a public key of the kind its algorithm
  * is defined for, with canonical members, so that its RFC 7638 thumbprint,
  * recomputed from the key, is the one its holder computes.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -305,5 +307,142 @@ jose_verify_embedded(const char *jws, size_t len, cJSON **header_out,
 out:
 	cJSON_Delete(header);
 	jose_key_free(pkey);
+	return rc;
+}
+
+/*
+ * Parsed keys of JWK Sets, kept per process with a reference each so that
+ * a key evicted while another thread verifies with it lives until that
+ * thread is done: a client's registered keys cost their parse once, then
+ * one signature verification per assertion.
+ */
+#define JOSE_JWKS_CACHE 16
+
+static struct {
+	unsigned char set[TOKEN_HASH_LEN];	/* SHA-256 of the set's text */
+	size_t index;				/* of the key in "keys" */
+	enum jose_alg alg;
+	EVP_PKEY *pkey;
+} jose_jwks_cache[JOSE_JWKS_CACHE];
+static size_t jose_jwks_next;
+static pthread_mutex_t jose_jwks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * The key at index of the set whose text hashes to set, imported from jwk
+ * for alg: from the cache, or parsed and kept.  Returns it with a
+ * reference of the caller's (jose_key_free), or NULL.
+ */
+static EVP_PKEY *
+jose_jwks_key(const unsigned char set[TOKEN_HASH_LEN], size_t index,
+    const cJSON *jwk, enum jose_alg alg)
+{
+	EVP_PKEY *pkey = NULL, *old = NULL;
+	size_t i;
+
+	(void)pthread_mutex_lock(&jose_jwks_lock);
+	for (i = 0; i < JOSE_JWKS_CACHE; i++)
+		if (jose_jwks_cache[i].pkey != NULL &&
+		    jose_jwks_cache[i].index == index &&
+		    jose_jwks_cache[i].alg == alg &&
+		    memcmp(jose_jwks_cache[i].set, set, TOKEN_HASH_LEN) == 0) {
+			pkey = jose_jwks_cache[i].pkey;
+			if (EVP_PKEY_up_ref(pkey) != 1)
+				pkey = NULL;
+			break;
+		}
+	(void)pthread_mutex_unlock(&jose_jwks_lock);
+	if (i < JOSE_JWKS_CACHE)
+		return pkey;
+	if (jose_jwk_parse(jwk, alg, &pkey) == -1)
+		return NULL;
+	(void)pthread_mutex_lock(&jose_jwks_lock);
+	if (EVP_PKEY_up_ref(pkey) == 1) {
+		i = jose_jwks_next;
+		jose_jwks_next = (jose_jwks_next + 1) % JOSE_JWKS_CACHE;
+		old = jose_jwks_cache[i].pkey;
+		memcpy(jose_jwks_cache[i].set, set, TOKEN_HASH_LEN);
+		jose_jwks_cache[i].index = index;
+		jose_jwks_cache[i].alg = alg;
+		jose_jwks_cache[i].pkey = pkey;
+	}
+	(void)pthread_mutex_unlock(&jose_jwks_lock);
+	EVP_PKEY_free(old);
+	return pkey;
+}
+
+/* The algorithm a JWK's kty (and crv) is for, or JOSE_ALG__MAX. */
+enum jose_alg
+jose_jwk_alg(const cJSON *jwk)
+{
+	if (jose_jwk_member_is(jwk, "kty", "RSA", 1))
+		return JOSE_ALG_RS256;
+	if (jose_jwk_member_is(jwk, "kty", "EC", 1) &&
+	    jose_jwk_member_is(jwk, "crv", "P-256", 1))
+		return JOSE_ALG_ES256;
+	if (jose_jwk_member_is(jwk, "kty", "OKP", 1) &&
+	    jose_jwk_member_is(jwk, "crv", "Ed25519", 1))
+		return JOSE_ALG_EDDSA;
+	return JOSE_ALG__MAX;
+}
+
+/*
+ * Verifies the compact JWS of len bytes at jws with one of the public keys
+ * of the JWK Set whose JSON text is the setlen bytes at set (RFC 7517 §5:
+ * {"keys": [...]}), as a client's registered keys verify its assertions
+ * (RFC 7523 §3): the header's "alg" one of ours, and a key of the set of
+ * that kind (and of that "kid", when the header names one) whose
+ * signature check passes (jose_verify).  Keys are parsed once per process
+ * (jose_jwks_key).  On success sets *alg_out, *header_out (when not
+ * NULL; cJSON_Delete frees it), appends the payload to payload_out and
+ * returns 0.  Returns -1, with *header_out NULL and payload_out unchanged,
+ * when no key verifies it or anything is malformed.
+ */
+int
+jose_verify_jwks(const char *jws, size_t len, const char *set, size_t setlen,
+    cJSON **header_out, struct buf *payload_out, enum jose_alg *alg_out)
+{
+	unsigned char digest[TOKEN_HASH_LEN];
+	enum jose_alg alg = JOSE_ALG__MAX;
+	const cJSON *keys, *jwk, *kid, *their;
+	cJSON *header = NULL, *root = NULL;
+	EVP_PKEY *pkey;
+	size_t index = 0;
+	int rc = -1;
+
+	if (header_out != NULL)
+		*header_out = NULL;
+	if (jose_header_decode(jws, len, &alg, &header) == -1 ||
+	    json_parse_object(set, setlen, JOSE_HEADER_DEPTH_MAX, &root) == -1 ||
+	    !cJSON_IsArray(keys = cJSON_GetObjectItemCaseSensitive(root,
+	    "keys")) || crypto_sha256(set, setlen, digest) == -1)
+		goto out;
+	kid = cJSON_GetObjectItemCaseSensitive(header, "kid");
+	if (kid != NULL && !cJSON_IsString(kid))
+		goto out;
+	cJSON_ArrayForEach(jwk, keys) {
+		index++;
+		if (jose_jwk_alg(jwk) != alg)
+			continue;
+		their = cJSON_GetObjectItemCaseSensitive(jwk, "kid");
+		if (kid != NULL && (!cJSON_IsString(their) ||
+		    strcmp(their->valuestring, kid->valuestring) != 0))
+			continue;
+		if ((pkey = jose_jwks_key(digest, index - 1, jwk, alg)) == NULL)
+			continue;
+		rc = jose_verify(pkey, alg, jws, len, NULL, payload_out);
+		EVP_PKEY_free(pkey);
+		if (rc == 0)
+			break;
+	}
+	if (rc == 0) {
+		*alg_out = alg;
+		if (header_out != NULL) {
+			*header_out = header;
+			header = NULL;
+		}
+	}
+out:
+	cJSON_Delete(header);
+	cJSON_Delete(root);
 	return rc;
 }

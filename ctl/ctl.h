@@ -164,4 +164,7 @@ enum ctl_exit ctl_cmd_stats(struct ctl *, int, char **);
 /* ctl_check.c */
 enum ctl_exit ctl_cmd_check(struct ctl *, int, char **);
 
+/* ctl_jwks.c */
+enum ctl_exit ctl_jwks_read(const struct ctl *, const char *, char **);
+
 #endif /* CTL_H */

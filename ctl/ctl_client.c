@@ -16,6 +16,7 @@ struct ctl_client_spec {
 	int is_public;
 	int introspect;
 	int dpop;			/* --dpop */
+	const char *jwks;		/* --jwks FILE */
 	int json;
 	const char *scope;
 	const char *grant_types;
@@ -46,6 +47,7 @@ enum ctl_client_add_opt {
 	CTL_ADD_TOKEN_FORMAT,
 	CTL_ADD_DPOP,
 	CTL_ADD_RESOURCE,
+	CTL_ADD_JWKS,
 	CTL_ADD_JSON,
 	CTL_ADD__MAX
 };
@@ -61,6 +63,7 @@ static const struct ctl_option ctl_client_add_opts[CTL_ADD__MAX] = {
 	[CTL_ADD_TOKEN_FORMAT] = { "--token-format", 1, 0 },
 	[CTL_ADD_DPOP] = { "--dpop", 0, 0 },
 	[CTL_ADD_RESOURCE] = { "--resource", 1, 1 },
+	[CTL_ADD_JWKS] = { "--jwks", 1, 0 },
 	[CTL_ADD_JSON] = { "--json", 0, 0 },
 };
 
@@ -209,6 +212,9 @@ ctl_client_parse_add(struct ctl *ctl, int argc, char **argv,
 			break;
 		case CTL_ADD_DPOP:
 			spec->dpop = 1;
+			break;
+		case CTL_ADD_JWKS:
+			spec->jwks = v;
 			break;
 		case CTL_ADD_RESOURCE:
 			if (spec->resource_count == RESOURCES_MAX)
@@ -366,6 +372,13 @@ ctl_client_build(const struct ctl *ctl, const struct ctl_client_spec *spec,
 	if (spec->is_public && spec->secret_arg != NULL)
 		return ctl_usage_error(ctl, "--secret and --public exclude "
 		    "each other");
+	/* RFC 7523 §2.2: a client of keys has no secret, and is no public one. */
+	if (spec->jwks != NULL && (spec->is_public || spec->secret_arg != NULL))
+		return ctl_usage_error(ctl, "--jwks excludes --secret and "
+		    "--public");
+	if (spec->jwks != NULL &&
+	    ctl_jwks_read(ctl, spec->jwks, &c->jwks) != CTL_EXIT_OK)
+		return CTL_EXIT_FAIL;
 	/*
 	 * A public client authenticates by its id alone: allowed to
 	 * introspect every token, it would let anyone do so.
@@ -537,7 +550,7 @@ ctl_cmd_client_add(struct ctl *ctl, int argc, char **argv)
 		goto wipe_arg;
 	if ((rv = ctl_client_build(ctl, &spec, &c)) != CTL_EXIT_OK)
 		goto wipe_arg;
-	if (!spec.is_public) {
+	if (!spec.is_public && spec.jwks == NULL) {
 		if (spec.secret_arg != NULL &&
 		    (rv = ctl_client_secret_take(ctl, spec.secret_arg, secret,
 		    sizeof(secret), &secret_len)) != CTL_EXIT_OK)
@@ -548,8 +561,8 @@ ctl_cmd_client_add(struct ctl *ctl, int argc, char **argv)
 	}
 	if ((rv = ctl_txn(ctl, 1, ctl_client_add_txn, &c)) != CTL_EXIT_OK)
 		goto out;
-	rv = ctl_client_print_secret(ctl, c.id, spec.is_public ? NULL : secret,
-	    spec.json);
+	rv = ctl_client_print_secret(ctl, c.id, spec.is_public ||
+	    spec.jwks != NULL ? NULL : secret, spec.json);
 	goto out;
 
 wipe_arg:
@@ -617,6 +630,12 @@ ctl_client_json(const struct client *c)
 		ctl_client_formats[c->token_format]) == NULL ||
 	    cJSON_AddBoolToObject(o, "dpop_bound_access_tokens",
 		c->dpop_bound) == NULL ||
+	    cJSON_AddStringToObject(o, "token_endpoint_auth_method",
+		c->is_public ? "none" : c->jwks != NULL ? "private_key_jwt" :
+		"client_secret_basic") == NULL ||
+	    (c->jwks != NULL ? cJSON_AddItemToObject(o, "jwks",
+		cJSON_Parse(c->jwks)) == 0 : cJSON_AddNullToObject(o, "jwks") ==
+		NULL) ||
 	    cJSON_AddNumberToObject(o, "created_at",
 	    (double)c->created_at) == NULL)
 		goto fail;
@@ -654,6 +673,8 @@ ctl_client_print(const struct client *c)
 	printf("introspect: %s\n", c->may_introspect ? "yes" : "no");
 	printf("token format: %s\n", ctl_client_formats[c->token_format]);
 	printf("dpop: %s\n", c->dpop_bound ? "required" : "optional");
+	if (c->jwks != NULL)
+		printf("authentication: private_key_jwt\n");
 	printf("created_at: %s\n", when);
 	buf_free(&grants);
 	return 0;
@@ -834,6 +855,9 @@ ctl_client_secret_txn(const struct ctl *ctl, struct store_txn *txn,
 	if (one->c.is_public)
 		return ctl_fail(ctl, "client '%s' is public: it has no secret",
 		    one->c.id);
+	if (one->c.jwks != NULL)
+		return ctl_fail(ctl, "client '%s' authenticates with its keys "
+		    "(private_key_jwt): it has no secret", one->c.id);
 	if ((rv = ctl_client_secret_set(ctl, &one->c, one->secret,
 	    sizeof(one->secret), &one->secret_len)) != CTL_EXIT_OK)
 		return rv;

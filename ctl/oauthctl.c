@@ -33,7 +33,8 @@ static const struct ctl_command ctl_commands[] = {
 	    "[--redirect-uri URI]...\n"
 	    "                           [--audience AUD] [--introspect] "
 	    "[--token-format opaque|jwt] [--dpop]\n"
-	    "                           [--resource URI]... [--json]",
+	    "                           [--resource URI]... [--jwks FILE] "
+	    "[--json]",
 	    "Registers a client and prints its secret, once.  ID is 1 to "
 	    CTL_STR(CLIENT_ID_MAX) "\n"
 	    "printable ASCII characters without space (RFC 6749 Appendix A).\n"
@@ -77,6 +78,12 @@ static const struct ctl_command ctl_commands[] = {
 	    "URI\n"
 	    "                     without fragment; repeat for up to "
 	    CTL_STR(RESOURCES_MAX) "\n"
+	    "  --jwks FILE        the public keys (a JWK or a JWK Set) the "
+	    "client\n"
+	    "                     signs its assertions with: it then "
+	    "authenticates\n"
+	    "                     with private_key_jwt (RFC 7523) and has no "
+	    "secret\n"
 	    "  --dpop             every token request must carry a DPoP "
 	    "proof\n"
 	    "                     (RFC 9449), so that all its tokens are "
@@ -96,7 +103,8 @@ static const struct ctl_command ctl_commands[] = {
 	    "  --json   print one object: client_id, public, scope, "
 	    "grant_types,\n"
 	    "           redirect_uris, resources, audience, introspect,\n"
-	    "           token_format, dpop_bound_access_tokens, created_at\n" },
+	    "           token_format, dpop_bound_access_tokens,\n"
+	    "           token_endpoint_auth_method, jwks, created_at\n" },
 	{ "client remove", ctl_cmd_client_remove, "client remove ID",
 	    "Removes a client together with every token, authorization code\n"
 	    "and grant issued to it, in one transaction.\n" },

@@ -169,3 +169,19 @@ jose_verify_embedded(const char *jws, size_t len, struct cJSON **header_out,
 	return fcgi_jose->verify_embedded(jws, len, header_out, payload_out,
 	    alg_out, thumbprint);
 }
+
+int
+jose_verify_jwks(const char *jws, size_t len, const char *set, size_t setlen,
+    struct cJSON **header_out, struct buf *payload_out,
+    enum jose_alg *alg_out)
+{
+	if (header_out != NULL)
+		*header_out = NULL;
+	if (fcgi_jose == NULL) {
+		log_event("cannot check a client assertion: the signing module "
+		    "is not loaded");
+		return -1;
+	}
+	return fcgi_jose->verify_jwks(jws, len, set, setlen, header_out,
+	    payload_out, alg_out);
+}

@@ -474,7 +474,8 @@ main(int argc, char *argv[])
 	 * (a FIPS configuration, say).  Without the module the rest serves.
 	 */
 	if (!cgi || handler_uses_jose(getenv("PATH_INFO"),
-	    getenv("HTTP_ACCEPT"), getenv("HTTP_DPOP")))
+	    getenv("HTTP_ACCEPT"), getenv("HTTP_DPOP"),
+	    getenv("HTTP_AUTHORIZATION")))
 		(void)fcgi_jose_load(getenv("OPENSSL_CONF") != NULL ||
 		    store_is_uri(cfg.db_path));
 

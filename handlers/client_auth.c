@@ -1,8 +1,9 @@
 /*
  * Client authentication at the token, introspection and revocation
- * endpoints (RFC 6749 §2.3): client_secret_basic, client_secret_post, or
- * none for public clients; and, at introspection only, an access token
- * the client holds for itself (RFC 7662 §2.1).
+ * endpoints (RFC 6749 §2.3): client_secret_basic, client_secret_post,
+ * private_key_jwt (RFC 7523 §2.2, client_assertion.c), or none for public
+ * clients; and, at introspection only, an access token the client holds
+ * for itself (RFC 7662 §2.1).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,51 @@ client_auth_secret_matches(const struct handler_env *env,
 }
 
 /*
+ * client_auth_presented of a request with client_assertion_type or
+ * client_assertion (RFC 7521 §4.2): both, of type jwt-bearer, and no other
+ * method beside.  *id is the assertion's subject, *secret the assertion.
+ */
+static enum oauth_error
+client_auth_presented_assertion(const struct request *req,
+    struct client_auth *out, const char *post_id, const char *post_secret,
+    const char *atype, const char *assertion, char **id, char **secret,
+    const char **why)
+{
+	enum oauth_error err;
+
+	if (atype == NULL || assertion == NULL) {
+		*why = "client_assertion and client_assertion_type go together";
+		return OAUTH_INVALID_REQUEST;
+	}
+	if (strcmp(atype, CLIENT_ASSERTION_TYPE) != 0) {
+		*why = "client_assertion_type is not " CLIENT_ASSERTION_TYPE;
+		return OAUTH_INVALID_REQUEST;
+	}
+	if (post_secret != NULL || (out->used_header &&
+	    params_auth_scheme(req->authorization, "basic") != NULL)) {
+		*why = "the client authenticated with more than one method";
+		return OAUTH_INVALID_REQUEST;
+	}
+	if ((err = client_assertion_subject(assertion, id, why)) != OAUTH_OK)
+		return err;
+	/* RFC 7523 §3: a client_id sent too must be the assertion's sub. */
+	if (post_id != NULL && strcmp(post_id, *id) != 0) {
+		free(*id);
+		*id = NULL;
+		*why = "client_id differs from the client assertion's sub";
+		return OAUTH_INVALID_CLIENT;
+	}
+	if ((*secret = strdup(assertion)) == NULL) {
+		free(*id);
+		*id = NULL;
+		*why = "out of memory";
+		return OAUTH_SERVER_ERROR;
+	}
+	out->method = CLIENT_AUTH_JWT;
+	return OAUTH_OK;
+}
+
+/*
  * Finds out which method the request used and the id and secret it
  * presented, without looking at storage.  RFC 6749 §2.3: a client must not
  * use more than one method in a request.  On OAUTH_OK *id and *secret are
@@ -82,11 +128,16 @@ client_auth_presented(const struct request *req, const struct params *params,
 {
 	const char *post_id = params_get(params, "client_id");
 	const char *post_secret = params_get(params, "client_secret");
+	const char *atype = params_get(params, "client_assertion_type");
+	const char *assertion = params_get(params, "client_assertion");
 	enum oauth_error err;
 
 	*id = *secret = NULL;
 	if (req->authorization != NULL && req->authorization[0] != '\0')
 		out->used_header = 1;
+	if (atype != NULL || assertion != NULL)
+		return client_auth_presented_assertion(req, out, post_id,
+		    post_secret, atype, assertion, id, secret, why);
 	/*
 	 * A header of another scheme (a client's own Bearer token, sent by
 	 * SDKs on every call) is not client authentication: the body is.
@@ -210,7 +261,8 @@ client_auth_read(const struct handler_env *env, const struct request *req,
 	if (err != OAUTH_OK)
 		return err;
 	if (strlen(id) > CLIENT_ID_MAX ||
-	    (secret != NULL && strlen(secret) > CLIENT_SECRET_MAX)) {
+	    (secret != NULL && out->method != CLIENT_AUTH_JWT &&
+	    strlen(secret) > CLIENT_SECRET_MAX)) {
 		client_auth_log("", "identifier or secret too long");
 		*why = "client authentication failed";
 		err = OAUTH_INVALID_CLIENT;
@@ -224,7 +276,29 @@ client_auth_read(const struct handler_env *env, const struct request *req,
 		goto out;
 	}
 	found = st == STORE_OK;
-	if (found && out->client.is_public) {
+	if (out->method == CLIENT_AUTH_JWT) {
+		/*
+		 * A signature check is no KDF but no SHA-256 either: as one
+		 * it runs with no LMDB transaction open (kdf).
+		 */
+		if (!found || out->client.jwks == NULL) {
+			client_auth_log(id, found ? "an assertion from a client "
+			    "without keys" : "unknown client");
+			err = OAUTH_INVALID_CLIENT;
+		} else if (kdf != NULL) {
+			*kdf = 1;
+			err = OAUTH_INVALID_CLIENT;
+		} else if ((err = client_assertion_check(env, req,
+		    &out->client, secret, out->assertion_replay,
+		    &out->assertion_until, why)) != OAUTH_OK) {
+			client_auth_log(id, *why);
+			goto out;
+		}
+	} else if (found && out->client.jwks != NULL) {
+		/* RFC 7591 §2: one method a client, and its is its keys. */
+		client_auth_log(id, "a client of keys sent no assertion");
+		err = OAUTH_INVALID_CLIENT;
+	} else if (found && out->client.is_public) {
 		/* RFC 6749 §2.1: a public client has no secret to present. */
 		if (secret == NULL)
 			goto out;
@@ -277,6 +351,8 @@ client_auth_confirm(struct store_txn *txn, struct client_auth *auth,
 		return oauth_error_from_store(st);
 	}
 	same = st == STORE_OK && now.is_public == auth->client.is_public &&
+	    (now.jwks == NULL) == (auth->client.jwks == NULL) &&
+	    (now.jwks == NULL || strcmp(now.jwks, auth->client.jwks) == 0) &&
 	    now.secret_iterations == auth->client.secret_iterations &&
 	    memcmp(now.secret_salt, auth->client.secret_salt,
 		sizeof(now.secret_salt)) == 0 &&
@@ -367,6 +443,9 @@ out:
  * the error, auth holding nothing, and *txn, when not NULL, the caller's
  * to abort.
  */
+static int client_auth_spend(const struct handler_env *, struct store_txn *,
+    const struct request *, struct client_auth *, struct response *);
+
 int
 client_auth_begin(const struct handler_env *env, const struct request *req,
     const struct params *params, int writable, const unsigned char *hint,
@@ -378,6 +457,9 @@ client_auth_begin(const struct handler_env *env, const struct request *req,
 	int first = store_txn_blocks_others(env->store), kdf = 0;
 
 	*txn = NULL;
+	/* An assertion's jti is spent in the request's transaction. */
+	if (params_get(params, "client_assertion") != NULL)
+		writable = 1;
 	/*
 	 * A generated secret's check is one SHA-256, microseconds: on LMDB
 	 * too it runs inside the request's transaction, one transaction and
@@ -398,7 +480,8 @@ client_auth_begin(const struct handler_env *env, const struct request *req,
 		    &kdf);
 		if (!kdf) {
 			if (err == OAUTH_OK)
-				return 0;
+				return client_auth_spend(env, *txn, req, auth,
+				    resp);
 			client_auth_fail(resp, req, err, why);
 			return -1;
 		}
@@ -424,7 +507,36 @@ client_auth_begin(const struct handler_env *env, const struct request *req,
 		client_auth_fail(resp, req, err, why);
 		return -1;
 	}
-	return 0;
+	return client_auth_spend(env, *txn, req, auth, resp);
+}
+
+/*
+ * Spends, in txn, the jti of the assertion auth authenticated with (RFC
+ * 7523 §3 item 7: single use), remembered until it expires: a second use,
+ * in any process, is 401 invalid_client.  Other methods spend nothing.
+ * Returns 0, or -1 with resp the error and auth->client released.
+ */
+static int
+client_auth_spend(const struct handler_env *env, struct store_txn *txn,
+    const struct request *req, struct client_auth *auth,
+    struct response *resp)
+{
+	enum store_status st;
+
+	if (auth->method != CLIENT_AUTH_JWT)
+		return 0;
+	st = store_seen_put(txn, auth->assertion_replay, env->now(env->ctx),
+	    auth->assertion_until);
+	if (st == STORE_OK)
+		return 0;
+	if (st == STORE_EXISTS) {
+		client_auth_log(auth->client.id, "a client assertion replayed");
+		client_auth_fail(resp, req, OAUTH_INVALID_CLIENT,
+		    "the client assertion was used before");
+	} else
+		response_store_error(resp, st);
+	client_free(&auth->client);
+	return -1;
 }
 
 /*

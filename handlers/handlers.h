@@ -140,8 +140,12 @@ struct client_auth {
 		CLIENT_AUTH_BASIC,
 		CLIENT_AUTH_POST,
 		CLIENT_AUTH_BEARER,	/* an access token of the client */
+		CLIENT_AUTH_JWT,	/* private_key_jwt, RFC 7523 §2.2 */
 		CLIENT_AUTH__MAX
 	} method;
+	/* CLIENT_AUTH_JWT: its jti, to spend, and till when to keep it. */
+	unsigned char assertion_replay[TOKEN_HASH_LEN];
+	int64_t assertion_until;
 };
 
 /* oauth_error.c */
@@ -173,6 +177,18 @@ enum oauth_error params_scheme_token(const char *, const char *,
     const char **, size_t *);
 enum oauth_error params_bearer_token(const char *, const char **, size_t *);
 
+/* client_assertion.c */
+#define CLIENT_ASSERTION_TYPE \
+	"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#define CLIENT_ASSERTION_TTL_MAX 3600	/* seconds an assertion may live */
+#define CLIENT_ASSERTION_JTI_MAX 256	/* bytes of its jti */
+
+enum oauth_error client_assertion_subject(const char *, char **,
+    const char **);
+enum oauth_error client_assertion_check(const struct handler_env *,
+    const struct request *, const struct client *, const char *,
+    unsigned char[TOKEN_HASH_LEN], int64_t *, const char **);
+
 /* client_auth.c */
 enum oauth_error client_auth(const struct handler_env *,
     const struct request *, const struct params *, struct store_txn *,
@@ -192,7 +208,8 @@ void client_auth_fail(struct response *, const struct request *,
 void handler_dispatch(const struct handler_env *, const struct request *,
     struct response *);
 char *handler_issuer(const struct handler_env *, const struct request *);
-int handler_uses_jose(const char *, const char *, const char *);
+int handler_uses_jose(const char *, const char *, const char *,
+    const char *);
 int handler_introspect_wants_jwt(const char *);
 
 /* dpop.c */
@@ -309,7 +326,7 @@ struct presented {
 
 int presented_begin(const struct handler_env *, const struct request *,
     struct response *, unsigned, struct presented *);
-void presented_end(struct presented *);
+void presented_end(struct presented *, struct response *);
 
 /* introspect.c */
 void handler_introspect(const struct handler_env *, const struct request *,

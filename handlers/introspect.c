@@ -207,6 +207,6 @@ out:
 	if (inner.data != NULL)
 		crypto_wipe(inner.data, inner.cap);
 	buf_free(&inner);
-	presented_end(&p);
+	presented_end(&p, resp);
 	free(issuer);
 }

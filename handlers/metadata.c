@@ -9,7 +9,8 @@
 #include "handlers.h"
 
 static const char *const metadata_auth_methods[] = {
-	"client_secret_basic", "client_secret_post", "none", NULL};
+	"client_secret_basic", "client_secret_post", "private_key_jwt", "none",
+	NULL};
 static const char *const metadata_grant_types[] = {
 	"authorization_code", "client_credentials", "refresh_token", NULL};
 static const char *const metadata_response_types[] = {"code", NULL};
@@ -19,10 +20,11 @@ static const char *const metadata_pkce_methods[] = {"S256", NULL};
 static const char *const metadata_subject_types[] = {"public", NULL};
 static const char *const metadata_id_token_algs[] = {"RS256", NULL};
 /*
- * RFC 9449 §5.1: every asymmetric algorithm a proof may be signed with;
+ * Every algorithm a DPoP proof (RFC 9449 §5.1) or a client's assertion
+ * (RFC 8414 §2, *_auth_signing_alg_values_supported) may be signed with;
  * Ed25519 is EdDSA by its fully-specified name (RFC 9864).
  */
-static const char *const metadata_dpop_algs[] = {"ES256", "EdDSA",
+static const char *const metadata_verify_algs[] = {"ES256", "EdDSA",
 	"Ed25519", "RS256", NULL};
 static const char *const metadata_claims[] = {"sub", "iss", "aud", "exp",
 	"iat", "auth_time", "nonce", "at_hash", "azp", NULL};
@@ -182,7 +184,13 @@ metadata_respond(const struct handler_env *env, const struct request *req,
 	    metadata_add_list(o, "code_challenge_methods_supported",
 		metadata_pkce_methods) == -1 ||
 	    metadata_add_list(o, "dpop_signing_alg_values_supported",
-		metadata_dpop_algs) == -1 ||
+		metadata_verify_algs) == -1 ||
+	    metadata_add_list(o, "token_endpoint_auth_signing_alg_values_"
+		"supported", metadata_verify_algs) == -1 ||
+	    metadata_add_list(o, "introspection_endpoint_auth_signing_alg_"
+		"values_supported", metadata_verify_algs) == -1 ||
+	    metadata_add_list(o, "revocation_endpoint_auth_signing_alg_"
+		"values_supported", metadata_verify_algs) == -1 ||
 	    /* RFC 9701 §6: the signed introspection responses we make. */
 	    metadata_add_alg(o, "introspection_signing_alg_values_supported",
 		env->config->signing_alg) == -1 ||

@@ -67,10 +67,25 @@ presented_begin(const struct handler_env *env, const struct request *req,
 	return 0;
 }
 
-/* Releases what presented_begin set up, aborting an open transaction. */
+/*
+ * Releases what presented_begin set up, aborting an open transaction;
+ * but committing it when the client authenticated with an assertion and
+ * resp is no failure of the server's, so that its jti stays spent (RFC
+ * 7523 §3 item 7) whatever the answer was: the transaction then holds
+ * only that.  A failed commit makes resp the storage error.
+ */
 void
-presented_end(struct presented *p)
+presented_end(struct presented *p, struct response *resp)
 {
+	enum store_status st;
+
+	if (p->txn != NULL && p->auth.method == CLIENT_AUTH_JWT &&
+	    resp->status < 500) {
+		st = store_txn_commit(p->txn);
+		p->txn = NULL;
+		if (st != STORE_OK)
+			response_store_error(resp, st);
+	}
 	store_txn_abort(p->txn);
 	p->txn = NULL;
 	client_free(&p->auth.client);

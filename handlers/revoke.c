@@ -61,5 +61,5 @@ handler_revoke(const struct handler_env *env, const struct request *req,
 	else
 		response_init(resp);
 out:
-	presented_end(&p);
+	presented_end(&p, resp);
 }

@@ -58,21 +58,28 @@ handler_dispatch(const struct handler_env *env, const struct request *req,
 }
 
 /*
- * Whether a request for path (PATH_INFO), with the Accept header accept
- * and the DPoP header dpop, may need the signing module: at /token (a JWT
- * access token, an id_token), for a signed introspection answer, and
- * wherever a DPoP proof is to be verified.  A CGI process loads the
- * module for these alone (fcgi/fcgi_main.c); for any other, what signs or
- * verifies would fail.
+ * Whether a request for path (PATH_INFO), with the Accept, DPoP and
+ * Authorization headers accept, dpop and authorization, may need the
+ * signing module: at /token (a JWT access token, an id_token, a client's
+ * assertion), for a signed introspection answer, wherever a DPoP proof
+ * is to be verified, and at /introspect and /revoke without an
+ * Authorization header, where the client may authenticate with an
+ * assertion in the body, which is read only later.  A CGI process loads
+ * the module for these alone (fcgi/fcgi_main.c); for any other, what
+ * signs or verifies would fail.
  */
 int
-handler_uses_jose(const char *path, const char *accept, const char *dpop)
+handler_uses_jose(const char *path, const char *accept, const char *dpop,
+    const char *authorization)
 {
+	int body_auth = authorization == NULL || authorization[0] == '\0';
+
 	if (path == NULL)
 		return 0;
 	return strcmp(path, "/token") == 0 || dpop != NULL ||
 	    (strcmp(path, "/introspect") == 0 &&
-		handler_introspect_wants_jwt(accept));
+		(body_auth || handler_introspect_wants_jwt(accept))) ||
+	    (strcmp(path, "/revoke") == 0 && body_auth);
 }
 
 /* 1 when s is a host[:port] fit to put in a URL: letters, digits, "-._:[]". */

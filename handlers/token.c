@@ -234,7 +234,12 @@ handler_token(const struct handler_env *env, const struct request *req,
 	} else if ((err = grant->grant(env, txn, &params, &auth.client, &issue,
 			&why)) != OAUTH_OK) {
 		response_error(resp, err, why);
-		if (issue.commit_anyway) {
+		/*
+		 * A refused grant writes nothing but what must stick; so an
+		 * assertion's spent jti sticks too (RFC 7523 §3 item 7).
+		 */
+		if (issue.commit_anyway || (auth.method == CLIENT_AUTH_JWT &&
+		    oauth_error_status(err) < 500)) {
 			st = store_txn_commit(txn);
 			txn = NULL;
 			if (st != STORE_OK)

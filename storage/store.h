@@ -74,6 +74,7 @@ enum store_status {
 #define STORE_CLAIMS_MAX 8192	/* bytes of a grant's claims */
 #define STORE_META_MAX 65536	/* bytes of one derived record */
 #define STORE_JWK_MAX 4096	/* bytes of a public JWK's JSON */
+#define STORE_JWKS_MAX 16384	/* bytes of a client's JWK Set */
 #define STORE_CHALLENGE_MAX 128	/* bytes of a PKCE code challenge */
 /*
  * Expired single-use values (store_seen_put) a write of a new one deletes
@@ -115,6 +116,13 @@ struct client {
 	 */
 	char *resources[RESOURCES_MAX];
 	size_t resource_count;
+	/*
+	 * The public keys the client signs its assertions with, as the JSON
+	 * text of a JWK Set (RFC 7517 §5); NULL when it has none.  A client
+	 * with keys authenticates with private_key_jwt (RFC 7523 §2.2) and
+	 * has no secret.
+	 */
+	char *jwks;
 	int64_t created_at;
 	enum client_token_format token_format;
 	/*

@@ -40,6 +40,8 @@ store_client_check(const struct client *c)
 	    !store_limits_opt_ok(c->audience, AUDIENCE_MAX) ||
 	    c->redirect_uri_count > REDIRECT_URIS_MAX ||
 	    c->resource_count > RESOURCES_MAX ||
+	    !store_limits_opt_ok(c->jwks, STORE_JWKS_MAX) ||
+	    (c->jwks != NULL && (c->jwks[0] == '\0' || c->is_public)) ||
 	    (unsigned)c->token_format >= CLIENT_TOKEN__MAX)
 		return STORE_INVALID;
 	for (i = 0; i < c->redirect_uri_count; i++)
@@ -143,6 +145,7 @@ client_free(struct client *c)
 		free(c->redirect_uris[i]);
 	for (i = 0; i < RESOURCES_MAX; i++)
 		free(c->resources[i]);
+	free(c->jwks);
 	crypto_wipe(c, sizeof(*c));
 }
 

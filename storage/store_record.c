@@ -9,7 +9,8 @@
  *   client: ver type | id | flags u8 | salt[16] | hash[32] | iterations u32
  *           | grant_types u32 | scope | ?audience | n u8 | n x redirect_uri
  *           | created_at i64 | [token_format u8, when not the default or
- *              resources follow [n u8 | n x resource, when there are any]]
+ *              a tail follows [n u8 | n x resource, when there are any or
+ *              keys follow [jwks, when the client has keys]]]
  *   token:  ver type | kind u8 | state u8 | client_id | ?subject | scope
  *           | ?audience | issued_at i64 | expires_at i64 | has_grant u8
  *           | [grant_id[16] when has_grant] | ?redirect_uri | ?code_challenge
@@ -374,13 +375,16 @@ store_record_client_encode(const struct client *c, struct buf *b)
 	for (i = 0; i < c->redirect_uri_count; i++)
 		store_record_put_str(&o, c->redirect_uris[i]);
 	store_record_put_i64(&o, c->created_at);
-	if (c->token_format != CLIENT_TOKEN_DEFAULT || c->resource_count > 0)
+	if (c->token_format != CLIENT_TOKEN_DEFAULT || c->resource_count > 0 ||
+	    c->jwks != NULL)
 		store_record_put_u8(&o, (unsigned)c->token_format);
-	if (c->resource_count > 0) {
+	if (c->resource_count > 0 || c->jwks != NULL) {
 		store_record_put_u8(&o, (unsigned)c->resource_count);
 		for (i = 0; i < c->resource_count; i++)
 			store_record_put_str(&o, c->resources[i]);
 	}
+	if (c->jwks != NULL)
+		store_record_put_str(&o, c->jwks);
 	return store_record_finish(&o);
 }
 
@@ -440,7 +444,8 @@ store_record_client_decode(const void *p, size_t len, struct client *c)
 	}
 	if (in.status == STORE_OK && in.left > 0) {
 		n = store_record_get_u8(&in);
-		if (n == 0 || n > RESOURCES_MAX)
+		/* None written only before keys: canonical. */
+		if ((n == 0 && in.left == 0) || n > RESOURCES_MAX)
 			in.status = STORE_CORRUPT;
 		for (i = 0; i < n && in.status == STORE_OK; i++) {
 			c->resources[i] = store_record_get_str(&in,
@@ -450,6 +455,11 @@ store_record_client_decode(const void *p, size_t len, struct client *c)
 			    c->resources[i][0] == '\0')
 				in.status = STORE_CORRUPT;
 		}
+	}
+	if (in.status == STORE_OK && in.left > 0) {
+		c->jwks = store_record_get_str(&in, STORE_JWKS_MAX);
+		if (c->jwks != NULL && (c->jwks[0] == '\0' || c->is_public))
+			in.status = STORE_CORRUPT;
 	}
 	if (store_record_end(&in) != STORE_OK)
 		client_free(c);

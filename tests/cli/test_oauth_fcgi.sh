@@ -199,8 +199,9 @@ check "$(env OAUTH_DB="$tmp/db" REQUEST_METHOD=GET PATH_INFO="$META" \
     head -n 1 | tr -d '\r')" "Status: 200 OK" "a sandboxed CGI run answers"
 
 # The signing module (oauth-jose.so, fcgi/fcgi_jose.c): a CGI request that
-# cannot sign never maps libcrypto; one to /token, or asking for a signed
-# introspection answer, loads the module and libcrypto with it; so does a
+# cannot sign never maps libcrypto; one to /token, asking for a signed
+# introspection answer, or authenticating in the body (perhaps with an
+# assertion), loads the module and libcrypto with it; so does a
 # FastCGI process, at start.  Without the module a request is still
 # answered, and the log says why signing cannot be done.
 # cgi_libs PATH [VAR=VALUE...]: what the dynamic linker loaded for a CGI
@@ -212,15 +213,19 @@ cgi_libs() {
 	    LD_DEBUG=files "$@" "$FCGI" </dev/null 2>&1 >/dev/null |
 	    sed -n 's/.*file=\([^ ]*\).*/\1/p' | sort -u
 }
-cgi_libs /introspect >"$tmp/libs.introspect"
+cgi_libs /introspect HTTP_AUTHORIZATION="Basic cnM6eA==" \
+    >"$tmp/libs.introspect"
 check "$(grep -c 'libcrypto\|oauth-jose' "$tmp/libs.introspect")" 0 \
-    "a CGI introspection maps neither oauth-jose.so nor libcrypto"
+    "a CGI introspection with Basic maps neither oauth-jose.so nor libcrypto"
 check "$(grep -c 'libnettle' "$tmp/libs.introspect")" 1 \
     "... it has nettle's SHA-256"
 cgi_libs /introspect HTTP_ACCEPT=application/token-introspection+jwt \
     >"$tmp/libs.jwt"
 check "$(grep -c '^/.*/oauth-jose.so$' "$tmp/libs.jwt")" 1 \
     "a CGI introspection asking for a signed answer loads oauth-jose.so"
+cgi_libs /introspect >"$tmp/libs.body"
+check "$(grep -c '^/.*/oauth-jose.so$' "$tmp/libs.body")" 1 \
+    "a CGI introspection without an Authorization header (its body may hold a client assertion) loads oauth-jose.so"
 cgi_libs /token >"$tmp/libs.token"
 check "$(grep -c '^/.*/oauth-jose.so$' "$tmp/libs.token")" 1 \
     "a CGI /token loads oauth-jose.so"

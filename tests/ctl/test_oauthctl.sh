@@ -591,7 +591,8 @@ expect 2 "client add with nine --resource" --db "$db" client add r4 \
 expect 0 "client show --json" --db "$db" client show web --json
 json "show --json has exactly the public fields" 'set(d) == {"client_id",
     "public", "scope", "grant_types", "redirect_uris", "resources", "audience",
-    "introspect", "token_format", "dpop_bound_access_tokens", "created_at"}'
+    "introspect", "token_format", "dpop_bound_access_tokens",
+    "token_endpoint_auth_method", "jwks", "created_at"}'
 json "show --json of a public client" 'd["public"] is True and
     d["dpop_bound_access_tokens"] is False and d["resources"] == [] and
     d["grant_types"] == ["authorization_code", "refresh_token"] and
@@ -632,7 +633,7 @@ json "client list --json is an array of every client" \
 json "client list --json objects are those of show" 'all(set(c) ==
     {"client_id", "public", "scope", "grant_types", "redirect_uris",
     "resources", "audience", "introspect", "token_format",
-    "dpop_bound_access_tokens",
+    "dpop_bound_access_tokens", "token_endpoint_auth_method", "jwks",
     "created_at"} for c in d)'
 json "client list --json carries the right values" \
     '[c for c in d if c["client_id"] == "web"][0]["public"] is True'

@@ -50,7 +50,9 @@ test_document(void **state)
 	static const char *const grants[] = {"authorization_code",
 	    "client_credentials", "refresh_token", NULL};
 	static const char *const methods[] = {"client_secret_basic",
-	    "client_secret_post", "none", NULL};
+	    "client_secret_post", "private_key_jwt", "none", NULL};
+	static const char *const algs[] = {"ES256", "EdDSA", "Ed25519",
+	    "RS256", NULL};
 	static const char *const code[] = {"code", NULL};
 	static const char *const query[] = {"query", NULL};
 	static const char *const s256[] = {"S256", NULL};
@@ -81,6 +83,13 @@ test_document(void **state)
 	    "introspection_endpoint_auth_methods_supported", methods);
 	md_check_set(__LINE__, &out,
 	    "revocation_endpoint_auth_methods_supported", methods);
+	/* RFC 8414 §2: what private_key_jwt assertions may be signed with. */
+	md_check_set(__LINE__, &out,
+	    "token_endpoint_auth_signing_alg_values_supported", algs);
+	md_check_set(__LINE__, &out,
+	    "introspection_endpoint_auth_signing_alg_values_supported", algs);
+	md_check_set(__LINE__, &out,
+	    "revocation_endpoint_auth_signing_alg_values_supported", algs);
 	/* RFC 7636 §4.4.1: plain is refused, so only S256 is listed. */
 	md_check_set(__LINE__, &out, "code_challenge_methods_supported", s256);
 	/* RFC 9207 §3: iss is sent with every authorization response. */

@@ -507,8 +507,10 @@ test_response_error_replaces(void **state)
 
 /*
  * handler_uses_jose: /token, /introspect when the Accept header asks for
- * the signed answer, and any request with a DPoP proof to verify (at
- * /userinfo, say); nothing else, whatever the Accept header.
+ * the signed answer, any request with a DPoP proof to verify (at
+ * /userinfo, say), and /introspect and /revoke without an Authorization
+ * header (an assertion may be in the body); nothing else, whatever the
+ * Accept header.
  */
 static void
 test_uses_jose(void **state)
@@ -516,22 +518,36 @@ test_uses_jose(void **state)
 	static const char jwt[] = "application/token-introspection+jwt";
 
 	(void)state;
-	assert_int_equal(handler_uses_jose("/token", NULL, NULL), 1);
-	assert_int_equal(handler_uses_jose("/token", "application/json", NULL),
-	    1);
-	assert_int_equal(handler_uses_jose("/introspect", jwt, NULL), 1);
+	assert_int_equal(handler_uses_jose("/token", NULL, NULL, "Basic x"), 1);
+	assert_int_equal(handler_uses_jose("/token", "application/json", NULL,
+	    "Basic x"), 1);
+	assert_int_equal(handler_uses_jose("/introspect", jwt, NULL,
+	    "Basic x"), 1);
 	assert_int_equal(handler_uses_jose("/introspect",
-	    "application/json, application/token-introspection+jwt", NULL), 1);
-	assert_int_equal(handler_uses_jose("/introspect", NULL, NULL), 0);
+	    "application/json, application/token-introspection+jwt", NULL,
+	    "Basic x"), 1);
+	assert_int_equal(handler_uses_jose("/introspect", NULL, NULL,
+	    "Basic x"), 0);
 	assert_int_equal(handler_uses_jose("/introspect", "application/json",
-	    NULL), 0);
-	assert_int_equal(handler_uses_jose("/revoke", jwt, NULL), 0);
-	assert_int_equal(handler_uses_jose("/userinfo", NULL, NULL), 0);
-	assert_int_equal(handler_uses_jose("/userinfo", NULL, "e.y.z"), 1);
-	assert_int_equal(handler_uses_jose("/introspect", NULL, ""), 1);
-	assert_int_equal(handler_uses_jose("/jwks", NULL, NULL), 0);
-	assert_int_equal(handler_uses_jose("/tokens", NULL, NULL), 0);
-	assert_int_equal(handler_uses_jose(NULL, jwt, "e.y.z"), 0);
+	    NULL, "Basic x"), 0);
+	assert_int_equal(handler_uses_jose("/revoke", jwt, NULL, "Basic x"), 0);
+	assert_int_equal(handler_uses_jose("/userinfo", NULL, NULL, "Basic x"),
+	    0);
+	assert_int_equal(handler_uses_jose("/userinfo", NULL, "e.y.z",
+	    "Basic x"), 1);
+	assert_int_equal(handler_uses_jose("/introspect", NULL, "", "Basic x"),
+	    1);
+	assert_int_equal(handler_uses_jose("/jwks", NULL, NULL, "Basic x"), 0);
+	assert_int_equal(handler_uses_jose("/tokens", NULL, NULL, "Basic x"), 0);
+	assert_int_equal(handler_uses_jose(NULL, jwt, "e.y.z", "Basic x"),
+	    0);
+	/* A client that authenticates in the body may send an assertion. */
+	assert_int_equal(handler_uses_jose("/introspect", NULL, NULL, NULL), 1);
+	assert_int_equal(handler_uses_jose("/revoke", NULL, NULL, ""), 1);
+	assert_int_equal(handler_uses_jose("/revoke", NULL, NULL, "Basic x"),
+	    0);
+	assert_int_equal(handler_uses_jose("/userinfo", NULL, NULL, NULL), 0);
+	assert_int_equal(handler_uses_jose("/jwks", NULL, NULL, NULL), 0);
 }
 
 /*

@@ -1,0 +1,139 @@
+/*
+ * The public keys a client registers to sign its assertions with
+ * (private_key_jwt, RFC 7523 §2.2): read from a file holding a JWK or a
+ * JWK Set, each key checked as the server will import it, and stored as
+ * the JSON text of a JWK Set.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+#define CTL_JWKS_KEYS_MAX 8	/* keys one client may register */
+
+/*
+ * Reads at most STORE_JWKS_MAX bytes of path into b, NUL-terminated.
+ * Returns CTL_EXIT_OK, or CTL_EXIT_FAIL once reported.
+ */
+static enum ctl_exit
+ctl_jwks_slurp(const struct ctl *ctl, const char *path, struct buf *b)
+{
+	char chunk[4096];
+	size_t n;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return ctl_fail(ctl, "--jwks %s: %s", path, strerror(errno));
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b->len + n > STORE_JWKS_MAX) {
+			(void)fclose(f);
+			return ctl_fail(ctl, "--jwks %s: larger than "
+			    CTL_STR(STORE_JWKS_MAX) " bytes", path);
+		}
+		if (buf_append(b, chunk, n) == -1) {
+			(void)fclose(f);
+			return ctl_fail(ctl, "out of memory");
+		}
+	}
+	if (ferror(f)) {
+		(void)fclose(f);
+		return ctl_fail(ctl, "--jwks %s: read error", path);
+	}
+	(void)fclose(f);
+	if (b->len == 0 || buf_append(b, "", 1) == -1)
+		return ctl_fail(ctl, "--jwks %s: empty", path);
+	b->len--;
+	return CTL_EXIT_OK;
+}
+
+/*
+ * Reads the JWK or JWK Set in the file path into *out, the JSON text of a
+ * JWK Set of the same keys, allocated: 1 to CTL_JWKS_KEYS_MAX public keys,
+ * each an RSA (2048 to 4096 bits), P-256 or Ed25519 key that
+ * jose_jwk_parse takes, with distinct kids when they have kids.  A
+ * private key is refused, as everything the server would refuse is.
+ * Returns CTL_EXIT_OK, or CTL_EXIT_FAIL once reported.
+ */
+enum ctl_exit
+ctl_jwks_read(const struct ctl *ctl, const char *path, char **out)
+{
+	struct buf text = {0};
+	cJSON *root = NULL, *set = NULL, *keys, *jwk, *kid, *other;
+	EVP_PKEY *pkey;
+	enum jose_alg alg;
+	enum ctl_exit rv;
+	size_t count = 0;
+
+	*out = NULL;
+	if ((rv = ctl_jwks_slurp(ctl, path, &text)) != CTL_EXIT_OK)
+		goto done;
+	rv = CTL_EXIT_FAIL;
+	if (json_parse_object(text.data, text.len, JOSE_HEADER_DEPTH_MAX,
+	    &root) == -1) {
+		ctl_fail(ctl, "--jwks %s: not a JSON object", path);
+		goto done;
+	}
+	/* RFC 7517 §5: a set is {"keys": [...]}; a lone JWK is one key. */
+	if (cJSON_GetObjectItemCaseSensitive(root, "keys") != NULL) {
+		set = root;
+		root = NULL;
+	} else if ((set = cJSON_CreateObject()) == NULL ||
+	    (keys = cJSON_AddArrayToObject(set, "keys")) == NULL) {
+		ctl_fail(ctl, "out of memory");
+		goto done;
+	} else {
+		cJSON_AddItemToArray(keys, root);
+		root = NULL;
+	}
+	keys = cJSON_GetObjectItemCaseSensitive(set, "keys");
+	if (!cJSON_IsArray(keys)) {
+		ctl_fail(ctl, "--jwks %s: \"keys\" is not an array", path);
+		goto done;
+	}
+	cJSON_ArrayForEach(jwk, keys) {
+		if (++count > CTL_JWKS_KEYS_MAX) {
+			ctl_fail(ctl, "--jwks %s: more than "
+			    CTL_STR(CTL_JWKS_KEYS_MAX) " keys", path);
+			goto done;
+		}
+		if ((alg = jose_jwk_alg(jwk)) == JOSE_ALG__MAX ||
+		    jose_jwk_parse(jwk, alg, &pkey) == -1) {
+			ctl_fail(ctl, "--jwks %s: key #%zu is not a public RSA "
+			    "(2048 to 4096 bits), P-256 or Ed25519 JWK", path,
+			    count);
+			goto done;
+		}
+		jose_key_free(pkey);
+		kid = cJSON_GetObjectItemCaseSensitive(jwk, "kid");
+		for (other = keys->child; kid != NULL && other != jwk;
+		    other = other->next)
+			if (cJSON_IsString(kid) && cJSON_IsString(
+			    cJSON_GetObjectItemCaseSensitive(other, "kid")) &&
+			    strcmp(kid->valuestring, cJSON_GetStringValue(
+			    cJSON_GetObjectItemCaseSensitive(other, "kid"))) ==
+			    0) {
+				ctl_fail(ctl, "--jwks %s: key #%zu repeats a "
+				    "kid", path, count);
+				goto done;
+			}
+	}
+	if (count == 0) {
+		ctl_fail(ctl, "--jwks %s: no key", path);
+		goto done;
+	}
+	if ((*out = cJSON_PrintUnformatted(set)) == NULL ||
+	    strlen(*out) > STORE_JWKS_MAX) {
+		cJSON_free(*out);
+		*out = NULL;
+		ctl_fail(ctl, "--jwks %s: too large", path);
+		goto done;
+	}
+	rv = CTL_EXIT_OK;
+done:
+	cJSON_Delete(root);
+	cJSON_Delete(set);
+	buf_free(&text);
+	return rv;
+}
