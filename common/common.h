@@ -103,12 +103,18 @@ int b64_decode(const char *, size_t, unsigned char *, size_t, size_t *);
 /* jose.c and jose_names.c */
 #define JOSE_JWS_MAX 16384	  /* bytes of a compact JWS, made or verified */
 #define JOSE_PEM_MAX 16384	  /* bytes of a private key's PEM */
-#define JOSE_KID_LEN 43		  /* base64url of a SHA-256 thumbprint */
+#define JOSE_THUMBPRINT_LEN 43	  /* base64url of a SHA-256 */
+#define JOSE_KID_LEN JOSE_THUMBPRINT_LEN /* kid: a key's RFC 7638 one */
 #define JOSE_RSA_BITS_MIN 2048	  /* RFC 7518 §3.3 */
 #define JOSE_RSA_BITS_MAX 4096	  /* bounds signatures and a key's cost */
 #define JOSE_RSA_BITS_GENERATE 2048 /* the RS256 keys we make */
 #define JOSE_SIG_MAX (JOSE_RSA_BITS_MAX / 8) /* bytes of any signature */
 #define JOSE_HEADER_DEPTH_MAX 8	  /* nesting of a JWS header's JSON */
+/*
+ * What a verification answers, beside 0 and -1, when the signing module
+ * is not loaded (fcgi/fcgi_jose.c): the server's failure, not the peer's.
+ */
+#define JOSE_UNAVAILABLE (-2)
 /*
  * How long a verifier may cache the JWKS (its Cache-Control: max-age): a
  * new key is published this long before it signs.
@@ -127,6 +133,7 @@ struct cJSON;
 
 const char *jose_alg_name(enum jose_alg);
 int jose_alg_parse(const char *, enum jose_alg *);
+int jose_alg_parse_verify(const char *, enum jose_alg *);
 int jose_init(int);
 int jose_key_generate(enum jose_alg, struct buf *);
 int jose_key_parse(enum jose_alg, const char *, size_t, EVP_PKEY **);

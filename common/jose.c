@@ -719,7 +719,7 @@ jose_header_parse(const char *s, size_t len, enum jose_alg *alg, cJSON **out)
 	 */
 	a = cJSON_GetObjectItemCaseSensitive(root, "alg");
 	if (!cJSON_IsString(a) || a->valuestring == NULL ||
-	    jose_alg_parse(a->valuestring, &named) == -1 ||
+	    jose_alg_parse_verify(a->valuestring, &named) == -1 ||
 	    (*alg != JOSE_ALG__MAX && named != *alg))
 		goto bad;
 	if (cJSON_GetObjectItemCaseSensitive(root, "crit") != NULL)

@@ -63,7 +63,8 @@ jose_jwk_alg_is(const cJSON *jwk, enum jose_alg alg)
 
 	if (m == NULL)
 		return 1;
-	return cJSON_IsString(m) && jose_alg_parse(m->valuestring, &named) == 0 &&
+	return cJSON_IsString(m) &&
+	    jose_alg_parse_verify(m->valuestring, &named) == 0 &&
 	    named == alg;
 }
 

@@ -28,10 +28,8 @@ jose_alg_name(enum jose_alg alg)
 
 /*
  * Sets *alg from its JWS name, compared exactly: algorithm names are
- * case-sensitive (RFC 7515 §4.1.1).  "Ed25519", the fully-specified name
- * of EdDSA over Ed25519 (RFC 9864 §2.2), is JOSE_ALG_EDDSA too: the one
- * curve our EdDSA means.  Returns 0, or -1 with *alg unchanged for any
- * other name, "none" and the HMAC algorithms included.
+ * case-sensitive (RFC 7515 §4.1.1).  Returns 0, or -1 with *alg unchanged
+ * for any other name, "none" and the HMAC algorithms included.
  */
 int
 jose_alg_parse(const char *name, enum jose_alg *alg)
@@ -40,16 +38,28 @@ jose_alg_parse(const char *name, enum jose_alg *alg)
 
 	if (name == NULL)
 		return -1;
-	if (strcmp(name, "Ed25519") == 0) {
-		*alg = JOSE_ALG_EDDSA;
-		return 0;
-	}
 	for (i = 0; i < JOSE_ALG__MAX; i++)
 		if (strcmp(name, jose_alg_names[i]) == 0) {
 			*alg = (enum jose_alg)i;
 			return 0;
 		}
 	return -1;
+}
+
+/*
+ * jose_alg_parse of what a JWS from outside may name: also "Ed25519", the
+ * fully-specified name of EdDSA over Ed25519 (RFC 9864 §2.2), which is
+ * JOSE_ALG_EDDSA, the one curve our EdDSA means.  Only verification takes
+ * it; what we sign, and configure, is named as jose_alg_name says.
+ */
+int
+jose_alg_parse_verify(const char *name, enum jose_alg *alg)
+{
+	if (name != NULL && strcmp(name, "Ed25519") == 0) {
+		*alg = JOSE_ALG_EDDSA;
+		return 0;
+	}
+	return jose_alg_parse(name, alg);
 }
 
 /*

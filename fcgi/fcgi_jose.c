@@ -164,7 +164,7 @@ jose_verify_embedded(const char *jws, size_t len, struct cJSON **header_out,
 	if (fcgi_jose == NULL) {
 		log_event("cannot check a DPoP proof: the signing module is "
 		    "not loaded");
-		return -1;
+		return JOSE_UNAVAILABLE;
 	}
 	return fcgi_jose->verify_embedded(jws, len, header_out, payload_out,
 	    alg_out, thumbprint);
@@ -180,7 +180,7 @@ jose_verify_jwks(const char *jws, size_t len, const char *set, size_t setlen,
 	if (fcgi_jose == NULL) {
 		log_event("cannot check a client assertion: the signing module "
 		    "is not loaded");
-		return -1;
+		return JOSE_UNAVAILABLE;
 	}
 	return fcgi_jose->verify_jwks(jws, len, set, setlen, header_out,
 	    payload_out, alg_out);

@@ -247,7 +247,7 @@ authorize_scope(const char *requested, const char *allowed, char **out,
 
 /*
  * dpop_jkt (RFC 9449 §10): when sent, the base64url SHA-256 thumbprint of
- * a key, JOSE_KID_LEN characters that decode canonically to 32 bytes.
+ * a key, JOSE_THUMBPRINT_LEN characters that decode canonically to 32 bytes.
  * Returns OAUTH_OK, with ar's binding set when it was sent, or
  * OAUTH_INVALID_REQUEST with *why set.
  */
@@ -260,8 +260,8 @@ authorize_check_dpop(const struct params *params,
 
 	if (jkt == NULL)
 		return OAUTH_OK;
-	if (strlen(jkt) != JOSE_KID_LEN ||
-	    jose_b64url_decode(jkt, JOSE_KID_LEN, ar->dpop_jkt,
+	if (strlen(jkt) != JOSE_THUMBPRINT_LEN ||
+	    jose_b64url_decode(jkt, JOSE_THUMBPRINT_LEN, ar->dpop_jkt,
 	    sizeof(ar->dpop_jkt), &n) == -1 || n != sizeof(ar->dpop_jkt)) {
 		*why = "dpop_jkt is not a base64url SHA-256 thumbprint";
 		return OAUTH_INVALID_REQUEST;

@@ -157,8 +157,9 @@ client_assertion_time(const cJSON *claims, const char *name, int required,
  * by CLIENT_ASSERTION_SKEW); a jti of at most CLIENT_ASSERTION_JTI_MAX
  * bytes.  On success writes the jti's replay key, for store_seen_put, to
  * replay, and till when it must be remembered to *until.  Returns
- * OAUTH_OK, or OAUTH_INVALID_CLIENT with *why saying what is wrong, which
- * never holds the assertion.
+ * OAUTH_OK; OAUTH_INVALID_CLIENT with *why saying what is wrong, which
+ * never holds the assertion; or OAUTH_SERVER_ERROR when the signing
+ * module is not loaded.
  */
 enum oauth_error
 client_assertion_check(const struct handler_env *env,
@@ -175,12 +176,18 @@ client_assertion_check(const struct handler_env *env,
 	enum jose_alg alg;
 	size_t idlen, jtilen, n;
 	enum oauth_error err = OAUTH_INVALID_CLIENT;
+	int rc = -1;
 
 	*why = "the client assertion is not signed by a key of the client";
-	if (c->jwks == NULL ||
-	    jose_verify_jwks(assertion, strlen(assertion), c->jwks,
-	    strlen(c->jwks), NULL, &payload, &alg) == -1)
+	if (c->jwks == NULL || (rc = jose_verify_jwks(assertion,
+	    strlen(assertion), c->jwks, strlen(c->jwks), NULL, &payload,
+	    &alg)) != 0) {
+		if (c->jwks != NULL && rc == JOSE_UNAVAILABLE) {
+			*why = "the server cannot check client assertions now";
+			err = OAUTH_SERVER_ERROR;
+		}
 		goto out;
+	}
 	*why = "the client assertion's claims are not a JSON object";
 	if (json_parse_object(payload.data, payload.len,
 	    CLIENT_ASSERTION_DEPTH, &claims) == -1)

@@ -14,6 +14,10 @@
 #include "handlers.h"
 
 #define DPOP_TYP "dpop+jwt"	/* RFC 9449 §4.2 */
+
+/* The nonce is base64url of a period (8 bytes) and the tag, unpadded. */
+_Static_assert(DPOP_NONCE_LEN == ((8 + DPOP_NONCE_TAG) * 4 + 2) / 3,
+    "DPOP_NONCE_LEN is the length of a nonce");
 #define DPOP_CLAIMS_DEPTH 4	/* nesting a proof's claims may have */
 /* What a proof's URL may be: as long as a redirect URI. */
 #define DPOP_HTU_MAX REDIRECT_URI_MAX
@@ -99,9 +103,11 @@ dpop_url_normal(const char *url, size_t len, struct buf *out)
 
 /*
  * Whether the proof's htu names this endpoint as metadata advertises it:
- * the issuer, without a trailing "/", then PATH_INFO.  Not the Host the
- * request came with, which the sender chooses: a proof made for another
- * server must not pass here.
+ * the issuer, without a trailing "/", then PATH_INFO.  With OAUTH_ISSUER
+ * set that is the configured URL, whatever Host the request came with, so
+ * a proof made for another server does not pass here; without it the
+ * issuer is derived from the request's Host (handler_issuer), which the
+ * sender chooses: deployments set OAUTH_ISSUER.
  */
 static int
 dpop_htu_matches(const char *htu, const char *issuer, const char *path)
@@ -144,14 +150,14 @@ static int
 dpop_ath_matches(const char *ath, const char *token, size_t len)
 {
 	unsigned char digest[TOKEN_HASH_LEN];
-	char want[JOSE_KID_LEN + 1];
+	char want[JOSE_THUMBPRINT_LEN + 1];
 
-	if (ath == NULL || strlen(ath) != JOSE_KID_LEN ||
+	if (ath == NULL || strlen(ath) != JOSE_THUMBPRINT_LEN ||
 	    crypto_sha256(token, len, digest) == -1 ||
 	    b64url_encode(digest, sizeof(digest), want, sizeof(want)) !=
-	    JOSE_KID_LEN)
+	    JOSE_THUMBPRINT_LEN)
 		return 0;
-	return crypto_equal(want, ath, JOSE_KID_LEN);
+	return crypto_equal(want, ath, JOSE_THUMBPRINT_LEN);
 }
 
 /*
@@ -234,6 +240,7 @@ dpop_check(const struct handler_env *env, const struct request *req,
 	size_t len, n = 0;
 	enum jose_alg alg;
 	enum oauth_error err = OAUTH_INVALID_DPOP_PROOF;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (req->dpop == NULL)
@@ -244,9 +251,14 @@ dpop_check(const struct handler_env *env, const struct request *req,
 	    !dpop_compact_chars(req->dpop, len))
 		return err;
 	*why = "the DPoP proof's algorithm, key or signature is not valid";
-	if (jose_verify_embedded(req->dpop, len, &header, &payload, &alg,
-	    out->jkt_text) == -1)
+	if ((rc = jose_verify_embedded(req->dpop, len, &header, &payload, &alg,
+	    out->jkt_text)) != 0) {
+		if (rc == JOSE_UNAVAILABLE) {
+			*why = "the server cannot check DPoP proofs now";
+			err = OAUTH_SERVER_ERROR;
+		}
 		goto out;
+	}
 	typ = dpop_claim(header, "typ");
 	*why = "the DPoP proof's typ is not dpop+jwt";
 	if (typ == NULL || strcasecmp(typ, DPOP_TYP) != 0)
@@ -264,7 +276,7 @@ dpop_check(const struct handler_env *env, const struct request *req,
 	if ((*why = dpop_claims_check(env, req, issuer, claims, token,
 	    token_len, out)) != NULL)
 		goto out;
-	out->alg = alg;
+	(void)alg;
 	out->present = 1;
 	err = OAUTH_OK;
 out:
@@ -291,8 +303,13 @@ dpop_spend(const struct handler_env *env, struct store_txn *txn,
 
 	if (!p->present)
 		return OAUTH_OK;
+	/*
+	 * Past the window by the skew allowed ahead too: a machine whose
+	 * clock runs that far ahead must not sweep it while another's would
+	 * still take the proof.
+	 */
 	st = store_seen_put(txn, p->replay, env->now(env->ctx),
-	    p->iat + DPOP_IAT_PAST + 1);
+	    p->iat + DPOP_IAT_PAST + DPOP_IAT_FUTURE + 1);
 	if (st == STORE_EXISTS) {
 		*why = "the DPoP proof was used before";
 		return OAUTH_INVALID_DPOP_PROOF;
@@ -327,11 +344,12 @@ dpop_nonce_make(const unsigned char key[TOKEN_HASH_LEN], int64_t t,
 }
 
 /*
- * RFC 9449 §8, when OAUTH_DPOP_NONCE is on: writes the nonce a client
- * must put in its next proofs to current, and checks that of the checked
- * proof p: the nonce of this period or the one before (so that one lives
- * DPOP_NONCE_PERIOD to twice that), compared in constant time.  Off, or
- * without a proof, current is "" or the nonce, and nothing is checked.
+ * RFC 9449 §8, when OAUTH_DPOP_NONCE is on and the request carries the
+ * checked proof p: writes the nonce a client must put in its next proofs
+ * to current, and checks p's: the nonce of this period or the one before
+ * (so that one lives DPOP_NONCE_PERIOD to twice that), compared in
+ * constant time.  Off, or without a proof, current is "" and nothing is
+ * read or checked.
  * Returns OAUTH_OK; OAUTH_USE_DPOP_NONCE when the proof has no nonce of
  * ours (answered with current in DPoP-Nonce); or the error of a failure
  * to derive the key (signing_secret), with *why set.
@@ -348,7 +366,8 @@ dpop_nonce_check(const struct handler_env *env, struct store_txn *txn,
 	int ok;
 
 	current[0] = '\0';
-	if (!env->config->dpop_nonce)
+	/* Nothing to do for a request without a proof, not even a read. */
+	if (!env->config->dpop_nonce || !p->present)
 		return OAUTH_OK;
 	if ((err = signing_secret(env, txn, env->config->signing_alg, key,
 	    why)) != OAUTH_OK)
@@ -356,8 +375,6 @@ dpop_nonce_check(const struct handler_env *env, struct store_txn *txn,
 	dpop_nonce_make(key, now, current);
 	dpop_nonce_make(key, now - DPOP_NONCE_PERIOD, before);
 	crypto_wipe(key, sizeof(key));
-	if (!p->present)
-		return OAUTH_OK;
 	ok = (crypto_equal(p->nonce, current, DPOP_NONCE_LEN) |
 	    crypto_equal(p->nonce, before, DPOP_NONCE_LEN)) &&
 	    p->nonce[0] != '\0';

@@ -222,7 +222,6 @@ int handler_introspect_wants_jwt(const char *);
 /* A DPoP proof that dpop_check has verified (RFC 9449 §4.3). */
 struct dpop_proof {
 	int present;		/* the request carried one */
-	enum jose_alg alg;
 	unsigned char jkt[TOKEN_HASH_LEN];	/* the key's thumbprint */
 	char jkt_text[JOSE_KID_LEN + 1];	/* as cnf.jkt says it */
 	unsigned char replay[TOKEN_HASH_LEN];	/* its jti, for the store */

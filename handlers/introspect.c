@@ -119,7 +119,7 @@ static void
 introspect_active(struct json_writer *w, const struct token *tok,
     const unsigned char *key, const char *issuer)
 {
-	char jti[JTI_LEN + 1], cnf[sizeof("{\"jkt\":\"\"}") + JOSE_KID_LEN];
+	char jti[JTI_LEN + 1], cnf[sizeof("{\"jkt\":\"\"}") + JOSE_THUMBPRINT_LEN];
 	size_t n;
 
 	store_token_jti(tok, key, jti);

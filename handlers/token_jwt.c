@@ -37,13 +37,13 @@ token_jwt_wanted(const struct handler_env *env, const struct client *client)
 static int
 token_jwt_add_cnf(cJSON *o, const struct token *t)
 {
-	char jkt[JOSE_KID_LEN + 1];
+	char jkt[JOSE_THUMBPRINT_LEN + 1];
 	cJSON *cnf;
 
 	if (t->bind != TOKEN_BIND_DPOP)
 		return 0;
 	if (b64url_encode(t->bind_thumbprint, sizeof(t->bind_thumbprint), jkt,
-	    sizeof(jkt)) != JOSE_KID_LEN ||
+	    sizeof(jkt)) != JOSE_THUMBPRINT_LEN ||
 	    (cnf = cJSON_AddObjectToObject(o, "cnf")) == NULL ||
 	    cJSON_AddStringToObject(cnf, "jkt", jkt) == NULL)
 		return -1;

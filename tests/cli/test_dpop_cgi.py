@@ -27,7 +27,8 @@ import cgi_lib  # noqa: E402
 from cgi_lib import (ISSUER, NOW, REDIRECT, SECRET, Key, b64u, basic,  # noqa
                      cgi, check, ctl, form)
 
-IAT_PAST = 300          # DPOP_IAT_PAST: how long a spent proof is kept
+# How long a spent proof is kept: DPOP_IAT_PAST and DPOP_IAT_FUTURE.
+KEPT = 300 + 60
 
 
 def main():
@@ -129,15 +130,15 @@ def main():
               hdrs.get("www-authenticate", ""), f"{st} {hdrs}")
 
         # Spent proofs stay while a replay would be in its window.
-        r = ctl(db, "purge", now=NOW + IAT_PAST)
+        r = ctl(db, "purge", now=NOW + KEPT)
         check("oauthctl purge inside the window keeps every spent proof",
               r.returncode == 0 and r.stdout.strip().endswith(
                   ", 0 spent proofs"), r.stdout + r.stderr)
-        r = ctl(db, "purge", now=NOW + IAT_PAST + 1)
+        r = ctl(db, "purge", now=NOW + KEPT + 1)
         check(f"oauthctl purge after it deletes the {spent} spent proofs",
               r.returncode == 0 and r.stdout.strip().endswith(
                   f", {spent} spent proofs"), r.stdout + r.stderr)
-        r = ctl(db, "purge", now=NOW + IAT_PAST + 1)
+        r = ctl(db, "purge", now=NOW + KEPT + 1)
         check("a second purge finds none", r.returncode == 0 and
               r.stdout.strip().endswith(", 0 spent proofs"), r.stdout)
     finally:

@@ -237,6 +237,12 @@ status=$(env OAUTH_DB="$tmp/db" REQUEST_METHOD=POST PATH_INFO=/token \
     tr -d '\r')
 check "$status" "Status: 400 Bad Request" \
     "without the module a CGI /token is still answered (here 400)"
+status=$(printf grant_type=client_credentials | env OAUTH_DB="$tmp/db" \
+    REQUEST_METHOD=POST PATH_INFO=/token HTTP_DPOP=a.b.c \
+    CONTENT_TYPE=application/x-www-form-urlencoded CONTENT_LENGTH=29 \
+    "$tmp/alone/oauth.fcgi" 2>/dev/null | head -n 1 | tr -d '\r')
+check "$status" "Status: 500 Internal Server Error" \
+    "... and a DPoP proof it cannot check is the server's failure, not the client's"
 check "$(grep -c 'cannot load the signing module oauth-jose.so' \
     "$tmp/alone.err")" 1 "... and the log says the module is missing"
 # A module of another version (its table's ABI number is not the

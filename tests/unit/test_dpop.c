@@ -853,10 +853,19 @@ test_replay(void **state)
 	free(proof);
 
 	/*
-	 * Once its first proof's window is over, a jti may serve again: the
-	 * store remembers a window's worth, not every jti ever seen.
+	 * Once its first proof's window is over, and the skew another
+	 * machine's clock may have, a jti may serve again: the store
+	 * remembers a window's worth, not every jti ever seen.
 	 */
-	f->now = UNIT_NOW + DPOP_IAT_PAST + 1;
+	f->now = UNIT_NOW + DPOP_IAT_PAST + DPOP_IAT_FUTURE;
+	proof = jws_dpop(&(const struct jws_dpop){.key = DP_K, .htm = "POST",
+	    .htu = DP_TOKEN_URL, .jti = "shared-jti", .iat_at = f->now});
+	before = fx_token_count(f);
+	dp_token(f, proof, &out, DP_CC);
+	dp_check_refused(__LINE__, f, &out, before);
+	fx_resp_free(&out);
+	free(proof);
+	f->now = UNIT_NOW + DPOP_IAT_PAST + DPOP_IAT_FUTURE + 1;
 	proof = jws_dpop(&(const struct jws_dpop){.key = DP_K, .htm = "POST",
 	    .htu = DP_TOKEN_URL, .jti = "shared-jti", .iat_at = f->now});
 	dp_token(f, proof, &out, DP_CC);
@@ -1444,10 +1453,24 @@ test_nonce_token(void **state)
 	f->now += DPOP_NONCE_PERIOD;
 	dp_nonce_try(__LINE__, f, first, 0, bad);
 	dp_nonce_try(__LINE__, f, next, 1, bad);
-	/* A request without a proof needs no nonce. */
+	/* A request without a proof needs no nonce, and is given none. */
+	dp_token(f, NULL, &out, "%s", DP_CC);
+	dp_check_issued(__LINE__, &out, "Bearer");
+	assert_string_equal(out.r.dpop_nonce, "");
+	fx_resp_free(&out);
+	/*
+	 * With no key of OAUTH_SIGNING_ALG, nonces cannot be made: a proof
+	 * is a server error, a request without one is served as ever.
+	 */
+	f->config.signing_alg = JOSE_ALG_ES256;
 	dp_token(f, NULL, &out, "%s", DP_CC);
 	dp_check_issued(__LINE__, &out, "Bearer");
 	fx_resp_free(&out);
+	proof = dp_nonce_proof(f, next);
+	dp_token(f, proof, &out, "%s", DP_CC);
+	fx_check_error(__LINE__, &out, 500, "server_error");
+	fx_resp_free(&out);
+	free(proof);
 }
 
 /*
