@@ -9,6 +9,10 @@
  *   token-dpop   token with a DPoP proof (RFC 9449) by an ES256 key, made
  *                before the measure: the proof's verification and its
  *                jti spent, beside the issuance
+ *   token-pkjwt  token for a client authenticating with private_key_jwt
+ *                (RFC 7523): an ES256 assertion made before the measure,
+ *                verified with the client's registered key and its jti
+ *                spent, instead of a secret
  *   introspect   introspection of an opaque token (one read transaction)
  *   code         GET /authorize (REMOTE_USER set) and the code redeemed
  *                at /token, scope "read": two requests per count
@@ -39,7 +43,8 @@
 #define BENCH_REDIRECT_ENC "http%3A%2F%2F127.0.0.1%3A9%2Fcb"
 #define BENCH_CODE_MAX 256	/* longest code taken from a Location */
 #define BENCH_DPOP_MAX 200000LL	/* proofs token-dpop makes beforehand */
-#define BENCH_TOKEN_URL "http://127.0.0.1/oauth/token"
+#define BENCH_ISSUER "http://127.0.0.1/oauth"
+#define BENCH_TOKEN_URL BENCH_ISSUER "/token"
 
 /* "Basic " and base64 of "bench:" and "benchjwt:" BENCH_SECRET. */
 #define BENCH_AUTH "Basic YmVuY2g6YmVuY2gtc2VjcmV0LTAxMjM0NTY3ODlh" \
@@ -57,6 +62,7 @@ enum bench_mode {
 	BENCH_TOKEN = 0,
 	BENCH_TOKEN_JWT,
 	BENCH_TOKEN_DPOP,
+	BENCH_TOKEN_PKJWT,
 	BENCH_INTROSPECT,
 	BENCH_CODE,
 	BENCH_CODE_OPENID,
@@ -70,6 +76,7 @@ static const char *const bench_modes[BENCH__MAX] = {
 	[BENCH_TOKEN] = "token",
 	[BENCH_TOKEN_JWT] = "token-jwt",
 	[BENCH_TOKEN_DPOP] = "token-dpop",
+	[BENCH_TOKEN_PKJWT] = "token-pkjwt",
 	[BENCH_INTROSPECT] = "introspect",
 	[BENCH_CODE] = "code",
 	[BENCH_CODE_OPENID] = "code-openid",
@@ -178,6 +185,8 @@ out:
  * NULL).  Returns the status.
  */
 static const char *bench_dpop;
+/* token-pkjwt: the body of the next request, its assertion in it. */
+static const char *bench_assertion;
 
 static int
 bench_request(const struct handler_env *env, const char *path,
@@ -255,11 +264,12 @@ out:
 
 /*
  * Makes count DPoP proofs by pkey (ES256) for POST BENCH_TOKEN_URL at now,
- * each with its own jti, into a NULL-terminated array.  Returns it, or
- * NULL.
+ * each with its own jti, into a NULL-terminated array; or, with
+ * assertion set, count client_credentials bodies of the client "pkjwt"
+ * authenticating with an ES256 assertion by pkey.  Returns it, or NULL.
  */
 static char **
-bench_proofs(EVP_PKEY *pkey, long long count)
+bench_proofs(EVP_PKEY *pkey, long long count, int assertion)
 {
 	struct buf hdr = {0}, claims = {0}, jws = {0};
 	char **proofs;
@@ -273,15 +283,34 @@ bench_proofs(EVP_PKEY *pkey, long long count)
 	    buf_printf(&hdr, "{\"typ\":\"dpop+jwt\",\"alg\":\"ES256\","
 		"\"jwk\":%s}", jwk_text) == -1)
 		goto fail;
+	if (assertion) {
+		hdr.len = 0;
+		if (buf_puts(&hdr, "{\"alg\":\"ES256\"}") == -1)
+			goto fail;
+	}
 	for (i = 0; i < count; i++) {
 		claims.len = 0;
 		jws.len = 0;
-		if (buf_printf(&claims, "{\"jti\":\"bench-%lld-%ld\",\"htm\":"
+		if ((assertion ? buf_printf(&claims, "{\"iss\":\"pkjwt\","
+			"\"sub\":\"pkjwt\",\"aud\":\"" BENCH_ISSUER "\","
+			"\"jti\":\"bench-%lld-%ld\",\"exp\":%lld}", i,
+			(long)time(NULL), (long long)time(NULL) + 600) :
+		    buf_printf(&claims, "{\"jti\":\"bench-%lld-%ld\",\"htm\":"
 			"\"POST\",\"htu\":\"" BENCH_TOKEN_URL "\",\"iat\":%lld}",
-			i, (long)time(NULL), (long long)time(NULL)) == -1 ||
+			i, (long)time(NULL), (long long)time(NULL))) == -1 ||
 		    jose_sign_header(pkey, JOSE_ALG_ES256, hdr.data,
-			claims.data, claims.len, &jws) == -1 ||
-		    (proofs[i] = strndup(jws.data, jws.len)) == NULL)
+			claims.data, claims.len, &jws) == -1)
+			goto fail;
+		if (assertion) {
+			claims.len = 0;
+			if (buf_printf(&claims, "grant_type=client_credentials&"
+			    "client_assertion_type=urn%%3Aietf%%3Aparams%%3A"
+			    "oauth%%3Aclient-assertion-type%%3Ajwt-bearer&"
+			    "client_assertion=%.*s", (int)jws.len, jws.data) ==
+			    -1 || (proofs[i] = strndup(claims.data,
+			    claims.len)) == NULL)
+				goto fail;
+		} else if ((proofs[i] = strndup(jws.data, jws.len)) == NULL)
 			goto fail;
 	}
 	goto out;
@@ -297,6 +326,42 @@ out:
 	buf_free(&claims);
 	buf_free(&jws);
 	return proofs;
+}
+
+/*
+ * Adds the client "pkjwt" (client_credentials, scope "read write") whose
+ * one registered key is pkey's public half.  Returns 0, or -1.
+ */
+static int
+bench_jwks_client(struct store *store, EVP_PKEY *pkey)
+{
+	struct client c;
+	struct store_txn *txn;
+	cJSON *jwk = NULL, *set = NULL, *keys;
+	int rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	strcpy(c.id, "pkjwt");
+	c.grant_types = GRANT_CLIENT_CREDENTIALS;
+	c.scope = "read write";
+	if (jose_jwk_public(pkey, JOSE_ALG_ES256, NULL, &jwk) == -1 ||
+	    (set = cJSON_CreateObject()) == NULL ||
+	    (keys = cJSON_AddArrayToObject(set, "keys")) == NULL)
+		goto out;
+	cJSON_AddItemToArray(keys, jwk);
+	jwk = NULL;
+	if ((c.jwks = cJSON_PrintUnformatted(set)) == NULL ||
+	    store_txn_begin(store, 1, &txn) != STORE_OK)
+		goto out;
+	if (store_client_put(txn, &c, 1) != STORE_OK)
+		store_txn_abort(txn);
+	else if (store_txn_commit(txn) == STORE_OK)
+		rc = 0;
+out:
+	cJSON_free(c.jwks);
+	cJSON_Delete(jwk);
+	cJSON_Delete(set);
+	return rc;
 }
 
 /* One jose_sign of BENCH_CLAIMS; returns 0, or -1. */
@@ -327,6 +392,9 @@ bench_once(const struct handler_env *env, enum bench_mode m,
 	case BENCH_TOKEN_DPOP:
 		return bench_request(env, "/token", body, NULL, BENCH_AUTH,
 		    NULL, NULL, NULL) == 200 ? 0 : -1;
+	case BENCH_TOKEN_PKJWT:
+		return bench_request(env, "/token", bench_assertion, NULL,
+		    NULL, NULL, NULL, NULL) == 200 ? 0 : -1;
 	case BENCH_INTROSPECT:
 		return bench_request(env, "/introspect", body, NULL,
 		    BENCH_AUTH, NULL, NULL, NULL) == 200 ? 0 : -1;
@@ -359,7 +427,9 @@ bench_loop(const struct handler_env *env, enum bench_mode m, const char *body,
 	long long i;
 
 	for (i = 0; i < count; i++) {
-		if (proofs != NULL)
+		if (proofs != NULL && m == BENCH_TOKEN_PKJWT)
+			bench_assertion = proofs[i];
+		else if (proofs != NULL)
 			bench_dpop = proofs[i];
 		if (bench_once(env, m, body, pkey) == -1) {
 			fprintf(stderr, "bench_handlers: request %lld failed\n",
@@ -396,8 +466,9 @@ main(int argc, char *argv[])
 	if (argc != 4 || m == BENCH__MAX ||
 	    config_parse_number(argv[3], 1, BENCH_COUNT_MAX, &count) == -1) {
 		fprintf(stderr, "usage: bench_handlers DBDIR token|token-jwt|"
-				"token-dpop|introspect|code|code-openid|"
-				"sign-RS256|sign-ES256|sign-EdDSA COUNT\n");
+				"token-dpop|token-pkjwt|introspect|code|"
+				"code-openid|sign-RS256|sign-ES256|sign-EdDSA "
+				"COUNT\n");
 		return 2;
 	}
 	if (setenv("OAUTH_DB", argv[1], 1) == -1 ||
@@ -442,15 +513,21 @@ main(int argc, char *argv[])
 		cJSON_Delete(o);
 	}
 	/* The client's proofs, one for the first request and one each. */
-	if (m == BENCH_TOKEN_DPOP &&
+	if ((m == BENCH_TOKEN_DPOP || m == BENCH_TOKEN_PKJWT) &&
 	    (count >= BENCH_DPOP_MAX ||
 		bench_key(NULL, JOSE_ALG_ES256, &holder) == -1 ||
-		(proofs = bench_proofs(holder, count + 1)) == NULL)) {
-		fprintf(stderr, "bench_handlers: no DPoP proofs (at most "
-		    "%lld)\n", BENCH_DPOP_MAX - 1);
+		(m == BENCH_TOKEN_PKJWT &&
+		    bench_jwks_client(store, holder) == -1) ||
+		(proofs = bench_proofs(holder, count + 1,
+		    m == BENCH_TOKEN_PKJWT)) == NULL)) {
+		fprintf(stderr, "bench_handlers: no proofs (at most %lld)\n",
+		    BENCH_DPOP_MAX - 1);
 		return 1;
 	}
-	bench_dpop = proofs != NULL ? proofs[count] : NULL;
+	if (m == BENCH_TOKEN_PKJWT)
+		bench_assertion = proofs[count];
+	else
+		bench_dpop = proofs != NULL ? proofs[count] : NULL;
 	if (bench_once(&env, m, body.data, pkey) == -1) {
 		fprintf(stderr, "bench_handlers: the first %s failed\n",
 		    bench_modes[m]);

@@ -34,10 +34,12 @@ for sync in full data none; do
 done
 OAUTH_DB_SYNC=none "$BENCH" "$tmp/db-none" introspect 100000 || exit 1
 # Signed tokens: a JWT access token (RS256) against the opaque token
-# above, a DPoP-bound one (an ES256 proof checked), an id_token (a code
+# above, a DPoP-bound one (an ES256 proof checked), one for a client that
+# authenticates with an ES256 assertion (private_key_jwt), an id_token (a code
 # redeemed with openid) against a code without, and one signature of each
 # algorithm alone.
-for what in token-jwt:2000 token-dpop:20000 code:20000 code-openid:2000 \
+for what in token-jwt:2000 token-dpop:20000 token-pkjwt:20000 \
+    code:20000 code-openid:2000 \
     sign-RS256:2000 sign-ES256:20000 sign-EdDSA:20000; do
 	OAUTH_DB_SYNC=none "$BENCH" "$tmp/db-none" "${what%:*}" \
 	    "${what#*:}" || exit 1
@@ -48,6 +50,7 @@ if command -v valgrind >/dev/null 2>&1; then
 	# Only bench_loop is counted: the set-up generates keys, whose cost
 	# varies.  RSA signatures are slow under valgrind: 100 of those.
 	for what in token:1000 introspect:1000 token-jwt:100 token-dpop:200 \
+	    token-pkjwt:200 \
 	    code:1000 code-openid:100 sign-RS256:100 sign-ES256:1000 \
 	    sign-EdDSA:1000; do
 		n=${what#*:} what=${what%:*}
