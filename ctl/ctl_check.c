@@ -238,6 +238,8 @@ ctl_check_client(const struct client *cl, void *arg)
 {
 	struct ctl_check *c = arg;
 	char q[CLIENT_ID_MAX * 4 + 3];
+	const char *why;
+	size_t index;
 
 	c->clients++;
 	snprintf(c->last_client, sizeof(c->last_client), "%s", cl->id);
@@ -245,6 +247,17 @@ ctl_check_client(const struct client *cl, void *arg)
 		ctl_check_quote(cl->id, q, sizeof(q));
 		ctl_check_problem(c, "client %s has unknown grant types "
 		    "(0x%x)", q, cl->grant_types);
+	}
+	/* Keys the server would refuse leave the client unable to log in. */
+	if (cl->jwks != NULL &&
+	    (why = ctl_jwks_problem(cl->jwks, &index)) != NULL) {
+		ctl_check_quote(cl->id, q, sizeof(q));
+		if (index > 0)
+			ctl_check_problem(c, "client %s: its key #%zu %s", q,
+			    index, why);
+		else
+			ctl_check_problem(c, "client %s: its key set %s", q,
+			    why);
 	}
 	return STORE_EACH_NEXT;
 }

@@ -49,22 +49,79 @@ ctl_jwks_slurp(const struct ctl *ctl, const char *path, struct buf *b)
 }
 
 /*
- * Reads the JWK or JWK Set in the file path into *out, the JSON text of a
- * JWK Set of the same keys, allocated: 1 to CTL_JWKS_KEYS_MAX public keys,
+ * What is wrong with the JWK Set whose JSON text is set, as a client's
+ * registered keys: NULL when it is 1 to CTL_JWKS_KEYS_MAX public keys,
  * each an RSA (2048 to 4096 bits), P-256 or Ed25519 key that
- * jose_jwk_parse takes, with distinct kids when they have kids.  A
- * private key is refused, as everything the server would refuse is.
- * Returns CTL_EXIT_OK, or CTL_EXIT_FAIL once reported.
+ * jose_jwk_parse takes (a private one is refused), with distinct kids
+ * where they have kids; else what is wrong, with the key's number in
+ * *index (from 1; 0 when it is the set).
+ */
+const char *
+ctl_jwks_problem(const char *set, size_t *index)
+{
+	const cJSON *keys, *jwk, *kid, *other;
+	const char *why = NULL;
+	cJSON *root = NULL;
+	EVP_PKEY *pkey;
+	enum jose_alg alg;
+	size_t count = 0;
+
+	*index = 0;
+	if (json_parse_object(set, strlen(set), JOSE_HEADER_DEPTH_MAX,
+	    &root) == -1)
+		return "is not a JSON object";
+	keys = cJSON_GetObjectItemCaseSensitive(root, "keys");
+	if (!cJSON_IsArray(keys)) {
+		why = "has no \"keys\" array";
+		goto out;
+	}
+	cJSON_ArrayForEach(jwk, keys) {
+		*index = ++count;
+		if (count > CTL_JWKS_KEYS_MAX) {
+			why = "has more than " CTL_STR(CTL_JWKS_KEYS_MAX) " keys";
+			goto out;
+		}
+		if ((alg = jose_jwk_alg(jwk)) == JOSE_ALG__MAX ||
+		    jose_jwk_parse(jwk, alg, &pkey) == -1) {
+			why = "is not a public RSA (2048 to 4096 bits), P-256 or "
+			    "Ed25519 JWK";
+			goto out;
+		}
+		jose_key_free(pkey);
+		kid = cJSON_GetObjectItemCaseSensitive(jwk, "kid");
+		for (other = keys->child; kid != NULL && other != jwk;
+		    other = other->next)
+			if (cJSON_IsString(kid) && cJSON_IsString(
+			    cJSON_GetObjectItemCaseSensitive(other, "kid")) &&
+			    strcmp(kid->valuestring, cJSON_GetStringValue(
+			    cJSON_GetObjectItemCaseSensitive(other, "kid"))) ==
+			    0) {
+				why = "repeats a kid";
+				goto out;
+			}
+	}
+	*index = 0;
+	if (count == 0)
+		why = "has no key";
+out:
+	cJSON_Delete(root);
+	return why;
+}
+
+/*
+ * Reads the JWK or JWK Set in the file path into *out, the JSON text of a
+ * JWK Set of the same keys, allocated, which ctl_jwks_problem finds
+ * nothing wrong with.  Returns CTL_EXIT_OK, or CTL_EXIT_FAIL once
+ * reported.
  */
 enum ctl_exit
 ctl_jwks_read(const struct ctl *ctl, const char *path, char **out)
 {
 	struct buf text = {0};
-	cJSON *root = NULL, *set = NULL, *keys, *jwk, *kid, *other;
-	EVP_PKEY *pkey;
-	enum jose_alg alg;
+	cJSON *root = NULL, *set = NULL, *keys;
+	const char *why;
 	enum ctl_exit rv;
-	size_t count = 0;
+	size_t index;
 
 	*out = NULL;
 	if ((rv = ctl_jwks_slurp(ctl, path, &text)) != CTL_EXIT_OK)
@@ -87,47 +144,22 @@ ctl_jwks_read(const struct ctl *ctl, const char *path, char **out)
 		cJSON_AddItemToArray(keys, root);
 		root = NULL;
 	}
-	keys = cJSON_GetObjectItemCaseSensitive(set, "keys");
-	if (!cJSON_IsArray(keys)) {
-		ctl_fail(ctl, "--jwks %s: \"keys\" is not an array", path);
+	if ((*out = cJSON_PrintUnformatted(set)) == NULL) {
+		ctl_fail(ctl, "out of memory");
 		goto done;
 	}
-	cJSON_ArrayForEach(jwk, keys) {
-		if (++count > CTL_JWKS_KEYS_MAX) {
-			ctl_fail(ctl, "--jwks %s: more than "
-			    CTL_STR(CTL_JWKS_KEYS_MAX) " keys", path);
-			goto done;
-		}
-		if ((alg = jose_jwk_alg(jwk)) == JOSE_ALG__MAX ||
-		    jose_jwk_parse(jwk, alg, &pkey) == -1) {
-			ctl_fail(ctl, "--jwks %s: key #%zu is not a public RSA "
-			    "(2048 to 4096 bits), P-256 or Ed25519 JWK", path,
-			    count);
-			goto done;
-		}
-		jose_key_free(pkey);
-		kid = cJSON_GetObjectItemCaseSensitive(jwk, "kid");
-		for (other = keys->child; kid != NULL && other != jwk;
-		    other = other->next)
-			if (cJSON_IsString(kid) && cJSON_IsString(
-			    cJSON_GetObjectItemCaseSensitive(other, "kid")) &&
-			    strcmp(kid->valuestring, cJSON_GetStringValue(
-			    cJSON_GetObjectItemCaseSensitive(other, "kid"))) ==
-			    0) {
-				ctl_fail(ctl, "--jwks %s: key #%zu repeats a "
-				    "kid", path, count);
-				goto done;
-			}
-	}
-	if (count == 0) {
-		ctl_fail(ctl, "--jwks %s: no key", path);
-		goto done;
-	}
-	if ((*out = cJSON_PrintUnformatted(set)) == NULL ||
-	    strlen(*out) > STORE_JWKS_MAX) {
+	if (strlen(*out) > STORE_JWKS_MAX)
+		why = "is larger than " CTL_STR(STORE_JWKS_MAX) " bytes";
+	else
+		why = ctl_jwks_problem(*out, &index);
+	if (why != NULL) {
+		if (index > 0)
+			ctl_fail(ctl, "--jwks %s: key #%zu %s", path, index,
+			    why);
+		else
+			ctl_fail(ctl, "--jwks %s: %s", path, why);
 		cJSON_free(*out);
 		*out = NULL;
-		ctl_fail(ctl, "--jwks %s: too large", path);
 		goto done;
 	}
 	rv = CTL_EXIT_OK;

@@ -71,6 +71,9 @@ def main():
               shown.get("token_endpoint_auth_method") == "private_key_jwt"
               and len(shown.get("jwks", {}).get("keys", [])) == 2 and
               all("d" not in k for k in shown["jwks"]["keys"]), r.stdout)
+        r = ctl(db, "check")
+        check("oauthctl check passes the clients and their keys",
+              r.returncode == 0, r.stdout + r.stderr)
         r = ctl(db, "client", "secret", "pkj")
         check("client secret of a client of keys: refused",
               r.returncode == 1 and "private_key_jwt" in r.stderr, r.stderr)
