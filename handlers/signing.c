@@ -80,6 +80,31 @@ signing_key_of(struct signing_cache *c, const struct key *k, int *owned)
 }
 
 /*
+ * The key that signs alg now (store_key_signer) into *k, the caller's to
+ * key_free.  Returns OAUTH_OK; OAUTH_SERVER_ERROR with *why naming what
+ * is missing ("oauthctl key generate"); or the error of a storage
+ * failure.
+ */
+static enum oauth_error
+signing_key_now(const struct handler_env *env, struct store_txn *txn,
+    enum jose_alg alg, struct key *k, const char **why)
+{
+	enum store_status st;
+
+	st = store_key_signer(txn, alg, env->now(env->ctx), k);
+	if (st == STORE_NOTFOUND) {
+		*why = "no key signs with this algorithm: the operator must "
+		       "run 'oauthctl key generate'";
+		return OAUTH_SERVER_ERROR;
+	}
+	if (st != STORE_OK) {
+		*why = "the database failed";
+		return oauth_error_from_store(st);
+	}
+	return OAUTH_OK;
+}
+
+/*
  * Signs the len bytes of payload (the claims, a JSON object) as a compact
  * JWS with the key that signs alg now, header typ typ (NULL: none),
  * appending it to out.  Returns OAUTH_OK; OAUTH_SERVER_ERROR with *why
@@ -93,20 +118,12 @@ signing_sign_bytes(const struct handler_env *env, struct store_txn *txn,
     struct buf *out, const char **why)
 {
 	struct key k;
-	enum store_status st;
+	enum oauth_error err;
 	EVP_PKEY *pkey;
 	int owned, rc;
 
-	st = store_key_signer(txn, alg, env->now(env->ctx), &k);
-	if (st == STORE_NOTFOUND) {
-		*why = "no key signs with this algorithm: the operator must "
-		       "run 'oauthctl key generate'";
-		return OAUTH_SERVER_ERROR;
-	}
-	if (st != STORE_OK) {
-		*why = "the database failed";
-		return oauth_error_from_store(st);
-	}
+	if ((err = signing_key_now(env, txn, alg, &k, why)) != OAUTH_OK)
+		return err;
 	if ((pkey = signing_key_of(env->signing, &k, &owned)) == NULL) {
 		key_free(&k);
 		*why = "the signing key does not load";
@@ -156,19 +173,11 @@ signing_secret(const struct handler_env *env, struct store_txn *txn,
 	static const char domain[] = "fcgi-oauth DPoP nonce key";
 	struct signing_cache *c = env->signing;
 	struct key k;
-	enum store_status st;
+	enum oauth_error err;
 	struct buf in = {0};
 
-	st = store_key_signer(txn, alg, env->now(env->ctx), &k);
-	if (st == STORE_NOTFOUND) {
-		*why = "no key signs with this algorithm: the operator must "
-		       "run 'oauthctl key generate'";
-		return OAUTH_SERVER_ERROR;
-	}
-	if (st != STORE_OK) {
-		*why = "the database failed";
-		return oauth_error_from_store(st);
-	}
+	if ((err = signing_key_now(env, txn, alg, &k, why)) != OAUTH_OK)
+		return err;
 	if (c != NULL && strcmp(c->secret_kid, k.kid) == 0) {
 		memcpy(out, c->secret, TOKEN_HASH_LEN);
 		key_free(&k);

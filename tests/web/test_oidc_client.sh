@@ -42,7 +42,7 @@ rp=$ws_tmp/rp
 mkdir -p "$rp/out" &&
     cp tests/web/oidc-client/package.json \
     tests/web/oidc-client/package-lock.json \
-    tests/web/oidc-client/rp_test.mjs "$rp/" || ws_finish
+    tests/web/oidc-client/rp_test.mjs tests/web/oidc-client/client_lib.mjs "$rp/" || ws_finish
 if timeout "$NPM_TIMEOUT" npm ci --prefix "$rp" --no-audit --no-fund \
     --ignore-scripts >"$ws_tmp/npm.out" 2>&1; then
 	ws_ok "npm ci installs the pinned openid-client" \

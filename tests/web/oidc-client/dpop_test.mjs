@@ -19,6 +19,8 @@
 // for DPoP nonces (RFC 9449 §8), which the library then fetches and
 // sends: the run checks that it was asked.
 import * as client from 'openid-client';
+import { authorize, check, refused, requestTimeout, results, step, why }
+    from './client_lib.mjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -28,74 +30,9 @@ const confSecret = process.env.CONF_SECRET;
 const pubId = process.env.PUB_ID;
 const redirectUri = process.env.REDIRECT_URI;
 const userName = process.env.USER_NAME;
-const userPass = process.env.USER_PASS;
 const outDir = process.env.OUT_DIR;
 const nonces = process.env.NONCE === 'on';	// OAUTH_DPOP_NONCE=on
-const requestTimeout = 10;	// seconds for one request
 const racers = 8;		// connections sending one proof at once
-
-let failures = 0;
-
-function check(desc, cond, detail) {
-	if (cond) {
-		console.log(`ok - ${desc}`);
-	} else {
-		failures++;
-		console.log(`not ok - ${desc}${detail ? ` (${detail})` : ''}`);
-	}
-	return cond;
-}
-
-function why(e) {
-	let s = `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}`;
-	if (e.error)
-		s += ` [error=${e.error} ${e.error_description ?? ''}]`;
-	for (let c = e.cause; c instanceof Error; c = c.cause)
-		s += ` (cause: ${c.code ? `${c.code} ` : ''}${c.message})`;
-	return s;
-}
-
-async function step(desc, fn) {
-	try {
-		const v = await fn();
-		check(desc, true);
-		return v;
-	} catch (e) {
-		check(desc, false, why(e));
-		return undefined;
-	}
-}
-
-async function refused(desc, fn, test) {
-	try {
-		await fn();
-		check(desc, false, 'accepted');
-	} catch (e) {
-		check(desc, test === undefined || test(e), why(e));
-		console.log(`#   ${why(e)}`);
-	}
-}
-
-// The authorization request as the user agent sends it, the user signed
-// in with Basic; the redirect back (a URL), or throws.
-async function authorize(config, params) {
-	const url = client.buildAuthorizationUrl(config, params);
-	if (url.origin !== new URL(issuer).origin)
-		throw new Error(`refusing to fetch ${url}: not the issuer's origin`);
-	const res = await fetch(url, {
-		redirect: 'manual',
-		headers: {
-			Authorization: 'Basic ' + Buffer.from(
-			    `${userName}:${userPass}`).toString('base64'),
-		},
-		signal: AbortSignal.timeout(requestTimeout * 1000),
-	});
-	const loc = res.headers.get('location');
-	if (res.status !== 302 || loc === null)
-		throw new Error(`/authorize answered ${res.status}: ` +
-		    (await res.text()).slice(0, 300));
-	return new URL(loc);
-}
 
 // What the server said of nonces: use_dpop_nonce answers, and answers
 // carrying a DPoP-Nonce header.
@@ -303,4 +240,4 @@ try {
 } catch (e) {
 	check('the run ends without an unexpected error', false, why(e));
 }
-process.exitCode = failures === 0 ? 0 : 1;
+process.exitCode = results.failures === 0 ? 0 : 1;

@@ -13,51 +13,10 @@
 //
 // Environment of run: ISSUER (http://127.0.0.1:PORT/oauth), CLIENT_ID.
 import * as client from 'openid-client';
+import { check, refused, requestTimeout, results, step, why }
+    from './client_lib.mjs';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-const requestTimeout = 10;	// seconds for one request
-let failures = 0;
-
-function check(desc, cond, detail) {
-	if (cond) {
-		console.log(`ok - ${desc}`);
-	} else {
-		failures++;
-		console.log(`not ok - ${desc}${detail ? ` (${detail})` : ''}`);
-	}
-	return cond;
-}
-
-function why(e) {
-	let s = `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}`;
-	if (e.error)
-		s += ` [error=${e.error} ${e.error_description ?? ''}]`;
-	for (let c = e.cause; c instanceof Error; c = c.cause)
-		s += ` (cause: ${c.message})`;
-	return s;
-}
-
-async function step(desc, fn) {
-	try {
-		const v = await fn();
-		check(desc, true);
-		return v;
-	} catch (e) {
-		check(desc, false, why(e));
-		return undefined;
-	}
-}
-
-async function refused(desc, fn, test) {
-	try {
-		await fn();
-		check(desc, false, 'accepted');
-	} catch (e) {
-		check(desc, test === undefined || test(e), why(e));
-		console.log(`#   ${why(e)}`);
-	}
-}
 
 // An ES256 key (kid es1) and an Ed25519 key (no kid): their public JWKs
 // as a set, and the private ones for the run.
@@ -160,4 +119,4 @@ try {
 } catch (e) {
 	check('the run ends without an unexpected error', false, why(e));
 }
-process.exitCode = failures === 0 ? 0 : 1;
+process.exitCode = results.failures === 0 ? 0 : 1;

@@ -17,6 +17,8 @@
 // for the independent check: id_token, access_token, nonce, and the same
 // with a .refresh suffix).
 import * as client from 'openid-client';
+import { authorize, check, refused, requestTimeout, results, step, why }
+    from './client_lib.mjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -25,77 +27,7 @@ const clientId = process.env.CLIENT_ID;
 const clientSecret = process.env.CLIENT_SECRET;
 const redirectUri = process.env.REDIRECT_URI;
 const userName = process.env.USER_NAME;
-const userPass = process.env.USER_PASS;
 const outDir = process.env.OUT_DIR;
-const requestTimeout = 10;	// seconds for one request
-
-let failures = 0;
-
-function check(desc, cond, detail) {
-	if (cond) {
-		console.log(`ok - ${desc}`);
-	} else {
-		failures++;
-		console.log(`not ok - ${desc}${detail ? ` (${detail})` : ''}`);
-	}
-	return cond;
-}
-
-// What a library error says: its code, message and cause, one line.
-function why(e) {
-	let s = `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}`;
-	if (e.error)
-		s += ` [error=${e.error} ${e.error_description ?? ''}]`;
-	for (let c = e.cause; c instanceof Error; c = c.cause)
-		s += ` (cause: ${c.code ? `${c.code} ` : ''}${c.message})`;
-	return s;
-}
-
-// step DESC FN: one result line for whether FN resolves; its value, or
-// undefined when it threw.
-async function step(desc, fn) {
-	try {
-		const v = await fn();
-		check(desc, true);
-		return v;
-	} catch (e) {
-		check(desc, false, why(e));
-		return undefined;
-	}
-}
-
-// refused DESC FN [TEST]: one result line for whether FN throws, as a
-// library check must (and the error passes TEST when given).
-async function refused(desc, fn, test) {
-	try {
-		await fn();
-		check(desc, false, 'accepted');
-	} catch (e) {
-		check(desc, test === undefined || test(e), why(e));
-		console.log(`#   ${why(e)}`);
-	}
-}
-
-// The authorization request as the user agent would send it, the user
-// signed in with Basic; the redirect back (a URL), or throws.
-async function authorize(config, params) {
-	const url = client.buildAuthorizationUrl(config, params);
-	if (url.origin !== new URL(issuer).origin)
-		throw new Error(`refusing to fetch ${url}: not the issuer's origin`);
-	const res = await fetch(url, {
-		redirect: 'manual',
-		headers: {
-			Authorization: 'Basic ' + Buffer.from(
-			    `${userName}:${userPass}`).toString('base64'),
-		},
-		signal: AbortSignal.timeout(requestTimeout * 1000),
-	});
-	const loc = res.headers.get('location');
-	if (res.status !== 302 || loc === null)
-		throw new Error(`/authorize answered ${res.status}: ` +
-		    (await res.text()).slice(0, 300));
-	return new URL(loc);
-}
 
 async function main() {
 	const config = await step('discovery of the issuer (openid-configuration)',
@@ -276,4 +208,4 @@ try {
 } catch (e) {
 	check('the run ends without an unexpected error', false, why(e));
 }
-process.exitCode = failures === 0 ? 0 : 1;
+process.exitCode = results.failures === 0 ? 0 : 1;
