@@ -93,6 +93,9 @@ int token_string_new_jti(int (*)(void *, unsigned char *, size_t), void *,
 void token_string_jti(const unsigned char[TOKEN_JTI_RAW_LEN],
     char[JTI_LEN + 1]);
 
+/* cert.c */
+int cert_thumbprint(const char *, unsigned char[TOKEN_HASH_LEN]);
+
 /* uri.c */
 int uri_absolute_valid(const char *, size_t, const char **);
 

@@ -17,6 +17,8 @@ struct ctl_client_spec {
 	int introspect;
 	int dpop;			/* --dpop */
 	const char *jwks;		/* --jwks FILE */
+	const char *tls_subject;	/* --tls-subject DN */
+	const char *tls_cert;		/* --tls-cert FILE */
 	int json;
 	const char *scope;
 	const char *grant_types;
@@ -48,6 +50,8 @@ enum ctl_client_add_opt {
 	CTL_ADD_DPOP,
 	CTL_ADD_RESOURCE,
 	CTL_ADD_JWKS,
+	CTL_ADD_TLS_SUBJECT,
+	CTL_ADD_TLS_CERT,
 	CTL_ADD_JSON,
 	CTL_ADD__MAX
 };
@@ -64,6 +68,8 @@ static const struct ctl_option ctl_client_add_opts[CTL_ADD__MAX] = {
 	[CTL_ADD_DPOP] = { "--dpop", 0, 0 },
 	[CTL_ADD_RESOURCE] = { "--resource", 1, 1 },
 	[CTL_ADD_JWKS] = { "--jwks", 1, 0 },
+	[CTL_ADD_TLS_SUBJECT] = { "--tls-subject", 1, 0 },
+	[CTL_ADD_TLS_CERT] = { "--tls-cert", 1, 0 },
 	[CTL_ADD_JSON] = { "--json", 0, 0 },
 };
 
@@ -215,6 +221,12 @@ ctl_client_parse_add(struct ctl *ctl, int argc, char **argv,
 			break;
 		case CTL_ADD_JWKS:
 			spec->jwks = v;
+			break;
+		case CTL_ADD_TLS_SUBJECT:
+			spec->tls_subject = v;
+			break;
+		case CTL_ADD_TLS_CERT:
+			spec->tls_cert = v;
 			break;
 		case CTL_ADD_RESOURCE:
 			if (spec->resource_count == RESOURCES_MAX)
@@ -379,6 +391,28 @@ ctl_client_build(const struct ctl *ctl, const struct ctl_client_spec *spec,
 	if (spec->jwks != NULL &&
 	    ctl_jwks_read(ctl, spec->jwks, &c->jwks) != CTL_EXIT_OK)
 		return CTL_EXIT_FAIL;
+	/* RFC 8705 §2: one certificate method, instead of any other. */
+	if ((spec->tls_subject != NULL || spec->tls_cert != NULL) &&
+	    (spec->tls_subject != NULL) + (spec->tls_cert != NULL) +
+	    (spec->jwks != NULL) + spec->is_public +
+	    (spec->secret_arg != NULL) > 1)
+		return ctl_usage_error(ctl, "--tls-subject and --tls-cert "
+		    "exclude each other, --jwks, --secret and --public");
+	if (spec->tls_subject != NULL) {
+		len = strlen(spec->tls_subject);
+		if (len == 0 || len > CLIENT_TLS_VALUE_MAX ||
+		    !utf8_valid(spec->tls_subject, len))
+			return ctl_usage_error(ctl, "--tls-subject must be 1 to "
+			    CTL_STR(CLIENT_TLS_VALUE_MAX) " bytes of UTF-8");
+		c->tls_auth = CLIENT_TLS_SUBJECT_DN;
+		if ((c->tls_value = strdup(spec->tls_subject)) == NULL)
+			return ctl_fail(ctl, "out of memory");
+	}
+	if (spec->tls_cert != NULL &&
+	    ctl_cert_read(ctl, spec->tls_cert, &c->tls_value) != CTL_EXIT_OK)
+		return CTL_EXIT_FAIL;
+	if (spec->tls_cert != NULL)
+		c->tls_auth = CLIENT_TLS_SELF_SIGNED;
 	/*
 	 * A public client authenticates by its id alone: allowed to
 	 * introspect every token, it would let anyone do so.
@@ -550,7 +584,8 @@ ctl_cmd_client_add(struct ctl *ctl, int argc, char **argv)
 		goto wipe_arg;
 	if ((rv = ctl_client_build(ctl, &spec, &c)) != CTL_EXIT_OK)
 		goto wipe_arg;
-	if (!spec.is_public && spec.jwks == NULL) {
+	if (!spec.is_public && spec.jwks == NULL && spec.tls_subject == NULL &&
+	    spec.tls_cert == NULL) {
 		if (spec.secret_arg != NULL &&
 		    (rv = ctl_client_secret_take(ctl, spec.secret_arg, secret,
 		    sizeof(secret), &secret_len)) != CTL_EXIT_OK)
@@ -562,7 +597,8 @@ ctl_cmd_client_add(struct ctl *ctl, int argc, char **argv)
 	if ((rv = ctl_txn(ctl, 1, ctl_client_add_txn, &c)) != CTL_EXIT_OK)
 		goto out;
 	rv = ctl_client_print_secret(ctl, c.id, spec.is_public ||
-	    spec.jwks != NULL ? NULL : secret, spec.json);
+	    spec.jwks != NULL || c.tls_auth != CLIENT_TLS_NONE ? NULL : secret,
+	    spec.json);
 	goto out;
 
 wipe_arg:
@@ -632,7 +668,18 @@ ctl_client_json(const struct client *c)
 		c->dpop_bound) == NULL ||
 	    cJSON_AddStringToObject(o, "token_endpoint_auth_method",
 		c->is_public ? "none" : c->jwks != NULL ? "private_key_jwt" :
-		"client_secret_basic") == NULL ||
+		c->tls_auth == CLIENT_TLS_SUBJECT_DN ? "tls_client_auth" :
+		c->tls_auth == CLIENT_TLS_SELF_SIGNED ?
+		"self_signed_tls_client_auth" : "client_secret_basic") ==
+		NULL ||
+	    (c->tls_auth == CLIENT_TLS_SUBJECT_DN ?
+		cJSON_AddStringToObject(o, "tls_client_auth_subject_dn",
+		c->tls_value) : cJSON_AddNullToObject(o,
+		"tls_client_auth_subject_dn")) == NULL ||
+	    (c->tls_auth == CLIENT_TLS_SELF_SIGNED ?
+		cJSON_AddStringToObject(o, "tls_client_certificate_x5t#S256",
+		c->tls_value) : cJSON_AddNullToObject(o,
+		"tls_client_certificate_x5t#S256")) == NULL ||
 	    (c->jwks != NULL ? cJSON_AddItemToObject(o, "jwks",
 		cJSON_Parse(c->jwks)) == 0 : cJSON_AddNullToObject(o, "jwks") ==
 		NULL) ||
@@ -675,6 +722,12 @@ ctl_client_print(const struct client *c)
 	printf("dpop: %s\n", c->dpop_bound ? "required" : "optional");
 	if (c->jwks != NULL)
 		printf("authentication: private_key_jwt\n");
+	if (c->tls_auth == CLIENT_TLS_SUBJECT_DN)
+		printf("authentication: tls_client_auth, subject %s\n",
+		    c->tls_value);
+	if (c->tls_auth == CLIENT_TLS_SELF_SIGNED)
+		printf("authentication: self_signed_tls_client_auth, "
+		    "certificate x5t#S256 %s\n", c->tls_value);
 	printf("created_at: %s\n", when);
 	buf_free(&grants);
 	return 0;
@@ -858,6 +911,9 @@ ctl_client_secret_txn(const struct ctl *ctl, struct store_txn *txn,
 	if (one->c.jwks != NULL)
 		return ctl_fail(ctl, "client '%s' authenticates with its keys "
 		    "(private_key_jwt): it has no secret", one->c.id);
+	if (one->c.tls_auth != CLIENT_TLS_NONE)
+		return ctl_fail(ctl, "client '%s' authenticates with its TLS "
+		    "certificate: it has no secret", one->c.id);
 	if ((rv = ctl_client_secret_set(ctl, &one->c, one->secret,
 	    sizeof(one->secret), &one->secret_len)) != CTL_EXIT_OK)
 		return rv;

@@ -1,8 +1,9 @@
 /*
- * The public keys a client registers to sign its assertions with
- * (private_key_jwt, RFC 7523 §2.2): read from a file holding a JWK or a
- * JWK Set, each key checked as the server will import it, and stored as
- * the JSON text of a JWK Set.
+ * What a client registers to prove a key with, read from files: the
+ * public keys it signs its assertions with (private_key_jwt, RFC 7523
+ * §2.2), a JWK or a JWK Set, each checked as the server will import it and
+ * stored as the JSON text of a JWK Set; and a self-signed certificate
+ * (RFC 8705 §2.2), stored as its thumbprint.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,11 +26,11 @@ ctl_jwks_slurp(const struct ctl *ctl, const char *path, struct buf *b)
 	FILE *f;
 
 	if ((f = fopen(path, "r")) == NULL)
-		return ctl_fail(ctl, "--jwks %s: %s", path, strerror(errno));
+		return ctl_fail(ctl, "%s: %s", path, strerror(errno));
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
 		if (b->len + n > STORE_JWKS_MAX) {
 			(void)fclose(f);
-			return ctl_fail(ctl, "--jwks %s: larger than "
+			return ctl_fail(ctl, "%s: larger than "
 			    CTL_STR(STORE_JWKS_MAX) " bytes", path);
 		}
 		if (buf_append(b, chunk, n) == -1) {
@@ -39,11 +40,11 @@ ctl_jwks_slurp(const struct ctl *ctl, const char *path, struct buf *b)
 	}
 	if (ferror(f)) {
 		(void)fclose(f);
-		return ctl_fail(ctl, "--jwks %s: read error", path);
+		return ctl_fail(ctl, "%s: read error", path);
 	}
 	(void)fclose(f);
 	if (b->len == 0 || buf_append(b, "", 1) == -1)
-		return ctl_fail(ctl, "--jwks %s: empty", path);
+		return ctl_fail(ctl, "%s: empty", path);
 	b->len--;
 	return CTL_EXIT_OK;
 }
@@ -168,4 +169,32 @@ done:
 	cJSON_Delete(set);
 	buf_free(&text);
 	return rv;
+}
+
+/*
+ * Reads the PEM certificate in the file path (a self-signed client's,
+ * RFC 8705 §2.2) into *out: its x5t#S256, base64url, allocated.  Returns
+ * CTL_EXIT_OK, or CTL_EXIT_FAIL once reported.
+ */
+enum ctl_exit
+ctl_cert_read(const struct ctl *ctl, const char *path, char **out)
+{
+	unsigned char digest[TOKEN_HASH_LEN];
+	char text[JOSE_THUMBPRINT_LEN + 1];
+	struct buf pem = {0};
+	enum ctl_exit rv;
+
+	*out = NULL;
+	if ((rv = ctl_jwks_slurp(ctl, path, &pem)) != CTL_EXIT_OK)
+		return rv;
+	if (cert_thumbprint(pem.data, digest) == -1 ||
+	    b64url_encode(digest, sizeof(digest), text, sizeof(text)) !=
+	    JOSE_THUMBPRINT_LEN) {
+		buf_free(&pem);
+		return ctl_fail(ctl, "--tls-cert %s: no PEM certificate", path);
+	}
+	buf_free(&pem);
+	if ((*out = strdup(text)) == NULL)
+		return ctl_fail(ctl, "out of memory");
+	return CTL_EXIT_OK;
 }

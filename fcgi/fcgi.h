@@ -27,6 +27,8 @@
 #define FCGI_FLAG_MAX 8		    /* bytes of HTTPS: "on", "off", "1" */
 #define FCGI_ACCEPT_MAX 1024	    /* bytes of an Accept header */
 #define FCGI_DPOP_MAX 8192	    /* bytes of a DPoP header (RFC 9449) */
+#define FCGI_TLS_CERT_MAX 16384	    /* bytes of SSL_CLIENT_CERT */
+#define FCGI_TLS_VERIFY_MAX 256	    /* bytes of SSL_CLIENT_VERIFY */
 
 #define FCGI_LISTEN_BACKLOG 128	    /* listen(2) backlog of --listen */
 #define FCGI_LISTEN_HOST_MAX 255    /* bytes of the host of --listen */

@@ -57,6 +57,12 @@ static const struct fcgi_request_var {
 	FCGI_REQUEST_VAR("HTTP_ACCEPT", "Accept header",
 	    accept, FCGI_ACCEPT_MAX, 0),
 	FCGI_REQUEST_VAR("HTTP_DPOP", "DPoP header", dpop, FCGI_DPOP_MAX, 0),
+	FCGI_REQUEST_VAR("SSL_CLIENT_CERT", "client certificate",
+	    tls_cert, FCGI_TLS_CERT_MAX, 0),
+	FCGI_REQUEST_VAR("SSL_CLIENT_VERIFY", "client certificate check",
+	    tls_verify, FCGI_TLS_VERIFY_MAX, 0),
+	FCGI_REQUEST_VAR("SSL_CLIENT_S_DN", "client certificate subject",
+	    tls_subject, CLIENT_TLS_VALUE_MAX, 0),
 #undef FCGI_REQUEST_VAR
 };
 

@@ -294,6 +294,18 @@ client_auth_read(const struct handler_env *env, const struct request *req,
 			client_auth_log(id, *why);
 			goto out;
 		}
+	} else if (found && out->client.tls_auth != CLIENT_TLS_NONE) {
+		/* RFC 8705 §2: client_id names it, its certificate proves it. */
+		if (secret != NULL) {
+			client_auth_log(id, "a client of a certificate sent a "
+			    "secret");
+			err = OAUTH_INVALID_CLIENT;
+		} else if ((err = tls_client_check(req, &out->client,
+		    out->tls_thumbprint, why)) != OAUTH_OK) {
+			client_auth_log(id, *why);
+			goto out;
+		} else
+			out->method = CLIENT_AUTH_TLS;
 	} else if (found && out->client.jwks != NULL) {
 		/* RFC 7591 §2: one method a client, and its is its keys. */
 		client_auth_log(id, "a client of keys sent no assertion");
@@ -353,6 +365,9 @@ client_auth_confirm(struct store_txn *txn, struct client_auth *auth,
 	same = st == STORE_OK && now.is_public == auth->client.is_public &&
 	    (now.jwks == NULL) == (auth->client.jwks == NULL) &&
 	    (now.jwks == NULL || strcmp(now.jwks, auth->client.jwks) == 0) &&
+	    now.tls_auth == auth->client.tls_auth &&
+	    (now.tls_value == NULL || strcmp(now.tls_value,
+	    auth->client.tls_value) == 0) &&
 	    now.secret_iterations == auth->client.secret_iterations &&
 	    memcmp(now.secret_salt, auth->client.secret_salt,
 		sizeof(now.secret_salt)) == 0 &&
@@ -407,7 +422,7 @@ client_auth_bearer(const struct handler_env *env, struct store_txn *txn,
 		return OAUTH_INVALID_REQUEST;
 	}
 	*why = "the bearer token is not an active access token";
-	if ((err = token_bearer(env, txn, req->authorization, key, &tok)) !=
+	if ((err = token_bearer(env, txn, req, key, &tok)) !=
 	    OAUTH_OK) {
 		if (err != OAUTH_INVALID_TOKEN)
 			*why = "the database failed";

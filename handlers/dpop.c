@@ -397,6 +397,9 @@ dpop_binding_holds(const struct token *tok, const struct dpop_proof *p)
 	case TOKEN_BIND_DPOP:
 		return p->present && crypto_equal(tok->bind_thumbprint, p->jkt,
 		    sizeof(p->jkt));
+	case TOKEN_BIND_MTLS:
+		/* A certificate's binding is tls_binding_holds's to check. */
+		return 1;
 	case TOKEN_BIND__MAX:
 		break;
 	}

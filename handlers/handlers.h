@@ -69,6 +69,16 @@ struct request {
 	const char *https;		/* HTTPS */
 	const char *accept;		/* HTTP_ACCEPT */
 	const char *dpop;		/* HTTP_DPOP, RFC 9449 §4.1 */
+	/*
+	 * The client's TLS certificate as the web server took it (RFC 8705):
+	 * SSL_CLIENT_CERT (PEM, or URL-encoded PEM from nginx),
+	 * SSL_CLIENT_VERIFY ("SUCCESS" when a CA verified it) and
+	 * SSL_CLIENT_S_DN (its subject, RFC 4514).  Server variables, never
+	 * request headers (those are HTTP_*).
+	 */
+	const char *tls_cert;
+	const char *tls_verify;
+	const char *tls_subject;
 	const char *body;
 	size_t body_len;
 	/*
@@ -141,8 +151,11 @@ struct client_auth {
 		CLIENT_AUTH_POST,
 		CLIENT_AUTH_BEARER,	/* an access token of the client */
 		CLIENT_AUTH_JWT,	/* private_key_jwt, RFC 7523 §2.2 */
+		CLIENT_AUTH_TLS,	/* its TLS certificate, RFC 8705 §2 */
 		CLIENT_AUTH__MAX
 	} method;
+	/* CLIENT_AUTH_TLS: the certificate's x5t#S256, raw. */
+	unsigned char tls_thumbprint[TOKEN_HASH_LEN];
 	/* CLIENT_AUTH_JWT: its jti, to spend, and till when to keep it. */
 	unsigned char assertion_replay[TOKEN_HASH_LEN];
 	int64_t assertion_until;
@@ -188,6 +201,11 @@ enum oauth_error client_assertion_subject(const char *, char **,
 enum oauth_error client_assertion_check(const struct handler_env *,
     const struct request *, const struct client *, const char *,
     unsigned char[TOKEN_HASH_LEN], int64_t *, const char **);
+
+/* tls_client.c */
+enum oauth_error tls_client_check(const struct request *,
+    const struct client *, unsigned char[TOKEN_HASH_LEN], const char **);
+int tls_binding_holds(const struct token *, const struct request *);
 
 /* client_auth.c */
 enum oauth_error client_auth(const struct handler_env *,
@@ -259,6 +277,9 @@ struct token_issue {
 	int commit_anyway;	/* failed, but what it revoked must stay */
 	/* The request's DPoP proof: its tokens are bound to its key. */
 	struct dpop_proof dpop;
+	/* Else the client's TLS certificate (RFC 8705 §3), when it is set. */
+	int tls_bound;
+	unsigned char tls_thumbprint[TOKEN_HASH_LEN];
 };
 
 /* token.c */
@@ -269,10 +290,11 @@ enum oauth_error token_scope(const char *, const char *, char **,
 enum store_status token_find(struct store_txn *, const char *,
     unsigned char[TOKEN_HASH_LEN], struct token *);
 enum oauth_error token_presented_access(const struct handler_env *,
-    struct store_txn *, const char *, const struct dpop_proof *,
+    struct store_txn *, const struct request *, const struct dpop_proof *,
     unsigned char[TOKEN_HASH_LEN], struct token *);
 enum oauth_error token_bearer(const struct handler_env *, struct store_txn *,
-    const char *, unsigned char[TOKEN_HASH_LEN], struct token *);
+    const struct request *, unsigned char[TOKEN_HASH_LEN], struct token *);
+void token_bind_holder(struct token *, const struct token_issue *);
 enum oauth_error token_issue_grant(const struct handler_env *,
     struct store_txn *, const struct client *, struct grant *, const char *,
     const char *, struct token_issue *, const char **);

@@ -119,7 +119,8 @@ static void
 introspect_active(struct json_writer *w, const struct token *tok,
     const unsigned char *key, const char *issuer)
 {
-	char jti[JTI_LEN + 1], cnf[sizeof("{\"jkt\":\"\"}") + JOSE_THUMBPRINT_LEN];
+	char jti[JTI_LEN + 1];
+	char cnf[sizeof("{\"x5t#S256\":\"\"}") + JOSE_THUMBPRINT_LEN];
 	size_t n;
 
 	store_token_jti(tok, key, jti);
@@ -141,13 +142,24 @@ introspect_active(struct json_writer *w, const struct token *tok,
 		json_write_str(w, "aud", tok->audience);
 	if (tok->subject != NULL)
 		json_write_str(w, "username", tok->subject);
-	/* RFC 9449 §6.2: the key a resource must see the proof made with. */
-	if (tok->bind == TOKEN_BIND_DPOP) {
-		memcpy(cnf, "{\"jkt\":\"", 8);
+	/*
+	 * What a resource must see the token's holder prove: the DPoP key
+	 * (RFC 9449 §6.2) or the TLS certificate (RFC 8705 §3.2).
+	 */
+	if (tok->bind == TOKEN_BIND_DPOP || tok->bind == TOKEN_BIND_MTLS) {
+		const char *name = tok->bind == TOKEN_BIND_DPOP ? "jkt" :
+		    "x5t#S256";
+		size_t m = strlen(name);
+
+		cnf[0] = '{';
+		cnf[1] = '"';
+		memcpy(cnf + 2, name, m);
+		memcpy(cnf + 2 + m, "\":\"", 3);
 		n = b64url_encode(tok->bind_thumbprint,
-		    sizeof(tok->bind_thumbprint), cnf + 8, sizeof(cnf) - 8);
-		memcpy(cnf + 8 + n, "\"}", 3);
-		json_write_raw(w, "cnf", cnf, 8 + n + 2);
+		    sizeof(tok->bind_thumbprint), cnf + 5 + m,
+		    sizeof(cnf) - 5 - m);
+		memcpy(cnf + 5 + m + n, "\"}", 3);
+		json_write_raw(w, "cnf", cnf, 5 + m + n + 2);
 	}
 }
 

@@ -9,8 +9,8 @@
 #include "handlers.h"
 
 static const char *const metadata_auth_methods[] = {
-	"client_secret_basic", "client_secret_post", "private_key_jwt", "none",
-	NULL};
+	"client_secret_basic", "client_secret_post", "private_key_jwt",
+	"tls_client_auth", "self_signed_tls_client_auth", "none", NULL};
 static const char *const metadata_grant_types[] = {
 	"authorization_code", "client_credentials", "refresh_token", NULL};
 static const char *const metadata_response_types[] = {"code", NULL};
@@ -196,6 +196,9 @@ metadata_respond(const struct handler_env *env, const struct request *req,
 		env->config->signing_alg) == -1 ||
 	    cJSON_AddTrueToObject(o,
 		"authorization_response_iss_parameter_supported") == NULL ||
+	    /* RFC 8705 §3.3: a client of a certificate gets bound tokens. */
+	    cJSON_AddTrueToObject(o,
+		"tls_client_certificate_bound_access_tokens") == NULL ||
 	    (scope_list = cJSON_AddArrayToObject(o, "scopes_supported")) ==
 		NULL)
 		goto nomem;

@@ -117,7 +117,7 @@ token_grant_client_credentials(const struct handler_env *env,
 	access.audience = (char *)out->audience;
 	access.issued_at = now;
 	access.expires_at = now + env->config->access_ttl;
-	dpop_bind(&access, &out->dpop);
+	token_bind_holder(&access, out);
 	out->expires_in = env->config->access_ttl;
 	return token_mint_access(env, txn, client, &access, out, 0, out->access,
 	    why);
@@ -220,6 +220,12 @@ handler_token(const struct handler_env *env, const struct request *req,
 	if (client_auth_begin(env, req, &params, 1, NULL, &txn, &auth,
 		resp) == -1)
 		goto out;
+	/* RFC 8705 §3: a client of a certificate gets tokens bound to it. */
+	if (auth.method == CLIENT_AUTH_TLS) {
+		issue.tls_bound = 1;
+		memcpy(issue.tls_thumbprint, auth.tls_thumbprint,
+		    sizeof(issue.tls_thumbprint));
+	}
 	if ((auth.client.grant_types & grant->bit) == 0) {
 		response_error(resp, OAUTH_UNAUTHORIZED_CLIENT,
 		    "the client may not use this grant_type");
@@ -294,7 +300,8 @@ token_expiry(int64_t now, int64_t ttl, int64_t end)
  * ("Authorization: Bearer", RFC 6750 §2.1, or "DPoP", RFC 9449 §7.1), in
  * txn, and checks it may be used so: a DPoP-bound token only as DPoP, by
  * the holder of the checked proof (§7.2), which must then have been made
- * for this token (its ath, dpop_check); a bearer token only as Bearer.
+ * for this token (its ath, dpop_check); a bearer token only as Bearer,
+ * and a certificate-bound one as Bearer from that certificate's holder.
  * Returns OAUTH_OK with *tok, the caller's to
  * token_free whatever the result, and key set to its storage key;
  * OAUTH_INVALID_TOKEN for a malformed header or a token that is unknown,
@@ -303,9 +310,10 @@ token_expiry(int64_t now, int64_t ttl, int64_t end)
  */
 enum oauth_error
 token_presented_access(const struct handler_env *env, struct store_txn *txn,
-    const char *authorization, const struct dpop_proof *proof,
+    const struct request *req, const struct dpop_proof *proof,
     unsigned char key[TOKEN_HASH_LEN], struct token *tok)
 {
+	const char *authorization = req->authorization;
 	char copy[TOKEN_PRESENTED_MAX + 1];
 	const char *presented;
 	enum store_status st;
@@ -324,7 +332,9 @@ token_presented_access(const struct handler_env *env, struct store_txn *txn,
 	if (st == STORE_NOTFOUND || tok->kind != TOKEN_ACCESS ||
 	    !store_token_is_active(txn, tok, env->now(env->ctx)))
 		return OAUTH_INVALID_TOKEN;
-	if (proof == NULL ? tok->bind != TOKEN_BIND_NONE
+	/* RFC 8705 §3: a certificate-bound token is a Bearer one. */
+	if (proof == NULL ? tok->bind == TOKEN_BIND_DPOP ||
+		    !tls_binding_holds(tok, req)
 			  : tok->bind != TOKEN_BIND_DPOP ||
 		    !dpop_binding_holds(tok, proof))
 		return OAUTH_INVALID_TOKEN;
@@ -334,10 +344,29 @@ token_presented_access(const struct handler_env *env, struct store_txn *txn,
 /* token_presented_access of "Authorization: Bearer". */
 enum oauth_error
 token_bearer(const struct handler_env *env, struct store_txn *txn,
-    const char *authorization, unsigned char key[TOKEN_HASH_LEN],
+    const struct request *req, unsigned char key[TOKEN_HASH_LEN],
     struct token *tok)
 {
-	return token_presented_access(env, txn, authorization, NULL, key, tok);
+	return token_presented_access(env, txn, req, NULL, key, tok);
+}
+
+/*
+ * Binds the token record t to its holder's key: the DPoP proof of the
+ * request that issues it, or else the certificate its client
+ * authenticated with (RFC 8705 §3); an unbound token else.
+ */
+void
+token_bind_holder(struct token *t, const struct token_issue *issue)
+{
+	if (issue->dpop.present) {
+		dpop_bind(t, &issue->dpop);
+		return;
+	}
+	if (!issue->tls_bound)
+		return;
+	t->bind = TOKEN_BIND_MTLS;
+	memcpy(t->bind_thumbprint, issue->tls_thumbprint,
+	    sizeof(t->bind_thumbprint));
 }
 
 /*
@@ -383,7 +412,7 @@ token_issue_grant(const struct handler_env *env, struct store_txn *txn,
 	t.expires_at = token_expiry(now, env->config->access_ttl, end);
 	t.has_grant = 1;
 	memcpy(t.grant_id, grant->id, sizeof(t.grant_id));
-	dpop_bind(&t, &out->dpop);
+	token_bind_holder(&t, out);
 	if ((err = token_mint_access(env, txn, client, &t, out,
 		 grant->auth_time, out->access, why)) != OAUTH_OK)
 		return err;

@@ -31,8 +31,9 @@ token_jwt_wanted(const struct handler_env *env, const struct client *client)
 
 /*
  * Adds to the claims o the confirmation of the key t is bound to (RFC
- * 7800 §3.1): cnf.jkt for DPoP (RFC 9449 §6.1); nothing for a bearer
- * token.  Returns 0, or -1.
+ * 7800 §3.1): cnf.jkt for DPoP (RFC 9449 §6.1), cnf.x5t#S256 for a
+ * certificate (RFC 8705 §3.1); nothing for a bearer token.  Returns 0, or
+ * -1.
  */
 static int
 token_jwt_add_cnf(cJSON *o, const struct token *t)
@@ -40,12 +41,13 @@ token_jwt_add_cnf(cJSON *o, const struct token *t)
 	char jkt[JOSE_THUMBPRINT_LEN + 1];
 	cJSON *cnf;
 
-	if (t->bind != TOKEN_BIND_DPOP)
+	if (t->bind != TOKEN_BIND_DPOP && t->bind != TOKEN_BIND_MTLS)
 		return 0;
 	if (b64url_encode(t->bind_thumbprint, sizeof(t->bind_thumbprint), jkt,
 	    sizeof(jkt)) != JOSE_THUMBPRINT_LEN ||
 	    (cnf = cJSON_AddObjectToObject(o, "cnf")) == NULL ||
-	    cJSON_AddStringToObject(cnf, "jkt", jkt) == NULL)
+	    cJSON_AddStringToObject(cnf, t->bind == TOKEN_BIND_DPOP ? "jkt" :
+	    "x5t#S256", jkt) == NULL)
 		return -1;
 	return 0;
 }

@@ -50,7 +50,7 @@ userinfo_token(const struct handler_env *env, const struct request *req,
 	enum oauth_error err;
 	const char *why = "the database failed";
 
-	err = token_presented_access(env, txn, req->authorization, proof, key,
+	err = token_presented_access(env, txn, req, proof, key,
 	    tok);
 	if (err == OAUTH_INVALID_TOKEN) {
 		userinfo_fail(resp, err,

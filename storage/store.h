@@ -89,6 +89,15 @@ enum store_status {
 #define GRANT_REFRESH_TOKEN 0x04u
 #define GRANT_ALL 0x07u
 
+/* How a client's TLS certificate authenticates it (RFC 8705 §2). */
+enum client_tls_auth {
+	CLIENT_TLS_NONE = 0,
+	CLIENT_TLS_SUBJECT_DN,	/* tls_client_auth: a CA's, of that subject */
+	CLIENT_TLS_SELF_SIGNED,	/* self_signed_tls_client_auth: that one */
+	CLIENT_TLS__MAX
+};
+#define CLIENT_TLS_VALUE_MAX 1024	/* bytes of a subject DN */
+
 /* What a client's access tokens are. */
 enum client_token_format {
 	CLIENT_TOKEN_DEFAULT = 0,	/* OAUTH_ACCESS_TOKEN_FORMAT decides */
@@ -123,6 +132,16 @@ struct client {
 	 * has no secret.
 	 */
 	char *jwks;
+	/*
+	 * RFC 8705 §2: a client authenticated by the certificate the web
+	 * server took, with tls_value the subject DN (RFC 4514, as the web
+	 * server's SSL_CLIENT_S_DN says it) or the certificate's SHA-256
+	 * thumbprint, base64url (x5t#S256); NULL with CLIENT_TLS_NONE.  Such
+	 * a client has no secret, and its access tokens are bound to its
+	 * certificate.
+	 */
+	enum client_tls_auth tls_auth;
+	char *tls_value;
 	int64_t created_at;
 	enum client_token_format token_format;
 	/*
@@ -143,6 +162,7 @@ enum token_kind {
 enum token_bind {
 	TOKEN_BIND_NONE = 0,	/* a bearer token */
 	TOKEN_BIND_DPOP,	/* a DPoP key: cnf.jkt, RFC 9449 §6 */
+	TOKEN_BIND_MTLS,	/* a TLS certificate: cnf.x5t#S256, RFC 8705 §3 */
 	TOKEN_BIND__MAX
 };
 

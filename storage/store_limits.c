@@ -42,6 +42,11 @@ store_client_check(const struct client *c)
 	    c->resource_count > RESOURCES_MAX ||
 	    !store_limits_opt_ok(c->jwks, STORE_JWKS_MAX) ||
 	    (c->jwks != NULL && (c->jwks[0] == '\0' || c->is_public)) ||
+	    (unsigned)c->tls_auth >= CLIENT_TLS__MAX ||
+	    (c->tls_auth == CLIENT_TLS_NONE) != (c->tls_value == NULL) ||
+	    !store_limits_opt_ok(c->tls_value, CLIENT_TLS_VALUE_MAX) ||
+	    (c->tls_value != NULL && (c->tls_value[0] == '\0' ||
+	    c->is_public || c->jwks != NULL)) ||
 	    (unsigned)c->token_format >= CLIENT_TOKEN__MAX)
 		return STORE_INVALID;
 	for (i = 0; i < c->redirect_uri_count; i++)
@@ -146,6 +151,7 @@ client_free(struct client *c)
 	for (i = 0; i < RESOURCES_MAX; i++)
 		free(c->resources[i]);
 	free(c->jwks);
+	free(c->tls_value);
 	crypto_wipe(c, sizeof(*c));
 }
 

@@ -10,7 +10,9 @@
  *           | grant_types u32 | scope | ?audience | n u8 | n x redirect_uri
  *           | created_at i64 | [token_format u8, when not the default or
  *              a tail follows [n u8 | n x resource, when there are any or
- *              keys follow [jwks, when the client has keys]]]
+ *              a tail follows [jwks ("" when the client has none), when it
+ *              has keys or [tls u8 | tls_value, when it has a TLS
+ *              method]]]]
  *   token:  ver type | kind u8 | state u8 | client_id | ?subject | scope
  *           | ?audience | issued_at i64 | expires_at i64 | has_grant u8
  *           | [grant_id[16] when has_grant] | ?redirect_uri | ?code_challenge
@@ -350,6 +352,7 @@ store_record_client_encode(const struct client *c, struct buf *b)
 	enum store_status st;
 	unsigned flags = 0;
 	size_t i;
+	int tls;
 
 	if ((st = store_client_check(c)) != STORE_OK)
 		return st;
@@ -375,16 +378,21 @@ store_record_client_encode(const struct client *c, struct buf *b)
 	for (i = 0; i < c->redirect_uri_count; i++)
 		store_record_put_str(&o, c->redirect_uris[i]);
 	store_record_put_i64(&o, c->created_at);
+	tls = c->tls_auth != CLIENT_TLS_NONE;
 	if (c->token_format != CLIENT_TOKEN_DEFAULT || c->resource_count > 0 ||
-	    c->jwks != NULL)
+	    c->jwks != NULL || tls)
 		store_record_put_u8(&o, (unsigned)c->token_format);
-	if (c->resource_count > 0 || c->jwks != NULL) {
+	if (c->resource_count > 0 || c->jwks != NULL || tls) {
 		store_record_put_u8(&o, (unsigned)c->resource_count);
 		for (i = 0; i < c->resource_count; i++)
 			store_record_put_str(&o, c->resources[i]);
 	}
-	if (c->jwks != NULL)
-		store_record_put_str(&o, c->jwks);
+	if (c->jwks != NULL || tls)
+		store_record_put_str(&o, c->jwks != NULL ? c->jwks : "");
+	if (tls) {
+		store_record_put_u8(&o, (unsigned)c->tls_auth);
+		store_record_put_str(&o, c->tls_value);
+	}
 	return store_record_finish(&o);
 }
 
@@ -458,7 +466,23 @@ store_record_client_decode(const void *p, size_t len, struct client *c)
 	}
 	if (in.status == STORE_OK && in.left > 0) {
 		c->jwks = store_record_get_str(&in, STORE_JWKS_MAX);
-		if (c->jwks != NULL && (c->jwks[0] == '\0' || c->is_public))
+		/* "" stands for none only before a TLS method: canonical. */
+		if (c->jwks != NULL && c->jwks[0] == '\0' && in.left > 0) {
+			free(c->jwks);
+			c->jwks = NULL;
+		} else if (c->jwks != NULL && (c->jwks[0] == '\0' ||
+		    c->is_public))
+			in.status = STORE_CORRUPT;
+	}
+	if (in.status == STORE_OK && in.left > 0) {
+		n = store_record_get_u8(&in);
+		if (n == CLIENT_TLS_NONE || n >= CLIENT_TLS__MAX)
+			in.status = STORE_CORRUPT;
+		else
+			c->tls_auth = (enum client_tls_auth)n;
+		c->tls_value = store_record_get_str(&in, CLIENT_TLS_VALUE_MAX);
+		if (c->tls_value != NULL && (c->tls_value[0] == '\0' ||
+		    c->is_public || c->jwks != NULL))
 			in.status = STORE_CORRUPT;
 	}
 	if (store_record_end(&in) != STORE_OK)

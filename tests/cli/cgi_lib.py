@@ -133,7 +133,10 @@ class Key:
 
 
 def cgi(db, method, path, body="", query="", headers=None, user=None,
-        now=NOW):
+        now=NOW, env=None):
+    """oauth.fcgi as CGI: headers become HTTP_* variables, env holds the
+    web server's own (SSL_CLIENT_CERT, ...)."""
+    server = env or {}
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
            "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": method,
            "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "/oauth",
@@ -150,6 +153,7 @@ def cgi(db, method, path, body="", query="", headers=None, user=None,
         env["REMOTE_USER"] = user
     for name, value in (headers or {}).items():
         env["HTTP_" + name.upper().replace("-", "_")] = value
+    env.update(server)
     out = subprocess.run([FCGI], input=body.encode(), env=env,
                          capture_output=True, timeout=TIMEOUT).stdout
     head, _, payload = out.partition(b"\r\n\r\n")

@@ -592,7 +592,8 @@ expect 0 "client show --json" --db "$db" client show web --json
 json "show --json has exactly the public fields" 'set(d) == {"client_id",
     "public", "scope", "grant_types", "redirect_uris", "resources", "audience",
     "introspect", "token_format", "dpop_bound_access_tokens",
-    "token_endpoint_auth_method", "jwks", "created_at"}'
+    "token_endpoint_auth_method", "jwks", "tls_client_auth_subject_dn",
+    "tls_client_certificate_x5t#S256", "created_at"}'
 json "show --json of a public client" 'd["public"] is True and
     d["dpop_bound_access_tokens"] is False and d["resources"] == [] and
     d["grant_types"] == ["authorization_code", "refresh_token"] and
@@ -634,6 +635,7 @@ json "client list --json objects are those of show" 'all(set(c) ==
     {"client_id", "public", "scope", "grant_types", "redirect_uris",
     "resources", "audience", "introspect", "token_format",
     "dpop_bound_access_tokens", "token_endpoint_auth_method", "jwks",
+    "tls_client_auth_subject_dn", "tls_client_certificate_x5t#S256",
     "created_at"} for c in d)'
 json "client list --json carries the right values" \
     '[c for c in d if c["client_id"] == "web"][0]["public"] is True'

@@ -50,7 +50,8 @@ test_document(void **state)
 	static const char *const grants[] = {"authorization_code",
 	    "client_credentials", "refresh_token", NULL};
 	static const char *const methods[] = {"client_secret_basic",
-	    "client_secret_post", "private_key_jwt", "none", NULL};
+	    "client_secret_post", "private_key_jwt", "tls_client_auth",
+	    "self_signed_tls_client_auth", "none", NULL};
 	static const char *const algs[] = {"ES256", "EdDSA", "Ed25519",
 	    "RS256", NULL};
 	static const char *const code[] = {"code", NULL};
