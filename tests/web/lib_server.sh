@@ -366,6 +366,9 @@ ws_render() {
 	    -e "s|@JWKS_URL@|${WS_JWKS_URL:-}|g" \
 	    -e "s|@ISSUER@|${WS_ISSUER:-}|g" \
 	    -e "s|@AUDIENCE@|${WS_AUDIENCE:-}|g" \
+	    -e "s|@TLS_CERT@|${WS_TLS_CERT:-}|g" \
+	    -e "s|@TLS_KEY@|${WS_TLS_KEY:-}|g" \
+	    -e "s|@TLS_CA@|${WS_TLS_CA:-}|g" \
 	    "$1" >"$2" || return 1
 	if grep -n '@[A-Z_]*@' "$2" >&2; then
 		echo "# $1: placeholder left unrendered" >&2
