@@ -1,7 +1,8 @@
 #!/bin/sh
 # Mutual TLS (RFC 8705) through Apache 2.4 + mod_fcgid with
-# etc/apache2/oauth-fcgid-mtls.conf as shipped (placeholders filled in), on
-# a free loopback port, with certificates made here with openssl: a CA,
+# etc/apache2/oauth-fcgid-mtls.conf, then nginx with
+# etc/nginx/oauth-listen-mtls.conf (oauth.fcgi --listen), as shipped
+# (placeholders filled in), on a free loopback port, with certificates made here with openssl: a CA,
 # the server's certificate, a client certificate the CA signed and a
 # self-signed one.  curl is the client.  A client registered by its
 # certificate's subject (tls_client_auth) gets a token with the CA's
@@ -10,8 +11,8 @@
 # certificate; another certificate, none, or a certificate the CA did not
 # sign for the subject's client are refused; a bound token authorizes an
 # introspection as Bearer only over a connection with its certificate.
-# Skips, with a visible line, when apache2, mod_fcgid, mod_ssl or openssl
-# is missing.  Last line: "N passed, M failed".
+# Skips, with a visible line, when apache2, mod_fcgid, mod_ssl, nginx or
+# openssl is missing.  Last line: "N passed, M failed".
 
 cd "$(dirname "$0")/../.." || exit 1
 WS_NAME=test_mtls
@@ -22,6 +23,7 @@ SUBJECT="CN=mtls-client,O=Example"
 ws_need_common
 ws_need_cmd apache2 apache2
 ws_need_cmd openssl openssl
+ws_need_cmd nginx nginx
 ws_need_file /usr/lib/apache2/modules/mod_fcgid.so libapache2-mod-fcgid
 ws_need_file /usr/lib/apache2/modules/mod_ssl.so apache2
 ws_need_build
@@ -57,6 +59,14 @@ make_pki() {
 ws_check "openssl makes a CA, the server's, a client's and a self-signed certificate" \
     make_pki
 chmod a+r "$pki"/*.pem "$pki"/*.key
+# cnf_is FILE THUMBPRINT: whether the introspection answer in FILE is
+# active and bound to the certificate of that x5t#S256.
+cnf_is() {
+	"$WS_PYTHON" -c 'import json, sys
+o = json.load(open(sys.argv[1]))
+sys.exit(0 if o.get("active") and o.get("cnf") == {"x5t#S256": sys.argv[2]}
+    else 1)' "$1" "$2"
+}
 thumb() {
 	openssl x509 -in "$1" -outform DER | openssl dgst -sha256 -binary |
 	    base64 | tr '+/' '-_' | tr -d '=\n'
@@ -70,14 +80,6 @@ ws_check "oauthctl client add --tls-cert" ws_quiet ws_ctl client add \
 
 WS_TLS_CERT=$pki/server.pem WS_TLS_KEY=$pki/server.key WS_TLS_CA=$pki/ca.pem
 export WS_TLS_CERT WS_TLS_KEY WS_TLS_CA
-base=https://127.0.0.1:$WS_PORT/oauth
-ws_check "etc/apache2/oauth-fcgid-mtls.conf renders" \
-    ws_render etc/apache2/oauth-fcgid-mtls.conf "$WS_RUN/apache2.conf"
-ws_check "apache2 -t accepts it" ws_quiet apache2 -t -f "$WS_RUN/apache2.conf"
-ws_start apache2 apache2 -f "$WS_RUN/apache2.conf" -DFOREGROUND
-ws_came_up "apache2 answers on 127.0.0.1:$WS_PORT" http "$WS_PORT" \
-    "$WS_RUN/apache2.out" "$WS_RUN/error.log" || ws_finish
-
 # tls NAME URL [CURL ARGS]: a request over TLS with NAME's certificate
 # ("" for none), the server checked against the CA.
 tls() {
@@ -87,59 +89,80 @@ tls() {
 	    ${_who:+--cert "$pki/$_who.pem" --key "$pki/$_who.key"} "$@"
 }
 
-tls client "$base/token" -d grant_type=client_credentials -d client_id=dn-client
-ws_expect "tls_client_auth: the CA's certificate of the subject gets a token" \
-    200 token_type=Bearer
-bound=$(ws_json access_token)
-ws_http "$base/introspect" --cacert "$pki/ca.pem" -u "rs:$WS_RS_SECRET" \
-    --data-urlencode "token=$bound"
-ws_check "introspection: cnf.x5t#S256 is the client certificate's" \
-    "$WS_PYTHON" -c 'import json, sys
-o = json.load(open(sys.argv[1]))
-sys.exit(0 if o.get("active") and o.get("cnf") == {"x5t#S256": sys.argv[2]} else 1)' \
-    "$ws_tmp/body" "$(thumb "$pki/client.pem")"
-tls client "$base/introspect" -H "Authorization: Bearer $bound" \
-    --data-urlencode "token=$bound"
-ws_expect "the bound token as Bearer over its certificate's connection" \
-    200 active=true
-tls "" "$base/introspect" -H "Authorization: Bearer $bound" \
-    --data-urlencode "token=$bound"
-ws_expect "... and without the certificate: 401" 401 error=invalid_token
-tls self "$base/token" -d grant_type=client_credentials -d client_id=dn-client
-ws_expect "tls_client_auth with a certificate the CA did not sign: refused" \
-    401 error=invalid_client
-tls "" "$base/token" -d grant_type=client_credentials -d client_id=dn-client
-ws_expect "tls_client_auth without a certificate: refused" 401 \
-    error=invalid_client
+# The client certificate URL-encoded, as a header could carry it.
 escaped=$("$WS_PYTHON" -c 'import sys, urllib.parse
-print(urllib.parse.quote(open(sys.argv[1]).read(), safe=""))' "$pki/client.pem")
-tls "" "$base/token" -H "SSL_CLIENT_CERT: $escaped" \
-    -H "SSL_CLIENT_VERIFY: SUCCESS" -H "SSL_CLIENT_S_DN: $SUBJECT" \
-    -d grant_type=client_credentials -d client_id=dn-client
-ws_expect "the certificate and its verdict sent as request headers: refused" \
-    401 error=invalid_client
+print(urllib.parse.quote(open(sys.argv[1]).read(), safe=""))' \
+    "$pki/client.pem")
 
-tls self "$base/token" -d grant_type=client_credentials -d client_id=self-client
-ws_expect "self_signed_tls_client_auth: its certificate gets a token" 200 \
-    token_type=Bearer
-ws_http "$base/introspect" --cacert "$pki/ca.pem" -u "rs:$WS_RS_SECRET" \
-    --data-urlencode "token=$(ws_json access_token)"
-ws_check "... bound to that certificate" \
-    "$WS_PYTHON" -c 'import json, sys
-o = json.load(open(sys.argv[1]))
-sys.exit(0 if o.get("cnf") == {"x5t#S256": sys.argv[2]} else 1)' \
-    "$ws_tmp/body" "$(thumb "$pki/self.pem")"
-tls other "$base/token" -d grant_type=client_credentials \
-    -d client_id=self-client
-ws_expect "self_signed_tls_client_auth with another certificate: refused" \
-    401 error=invalid_client
-tls client "$base/token" -d grant_type=client_credentials \
-    -d client_id=self-client
-ws_expect "... with a CA-signed one not registered: refused" 401 \
-    error=invalid_client
-tls "" "$base/.well-known/oauth-authorization-server"
-ws_expect "metadata: tls_client_certificate_bound_access_tokens" 200 \
-    tls_client_certificate_bound_access_tokens=true
+# mtls_checks LABEL: every check, through the server on $base.
+mtls_checks() {
+	tls client "$base/token" -d grant_type=client_credentials -d client_id=dn-client
+	ws_expect "$1: tls_client_auth: the CA's certificate of the subject gets a token" \
+	    200 token_type=Bearer
+	bound=$(ws_json access_token)
+	ws_http "$base/introspect" --cacert "$pki/ca.pem" -u "rs:$WS_RS_SECRET" \
+	    --data-urlencode "token=$bound"
+	ws_check "$1: introspection: cnf.x5t#S256 is the client certificate's" \
+	    cnf_is "$ws_tmp/body" "$(thumb "$pki/client.pem")"
+	tls client "$base/introspect" -H "Authorization: Bearer $bound" \
+	    --data-urlencode "token=$bound"
+	ws_expect "$1: the bound token as Bearer over its certificate's connection" \
+	    200 active=true
+	tls "" "$base/introspect" -H "Authorization: Bearer $bound" \
+	    --data-urlencode "token=$bound"
+	ws_expect "$1: ... and without the certificate: 401" 401 error=invalid_token
+	tls self "$base/token" -d grant_type=client_credentials -d client_id=dn-client
+	ws_expect "$1: tls_client_auth with a certificate the CA did not sign: refused" \
+	    401 error=invalid_client
+	tls "" "$base/token" -d grant_type=client_credentials -d client_id=dn-client
+	ws_expect "$1: tls_client_auth without a certificate: refused" 401 \
+	    error=invalid_client
+	tls "" "$base/token" -H "SSL_CLIENT_CERT: $escaped" \
+	    -H "SSL_CLIENT_VERIFY: SUCCESS" -H "SSL_CLIENT_S_DN: $SUBJECT" \
+	    -d grant_type=client_credentials -d client_id=dn-client
+	ws_expect "$1: the certificate and its verdict sent as request headers: refused" \
+	    401 error=invalid_client
 
+	tls self "$base/token" -d grant_type=client_credentials -d client_id=self-client
+	ws_expect "$1: self_signed_tls_client_auth: its certificate gets a token" 200 \
+	    token_type=Bearer
+	ws_http "$base/introspect" --cacert "$pki/ca.pem" -u "rs:$WS_RS_SECRET" \
+	    --data-urlencode "token=$(ws_json access_token)"
+	ws_check "$1: ... bound to that certificate" \
+	    cnf_is "$ws_tmp/body" "$(thumb "$pki/self.pem")"
+	tls other "$base/token" -d grant_type=client_credentials \
+	    -d client_id=self-client
+	ws_expect "$1: self_signed_tls_client_auth with another certificate: refused" \
+	    401 error=invalid_client
+	tls client "$base/token" -d grant_type=client_credentials \
+	    -d client_id=self-client
+	ws_expect "$1: ... with a CA-signed one not registered: refused" 401 \
+	    error=invalid_client
+	tls "" "$base/.well-known/oauth-authorization-server"
+	ws_expect "$1: metadata: tls_client_certificate_bound_access_tokens" 200 \
+	    tls_client_certificate_bound_access_tokens=true
+}
+
+base=https://127.0.0.1:$WS_PORT/oauth
+ws_check "etc/apache2/oauth-fcgid-mtls.conf renders" \
+    ws_render etc/apache2/oauth-fcgid-mtls.conf "$WS_RUN/apache2.conf"
+ws_check "apache2 -t accepts it" ws_quiet apache2 -t -f "$WS_RUN/apache2.conf"
+ws_start apache2 apache2 -f "$WS_RUN/apache2.conf" -DFOREGROUND
+ws_came_up "apache2 answers on 127.0.0.1:$WS_PORT" http "$WS_PORT" \
+    "$WS_RUN/apache2.out" "$WS_RUN/error.log" || ws_finish
+
+mtls_checks apache2
 ws_stop_server "$ws_pid" apache2
+
+# The same behind nginx, oauth.fcgi on its own socket (--listen).
+# shellcheck disable=SC2086
+ws_start oauth env OAUTH_DB="$WS_DB" $ws_runas "$WS_BIN/oauth.fcgi" \
+    --listen "$WS_SOCKET"
+fpid=$ws_pid
+if ws_came_up "oauth.fcgi --listen $WS_SOCKET listens" listen "$WS_SOCKET" \
+    "$WS_RUN/oauth.out" && ws_serve nginx etc/nginx/oauth-listen-mtls.conf
+then
+	mtls_checks nginx
+fi
+ws_stop_server "$ws_pid" nginx "$fpid" "oauth.fcgi --listen"
 ws_finish
