@@ -248,6 +248,14 @@ enum config_token_format {
 	CONFIG_TOKEN__MAX
 };
 
+/* OAUTH_REGISTRATION: who may register a client (RFC 7591). */
+enum config_registration {
+	CONFIG_REGISTRATION_OFF = 0,
+	CONFIG_REGISTRATION_TOKEN,	/* with the initial access token */
+	CONFIG_REGISTRATION_OPEN,	/* anyone: public, loopback or https */
+	CONFIG_REGISTRATION__MAX
+};
+
 struct config {
 	char *db_path;		/* OAUTH_DB, required */
 	char *issuer;		/* OAUTH_ISSUER, NULL: derived per request */
@@ -262,6 +270,10 @@ struct config {
 	enum config_token_format token_format; /* OAUTH_ACCESS_TOKEN_FORMAT */
 	enum jose_alg signing_alg;	/* OAUTH_SIGNING_ALG */
 	int dpop_nonce;		/* OAUTH_DPOP_NONCE: proofs carry our nonce */
+	/* Dynamic client registration (RFC 7591): OAUTH_REGISTRATION... */
+	enum config_registration registration;
+	unsigned char registration_hash[TOKEN_HASH_LEN];
+	char *registration_scopes;	/* NULL: none */
 	/*
 	 * OAUTH_CLAIMS: the user's claims and the CGI variables the web
 	 * server puts them in ("email=AUTHENTICATE_MAIL ..."), claim_count

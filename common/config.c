@@ -31,6 +31,9 @@ enum config_key {
 	CONFIG_SIGNING_ALG,
 	CONFIG_CONN_TIMEOUT,
 	CONFIG_DPOP_NONCE,
+	CONFIG_REGISTRATION_MODE,
+	CONFIG_REGISTRATION_HASH,
+	CONFIG_REGISTRATION_SCOPES,
 	CONFIG_KEY__MAX
 };
 
@@ -49,7 +52,14 @@ static const char *const config_names[CONFIG_KEY__MAX] = {
 	[CONFIG_SIGNING_ALG] = "OAUTH_SIGNING_ALG",
 	[CONFIG_CONN_TIMEOUT] = "OAUTH_CONN_TIMEOUT",
 	[CONFIG_DPOP_NONCE] = "OAUTH_DPOP_NONCE",
+	[CONFIG_REGISTRATION_MODE] = "OAUTH_REGISTRATION",
+	[CONFIG_REGISTRATION_HASH] = "OAUTH_REGISTRATION_TOKEN_SHA256",
+	[CONFIG_REGISTRATION_SCOPES] = "OAUTH_REGISTRATION_SCOPES",
 };
+
+static int config_hex(char);
+static int config_registration(char *const *, struct config *, char *,
+    size_t);
 
 static const char *const config_sync_names[CONFIG_SYNC__MAX] = {
 	[CONFIG_SYNC_FULL] = "full",
@@ -288,6 +298,74 @@ config_claims(struct config *cfg, const char *value, char *err, size_t errsz)
 }
 
 /*
+ * OAUTH_REGISTRATION (off, token or open), the SHA-256 of the initial
+ * access token that "token" takes (OAUTH_REGISTRATION_TOKEN_SHA256, 64 hex
+ * digits) and the scopes a registered client may have
+ * (OAUTH_REGISTRATION_SCOPES), into cfg.  Returns 0, or -1 with err set.
+ */
+static int
+config_registration(char *const *values, struct config *cfg, char *err,
+    size_t errsz)
+{
+	const char *mode = values[CONFIG_REGISTRATION_MODE];
+	const char *hex = values[CONFIG_REGISTRATION_HASH];
+	const char *scopes = values[CONFIG_REGISTRATION_SCOPES];
+	size_t i;
+	int hi, lo;
+
+	cfg->registration = CONFIG_REGISTRATION_OFF;
+	if (mode == NULL || strcmp(mode, "off") == 0)
+		;
+	else if (strcmp(mode, "open") == 0)
+		cfg->registration = CONFIG_REGISTRATION_OPEN;
+	else if (strcmp(mode, "token") == 0)
+		cfg->registration = CONFIG_REGISTRATION_TOKEN;
+	else {
+		snprintf(err, errsz, "OAUTH_REGISTRATION must be off, token or "
+		    "open");
+		return -1;
+	}
+	if (cfg->registration == CONFIG_REGISTRATION_TOKEN &&
+	    (hex == NULL || strlen(hex) != 2 * TOKEN_HASH_LEN)) {
+		snprintf(err, errsz, "OAUTH_REGISTRATION=token needs "
+		    "OAUTH_REGISTRATION_TOKEN_SHA256, the SHA-256 of the "
+		    "initial access token in 64 hex digits");
+		return -1;
+	}
+	for (i = 0; hex != NULL && i < TOKEN_HASH_LEN &&
+	    cfg->registration == CONFIG_REGISTRATION_TOKEN; i++) {
+		hi = config_hex(hex[2 * i]);
+		lo = config_hex(hex[2 * i + 1]);
+		if (hi == -1 || lo == -1) {
+			snprintf(err, errsz, "OAUTH_REGISTRATION_TOKEN_SHA256 "
+			    "is not 64 hex digits");
+			return -1;
+		}
+		cfg->registration_hash[i] = (unsigned char)(hi << 4 | lo);
+	}
+	if (scopes != NULL && (strlen(scopes) > SCOPE_MAX ||
+	    !scope_valid(scopes))) {
+		snprintf(err, errsz, "OAUTH_REGISTRATION_SCOPES is not a "
+		    "space-separated list of scopes");
+		return -1;
+	}
+	return 0;
+}
+
+/* The value of the hex digit c, or -1. */
+static int
+config_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
  * Fills cfg from OAUTH_CONFIG's file and the environment, with the contract's
  * defaults.  Returns 0; or -1 with a one-line reason in err (never a value,
  * which might be a secret) and cfg holding nothing to free.
@@ -387,6 +465,8 @@ config_load(struct config *cfg, char *err, size_t errsz)
 			goto out;
 		}
 	}
+	if (config_registration(values, cfg, err, errsz) == -1)
+		goto out;
 	if (values[CONFIG_DB_SYNC] != NULL) {
 		for (k = 0; k < CONFIG_SYNC__MAX; k++)
 			if (strcmp(values[CONFIG_DB_SYNC],
@@ -401,6 +481,8 @@ config_load(struct config *cfg, char *err, size_t errsz)
 	}
 	cfg->db_path = values[CONFIG_DB];
 	values[CONFIG_DB] = NULL;
+	cfg->registration_scopes = values[CONFIG_REGISTRATION_SCOPES];
+	values[CONFIG_REGISTRATION_SCOPES] = NULL;
 	cfg->issuer = values[CONFIG_ISSUER];
 	values[CONFIG_ISSUER] = NULL;
 	cfg->access_ttl = access;
@@ -430,6 +512,7 @@ config_free(struct config *cfg)
 
 	free(cfg->db_path);
 	free(cfg->issuer);
+	free(cfg->registration_scopes);
 	for (i = 0; i < cfg->claim_count; i++) {
 		free(cfg->claim_names[i]);
 		free(cfg->claim_vars[i]);

@@ -371,6 +371,10 @@ void handler_openid_configuration(const struct handler_env *,
 void handler_jwks(const struct handler_env *, const struct request *,
     struct response *);
 
+/* register.c */
+void handler_register(const struct handler_env *, const struct request *,
+    struct response *);
+
 /* userinfo.c */
 void handler_userinfo(const struct handler_env *, const struct request *,
     struct response *);

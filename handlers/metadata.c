@@ -169,6 +169,13 @@ metadata_respond(const struct handler_env *env, const struct request *req,
 			url.data) == NULL)
 			goto nomem;
 	}
+	/* RFC 8414 §2: registration_endpoint, when registration is on. */
+	buf_free(&url);
+	if (env->config->registration != CONFIG_REGISTRATION_OFF &&
+	    (buf_printf(&url, "%s%s", issuer, "/register" + slash) == -1 ||
+	    cJSON_AddStringToObject(o, "registration_endpoint", url.data) ==
+	    NULL))
+		goto nomem;
 	if (metadata_add_list(o, "response_types_supported",
 		metadata_response_types) == -1 ||
 	    metadata_add_list(o, "response_modes_supported",

@@ -22,6 +22,7 @@ static const struct route {
 	{"/authorize", "GET", NULL, "GET", handler_authorize},
 	{"/userinfo", "GET", "POST", "GET, POST", handler_userinfo},
 	{"/jwks", "GET", NULL, "GET", handler_jwks},
+	{"/register", "POST", NULL, "POST", handler_register},
 	{"/.well-known/oauth-authorization-server", "GET", NULL, "GET",
 	    handler_metadata},
 	{"/.well-known/openid-configuration", "GET", NULL, "GET",
@@ -52,6 +53,20 @@ handler_dispatch(const struct handler_env *env, const struct request *req,
 			return;
 		}
 		routes[i].handler(env, req, resp);
+		return;
+	}
+	/* RFC 7592 §2: a registered client's own URL. */
+	if (req->path != NULL &&
+	    strncmp(req->path, "/register/", 10) == 0 && req->path[10] != '\0') {
+		if (req->method == NULL || (strcmp(req->method, "GET") != 0 &&
+		    strcmp(req->method, "PUT") != 0 &&
+		    strcmp(req->method, "DELETE") != 0)) {
+			response_error(resp, OAUTH_METHOD_NOT_ALLOWED,
+			    "method not allowed on this endpoint");
+			resp->allow = "GET, PUT, DELETE";
+			return;
+		}
+		handler_register(env, req, resp);
 		return;
 	}
 	response_error(resp, OAUTH_NOT_FOUND, "no such endpoint");

@@ -142,6 +142,12 @@ struct client {
 	 */
 	enum client_tls_auth tls_auth;
 	char *tls_value;
+	/*
+	 * A client that registered itself (RFC 7591): the SHA-256 of its
+	 * registration access token, which manages it (RFC 7592).
+	 */
+	int has_registration;
+	unsigned char registration_hash[TOKEN_HASH_LEN];
 	int64_t created_at;
 	enum client_token_format token_format;
 	/*

@@ -11,8 +11,9 @@
  *           | created_at i64 | [token_format u8, when not the default or
  *              a tail follows [n u8 | n x resource, when there are any or
  *              a tail follows [jwks ("" when the client has none), when it
- *              has keys or [tls u8 | tls_value, when it has a TLS
- *              method]]]]
+ *              has keys or a tail follows [tls u8 | tls_value unless tls
+ *              is 0, when it has a TLS method or [registration[32], when
+ *              it registered itself]]]]]
  *   token:  ver type | kind u8 | state u8 | client_id | ?subject | scope
  *           | ?audience | issued_at i64 | expires_at i64 | has_grant u8
  *           | [grant_id[16] when has_grant] | ?redirect_uri | ?code_challenge
@@ -378,7 +379,7 @@ store_record_client_encode(const struct client *c, struct buf *b)
 	for (i = 0; i < c->redirect_uri_count; i++)
 		store_record_put_str(&o, c->redirect_uris[i]);
 	store_record_put_i64(&o, c->created_at);
-	tls = c->tls_auth != CLIENT_TLS_NONE;
+	tls = c->tls_auth != CLIENT_TLS_NONE || c->has_registration;
 	if (c->token_format != CLIENT_TOKEN_DEFAULT || c->resource_count > 0 ||
 	    c->jwks != NULL || tls)
 		store_record_put_u8(&o, (unsigned)c->token_format);
@@ -391,8 +392,12 @@ store_record_client_encode(const struct client *c, struct buf *b)
 		store_record_put_str(&o, c->jwks != NULL ? c->jwks : "");
 	if (tls) {
 		store_record_put_u8(&o, (unsigned)c->tls_auth);
-		store_record_put_str(&o, c->tls_value);
+		if (c->tls_auth != CLIENT_TLS_NONE)
+			store_record_put_str(&o, c->tls_value);
 	}
+	if (c->has_registration)
+		store_record_put(&o, c->registration_hash,
+		    sizeof(c->registration_hash));
 	return store_record_finish(&o);
 }
 
@@ -476,14 +481,28 @@ store_record_client_decode(const void *p, size_t len, struct client *c)
 	}
 	if (in.status == STORE_OK && in.left > 0) {
 		n = store_record_get_u8(&in);
-		if (n == CLIENT_TLS_NONE || n >= CLIENT_TLS__MAX)
+		/* None written only before a registration: canonical. */
+		if (n >= CLIENT_TLS__MAX ||
+		    (n == CLIENT_TLS_NONE && in.left != sizeof(
+		    c->registration_hash)))
 			in.status = STORE_CORRUPT;
 		else
 			c->tls_auth = (enum client_tls_auth)n;
-		c->tls_value = store_record_get_str(&in, CLIENT_TLS_VALUE_MAX);
-		if (c->tls_value != NULL && (c->tls_value[0] == '\0' ||
-		    c->is_public || c->jwks != NULL))
-			in.status = STORE_CORRUPT;
+		if (in.status == STORE_OK && n != CLIENT_TLS_NONE) {
+			c->tls_value = store_record_get_str(&in,
+			    CLIENT_TLS_VALUE_MAX);
+			if (c->tls_value != NULL && (c->tls_value[0] == '\0' ||
+			    c->is_public || c->jwks != NULL))
+				in.status = STORE_CORRUPT;
+		}
+	}
+	if (in.status == STORE_OK && in.left > 0) {
+		if ((bytes = store_record_get(&in,
+		    sizeof(c->registration_hash))) != NULL) {
+			memcpy(c->registration_hash, bytes,
+			    sizeof(c->registration_hash));
+			c->has_registration = 1;
+		}
 	}
 	if (store_record_end(&in) != STORE_OK)
 		client_free(c);

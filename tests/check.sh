@@ -192,6 +192,9 @@ OAUTHCTL=$dir/oauthctl" python3 tests/cli/test_assertion_cgi.py
 	suite "${prefix}cli test_mtls_cgi.py" count "${env:+$env
 }FCGI=$dir/oauth.fcgi
 OAUTHCTL=$dir/oauthctl" python3 tests/cli/test_mtls_cgi.py
+	suite "${prefix}cli test_register_cgi.py" count "${env:+$env
+}FCGI=$dir/oauth.fcgi
+OAUTHCTL=$dir/oauthctl" python3 tests/cli/test_register_cgi.py
 	suite "${prefix}cases run_cases.py --cgi" count "$env" \
 	    python3 tests/run_cases.py --cgi "$dir/oauth.fcgi" \
 	    --oauthctl "$dir/oauthctl" --log-dir "$LOGS/${2:+$2-}cases-cgi"
