@@ -236,7 +236,7 @@ for w in tests/web/test_lighttpd.sh tests/web/test_authlib.py \
     tests/web/test_telnyx_sdk.sh tests/web/test_mod_oauth2.sh \
     tests/web/test_mod_oauth2_jwt.sh tests/web/test_mod_auth_openidc.sh \
     tests/web/test_dpop.sh tests/web/test_private_key_jwt.sh \
-    tests/web/test_mtls.sh; do
+    tests/web/test_mtls.sh tests/web/test_registration.sh; do
 	case $w in
 	*.py) run=python3 ;;
 	*) run=sh ;;
