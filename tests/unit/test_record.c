@@ -106,6 +106,13 @@ assert_client_equal(const struct client *a, const struct client *b)
 	assert_int_equal(a->resource_count, b->resource_count);
 	for (i = 0; i < a->resource_count; i++)
 		assert_string_equal(a->resources[i], b->resources[i]);
+	assert_opt_equal(a->jwks, b->jwks);
+	assert_int_equal(a->tls_auth, b->tls_auth);
+	assert_opt_equal(a->tls_value, b->tls_value);
+	assert_int_equal(a->has_registration != 0, b->has_registration != 0);
+	if (a->has_registration)
+		assert_memory_equal(a->registration_hash, b->registration_hash,
+		    TOKEN_HASH_LEN);
 }
 
 static void
@@ -425,6 +432,116 @@ test_client_resources(void **state)
 			assert_int_equal(rec_decode(REC_CLIENT, t.data, t.len,
 			    &d), STORE_OK);
 			rec_free(REC_CLIENT, &d);
+		}
+	}
+	buf_free(&b);
+	buf_free(&t);
+}
+
+/*
+ * The later tails of a client: its keys (private_key_jwt), its TLS method
+ * (RFC 8705) and its registration (RFC 7591), each alone and together,
+ * come back and encode canonically; each stands in for the ones before
+ * it only as the encoding says ("" for no keys, a TLS method of 0 only
+ * before a registration), so other spellings are corrupt; and a public
+ * client with keys or a TLS method, or both methods at once, is refused.
+ */
+static void
+test_client_methods(void **state)
+{
+	union rec r;
+	struct client *c = &r.c;
+	struct buf b = {0}, t = {0};
+	size_t i;
+
+	(void)state;
+	memset(c, 0, sizeof(*c));
+	strcpy(c->id, "m");
+	c->scope = "";
+	c->jwks = "{\"keys\":[]}";
+	round_trip(REC_CLIENT, &r);
+	c->jwks = NULL;
+	c->tls_auth = CLIENT_TLS_SUBJECT_DN;
+	c->tls_value = "CN=m,O=Example";
+	round_trip(REC_CLIENT, &r);
+	c->tls_auth = CLIENT_TLS_SELF_SIGNED;
+	c->tls_value = "thumbprint";
+	c->has_registration = 1;
+	memset(c->registration_hash, 0xab, sizeof(c->registration_hash));
+	round_trip(REC_CLIENT, &r);
+	c->tls_auth = CLIENT_TLS_NONE;
+	c->tls_value = NULL;
+	round_trip(REC_CLIENT, &r);
+	c->is_public = 1;
+	round_trip(REC_CLIENT, &r);
+	c->resources[0] = "https://r.example/";
+	c->resource_count = 1;
+	c->token_format = CLIENT_TOKEN_JWT;
+	round_trip(REC_CLIENT, &r);
+
+	/* Refused at encoding. */
+	c->tls_auth = CLIENT_TLS_SUBJECT_DN;
+	c->tls_value = "CN=m";
+	assert_int_equal(rec_encode(REC_CLIENT, &r, &b), STORE_INVALID);
+	c->is_public = 0;
+	c->jwks = "{\"keys\":[]}";
+	assert_int_equal(rec_encode(REC_CLIENT, &r, &b), STORE_INVALID);
+	c->jwks = NULL;
+	c->tls_value = NULL;
+	assert_int_equal(rec_encode(REC_CLIENT, &r, &b), STORE_INVALID);
+	c->tls_auth = CLIENT_TLS__MAX;
+	c->tls_value = "x";
+	assert_int_equal(rec_encode(REC_CLIENT, &r, &b), STORE_INVALID);
+
+	/* A client with every tail, then spellings the encoder never makes. */
+	memset(c, 0, sizeof(*c));
+	strcpy(c->id, "m");
+	c->scope = "";
+	assert_int_equal(rec_encode(REC_CLIENT, &r, &b), STORE_OK);
+	{
+		static const struct {
+			int line;
+			const char *tail;
+			size_t len;
+			enum store_status want;
+		} tails[] = {
+			/* format, no resources, no keys, TLS method 1 "x" */
+			{__LINE__, "\0\0\0\0\x01\0\x01x", 8, STORE_OK},
+			/* ... and a registration */
+			{__LINE__, "\0\0\0\0\x01\0\x01x"
+			    "\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab"
+			    "\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab"
+			    "\xab\xab\xab\xab\xab\xab\xab\xab", 40, STORE_OK},
+			/* no keys, no TLS method, a registration */
+			{__LINE__, "\0\0\0\0\0"
+			    "\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab"
+			    "\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab"
+			    "\xab\xab\xab\xab\xab\xab\xab\xab", 37, STORE_OK},
+			/* "" for keys with nothing after */
+			{__LINE__, "\0\0\0\0", 4, STORE_CORRUPT},
+			/* TLS method 0 with nothing after */
+			{__LINE__, "\0\0\0\0\0", 5, STORE_CORRUPT},
+			/* TLS method past the last */
+			{__LINE__, "\0\0\0\0\x03\0\x01x", 8, STORE_CORRUPT},
+			/* an empty TLS value */
+			{__LINE__, "\0\0\0\0\x01\0\0", 7, STORE_CORRUPT},
+			/* a registration cut short */
+			{__LINE__, "\0\0\0\0\0\xab\xab", 7, STORE_CORRUPT},
+			/* a registration and a byte more */
+			{__LINE__, "\0\0\0\0\x01\0\x01x"
+			    "\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab"
+			    "\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab"
+			    "\xab\xab\xab\xab\xab\xab\xab\xab\x00", 41,
+			    STORE_CORRUPT},
+		};
+
+		for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+			t.len = 0;
+			assert_int_equal(buf_append(&t, b.data, b.len), 0);
+			assert_int_equal(buf_append(&t, tails[i].tail,
+			    tails[i].len), 0);
+			check_decode(tails[i].line, REC_CLIENT, t.data, t.len,
+			    tails[i].want);
 		}
 	}
 	buf_free(&b);
@@ -1417,6 +1534,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_client_round_trip),
 		cmocka_unit_test(test_client_resources),
+		cmocka_unit_test(test_client_methods),
 		cmocka_unit_test(test_client_max),
 		cmocka_unit_test(test_token_round_trip),
 		cmocka_unit_test(test_record_tails),
