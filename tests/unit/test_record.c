@@ -548,6 +548,267 @@ test_client_methods(void **state)
 	buf_free(&t);
 }
 
+static void truncations(enum rec_type, const struct buf *);
+
+/* A JWK Set of one Ed25519 key (RFC 8037 Appendix A.2), as stored. */
+#define JWKS_ONE "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," \
+	"\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}"
+
+/*
+ * Fails unless the record of c, a client, is the record of c without
+ * tails followed by exactly the len bytes tail.
+ */
+static void
+assert_client_tail(int line, const struct client *c, const char *tail,
+    size_t len)
+{
+	union rec bare;
+	struct buf a = {0}, b = {0};
+
+	memcpy(&bare.c, c, sizeof(*c));
+	bare.c.token_format = CLIENT_TOKEN_DEFAULT;
+	bare.c.resource_count = 0;
+	bare.c.jwks = NULL;
+	bare.c.tls_auth = CLIENT_TLS_NONE;
+	bare.c.tls_value = NULL;
+	bare.c.has_registration = 0;
+	assert_int_equal(rec_encode(REC_CLIENT, &bare, &a), STORE_OK);
+	assert_int_equal(store_record_client_encode(c, &b), STORE_OK);
+	if (b.len != a.len + len || memcmp(b.data, a.data, a.len) != 0 ||
+	    memcmp(b.data + a.len, tail, len) != 0)
+		fail_msg("line %d: %zu bytes, want %zu and %zu of tail", line,
+		    b.len, a.len, len);
+	buf_free(&a);
+	buf_free(&b);
+}
+
+/*
+ * A client's keys (private_key_jwt) with the tails before them: with and
+ * without resources, with the default token format and another, beside
+ * a registration, and at STORE_JWKS_MAX bytes, come back and encode
+ * canonically, as exactly the tail the header comment describes (format,
+ * resource count, resources, keys).  A record cut anywhere is corrupt
+ * but where a tail begins, which is the same client without the tails
+ * from there on, as a record written before them.  Refused at encoding:
+ * keys for a public client, empty keys, keys over STORE_JWKS_MAX bytes.
+ */
+static void
+test_client_jwks(void **state)
+{
+	union rec r, d;
+	struct client *c = &r.c;
+	struct buf b = {0}, cut[4];
+	char *big = repeat('k', STORE_JWKS_MAX + 1);
+	size_t i, len, boundary;
+
+	(void)state;
+	full_client(c);
+	c->jwks = JWKS_ONE;
+	round_trip(REC_CLIENT, &r);
+	c->token_format = CLIENT_TOKEN_JWT;
+	round_trip(REC_CLIENT, &r);
+	c->resources[0] = "https://mcp.example/";
+	c->resources[1] = "urn:example:ledger";
+	c->resource_count = 2;
+	round_trip(REC_CLIENT, &r);
+	c->token_format = CLIENT_TOKEN_DEFAULT;
+	round_trip(REC_CLIENT, &r);
+	c->dpop_bound = 1;
+	c->has_registration = 1;
+	memset(c->registration_hash, 0x5a, sizeof(c->registration_hash));
+	round_trip(REC_CLIENT, &r);
+	c->resource_count = 0;
+	round_trip(REC_CLIENT, &r);
+	c->has_registration = 0;
+	big[STORE_JWKS_MAX] = '\0';
+	c->jwks = big;
+	round_trip(REC_CLIENT, &r);
+
+	/* The tail, byte for byte. */
+	memset(c, 0, sizeof(*c));
+	strcpy(c->id, "k");
+	c->scope = "";
+	c->jwks = "{}";
+	assert_client_tail(__LINE__, c, "\0" "\0" "\0\x02{}", 6);
+	c->token_format = CLIENT_TOKEN_JWT;
+	assert_client_tail(__LINE__, c, "\x02" "\0" "\0\x02{}", 6);
+	c->resources[0] = "x";
+	c->resource_count = 1;
+	assert_client_tail(__LINE__, c, "\x02" "\x01" "\0\x01x" "\0\x02{}",
+	    9);
+	c->token_format = CLIENT_TOKEN_DEFAULT;
+	assert_client_tail(__LINE__, c, "\0" "\x01" "\0\x01x" "\0\x02{}", 9);
+	c->resource_count = 0;
+	c->has_registration = 1;
+	memset(c->registration_hash, 0xab, sizeof(c->registration_hash));
+	assert_client_tail(__LINE__, c, "\0" "\0" "\0\x02{}" "\0"
+	    "\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab"
+	    "\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab",
+	    39);
+
+	/*
+	 * Cut at every length: the records of the same client with fewer
+	 * tails (none; the format; the format and resources) are its
+	 * prefixes, and the only ones that decode.
+	 */
+	full_client(c);
+	c->token_format = CLIENT_TOKEN_JWT;
+	c->resources[0] = "https://mcp.example/";
+	c->resource_count = 1;
+	c->jwks = JWKS_ONE;
+	memset(cut, 0, sizeof(cut));
+	for (i = 0; i < 4; i++) {
+		union rec fewer = r;
+
+		fewer.c.jwks = i < 3 ? NULL : c->jwks;
+		fewer.c.resource_count = i < 2 ? 0 : c->resource_count;
+		fewer.c.token_format = i < 1 ? CLIENT_TOKEN_DEFAULT :
+		    c->token_format;
+		assert_int_equal(rec_encode(REC_CLIENT, &fewer, &cut[i]),
+		    STORE_OK);
+	}
+	b = cut[3];
+	for (len = 0; len <= b.len; len++) {
+		enum store_status st = rec_decode(REC_CLIENT, b.data, len, &d);
+
+		for (boundary = 0; boundary < 4; boundary++)
+			if (cut[boundary].len == len)
+				break;
+		if (boundary < 4) {
+			if (st != STORE_OK || memcmp(cut[boundary].data, b.data,
+			    len) != 0)
+				fail_msg("cut at a tail's start (%zu of %zu "
+				    "bytes): %d", len, b.len, (int)st);
+			assert_int_equal(d.c.resource_count, boundary < 2 ? 0 :
+			    1);
+			assert_true((d.c.jwks != NULL) == (boundary == 3));
+			rec_free(REC_CLIENT, &d);
+			assert_canonical(__LINE__, REC_CLIENT, b.data, len);
+		} else if (st != STORE_CORRUPT)
+			fail_msg("cut to %zu of %zu bytes: %d", len, b.len,
+			    (int)st);
+	}
+	for (i = 0; i < 4; i++)
+		buf_free(&cut[i]);
+	memset(&b, 0, sizeof(b));
+
+	/* Refused at encoding, the buffer untouched. */
+	full_client(c);
+	assert_int_equal(buf_puts(&b, "xyz"), 0);
+	c->jwks = JWKS_ONE;
+	c->is_public = 1;
+	assert_int_equal(rec_encode(REC_CLIENT, &r, &b), STORE_INVALID);
+	c->is_public = 0;
+	c->jwks = "";
+	assert_int_equal(rec_encode(REC_CLIENT, &r, &b), STORE_INVALID);
+	big[STORE_JWKS_MAX] = 'k';
+	c->jwks = big;
+	assert_int_equal(rec_encode(REC_CLIENT, &r, &b), STORE_INVALID);
+	assert_int_equal(b.len, 3);
+	buf_free(&b);
+	free(big);
+}
+
+/*
+ * Tails after a client without any, that the encoder never writes or
+ * writes so: the keys' tail is corrupt ending at a resource count of 0,
+ * with keys "" and nothing after, for a public client, with a TLS method
+ * beside them, and with bytes after them that are no later tail; its
+ * string cut short, holding a NUL, or longer than STORE_JWKS_MAX.
+ */
+static void
+test_client_jwks_malformed(void **state)
+{
+#define JT(s) s, sizeof(s) - 1
+#define REG16 "\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab\xab"
+#define REG32 REG16 REG16
+	static const struct {
+		int line;
+		int is_public;
+		const char *tail;
+		size_t len;
+		enum store_status want;
+	} tails[] = {
+		{__LINE__, 0, JT("\0" "\0" "\0\x02{}"), STORE_OK},
+		{__LINE__, 0, JT("\x02" "\0" "\0\x02{}"), STORE_OK},
+		{__LINE__, 0, JT("\0" "\x01" "\0\x01x" "\0\x02{}"), STORE_OK},
+		{__LINE__, 0, JT("\0" "\0" "\0\x02{}" "\0" REG32), STORE_OK},
+		/* A registered public client: "" for no keys is fine. */
+		{__LINE__, 1, JT("\0" "\0" "\0\0" "\0" REG32), STORE_OK},
+		/* Ending after a resource count of 0. */
+		{__LINE__, 0, JT("\0" "\0"), STORE_CORRUPT},
+		{__LINE__, 0, JT("\x02" "\0"), STORE_CORRUPT},
+		/* Keys "" with nothing after. */
+		{__LINE__, 0, JT("\0" "\0" "\0\0"), STORE_CORRUPT},
+		{__LINE__, 0, JT("\0" "\x01" "\0\x01x" "\0\0"), STORE_CORRUPT},
+		/* A public client with keys. */
+		{__LINE__, 1, JT("\0" "\0" "\0\x02{}"), STORE_CORRUPT},
+		{__LINE__, 1, JT("\0" "\0" "\0\x02{}" "\0" REG32),
+		    STORE_CORRUPT},
+		/* Keys and a TLS method. */
+		{__LINE__, 0, JT("\0" "\0" "\0\x02{}" "\x01" "\0\x01x"),
+		    STORE_CORRUPT},
+		{__LINE__, 0, JT("\0" "\0" "\0\x02{}" "\x02" "\0\x01x"),
+		    STORE_CORRUPT},
+		/* Bytes after the keys that are no tail. */
+		{__LINE__, 0, JT("\0" "\0" "\0\x02{}" "\0"), STORE_CORRUPT},
+		{__LINE__, 0, JT("\0" "\0" "\0\x02{}" "\x07"), STORE_CORRUPT},
+		{__LINE__, 0, JT("\0" "\0" "\0\x02{}" "xyz"), STORE_CORRUPT},
+		{__LINE__, 0, JT("\0" "\0" "\0\x02{}" "\0" REG32 "\0"),
+		    STORE_CORRUPT},
+		/* The string cut short, or holding a NUL. */
+		{__LINE__, 0, JT("\0" "\0" "\0\x03{}"), STORE_CORRUPT},
+		{__LINE__, 0, JT("\0" "\0" "\0"), STORE_CORRUPT},
+		{__LINE__, 0, JT("\0" "\0" "\0\x03{\0}"), STORE_CORRUPT},
+	};
+	union rec r;
+	struct client *c = &r.c;
+	struct buf base[2], t = {0};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		memset(&base[i], 0, sizeof(base[i]));
+		memset(c, 0, sizeof(*c));
+		strcpy(c->id, "k");
+		c->scope = "";
+		c->is_public = (int)i;
+		assert_int_equal(rec_encode(REC_CLIENT, &r, &base[i]),
+		    STORE_OK);
+	}
+	for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		const struct buf *b = &base[tails[i].is_public];
+
+		t.len = 0;
+		assert_int_equal(buf_append(&t, b->data, b->len), 0);
+		assert_int_equal(buf_append(&t, tails[i].tail, tails[i].len),
+		    0);
+		check_decode(tails[i].line, REC_CLIENT, t.data, t.len,
+		    tails[i].want);
+	}
+
+	/* STORE_JWKS_MAX bytes of keys, then one more. */
+	for (i = STORE_JWKS_MAX; i <= STORE_JWKS_MAX + 1; i++) {
+		unsigned char head[4] = {0, 0, (unsigned char)(i >> 8),
+		    (unsigned char)i};
+		char *keys = repeat('k', i);
+
+		t.len = 0;
+		assert_int_equal(buf_append(&t, base[0].data, base[0].len), 0);
+		assert_int_equal(buf_append(&t, head, sizeof(head)), 0);
+		assert_int_equal(buf_append(&t, keys, i), 0);
+		check_decode(__LINE__, REC_CLIENT, t.data, t.len,
+		    i == STORE_JWKS_MAX ? STORE_OK : STORE_CORRUPT);
+		free(keys);
+	}
+	buf_free(&base[0]);
+	buf_free(&base[1]);
+	buf_free(&t);
+#undef JT
+#undef REG16
+#undef REG32
+}
+
 static void
 test_client_max(void **state)
 {
@@ -1535,6 +1796,8 @@ main(void)
 		cmocka_unit_test(test_client_round_trip),
 		cmocka_unit_test(test_client_resources),
 		cmocka_unit_test(test_client_methods),
+		cmocka_unit_test(test_client_jwks),
+		cmocka_unit_test(test_client_jwks_malformed),
 		cmocka_unit_test(test_client_max),
 		cmocka_unit_test(test_token_round_trip),
 		cmocka_unit_test(test_record_tails),

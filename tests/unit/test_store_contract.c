@@ -223,6 +223,135 @@ test_client_dpop(void **state)
 	store_txn_abort(t);
 }
 
+/* A JWK Set of one Ed25519 key (RFC 8037 Appendix A.2). */
+#define JWKS_ONE "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," \
+	"\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}]}"
+
+static char long_jwks[STORE_JWKS_MAX + 2];
+
+/* A string of n bytes, n at most sizeof(long_jwks) - 1. */
+static char *
+long_jwks_string(size_t n)
+{
+	assert_true(n < sizeof(long_jwks));
+	memset(long_jwks, 'k', n);
+	long_jwks[n] = '\0';
+	return long_jwks;
+}
+
+/* The keys a walk saw of client "keys", into the strdup'd *arg. */
+static enum store_each
+record_jwks(const struct client *c, void *arg)
+{
+	char **seen = arg;
+
+	if (strcmp(c->id, "keys") == 0 && c->jwks != NULL) {
+		free(*seen);
+		*seen = strdup(c->jwks);
+	}
+	return STORE_EACH_NEXT;
+}
+
+/*
+ * A client's registered keys (private_key_jwt) survive put and get, and
+ * a walk, beside resources and a token format, at STORE_JWKS_MAX bytes,
+ * and beside a registration; a put replacing the client without them
+ * drops them.  A public client with keys, empty keys, and keys over
+ * STORE_JWKS_MAX bytes are refused (STORE_INVALID), nothing written.
+ */
+static void
+test_client_jwks(void **state)
+{
+	struct sfx *f = *state;
+	struct store_txn *t;
+	struct client c, got;
+	char *seen = NULL;
+
+	t = begin(f->store, 1);
+	make_client(&c, "keys");
+	c.jwks = JWKS_ONE;
+	assert_int_equal(store_client_put(t, &c, 0), STORE_OK);
+	make_client(&c, "keys-more");
+	c.jwks = JWKS_ONE;
+	c.token_format = CLIENT_TOKEN_JWT;
+	c.resources[0] = "https://mcp.example/";
+	c.resource_count = 1;
+	c.has_registration = 1;
+	memset(c.registration_hash, 0x5a, sizeof(c.registration_hash));
+	assert_int_equal(store_client_put(t, &c, 0), STORE_OK);
+	make_client(&c, "keys-max");
+	c.jwks = long_jwks_string(STORE_JWKS_MAX);
+	assert_int_equal(store_client_put(t, &c, 0), STORE_OK);
+	make_client(&c, "no-keys");
+	assert_int_equal(store_client_put(t, &c, 0), STORE_OK);
+
+	/* Refused whole: nothing of them is written. */
+	make_client(&c, "bad-public");
+	c.is_public = 1;
+	memset(c.secret_hash, 0, sizeof(c.secret_hash));
+	c.jwks = JWKS_ONE;
+	assert_int_equal(store_client_put(t, &c, 0), STORE_INVALID);
+	make_client(&c, "bad-empty");
+	c.jwks = "";
+	assert_int_equal(store_client_put(t, &c, 0), STORE_INVALID);
+	make_client(&c, "bad-long");
+	c.jwks = long_jwks_string(STORE_JWKS_MAX + 1);
+	assert_int_equal(store_client_put(t, &c, 0), STORE_INVALID);
+	make_client(&c, "keys");
+	c.is_public = 1;
+	memset(c.secret_hash, 0, sizeof(c.secret_hash));
+	c.jwks = JWKS_ONE;
+	assert_int_equal(store_client_put(t, &c, 1), STORE_INVALID);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+
+	t = begin(f->store, 0);
+	assert_int_equal(store_client_get(t, "keys", &got), STORE_OK);
+	assert_string_equal(got.jwks, JWKS_ONE);
+	assert_false(got.is_public);
+	assert_int_equal(got.token_format, CLIENT_TOKEN_DEFAULT);
+	assert_int_equal(got.resource_count, 0);
+	client_free(&got);
+	assert_int_equal(store_client_get(t, "keys-more", &got), STORE_OK);
+	assert_string_equal(got.jwks, JWKS_ONE);
+	assert_int_equal(got.token_format, CLIENT_TOKEN_JWT);
+	assert_int_equal(got.resource_count, 1);
+	assert_string_equal(got.resources[0], "https://mcp.example/");
+	assert_true(got.has_registration);
+	assert_int_equal(got.registration_hash[TOKEN_HASH_LEN - 1], 0x5a);
+	assert_int_equal(got.tls_auth, CLIENT_TLS_NONE);
+	client_free(&got);
+	assert_int_equal(store_client_get(t, "keys-max", &got), STORE_OK);
+	assert_non_null(got.jwks);
+	assert_int_equal(strlen(got.jwks), STORE_JWKS_MAX);
+	client_free(&got);
+	assert_int_equal(store_client_get(t, "no-keys", &got), STORE_OK);
+	assert_null(got.jwks);
+	client_free(&got);
+	assert_int_equal(store_client_get(t, "bad-public", &got),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_client_get(t, "bad-empty", &got),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_client_get(t, "bad-long", &got),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_client_foreach(t, record_jwks, &seen),
+	    STORE_OK);
+	assert_non_null(seen);
+	assert_string_equal(seen, JWKS_ONE);
+	free(seen);
+	store_txn_abort(t);
+
+	/* Replaced without keys, the client has none. */
+	t = begin(f->store, 1);
+	make_client(&c, "keys");
+	assert_int_equal(store_client_put(t, &c, 1), STORE_OK);
+	assert_int_equal(store_txn_commit(t), STORE_OK);
+	t = begin(f->store, 0);
+	assert_int_equal(store_client_get(t, "keys", &got), STORE_OK);
+	assert_null(got.jwks);
+	client_free(&got);
+	store_txn_abort(t);
+}
+
 static enum store_each
 count_clients(const struct client *c, void *arg)
 {
@@ -848,6 +977,9 @@ static void c_uri_null(void *p) { ((struct client *)p)->redirect_uri_count = 2; 
 static void c_uri_long(void *p) { ((struct client *)p)->redirect_uris[0] = long_string(REDIRECT_URI_MAX + 1); }
 static void c_format(void *p) { ((struct client *)p)->token_format = CLIENT_TOKEN__MAX; }
 static void c_iterations(void *p) { ((struct client *)p)->secret_iterations = SECRET_KDF_ITERATIONS_MAX + 1; }
+static void c_jwks_public(void *p) { ((struct client *)p)->is_public = 1; memset(((struct client *)p)->secret_hash, 0, SECRET_HASH_LEN); ((struct client *)p)->jwks = JWKS_ONE; }
+static void c_jwks_empty(void *p) { ((struct client *)p)->jwks = ""; }
+static void c_jwks_long(void *p) { ((struct client *)p)->jwks = long_jwks_string(STORE_JWKS_MAX + 1); }
 
 static const struct limit_row client_limits[] = {
 	{ __LINE__, c_id_empty }, { __LINE__, c_grants },
@@ -855,6 +987,8 @@ static const struct limit_row client_limits[] = {
 	{ __LINE__, c_uris }, { __LINE__, c_uri_null },
 	{ __LINE__, c_uri_long }, { __LINE__, c_format },
 	{ __LINE__, c_iterations },
+	{ __LINE__, c_jwks_public }, { __LINE__, c_jwks_empty },
+	{ __LINE__, c_jwks_long },
 };
 
 static void t_kind0(void *p) { ((struct token *)p)->kind = 0; }
@@ -3120,6 +3254,7 @@ main(int argc, char *argv[])
 		C(test_client_crud),
 		C(test_client_fields),
 		C(test_client_dpop),
+		C(test_client_jwks),
 		C(test_client_foreach),
 		C(test_token_crud),
 		C(test_token_fields),
