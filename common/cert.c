@@ -11,12 +11,14 @@
 
 #define CERT_PEM_BEGIN "-----BEGIN CERTIFICATE-----"
 #define CERT_PEM_END "-----END CERTIFICATE-----"
+#define CERT_PEM_BEGIN_ESCAPED "-----BEGIN%20CERTIFICATE-----"
 
 /*
  * The SHA-256 of the DER of the first certificate of the PEM text cert
- * (RFC 7468 §5; URL-encoded, as nginx's $ssl_client_escaped_cert is, when
- * it does not start with the PEM label), into out: RFC 8705 §3.1's
- * x5t#S256.  Returns 0, or -1 when there is no well-formed certificate.
+ * (RFC 7468 §5; percent-encoded, as nginx's $ssl_client_escaped_cert is,
+ * when its label is so: text before it is allowed either way), into out:
+ * RFC 8705 §3.1's x5t#S256.  Returns 0, or -1 when there is no
+ * well-formed certificate.
  */
 int
 cert_thumbprint(const char *cert, unsigned char out[TOKEN_HASH_LEN])
@@ -27,8 +29,13 @@ cert_thumbprint(const char *cert, unsigned char out[TOKEN_HASH_LEN])
 	size_t len = strlen(cert), n = 0, derlen = 0;
 	int rc = -1;
 
-	if (strncmp(cert, CERT_PEM_BEGIN, strlen(CERT_PEM_BEGIN)) != 0) {
-		if (urlenc_decode(cert, len, &decoded, &len) == -1)
+	/*
+	 * Decoded only when encoded: a '+' of the base64 is itself, never
+	 * the space a form would make of it.
+	 */
+	if (strstr(cert, CERT_PEM_BEGIN) == NULL &&
+	    strstr(cert, CERT_PEM_BEGIN_ESCAPED) != NULL) {
+		if (urlenc_percent_decode(cert, len, &decoded, &len) == -1)
 			return -1;
 		cert = decoded;
 	}

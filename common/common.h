@@ -208,6 +208,7 @@ int json_write_end(struct json_writer *);
 
 /* urlenc.c */
 int urlenc_decode(const char *, size_t, char **, size_t *);
+int urlenc_percent_decode(const char *, size_t, char **, size_t *);
 int urlenc_encode(struct buf *, const char *, size_t);
 int utf8_valid(const char *, size_t);
 

@@ -41,7 +41,8 @@ urlenc_unreserved(unsigned char c)
 }
 
 /*
- * Decodes len bytes of one form-urlencoded name or value: '+' is a space,
+ * Decodes len bytes of one form-urlencoded name or value (urlenc_decode:
+ * '+' is a space, as plus_is_space says) or of a percent-encoded string:
  * '%' must be followed by two hexadecimal digits, every other byte stands
  * for itself.  The result must be valid UTF-8 and hold no NUL byte, since
  * every consumer treats it as a C string.  On success stores a malloc'd,
@@ -50,8 +51,9 @@ urlenc_unreserved(unsigned char c)
  * malformed input and ENOMEM when memory runs out; *out and *outlen are
  * untouched then.
  */
-int
-urlenc_decode(const char *in, size_t len, char **out, size_t *outlen)
+static int
+urlenc_decode_as(const char *in, size_t len, int plus_is_space, char **out,
+    size_t *outlen)
 {
 	char *d;
 	size_t i, n;
@@ -62,7 +64,7 @@ urlenc_decode(const char *in, size_t len, char **out, size_t *outlen)
 		return -1;
 	}
 	for (i = 0, n = 0; i < len; i++) {
-		if (in[i] == '+')
+		if (in[i] == '+' && plus_is_space)
 			d[n++] = ' ';
 		else if (in[i] != '%')
 			d[n++] = in[i];
@@ -93,6 +95,22 @@ bad:
 	free(d);
 	errno = EINVAL;
 	return -1;
+}
+
+int
+urlenc_decode(const char *in, size_t len, char **out, size_t *outlen)
+{
+	return urlenc_decode_as(in, len, 1, out, outlen);
+}
+
+/*
+ * urlenc_decode for a percent-encoded string that is no form value (RFC
+ * 3986 §2.1): '+' stands for itself, as in the base64 of a PEM text.
+ */
+int
+urlenc_percent_decode(const char *in, size_t len, char **out, size_t *outlen)
+{
+	return urlenc_decode_as(in, len, 0, out, outlen);
 }
 
 /*
