@@ -471,7 +471,9 @@ main(int argc, char *argv[])
 				"COUNT\n");
 		return 2;
 	}
-	if (setenv("OAUTH_DB", argv[1], 1) == -1 ||
+	/* What the assertions name as their aud (private_key_jwt). */
+	if (setenv("OAUTH_ISSUER", BENCH_ISSUER, 0) == -1 ||
+	    setenv("OAUTH_DB", argv[1], 1) == -1 ||
 	    config_load(&cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "bench_handlers: %s\n", err);
 		return 1;

@@ -39,6 +39,7 @@ struct ctl_check {
 	struct store_txn *txn;
 	int64_t now;
 	size_t clients;
+	size_t keyed_clients;	/* of them, those of private_key_jwt */
 	size_t tokens[TOKEN_KIND__MAX];	/* by kind; [0] unused */
 	size_t grants;
 	size_t keys;
@@ -248,6 +249,7 @@ ctl_check_client(const struct client *cl, void *arg)
 		ctl_check_problem(c, "client %s has unknown grant types "
 		    "(0x%x)", q, cl->grant_types);
 	}
+	c->keyed_clients += cl->jwks != NULL;
 	/* Keys the server would refuse leave the client unable to log in. */
 	if (cl->jwks != NULL &&
 	    (why = ctl_jwks_problem(cl->jwks, &index)) != NULL) {
@@ -462,6 +464,15 @@ ctl_cmd_check(struct ctl *ctl, int argc, char **argv)
 	if (c.orphans > 0)
 		printf("%zu expired tokens outlived their grant (purge "
 		    "deletes them)\n", c.orphans);
+	/*
+	 * Only a warning: the responders' configuration may well set what
+	 * this shell's does not.
+	 */
+	if (c.keyed_clients > 0 && ctl->config.issuer == NULL)
+		fprintf(stderr, "oauthctl: check: warning: %zu clients "
+		    "authenticate with private_key_jwt, which the server "
+		    "refuses unless OAUTH_ISSUER is set; it is not set here\n",
+		    c.keyed_clients);
 	if (c.problems > CTL_CHECK_SHOWN_MAX)
 		(void)ctl_fail(ctl, "%zu more problems not shown",
 		    c.problems - CTL_CHECK_SHOWN_MAX);

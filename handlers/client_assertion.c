@@ -159,7 +159,7 @@ client_assertion_time(const cJSON *claims, const char *name, int required,
  * replay, and till when it must be remembered to *until.  Returns
  * OAUTH_OK; OAUTH_INVALID_CLIENT with *why saying what is wrong, which
  * never holds the assertion; or OAUTH_SERVER_ERROR when the signing
- * module is not loaded.
+ * module is not loaded or no OAUTH_ISSUER is configured.
  */
 enum oauth_error
 client_assertion_check(const struct handler_env *env,
@@ -178,6 +178,14 @@ client_assertion_check(const struct handler_env *env,
 	enum oauth_error err = OAUTH_INVALID_CLIENT;
 	int rc = -1;
 
+	/*
+	 * An issuer derived from the Host header is the peer's to choose:
+	 * an assertion made for another server would pass as made for us.
+	 */
+	if (env->config->issuer == NULL) {
+		*why = "private_key_jwt needs OAUTH_ISSUER set";
+		return OAUTH_SERVER_ERROR;
+	}
 	*why = "the client assertion is not signed by a key of the client";
 	if (c->jwks == NULL || (rc = jose_verify_jwks(assertion,
 	    strlen(assertion), c->jwks, strlen(c->jwks), NULL, &payload,

@@ -330,8 +330,10 @@ client_auth_read(const struct handler_env *env, const struct request *req,
 	if (err != OAUTH_OK)
 		*why = "client authentication failed";
 out:
-	if (err != OAUTH_OK)
+	if (err != OAUTH_OK) {
 		client_free(&out->client);
+		out->method = CLIENT_AUTH_NONE;
+	}
 	if (secret != NULL) {
 		crypto_wipe(secret, strlen(secret));
 		free(secret);
@@ -397,8 +399,9 @@ client_auth_confirm(struct store_txn *txn, struct client_auth *auth,
  * client_credentials and the client's default scopes.  A token a user
  * delegated makes its client the caller without the introspect
  * permission: such a token travels to APIs, and whoever holds it must not
- * see every token a resource server may.  Returns OAUTH_OK; OAUTH_INVALID_REQUEST when the body
- * also carries client credentials (two methods); OAUTH_INVALID_TOKEN (401
+ * see every token a resource server may.  Returns OAUTH_OK;
+ * OAUTH_INVALID_REQUEST when the body also carries client credentials or
+ * an assertion (two methods); OAUTH_INVALID_TOKEN (401
  * with a Bearer challenge, RFC 6750 §3) for any other failure, with *why
  * set and nothing in out to free.
  */
@@ -417,7 +420,9 @@ client_auth_bearer(const struct handler_env *env, struct store_txn *txn,
 	out->used_header = 1;
 	out->method = CLIENT_AUTH_BEARER;
 	if (params_get(params, "client_id") != NULL ||
-	    params_get(params, "client_secret") != NULL) {
+	    params_get(params, "client_secret") != NULL ||
+	    params_get(params, "client_assertion") != NULL ||
+	    params_get(params, "client_assertion_type") != NULL) {
 		*why = "the client authenticated with more than one method";
 		return OAUTH_INVALID_REQUEST;
 	}
@@ -470,11 +475,16 @@ client_auth_begin(const struct handler_env *env, const struct request *req,
 	enum store_status st;
 	enum oauth_error err;
 	int first = store_txn_blocks_others(env->store), kdf = 0;
+	int assertion = 0;
 
 	*txn = NULL;
-	/* An assertion's jti is spent in the request's transaction. */
+	/*
+	 * An assertion's jti is spent in the request's transaction, and on
+	 * LMDB its signature is checked as an operator's secret is, with no
+	 * transaction open: straight away, not after a first try inside.
+	 */
 	if (params_get(params, "client_assertion") != NULL)
-		writable = 1;
+		writable = assertion = 1;
 	/*
 	 * A generated secret's check is one SHA-256, microseconds: on LMDB
 	 * too it runs inside the request's transaction, one transaction and
@@ -483,7 +493,7 @@ client_auth_begin(const struct handler_env *env, const struct request *req,
 	 * milliseconds: for it the transaction is given up, the secret
 	 * checked with none open, and the client confirmed in a new one.
 	 */
-	if (first) {
+	if (first && !assertion) {
 		if ((st = store_txn_begin(env->store, writable, txn)) !=
 		    STORE_OK) {
 			response_store_error(resp, st);
@@ -551,7 +561,42 @@ client_auth_spend(const struct handler_env *env, struct store_txn *txn,
 	} else
 		response_store_error(resp, st);
 	client_free(&auth->client);
+	auth->method = CLIENT_AUTH_NONE;
 	return -1;
+}
+
+/*
+ * Spends, in a write transaction of its own, the jti of the assertion
+ * auth authenticated with, after the request it came with was refused
+ * and its transaction given up: whatever the answer, a verified
+ * assertion is used (RFC 7523 §3 item 7), while what the refused request
+ * began to write must not stick.  Other methods spend nothing.  A jti
+ * spent meanwhile by another request is no failure; others are logged,
+ * the refusal already being the answer.
+ */
+void
+client_auth_spend_refused(const struct handler_env *env,
+    const struct client_auth *auth)
+{
+	struct store_txn *txn;
+	enum store_status st;
+
+	if (auth->method != CLIENT_AUTH_JWT)
+		return;
+	if ((st = store_txn_begin(env->store, 1, &txn)) != STORE_OK) {
+		log_event("a refused request's client assertion could not be "
+		    "spent: %s", store_strerror(st));
+		return;
+	}
+	st = store_seen_put(txn, auth->assertion_replay, env->now(env->ctx),
+	    auth->assertion_until);
+	if (st == STORE_OK)
+		st = store_txn_commit(txn);
+	else
+		store_txn_abort(txn);
+	if (st != STORE_OK && st != STORE_EXISTS)
+		log_event("a refused request's client assertion could not be "
+		    "spent: %s", store_strerror(st));
 }
 
 /*

@@ -221,6 +221,8 @@ enum oauth_error client_auth_bearer(const struct handler_env *,
     struct client_auth *, const char **);
 void client_auth_fail(struct response *, const struct request *,
     enum oauth_error, const char *);
+void client_auth_spend_refused(const struct handler_env *,
+    const struct client_auth *);
 
 /* router.c */
 void handler_dispatch(const struct handler_env *, const struct request *,

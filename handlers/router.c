@@ -77,9 +77,11 @@ handler_dispatch(const struct handler_env *env, const struct request *req,
  * Authorization headers accept, dpop and authorization, may need the
  * signing module: at /token (a JWT access token, an id_token, a client's
  * assertion), for a signed introspection answer, wherever a DPoP proof
- * is to be verified, and at /introspect and /revoke without an
- * Authorization header, where the client may authenticate with an
- * assertion in the body, which is read only later.  A CGI process loads
+ * is to be verified, and at /introspect and /revoke unless the
+ * Authorization header authenticates (Basic; Bearer at /introspect):
+ * a header of another scheme is ignored there, and the client may
+ * authenticate with an assertion in the body, which is read only later.
+ * A CGI process loads
  * the module for these alone (fcgi/fcgi_main.c); for any other, what
  * signs or verifies would fail.
  */
@@ -87,14 +89,15 @@ int
 handler_uses_jose(const char *path, const char *accept, const char *dpop,
     const char *authorization)
 {
-	int body_auth = authorization == NULL || authorization[0] == '\0';
+	int basic = params_auth_scheme(authorization, "basic") != NULL;
+	int bearer = params_auth_scheme(authorization, "bearer") != NULL;
 
 	if (path == NULL)
 		return 0;
 	return strcmp(path, "/token") == 0 || dpop != NULL ||
-	    (strcmp(path, "/introspect") == 0 &&
-		(body_auth || handler_introspect_wants_jwt(accept))) ||
-	    (strcmp(path, "/revoke") == 0 && body_auth);
+	    (strcmp(path, "/introspect") == 0 && ((!basic && !bearer) ||
+		handler_introspect_wants_jwt(accept))) ||
+	    (strcmp(path, "/revoke") == 0 && !basic);
 }
 
 /* 1 when s is a host[:port] fit to put in a URL: letters, digits, "-._:[]". */

@@ -227,36 +227,43 @@ handler_token(const struct handler_env *env, const struct request *req,
 		    sizeof(issue.tls_thumbprint));
 	}
 	if ((auth.client.grant_types & grant->bit) == 0) {
-		response_error(resp, OAUTH_UNAUTHORIZED_CLIENT,
-		    "the client may not use this grant_type");
+		err = OAUTH_UNAUTHORIZED_CLIENT;
+		why = "the client may not use this grant_type";
 	} else if (auth.client.dpop_bound && !issue.dpop.present) {
 		/* RFC 9449 §5.2: dpop_bound_access_tokens. */
-		response_error(resp, OAUTH_INVALID_DPOP_PROOF,
-		    "this client must send a DPoP proof");
+		err = OAUTH_INVALID_DPOP_PROOF;
+		why = "this client must send a DPoP proof";
 	} else if ((err = dpop_nonce_check(env, txn, &issue.dpop, nonce,
-	    &why)) != OAUTH_OK ||
-	    (err = dpop_spend(env, txn, &issue.dpop, &why)) != OAUTH_OK) {
+	    &why)) == OAUTH_OK &&
+	    (err = dpop_spend(env, txn, &issue.dpop, &why)) == OAUTH_OK)
+		err = grant->grant(env, txn, &params, &auth.client, &issue,
+		    &why);
+	if (err == OAUTH_OK) {
+		st = store_txn_commit(txn);
+		txn = NULL;
+		if (st != STORE_OK)
+			response_store_error(resp, st);
+		else
+			token_respond(resp, &issue);
+	} else {
 		response_error(resp, err, why);
-	} else if ((err = grant->grant(env, txn, &params, &auth.client, &issue,
-			&why)) != OAUTH_OK) {
-		response_error(resp, err, why);
-		/*
-		 * A refused grant writes nothing but what must stick; so an
-		 * assertion's spent jti sticks too (RFC 7523 §3 item 7).
-		 */
-		if (issue.commit_anyway || (auth.method == CLIENT_AUTH_JWT &&
-		    oauth_error_status(err) < 500)) {
+		/* A refused grant writes nothing but what must stick. */
+		if (issue.commit_anyway) {
 			st = store_txn_commit(txn);
 			txn = NULL;
 			if (st != STORE_OK)
 				response_store_error(resp, st);
+		} else {
+			store_txn_abort(txn);
+			txn = NULL;
+			/*
+			 * An assertion verified is spent (RFC 7523 §3 item
+			 * 7), but for the retry RFC 9449 §8 asks for.
+			 */
+			if (oauth_error_status(err) < 500 &&
+			    err != OAUTH_USE_DPOP_NONCE)
+				client_auth_spend_refused(env, &auth);
 		}
-	} else if ((st = store_txn_commit(txn)) != STORE_OK) {
-		txn = NULL;
-		response_store_error(resp, st);
-	} else {
-		txn = NULL;
-		token_respond(resp, &issue);
 	}
 	client_free(&auth.client);
 out:

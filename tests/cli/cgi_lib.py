@@ -91,9 +91,11 @@ class Key:
                            separators=(",", ":"), sort_keys=True)
         self.jkt = b64u(hashlib.sha256(canon.encode()).digest())
 
-    def proof(self, htm, htu, ath=None, iat=NOW, jti=None):
+    def proof(self, htm, htu, ath=None, iat=NOW, jti=None, nonce=None):
         claims = {"jti": jti or str(uuid.uuid4()), "htm": htm, "htu": htu,
                   "iat": iat}
+        if nonce is not None:
+            claims["nonce"] = nonce
         if ath is not None:
             claims["ath"] = b64u(hashlib.sha256(ath.encode()).digest())
         # PyJWT signs Ed25519 as EdDSA; the name in the header is ours.
@@ -135,7 +137,7 @@ class Key:
 def cgi(db, method, path, body="", query="", headers=None, user=None,
         now=NOW, env=None):
     """oauth.fcgi as CGI: headers become HTTP_* variables, env holds the
-    web server's own (SSL_CLIENT_CERT, ...)."""
+    web server's own (SSL_CLIENT_CERT, ...); None there unsets one."""
     server = env or {}
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
            "GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": method,
@@ -154,6 +156,7 @@ def cgi(db, method, path, body="", query="", headers=None, user=None,
     for name, value in (headers or {}).items():
         env["HTTP_" + name.upper().replace("-", "_")] = value
     env.update(server)
+    env = {k: v for k, v in env.items() if v is not None}
     out = subprocess.run([FCGI], input=body.encode(), env=env,
                          capture_output=True, timeout=TIMEOUT).stdout
     head, _, payload = out.partition(b"\r\n\r\n")
@@ -171,8 +174,9 @@ def cgi(db, method, path, body="", query="", headers=None, user=None,
     return status, hdrs, doc
 
 
-def ctl(db, *args, now=NOW):
-    env = dict(os.environ, OAUTH_TEST_NOW=str(now))
+def ctl(db, *args, now=NOW, env=None):
+    env = dict(os.environ, OAUTH_TEST_NOW=str(now), **(env or {}))
+    env = {k: v for k, v in env.items() if v is not None}
     return subprocess.run([OAUTHCTL, "--db", db, *args], env=env,
                           capture_output=True, text=True, timeout=TIMEOUT)
 

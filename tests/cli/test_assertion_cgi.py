@@ -71,9 +71,14 @@ def main():
               shown.get("token_endpoint_auth_method") == "private_key_jwt"
               and len(shown.get("jwks", {}).get("keys", [])) == 2 and
               all("d" not in k for k in shown["jwks"]["keys"]), r.stdout)
-        r = ctl(db, "check")
+        r = ctl(db, "check", env={"OAUTH_ISSUER": ISSUER})
         check("oauthctl check passes the clients and their keys",
-              r.returncode == 0, r.stdout + r.stderr)
+              r.returncode == 0 and "warning" not in r.stderr,
+              r.stdout + r.stderr)
+        r = ctl(db, "check", env={"OAUTH_ISSUER": None})
+        check("... and warns of them without OAUTH_ISSUER", r.returncode == 0
+              and "2 clients authenticate with private_key_jwt" in r.stderr
+              and "OAUTH_ISSUER" in r.stderr, r.stdout + r.stderr)
         r = ctl(db, "client", "secret", "pkj")
         check("client secret of a client of keys: refused",
               r.returncode == 1 and "private_key_jwt" in r.stderr, r.stderr)
@@ -179,6 +184,79 @@ def main():
                          headers={"Authorization": basic("rs", SECRET)})
         check("... and the token is revoked", doc == {"active": False},
               f"{doc}")
+
+        # A verified assertion is spent whatever the answer, and nothing
+        # else the refused request began sticks.
+        for desc, kv in (
+                ("a grant_type the client is not registered for",
+                 {"grant_type": "refresh_token", "refresh_token": "x"}),
+                ("a scope the client may not ask for",
+                 {"grant_type": "client_credentials", "scope": "write"})):
+            a = es.assertion("pkj")
+            st, _, doc = cgi(db, "POST", "/token", with_assertion(a, **kv))
+            check(f"/token, {desc}: refused after authentication",
+                  st == 400 and doc.get("error") in (
+                      "unauthorized_client", "invalid_scope"), f"{st} {doc}")
+            spent += 1
+            st, _, doc = cgi(db, "POST", "/token", with_assertion(a, **cc))
+            refused(f"... and its assertion, spent: invalid_client", st, doc)
+        a = es.assertion("pkj", aud=ISSUER + "/introspect")
+        st, _, doc = cgi(db, "POST", "/introspect", with_assertion(a))
+        refused("/introspect without a token: invalid_request", st, doc, 400,
+                "invalid_request")
+        spent += 1
+        st, _, doc = cgi(db, "POST", "/introspect",
+                         with_assertion(a, token=token))
+        refused("... and its assertion, spent: invalid_client", st, doc)
+        # A Bearer header is no client authentication at /revoke: the
+        # process loads the module for the body's assertion.
+        st, _, doc = cgi(db, "POST", "/revoke", with_assertion(
+            es.assertion("pkj"), token="unknown"),
+            headers={"Authorization": "Bearer abc"})
+        check("/revoke with a Bearer header and an assertion: 200",
+              st == 200, f"{st} {doc}")
+        spent += st == 200
+        st, _, rst = cgi(db, "POST", "/token", form(**cc), headers={
+            "Authorization": basic("rs", SECRET)})
+        a = es.assertion("pkj", aud=ISSUER + "/introspect")
+        st, _, doc = cgi(db, "POST", "/introspect", with_assertion(
+            a, token=token), headers={
+                "Authorization": "Bearer " + rst.get("access_token", "")})
+        refused("/introspect with a Bearer token and an assertion: two "
+                "methods", st, doc, 400, "invalid_request")
+        st, _, doc = cgi(db, "POST", "/introspect",
+                         with_assertion(a, token=token))
+        check("... the assertion, not verified then, still authenticates",
+              st == 200 and doc.get("active") is False, f"{st} {doc}")
+        spent += st == 200
+        # RFC 9449 §8: the retry a nonce asks for may resend the assertion.
+        a = es.assertion("pkj")
+        nonce_env = {"OAUTH_DPOP_NONCE": "on"}
+        st, hdrs, doc = cgi(db, "POST", "/token", with_assertion(a, **cc),
+                            headers={"DPoP": other.proof(
+                                "POST", ISSUER + "/token")}, env=nonce_env)
+        check("a DPoP proof without the nonce: use_dpop_nonce and a nonce",
+              st == 400 and doc.get("error") == "use_dpop_nonce" and
+              hdrs.get("dpop-nonce"), f"{st} {doc}")
+        st, _, doc = cgi(db, "POST", "/token", with_assertion(a, **cc),
+                         headers={"DPoP": other.proof(
+                             "POST", ISSUER + "/token",
+                             nonce=hdrs.get("dpop-nonce"))}, env=nonce_env)
+        check("... the retry with the nonce and the same assertion: a "
+              "DPoP token", st == 200 and doc.get("token_type") == "DPoP",
+              f"{st} {doc}")
+        spent += st == 200
+        # The issuer an assertion names must be the configured one: one
+        # derived from Host is the peer's to choose.
+        no_issuer = {"OAUTH_ISSUER": None}
+        st, _, doc = cgi(db, "POST", "/token", with_assertion(
+            es.assertion("pkj"), **cc), env=no_issuer)
+        refused("without OAUTH_ISSUER an assertion: server_error", st, doc,
+                500, "server_error")
+        st, _, doc = cgi(db, "POST", "/token", form(**cc), env=no_issuer,
+                         headers={"Authorization": basic("rs", SECRET)})
+        check("... while a client of secrets gets its token", st == 200,
+              f"{st} {doc}")
 
         r = ctl(db, "purge", now=NOW)
         check("purge keeps the spent jtis while their assertions live",

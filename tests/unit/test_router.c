@@ -508,9 +508,9 @@ test_response_error_replaces(void **state)
 /*
  * handler_uses_jose: /token, /introspect when the Accept header asks for
  * the signed answer, any request with a DPoP proof to verify (at
- * /userinfo, say), and /introspect and /revoke without an Authorization
- * header (an assertion may be in the body); nothing else, whatever the
- * Accept header.
+ * /userinfo, say), and /introspect and /revoke unless the Authorization
+ * header authenticates (an assertion may be in the body); nothing else,
+ * whatever the Accept header.
  */
 static void
 test_uses_jose(void **state)
@@ -546,6 +546,19 @@ test_uses_jose(void **state)
 	assert_int_equal(handler_uses_jose("/revoke", NULL, NULL, ""), 1);
 	assert_int_equal(handler_uses_jose("/revoke", NULL, NULL, "Basic x"),
 	    0);
+	assert_int_equal(handler_uses_jose("/revoke", NULL, NULL, "basic  x"),
+	    0);
+	/* A header of another scheme leaves the body to authenticate. */
+	assert_int_equal(handler_uses_jose("/revoke", NULL, NULL, "Bearer t"),
+	    1);
+	assert_int_equal(handler_uses_jose("/revoke", NULL, NULL, "DPoP t"),
+	    1);
+	assert_int_equal(handler_uses_jose("/introspect", NULL, NULL,
+	    "Negotiate t"), 1);
+	assert_int_equal(handler_uses_jose("/introspect", NULL, NULL,
+	    "Bearer t"), 0);
+	assert_int_equal(handler_uses_jose("/introspect", jwt, NULL,
+	    "Bearer t"), 1);
 	assert_int_equal(handler_uses_jose("/userinfo", NULL, NULL, NULL), 0);
 	assert_int_equal(handler_uses_jose("/jwks", NULL, NULL, NULL), 0);
 }

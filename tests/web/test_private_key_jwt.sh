@@ -47,9 +47,13 @@ ws_check "oauthctl client add --jwks with the client's public keys" \
 ws_ctl client show "$CLIENT_ID" >"$ws_tmp/show.out" 2>&1
 ws_check "client show: authentication private_key_jwt" \
     grep -qx 'authentication: private_key_jwt' "$ws_tmp/show.out"
+# private_key_jwt needs the issuer configured, as production sets it
+# (etc/lighttpd/oauth-fastcgi.conf): the responders inherit it.
+OAUTH_ISSUER=http://127.0.0.1:$WS_PORT/oauth
+export OAUTH_ISSUER
 ws_serve lighttpd etc/lighttpd/oauth-fastcgi.conf || ws_finish
 
-ISSUER=http://127.0.0.1:$WS_PORT/oauth CLIENT_ID=$CLIENT_ID \
+ISSUER=$OAUTH_ISSUER CLIENT_ID=$CLIENT_ID \
     timeout "$RUN_TIMEOUT" node "$rp/pkjwt_test.mjs" run "$rp/keys" \
     >"$ws_tmp/run.out" 2>&1
 rc=$?
