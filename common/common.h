@@ -113,6 +113,7 @@ int b64_decode(const char *, size_t, unsigned char *, size_t, size_t *);
 #define JOSE_RSA_BITS_GENERATE 2048 /* the RS256 keys we make */
 #define JOSE_SIG_MAX (JOSE_RSA_BITS_MAX / 8) /* bytes of any signature */
 #define JOSE_HEADER_DEPTH_MAX 8	  /* nesting of a JWS header's JSON */
+#define JOSE_JWKS_KEYS_MAX 8	  /* keys one client may register */
 /*
  * What a verification answers, beside 0 and -1, when the signing module
  * is not loaded (fcgi/fcgi_jose.c): the server's failure, not the peer's.
@@ -164,6 +165,7 @@ int jose_verify_embedded(const char *, size_t, struct cJSON **, struct buf *,
 int jose_verify_jwks(const char *, size_t, const char *, size_t,
     struct cJSON **, struct buf *, enum jose_alg *);
 enum jose_alg jose_jwk_alg(const struct cJSON *);
+int jose_jwks_check(const char *, size_t *, const char **);
 
 /*
  * What oauth.fcgi calls of jose.c, which it loads as a module
@@ -181,11 +183,12 @@ struct jose_ops {
 	    struct buf *, enum jose_alg *, char[JOSE_KID_LEN + 1]);
 	int (*verify_jwks)(const char *, size_t, const char *, size_t,
 	    struct cJSON **, struct buf *, enum jose_alg *);
+	int (*jwks_check)(const char *, size_t *, const char **);
 };
 #define JOSE_MODULE_SYMBOL "jose_module_ops"
 /* What a module and the program agree on: changed with struct jose_ops,
  * struct buf and enum jose_alg. */
-#define JOSE_MODULE_ABI 3
+#define JOSE_MODULE_ABI 4
 
 /* json.c */
 int json_prescan(const char *, size_t);

@@ -387,6 +387,69 @@ jose_jwk_alg(const cJSON *jwk)
 }
 
 /*
+ * Checks the JWK Set whose JSON text is set as a client's registered keys
+ * (oauthctl client add --jwks, dynamic registration): 1 to
+ * JOSE_JWKS_KEYS_MAX public keys, each an RSA (2048 to 4096 bits), P-256
+ * or Ed25519 key that jose_jwk_parse takes (a private one is refused),
+ * with distinct kids where they have kids.  Returns 0; or -1 with *why
+ * saying what is wrong, and the key's number in *index (from 1; 0 when it
+ * is the set).
+ */
+int
+jose_jwks_check(const char *set, size_t *index, const char **why)
+{
+	const cJSON *keys, *jwk, *kid, *other;
+	cJSON *root = NULL;
+	EVP_PKEY *pkey;
+	enum jose_alg alg;
+	size_t count = 0;
+
+	*index = 0;
+	*why = NULL;
+	if (json_parse_object(set, strlen(set), JOSE_HEADER_DEPTH_MAX,
+	    &root) == -1) {
+		*why = "is not a JSON object";
+		return -1;
+	}
+	keys = cJSON_GetObjectItemCaseSensitive(root, "keys");
+	if (!cJSON_IsArray(keys)) {
+		*why = "has no \"keys\" array";
+		goto out;
+	}
+	cJSON_ArrayForEach(jwk, keys) {
+		*index = ++count;
+		if (count > JOSE_JWKS_KEYS_MAX) {
+			*why = "has more than 8 keys";
+			goto out;
+		}
+		if ((alg = jose_jwk_alg(jwk)) == JOSE_ALG__MAX ||
+		    jose_jwk_parse(jwk, alg, &pkey) == -1) {
+			*why = "is not a public RSA (2048 to 4096 bits), P-256 "
+			    "or Ed25519 JWK";
+			goto out;
+		}
+		jose_key_free(pkey);
+		kid = cJSON_GetObjectItemCaseSensitive(jwk, "kid");
+		for (other = keys->child; kid != NULL && other != jwk;
+		    other = other->next)
+			if (cJSON_IsString(kid) && cJSON_IsString(
+			    cJSON_GetObjectItemCaseSensitive(other, "kid")) &&
+			    strcmp(kid->valuestring, cJSON_GetStringValue(
+			    cJSON_GetObjectItemCaseSensitive(other, "kid"))) ==
+			    0) {
+				*why = "repeats a kid";
+				goto out;
+			}
+	}
+	*index = 0;
+	if (count == 0)
+		*why = "has no key";
+out:
+	cJSON_Delete(root);
+	return *why == NULL ? 0 : -1;
+}
+
+/*
  * Verifies the compact JWS of len bytes at jws with one of the public keys
  * of the JWK Set whose JSON text is the setlen bytes at set (RFC 7517 §5:
  * {"keys": [...]}), as a client's registered keys verify its assertions

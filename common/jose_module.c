@@ -9,7 +9,7 @@ const struct jose_ops *jose_module_ops(void)
 
 static const struct jose_ops jose_module_table = {
 	JOSE_MODULE_ABI, jose_init, jose_key_load, jose_key_free, jose_sign,
-	jose_verify_embedded, jose_verify_jwks,
+	jose_verify_embedded, jose_verify_jwks, jose_jwks_check,
 };
 
 /* The functions of this copy of jose.c. */

@@ -165,7 +165,6 @@ enum ctl_exit ctl_cmd_stats(struct ctl *, int, char **);
 enum ctl_exit ctl_cmd_check(struct ctl *, int, char **);
 
 /* ctl_jwks.c */
-const char *ctl_jwks_problem(const char *, size_t *);
 enum ctl_exit ctl_jwks_read(const struct ctl *, const char *, char **);
 enum ctl_exit ctl_cert_read(const struct ctl *, const char *, char **);
 

@@ -252,7 +252,7 @@ ctl_check_client(const struct client *cl, void *arg)
 	c->keyed_clients += cl->jwks != NULL;
 	/* Keys the server would refuse leave the client unable to log in. */
 	if (cl->jwks != NULL &&
-	    (why = ctl_jwks_problem(cl->jwks, &index)) != NULL) {
+	    jose_jwks_check(cl->jwks, &index, &why) != 0) {
 		ctl_check_quote(cl->id, q, sizeof(q));
 		if (index > 0)
 			ctl_check_problem(c, "client %s: its key #%zu %s", q,

@@ -12,7 +12,6 @@
 
 #include "ctl.h"
 
-#define CTL_JWKS_KEYS_MAX 8	/* keys one client may register */
 
 /*
  * Reads at most STORE_JWKS_MAX bytes of path into b, NUL-terminated.
@@ -50,68 +49,8 @@ ctl_jwks_slurp(const struct ctl *ctl, const char *path, struct buf *b)
 }
 
 /*
- * What is wrong with the JWK Set whose JSON text is set, as a client's
- * registered keys: NULL when it is 1 to CTL_JWKS_KEYS_MAX public keys,
- * each an RSA (2048 to 4096 bits), P-256 or Ed25519 key that
- * jose_jwk_parse takes (a private one is refused), with distinct kids
- * where they have kids; else what is wrong, with the key's number in
- * *index (from 1; 0 when it is the set).
- */
-const char *
-ctl_jwks_problem(const char *set, size_t *index)
-{
-	const cJSON *keys, *jwk, *kid, *other;
-	const char *why = NULL;
-	cJSON *root = NULL;
-	EVP_PKEY *pkey;
-	enum jose_alg alg;
-	size_t count = 0;
-
-	*index = 0;
-	if (json_parse_object(set, strlen(set), JOSE_HEADER_DEPTH_MAX,
-	    &root) == -1)
-		return "is not a JSON object";
-	keys = cJSON_GetObjectItemCaseSensitive(root, "keys");
-	if (!cJSON_IsArray(keys)) {
-		why = "has no \"keys\" array";
-		goto out;
-	}
-	cJSON_ArrayForEach(jwk, keys) {
-		*index = ++count;
-		if (count > CTL_JWKS_KEYS_MAX) {
-			why = "has more than " CTL_STR(CTL_JWKS_KEYS_MAX) " keys";
-			goto out;
-		}
-		if ((alg = jose_jwk_alg(jwk)) == JOSE_ALG__MAX ||
-		    jose_jwk_parse(jwk, alg, &pkey) == -1) {
-			why = "is not a public RSA (2048 to 4096 bits), P-256 or "
-			    "Ed25519 JWK";
-			goto out;
-		}
-		jose_key_free(pkey);
-		kid = cJSON_GetObjectItemCaseSensitive(jwk, "kid");
-		for (other = keys->child; kid != NULL && other != jwk;
-		    other = other->next)
-			if (cJSON_IsString(kid) && cJSON_IsString(
-			    cJSON_GetObjectItemCaseSensitive(other, "kid")) &&
-			    strcmp(kid->valuestring, cJSON_GetStringValue(
-			    cJSON_GetObjectItemCaseSensitive(other, "kid"))) ==
-			    0) {
-				why = "repeats a kid";
-				goto out;
-			}
-	}
-	*index = 0;
-	if (count == 0)
-		why = "has no key";
-out:
-	cJSON_Delete(root);
-	return why;
-}
-
-/*
  * Reads the JWK or JWK Set in the file path into *out, the JSON text of a
- * JWK Set of the same keys, allocated, which ctl_jwks_problem finds
+ * JWK Set of the same keys, allocated, which jose_jwks_check finds
  * nothing wrong with.  Returns CTL_EXIT_OK, or CTL_EXIT_FAIL once
  * reported.
  */
@@ -122,7 +61,7 @@ ctl_jwks_read(const struct ctl *ctl, const char *path, char **out)
 	cJSON *root = NULL, *set = NULL, *keys;
 	const char *why;
 	enum ctl_exit rv;
-	size_t index;
+	size_t index = 0;
 
 	*out = NULL;
 	if ((rv = ctl_jwks_slurp(ctl, path, &text)) != CTL_EXIT_OK)
@@ -152,7 +91,7 @@ ctl_jwks_read(const struct ctl *ctl, const char *path, char **out)
 	if (strlen(*out) > STORE_JWKS_MAX)
 		why = "is larger than " CTL_STR(STORE_JWKS_MAX) " bytes";
 	else
-		why = ctl_jwks_problem(*out, &index);
+		(void)jose_jwks_check(*out, &index, &why);
 	if (why != NULL) {
 		if (index > 0)
 			ctl_fail(ctl, "--jwks %s: key #%zu %s", path, index,

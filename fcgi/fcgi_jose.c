@@ -185,3 +185,16 @@ jose_verify_jwks(const char *jws, size_t len, const char *set, size_t setlen,
 	return fcgi_jose->verify_jwks(jws, len, set, setlen, header_out,
 	    payload_out, alg_out);
 }
+
+int
+jose_jwks_check(const char *set, size_t *index, const char **why)
+{
+	*index = 0;
+	if (fcgi_jose == NULL) {
+		log_event("cannot check a client's keys: the signing module is "
+		    "not loaded");
+		*why = "cannot be checked now";
+		return JOSE_UNAVAILABLE;
+	}
+	return fcgi_jose->jwks_check(set, index, why);
+}

@@ -5,7 +5,10 @@
  * holds, and may register any client; "open", anyone may register a
  * public client whose redirect URIs are on loopback (http://127.0.0.1,
  * http://[::1], RFC 8252 §7.3) or claimed https URIs (§7.2).  Metadata is
- * checked strictly; what is not understood is ignored (RFC 7591 §2).  The
+ * checked strictly; what is not understood is ignored (RFC 7591 §2).  A
+ * client may register keys (private_key_jwt, with jwks) or a certificate
+ * (tls_client_auth by its subject DN, self_signed_tls_client_auth by the
+ * certificate in its jwks' x5c, RFC 8705 §2.1.2, §2.2.2).  The
  * registration access token is stored as its SHA-256 only.
  */
 #include <stdio.h>
@@ -17,7 +20,7 @@
 
 #include "handlers.h"
 
-#define REGISTER_DEPTH 4		/* nesting of the metadata's JSON */
+#define REGISTER_DEPTH 6		/* JSON nesting: to x5c's strings */
 #define REGISTER_ID_PREFIX "dyn-"	/* the ids registration gives */
 #define REGISTER_ID_RANDOM 16		/* random bytes in one */
 #define REGISTER_PATH "/register"
@@ -39,6 +42,17 @@ struct register_meta {
 	const char *method;	/* its token_endpoint_auth_method */
 };
 
+/* The token_endpoint_auth_method values registration takes. */
+static const char *const register_methods[] = {
+	"none", "client_secret_basic", "client_secret_post",
+	"private_key_jwt", "tls_client_auth", "self_signed_tls_client_auth",
+};
+
+/* Schemes no redirect may go to, whoever registers them. */
+static const char *const register_scheme_refused[] = {
+	"javascript:", "data:", "vbscript:", "file:",
+};
+
 /* Makes resp the 400 of RFC 7591 §3.2.2 with code error ("invalid_..."). */
 static void
 register_fail(struct response *resp, const char *error, const char *why)
@@ -55,22 +69,167 @@ register_fail(struct response *resp, const char *error, const char *why)
 
 /*
  * Whether uri may be registered without an initial access token: https
- * (a claimed URI, RFC 8252 §7.2) or http on a loopback address (§7.3).
+ * (a claimed URI, RFC 8252 §7.2) or http on a loopback address (§7.3),
+ * where what follows the address is a port or the path: never a userinfo
+ * naming another host ("http://127.0.0.1:1@evil.example/").
  */
 static int
 register_uri_open(const char *uri)
 {
-	static const char *const loopback[] = {"http://127.0.0.1:",
-	    "http://127.0.0.1/", "http://[::1]:", "http://[::1]/"};
+	static const char *const loopback[] = {"http://127.0.0.1",
+	    "http://[::1]"};
+	const char *p;
 	size_t i;
 
+	/* No userinfo either: a claimed URI names its host plainly. */
 	if (strncasecmp(uri, "https://", 8) == 0 && uri[8] != '\0' &&
 	    uri[8] != '/')
-		return 1;
-	for (i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
-		if (strncmp(uri, loopback[i], strlen(loopback[i])) == 0)
+		return memchr(uri + 8, '@', strcspn(uri + 8, "/?")) == NULL;
+	for (i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		if (strncmp(uri, loopback[i], strlen(loopback[i])) != 0)
+			continue;
+		p = uri + strlen(loopback[i]);
+		if (*p == ':')
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				;
+		return *p == '/' || *p == '?' || *p == '\0';
+	}
+	return 0;
+}
+
+/* Whether uri's scheme is one no redirect may go to (RFC 9700 §4.1). */
+static int
+register_uri_refused(const char *uri)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(register_scheme_refused) /
+	    sizeof(register_scheme_refused[0]); i++)
+		if (strncasecmp(uri, register_scheme_refused[i],
+		    strlen(register_scheme_refused[i])) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * The x5t#S256 of the certificate a self-signed client registers (RFC
+ * 8705 §2.2.2): its jwks, one key whose x5c's first member is the
+ * certificate's DER, base64 (RFC 7517 §4.7); into m's tls_value.
+ * Returns NULL, or the error code with *why set.
+ */
+static const char *
+register_self_signed(const cJSON *jwks, struct register_meta *m,
+    const char **why)
+{
+	const cJSON *keys = cJSON_GetObjectItemCaseSensitive(jwks, "keys");
+	const cJSON *x5c, *first;
+	unsigned char *der = NULL, digest[TOKEN_HASH_LEN];
+	char text[JOSE_THUMBPRINT_LEN + 1];
+	size_t len, derlen = 0;
+
+	*why = "self_signed_tls_client_auth needs jwks of one key whose x5c "
+	    "holds the certificate";
+	if (!cJSON_IsArray(keys) || cJSON_GetArraySize(keys) != 1 ||
+	    !cJSON_IsArray(x5c = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetArrayItem(keys, 0), "x5c")) ||
+	    !cJSON_IsString(first = cJSON_GetArrayItem(x5c, 0)) ||
+	    (len = strlen(first->valuestring)) == 0 || len % 4 != 0 ||
+	    len > STORE_JWKS_MAX)
+		return "invalid_client_metadata";
+	if ((der = malloc(len / 4 * 3)) == NULL) {
+		*why = "out of memory";
+		return "server_error";
+	}
+	/* A DER certificate is a SEQUENCE (X.690 §8.9). */
+	if (b64_decode(first->valuestring, len, der, len / 4 * 3, &derlen) ==
+	    -1 || derlen == 0 || der[0] != 0x30) {
+		free(der);
+		return "invalid_client_metadata";
+	}
+	(void)crypto_sha256(der, derlen, digest);
+	free(der);
+	(void)b64url_encode(digest, sizeof(digest), text, sizeof(text));
+	if ((m->c.tls_value = strdup(text)) == NULL) {
+		*why = "out of memory";
+		return "server_error";
+	}
+	m->c.tls_auth = CLIENT_TLS_SELF_SIGNED;
+	return NULL;
+}
+
+/*
+ * How a client registered with the method m->method proves itself, from
+ * o into m: its jwks (private_key_jwt, checked as oauthctl checks keys,
+ * jose_jwks_check), its subject DN (tls_client_auth), its certificate
+ * (self_signed_tls_client_auth, register_self_signed).  jwks_uri is not
+ * taken: the server fetches nothing.  Returns NULL, or the error code
+ * with *why set.
+ */
+static const char *
+register_credentials(const cJSON *o, struct register_meta *m,
+    const char **why)
+{
+	const cJSON *jwks = cJSON_GetObjectItemCaseSensitive(o, "jwks");
+	const cJSON *dn = cJSON_GetObjectItemCaseSensitive(o,
+	    "tls_client_auth_subject_dn");
+	int keys = strcmp(m->method, "private_key_jwt") == 0;
+	int self_signed = strcmp(m->method, "self_signed_tls_client_auth") == 0;
+	int subject = strcmp(m->method, "tls_client_auth") == 0;
+	size_t index;
+	int rc;
+
+	if (cJSON_GetObjectItemCaseSensitive(o, "jwks_uri") != NULL) {
+		*why = "jwks_uri is not supported: send the keys as jwks";
+		return "invalid_client_metadata";
+	}
+	if (jwks != NULL && !keys && !self_signed) {
+		*why = "jwks goes with private_key_jwt or "
+		    "self_signed_tls_client_auth";
+		return "invalid_client_metadata";
+	}
+	if (dn != NULL && !subject) {
+		*why = "tls_client_auth_subject_dn goes with tls_client_auth";
+		return "invalid_client_metadata";
+	}
+	if (subject) {
+		if (!cJSON_IsString(dn) || dn->valuestring[0] == '\0' ||
+		    strlen(dn->valuestring) > CLIENT_TLS_VALUE_MAX) {
+			*why = "tls_client_auth needs "
+			    "tls_client_auth_subject_dn, the certificate's "
+			    "subject DN";
+			return "invalid_client_metadata";
+		}
+		if ((m->c.tls_value = strdup(dn->valuestring)) == NULL) {
+			*why = "out of memory";
+			return "server_error";
+		}
+		m->c.tls_auth = CLIENT_TLS_SUBJECT_DN;
+		return NULL;
+	}
+	if (self_signed)
+		return register_self_signed(jwks, m, why);
+	if (!keys)
+		return NULL;
+	if (!cJSON_IsObject(jwks) ||
+	    (m->c.jwks = cJSON_PrintUnformatted(jwks)) == NULL) {
+		*why = "private_key_jwt needs jwks, a JWK Set";
+		return jwks == NULL || !cJSON_IsObject(jwks) ?
+		    "invalid_client_metadata" : "server_error";
+	}
+	if (strlen(m->c.jwks) > STORE_JWKS_MAX) {
+		*why = "jwks is too large";
+		return "invalid_client_metadata";
+	}
+	if ((rc = jose_jwks_check(m->c.jwks, &index, why)) == 0)
+		return NULL;
+	if (rc == JOSE_UNAVAILABLE) {
+		*why = "the server cannot check keys now";
+		return "server_error";
+	}
+	*why = index > 0 ? "a key of jwks is not a public RSA (2048 to 4096 "
+	    "bits), P-256 or Ed25519 JWK, or repeats a kid" :
+	    "jwks is not a JWK Set of 1 to 8 keys";
+	return "invalid_client_metadata";
 }
 
 /*
@@ -102,23 +261,29 @@ register_meta_check(const struct handler_env *env, const cJSON *o, int open,
 	memset(m, 0, sizeof(*m));
 	m->method = "client_secret_basic";
 	if (method != NULL) {
-		if (!cJSON_IsString(method) ||
-		    (strcmp(method->valuestring, "none") != 0 &&
-		    strcmp(method->valuestring, "client_secret_basic") != 0 &&
-		    strcmp(method->valuestring, "client_secret_post") != 0)) {
+		m->method = NULL;
+		for (i = 0; i < sizeof(register_methods) /
+		    sizeof(register_methods[0]); i++)
+			if (cJSON_IsString(method) && strcmp(
+			    method->valuestring, register_methods[i]) == 0)
+				m->method = register_methods[i];
+		if (m->method == NULL) {
 			*why = "token_endpoint_auth_method is none, "
-			    "client_secret_basic or client_secret_post";
+			    "client_secret_basic, client_secret_post, "
+			    "private_key_jwt, tls_client_auth or "
+			    "self_signed_tls_client_auth";
 			return "invalid_client_metadata";
 		}
-		m->method = method->valuestring;
 	}
 	m->c.is_public = strcmp(m->method, "none") == 0;
-	m->secret = !m->c.is_public;
+	m->secret = strncmp(m->method, "client_secret_", 14) == 0;
 	if (open && !m->c.is_public) {
 		*why = "without an initial access token only public clients "
 		    "(token_endpoint_auth_method none) register";
 		return "invalid_client_metadata";
 	}
+	if ((bad = register_credentials(o, m, why)) != NULL)
+		return bad;
 	/* RFC 7591 §2: authorization_code unless said otherwise. */
 	if (grants == NULL)
 		m->c.grant_types = GRANT_AUTHORIZATION_CODE;
@@ -157,6 +322,7 @@ register_meta_check(const struct handler_env *env, const cJSON *o, int open,
 	cJSON_ArrayForEach(v, uris) {
 		if (n == REDIRECT_URIS_MAX || !cJSON_IsString(v) ||
 		    !uri_absolute_valid(v->valuestring, REDIRECT_URI_MAX, &bad) ||
+		    register_uri_refused(v->valuestring) ||
 		    (open && !register_uri_open(v->valuestring))) {
 			*why = open ? "a redirect URI is not an absolute URI "
 			    "without fragment on loopback http or https" :
@@ -199,6 +365,30 @@ nomem:
 	return "server_error";
 }
 
+/*
+ * The token_endpoint_auth_method of client c; of a client of secrets,
+ * client_secret_basic, the default, since both are taken from it (RFC
+ * 7591 §3.2.1 lets the server say what it settled on).
+ */
+static const char *
+register_method_of(const struct client *c)
+{
+	if (c->is_public)
+		return "none";
+	if (c->jwks != NULL)
+		return "private_key_jwt";
+	switch (c->tls_auth) {
+	case CLIENT_TLS_SUBJECT_DN:
+		return "tls_client_auth";
+	case CLIENT_TLS_SELF_SIGNED:
+		return "self_signed_tls_client_auth";
+	case CLIENT_TLS_NONE:
+	case CLIENT_TLS__MAX:
+		break;
+	}
+	return "client_secret_basic";
+}
+
 /* Writes to w the array name of the n strings of list. */
 static void
 register_write_list(struct json_writer *w, const char *name,
@@ -234,8 +424,11 @@ register_meta_write(struct json_writer *w, const struct client *c,
 		ilen--;
 	json_write_str(w, "client_id", c->id);
 	json_write_int(w, "client_id_issued_at", c->created_at);
-	json_write_str(w, "token_endpoint_auth_method", c->is_public ? "none" :
-	    "client_secret_basic");
+	json_write_str(w, "token_endpoint_auth_method", register_method_of(c));
+	if (c->jwks != NULL)
+		json_write_raw(w, "jwks", c->jwks, strlen(c->jwks));
+	if (c->tls_auth == CLIENT_TLS_SUBJECT_DN)
+		json_write_str(w, "tls_client_auth_subject_dn", c->tls_value);
 	for (i = 0; i < sizeof(register_grants) / sizeof(register_grants[0]);
 	    i++)
 		if (c->grant_types & register_grants[i].bit)
@@ -269,6 +462,21 @@ register_bearer_is(const struct request *req,
 		return 0;
 	(void)crypto_sha256(token, len, digest);
 	return crypto_equal(digest, hash, TOKEN_HASH_LEN);
+}
+
+/*
+ * Makes resp the 401 of a request without the right bearer token: RFC
+ * 6750 §3.1 names no error in the challenge of one that sent none.
+ */
+static void
+register_unauthorized(struct response *resp, const struct request *req,
+    const char *why)
+{
+	int sent = req->authorization != NULL && req->authorization[0] != '\0';
+
+	response_error(resp, OAUTH_INVALID_TOKEN, why);
+	resp->www_authenticate = strdup(sent ? "Bearer error=\"invalid_token\""
+	    : "Bearer");
 }
 
 /* A random base64url string of n random bytes into out (of size bytes). */
@@ -328,9 +536,8 @@ register_create(const struct handler_env *env, const struct request *req,
 	memset(&m, 0, sizeof(m));
 	/* RFC 7591 §3: the initial access token, as a bearer token. */
 	if (!open && !register_bearer_is(req, env->config->registration_hash)) {
-		response_error(resp, OAUTH_INVALID_TOKEN,
+		register_unauthorized(resp, req,
 		    "registration needs the initial access token");
-		resp->www_authenticate = strdup("Bearer error=\"invalid_token\"");
 		return;
 	}
 	if (register_body(req, &o, resp) == -1)
@@ -358,16 +565,18 @@ register_create(const struct handler_env *env, const struct request *req,
 		    strlen(secret), m.c.secret_hash);
 	m.c.has_registration = 1;
 	(void)crypto_sha256(access, strlen(access), m.c.registration_hash);
-	if ((st = store_txn_begin(env->store, 1, &txn)) != STORE_OK ||
-	    (st = store_client_put(txn, &m.c, 0)) != STORE_OK ||
-	    (st = store_txn_commit(txn)) != STORE_OK) {
-		if (txn != NULL && st != STORE_OK)
-			store_txn_abort(txn);
+	if ((st = store_txn_begin(env->store, 1, &txn)) == STORE_OK &&
+	    (st = store_client_put(txn, &m.c, 0)) == STORE_OK) {
+		/* A commit ends the transaction, failed or not. */
+		st = store_txn_commit(txn);
 		txn = NULL;
+	}
+	store_txn_abort(txn);
+	txn = NULL;
+	if (st != STORE_OK) {
 		response_store_error(resp, st);
 		goto out;
 	}
-	txn = NULL;
 	response_free(resp);
 	response_json_begin(resp, &w);
 	register_meta_write(&w, &m.c, issuer);
@@ -386,21 +595,79 @@ out:
 }
 
 /*
+ * Carries over to the client to of a PUT what registration does not set
+ * but an operator may have (oauthctl): the introspection permission, the
+ * audience and resources, the token format, the secret's KDF.  Returns 0,
+ * or -1 when memory runs out.
+ */
+static int
+register_keep(struct client *to, const struct client *from)
+{
+	size_t i;
+
+	to->may_introspect = from->may_introspect;
+	to->token_format = from->token_format;
+	to->secret_iterations = from->secret_iterations;
+	if (from->audience != NULL &&
+	    (to->audience = strdup(from->audience)) == NULL)
+		return -1;
+	for (i = 0; i < from->resource_count; i++) {
+		if ((to->resources[i] = strdup(from->resources[i])) == NULL)
+			return -1;
+		to->resource_count = i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the client_id and client_secret a PUT sends, when it sends
+ * them, are the client c's (RFC 7592 §2.2: the client may not change
+ * them).  The secret is compared by its hash, in constant time.
+ */
+static int
+register_put_same(const cJSON *o, const struct client *c)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "client_id");
+	const cJSON *secret = cJSON_GetObjectItemCaseSensitive(o,
+	    "client_secret");
+	unsigned char hash[SECRET_HASH_LEN];
+	int same;
+
+	if (id != NULL && (!cJSON_IsString(id) ||
+	    strcmp(id->valuestring, c->id) != 0))
+		return 0;
+	if (secret == NULL)
+		return 1;
+	if (!cJSON_IsString(secret) || c->is_public || c->jwks != NULL ||
+	    c->tls_auth != CLIENT_TLS_NONE ||
+	    strlen(secret->valuestring) > CLIENT_SECRET_MAX ||
+	    crypto_secret_derive(c->secret_salt, secret->valuestring,
+	    strlen(secret->valuestring), c->secret_iterations, hash) == -1)
+		return 0;
+	same = crypto_equal(hash, c->secret_hash, sizeof(hash));
+	crypto_wipe(hash, sizeof(hash));
+	return same;
+}
+
+/*
  * GET, PUT and DELETE /register/CLIENT_ID (RFC 7592 §2), authorized by
  * the client's registration access token; a client that is not there, or
- * another token, is 401 (§2: nothing tells which).
+ * another token, is 401 (§2: nothing tells which).  GET and PUT answer
+ * the metadata with the token (§3).
  */
 static void
 register_manage(const struct handler_env *env, const struct request *req,
     const char *id, const char *issuer, struct response *resp)
 {
+	char access[TOKEN_PRESENTED_MAX + 1];
 	struct register_meta m;
 	struct store_txn *txn = NULL;
 	struct store_purged purged;
 	struct client c;
 	struct json_writer w;
 	enum store_status st;
-	const char *error, *why;
+	const char *error, *why, *token;
+	size_t len;
 	cJSON *o = NULL;
 
 	memset(&c, 0, sizeof(c));
@@ -416,21 +683,27 @@ register_manage(const struct handler_env *env, const struct request *req,
 		goto out;
 	}
 	if (st == STORE_NOTFOUND || !c.has_registration ||
-	    !register_bearer_is(req, c.registration_hash)) {
-		response_error(resp, OAUTH_INVALID_TOKEN,
+	    !register_bearer_is(req, c.registration_hash) ||
+	    params_bearer_token(req->authorization, &token, &len) != OAUTH_OK ||
+	    len >= sizeof(access)) {
+		register_unauthorized(resp, req,
 		    "the registration access token is not this client's");
-		resp->www_authenticate = strdup("Bearer error=\"invalid_token\"");
 		goto out;
 	}
+	memcpy(access, token, len);
+	access[len] = '\0';
 	if (strcmp(req->method, "DELETE") == 0) {
 		/* §2.3: the client and everything it was given. */
-		if ((st = store_client_delete(txn, id)) != STORE_OK ||
-		    (st = store_client_drop_tokens(txn, id, &purged)) !=
-		    STORE_OK || (st = store_txn_commit(txn)) != STORE_OK) {
+		if ((st = store_client_delete(txn, id)) == STORE_OK &&
+		    (st = store_client_drop_tokens(txn, id, &purged)) ==
+		    STORE_OK) {
+			st = store_txn_commit(txn);
+			txn = NULL;
+		}
+		if (st != STORE_OK) {
 			response_store_error(resp, st);
 			goto out;
 		}
-		txn = NULL;
 		response_init(resp);
 		resp->status = 204;
 		goto out;
@@ -439,15 +712,27 @@ register_manage(const struct handler_env *env, const struct request *req,
 		/* §2.2: the new metadata replaces the old, id and keys kept. */
 		if (register_body(req, &o, resp) == -1)
 			goto out;
+		if (!register_put_same(o, &c)) {
+			register_fail(resp, "invalid_client_metadata",
+			    "client_id and client_secret may not change");
+			goto out;
+		}
 		if ((error = register_meta_check(env, o,
 		    env->config->registration == CONFIG_REGISTRATION_OPEN &&
 		    c.is_public, &m, &why)) != NULL) {
 			register_fail(resp, error, why);
 			goto out;
 		}
-		if (m.c.is_public != c.is_public) {
+		if (strcmp(m.method, register_method_of(&c)) != 0 &&
+		    !(m.secret && strcmp(register_method_of(&c),
+		    "client_secret_basic") == 0)) {
 			register_fail(resp, "invalid_client_metadata",
 			    "token_endpoint_auth_method may not change");
+			goto out;
+		}
+		if (register_keep(&m.c, &c) == -1) {
+			response_error(resp, OAUTH_SERVER_ERROR,
+			    "out of memory");
 			goto out;
 		}
 		memcpy(m.c.id, c.id, sizeof(m.c.id));
@@ -457,19 +742,23 @@ register_manage(const struct handler_env *env, const struct request *req,
 		m.c.has_registration = 1;
 		memcpy(m.c.registration_hash, c.registration_hash,
 		    sizeof(c.registration_hash));
-		if ((st = store_client_put(txn, &m.c, 1)) != STORE_OK ||
-		    (st = store_txn_commit(txn)) != STORE_OK) {
+		if ((st = store_client_put(txn, &m.c, 1)) == STORE_OK) {
+			st = store_txn_commit(txn);
+			txn = NULL;
+		}
+		if (st != STORE_OK) {
 			response_store_error(resp, st);
 			goto out;
 		}
-		txn = NULL;
 	}
 	response_free(resp);
 	response_json_begin(resp, &w);
 	register_meta_write(&w, o != NULL ? &m.c : &c, issuer);
+	json_write_str(&w, "registration_access_token", access);
 	(void)response_json_end(resp, &w, 200);
 	resp->no_store = 1;
 out:
+	crypto_wipe(access, sizeof(access));
 	store_txn_abort(txn);
 	cJSON_Delete(o);
 	client_free(&c);

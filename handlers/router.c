@@ -76,7 +76,8 @@ handler_dispatch(const struct handler_env *env, const struct request *req,
  * Whether a request for path (PATH_INFO), with the Accept, DPoP and
  * Authorization headers accept, dpop and authorization, may need the
  * signing module: at /token (a JWT access token, an id_token, a client's
- * assertion), for a signed introspection answer, wherever a DPoP proof
+ * assertion), at /register (a client's keys to check), for a signed
+ * introspection answer, wherever a DPoP proof
  * is to be verified, and at /introspect and /revoke unless the
  * Authorization header authenticates (Basic; Bearer at /introspect):
  * a header of another scheme is ignored there, and the client may
@@ -95,6 +96,7 @@ handler_uses_jose(const char *path, const char *accept, const char *dpop,
 	if (path == NULL)
 		return 0;
 	return strcmp(path, "/token") == 0 || dpop != NULL ||
+	    strncmp(path, "/register", 9) == 0 ||
 	    (strcmp(path, "/introspect") == 0 && ((!basic && !bearer) ||
 		handler_introspect_wants_jwt(accept))) ||
 	    (strcmp(path, "/revoke") == 0 && !basic);

@@ -9,7 +9,10 @@ does; with OAUTH_REGISTRATION=open anyone registers a public client with
 loopback or https redirect URIs, and nothing else.  Metadata is checked
 strictly (RFC 7591 §3.2.2's invalid_redirect_uri and
 invalid_client_metadata), and a registered client then gets tokens.
-Every process runs at a pinned clock (OAUTH_TEST_NOW).
+Clients register keys (private_key_jwt with jwks: this CGI process loads
+the signing module to check them) and certificates (tls_client_auth by
+subject DN, self_signed_tls_client_auth by the x5c of their jwks), and
+then authenticate with them at /token.  Every process runs at a pinned clock (OAUTH_TEST_NOW).
 
     FCGI=build/oauth.fcgi OAUTHCTL=build/oauthctl python3 \\
         tests/cli/test_register_cgi.py
@@ -26,6 +29,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cgi_lib  # noqa: E402
 from cgi_lib import ISSUER, basic, cgi, check, ctl, form  # noqa: E402
+from test_mtls_cgi import make_certs, tls, x5t  # noqa: E402
 
 INITIAL = "initial-access-token-0123456789abcdefghij"
 TOKEN_ENV = {"OAUTH_REGISTRATION": "token",
@@ -44,6 +48,79 @@ def register(db, meta, env, token=INITIAL, path="/register",
     return cgi(db, method, path, body if method in ("POST", "PUT") else "",
                headers=headers, env=dict(env, CONTENT_TYPE=ctype)
                if method in ("POST", "PUT") else env)
+
+
+def credentials(db, tmp):
+    """Clients of keys and of certificates register and authenticate."""
+    cc = {"grant_types": ["client_credentials"], "scope": "read"}
+    if cgi_lib.MISSING is None:
+        key = cgi_lib.Key("ES256")
+        st, _, doc = register(db, dict(
+            cc, token_endpoint_auth_method="private_key_jwt",
+            jwks={"keys": [key.public_jwk()]}), TOKEN_ENV)
+        check("a client of keys registers (private_key_jwt, jwks): no "
+              "secret, its keys in the answer",
+              st == 201 and "client_secret" not in doc and
+              doc.get("token_endpoint_auth_method") == "private_key_jwt" and
+              len(doc.get("jwks", {}).get("keys", [])) == 1, f"{st} {doc}")
+        cid = doc.get("client_id", "")
+        st, _, tok = cgi(db, "POST", "/token", form(
+            grant_type="client_credentials",
+            client_assertion_type="urn:ietf:params:oauth:client-assertion-"
+            "type:jwt-bearer", client_assertion=key.assertion(cid)))
+        check("... and gets a token with an assertion", st == 200 and
+              "access_token" in tok, f"{st} {tok}")
+        private = dict(key.public_jwk(), d="AAAA")
+        st, _, doc = register(db, dict(
+            cc, token_endpoint_auth_method="private_key_jwt",
+            jwks={"keys": [private]}), TOKEN_ENV)
+        check("a private key as jwks: invalid_client_metadata",
+              st == 400 and doc.get("error") == "invalid_client_metadata",
+              f"{st} {doc}")
+    else:
+        print(f"# skipped the client of keys: {cgi_lib.MISSING}")
+    if shutil.which("openssl") is None or not make_certs(tmp):
+        print("# skipped the clients of certificates: no openssl")
+        return
+    st, _, doc = register(db, dict(
+        cc, token_endpoint_auth_method="tls_client_auth",
+        tls_client_auth_subject_dn="CN=mtls-client,O=Example"), TOKEN_ENV)
+    check("a client of a CA's certificate registers (tls_client_auth)",
+          st == 201 and "client_secret" not in doc, f"{st} {doc}")
+    cid = doc.get("client_id", "")
+    client_pem = os.path.join(tmp, "client.pem")
+    st, _, tok = cgi(db, "POST", "/token", form(
+        grant_type="client_credentials", client_id=cid), env=tls(
+            client_pem, subject="CN=mtls-client,O=Example"))
+    check("... and gets a token bound to its certificate", st == 200 and
+          tok.get("token_type") == "Bearer", f"{st} {tok}")
+    st, _, tok = cgi(db, "POST", "/token", form(
+        grant_type="client_credentials", client_id=cid), env=tls(
+            client_pem, verify="FAILED:unable to verify",
+            subject="CN=mtls-client,O=Example"))
+    check("... not with a certificate the web server did not verify",
+          st == 401, f"{st} {tok}")
+    self_pem = os.path.join(tmp, "self.pem")
+    with open(self_pem) as f:
+        der_b64 = "".join(f.read().split("-----")[2].split())
+    st, _, doc = register(db, dict(
+        cc, token_endpoint_auth_method="self_signed_tls_client_auth",
+        jwks={"keys": [{"kty": "EC", "x5c": [der_b64]}]}), TOKEN_ENV)
+    check("a client of a self-signed certificate registers (x5c)",
+          st == 201 and "client_secret" not in doc, f"{st} {doc}")
+    cid = doc.get("client_id", "")
+    st, _, tok = cgi(db, "POST", "/token", form(
+        grant_type="client_credentials", client_id=cid),
+        env=tls(self_pem, verify="FAILED:self-signed"))
+    check("... and gets a token with that certificate", st == 200, f"{st} "
+          f"{tok}")
+    st, _, tok = cgi(db, "POST", "/token", form(
+        grant_type="client_credentials", client_id=cid),
+        env=tls(os.path.join(tmp, "other.pem"), verify="FAILED:x"))
+    check("... not with another", st == 401, f"{st} {tok}")
+    r = ctl(db, "client", "show", cid)
+    check("oauthctl client show: its certificate's thumbprint",
+          r.returncode == 0 and x5t(self_pem) in r.stdout, r.stdout)
 
 
 def main():
@@ -201,6 +278,7 @@ def main():
             st, _, doc = register(db, meta, OPEN_ENV, token=None)
             check(f"open registration of {desc}: refused",
                   st == 400, f"{st} {doc}")
+        credentials(db, tmp)
         r = ctl(db, "check")
         check("oauthctl check passes", r.returncode == 0, r.stdout + r.stderr)
     finally:

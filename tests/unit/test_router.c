@@ -561,6 +561,10 @@ test_uses_jose(void **state)
 	    "Bearer t"), 1);
 	assert_int_equal(handler_uses_jose("/userinfo", NULL, NULL, NULL), 0);
 	assert_int_equal(handler_uses_jose("/jwks", NULL, NULL, NULL), 0);
+	/* Registration checks the keys a client registers. */
+	assert_int_equal(handler_uses_jose("/register", NULL, NULL, NULL), 1);
+	assert_int_equal(handler_uses_jose("/register/dyn-x", NULL, NULL,
+	    "Bearer t"), 1);
 }
 
 /*
