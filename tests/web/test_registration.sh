@@ -2,8 +2,9 @@
 # Dynamic client registration (RFC 7591, RFC 7592) through lighttpd with
 # etc/lighttpd/oauth-fastcgi.conf as shipped, the responders started with
 # OAUTH_REGISTRATION=token: openid-client (npm, on oauth4webapi, pinned in
-# tests/web/oidc-client/package-lock.json) registers a confidential and a
-# public client, uses them, and reads and deletes a registration
+# tests/web/oidc-client/package-lock.json) registers a confidential client,
+# a client of keys (private_key_jwt) and a public client, uses them, and
+# reads and deletes a registration
 # (tests/web/oidc-client/dcr_test.mjs).  Skips, with a visible line, when
 # lighttpd, node or npm is missing.  Last line: "N passed, M failed".
 
@@ -42,11 +43,13 @@ OAUTH_REGISTRATION=token
 OAUTH_REGISTRATION_TOKEN_SHA256=$(printf %s "$INITIAL_TOKEN" |
     sha256sum | cut -d' ' -f1)
 OAUTH_REGISTRATION_SCOPES=read
+# The issuer configured, as private_key_jwt needs.
+OAUTH_ISSUER=http://127.0.0.1:$WS_PORT/oauth
 export OAUTH_REGISTRATION OAUTH_REGISTRATION_TOKEN_SHA256 \
-    OAUTH_REGISTRATION_SCOPES
+    OAUTH_REGISTRATION_SCOPES OAUTH_ISSUER
 ws_serve lighttpd etc/lighttpd/oauth-fastcgi.conf || ws_finish
 
-ISSUER=http://127.0.0.1:$WS_PORT/oauth INITIAL_TOKEN=$INITIAL_TOKEN \
+ISSUER=$OAUTH_ISSUER INITIAL_TOKEN=$INITIAL_TOKEN \
     USER_NAME=$WS_USER_NAME USER_PASS=$WS_USER_PASS \
     timeout "$RUN_TIMEOUT" node "$rp/dcr_test.mjs" >"$ws_tmp/run.out" 2>&1
 rc=$?

@@ -1,7 +1,9 @@
 // Dynamic client registration (RFC 7591) with openid-client (npm, on
 // oauth4webapi) against fcgi-oauth behind a real web server: a
 // confidential client registers with the initial access token, gets a
-// token with the credentials the registration gave it; a public client
+// token with the credentials the registration gave it; a client of keys
+// registers its public key (private_key_jwt, jwks) and gets a token with
+// an assertion signed by its private key; a public client
 // registers, with a loopback redirect URI, and runs the code flow with PKCE
 // through /authorize; the registration is read and deleted with its
 // registration access token (RFC 7592), after which the client is gone.
@@ -43,6 +45,27 @@ async function main() {
 	    () => client.clientCredentialsGrant(conf, { scope: 'read' }));
 	check('... of the scope it registered', tokens?.scope === 'read',
 	    tokens?.scope);
+
+	const pair = await crypto.subtle.generateKey(
+	    { name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+	const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk',
+	    pair.publicKey);
+	const keyed = await step('a client of keys registers its public key ' +
+	    '(private_key_jwt)', () => client.dynamicClientRegistration(
+		new URL(issuer), {
+			grant_types: ['client_credentials'],
+			scope: 'read',
+			token_endpoint_auth_method: 'private_key_jwt',
+			jwks: { keys: [{ kty, crv, x, y }] },
+		}, client.PrivateKeyJwt(pair.privateKey), options));
+	if (keyed !== undefined) {
+		check('... and is given no secret',
+		    keyed.clientMetadata().client_secret === undefined,
+		    JSON.stringify(Object.keys(keyed.clientMetadata())));
+		await step('... and gets a token with an assertion',
+		    () => client.clientCredentialsGrant(keyed,
+			{ scope: 'read' }));
+	}
 
 	await refused('registration without the initial access token: refused',
 	    () => client.dynamicClientRegistration(new URL(issuer), {
