@@ -79,6 +79,20 @@ struct fx_req {
 	const char *server_port;
 };
 
+/* 1 when the n bytes of s are base64url characters (RFC 4648 §5). */
+static inline int
+fx_b64url(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
 /* A response with its body parsed: json is NULL for an empty body. */
 struct fx_resp {
 	struct response r;

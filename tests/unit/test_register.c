@@ -176,20 +176,6 @@ rg_check_unchanged(int line, struct fx *f, const char *id,
 	buf_free(&now);
 }
 
-/* 1 when the n bytes of s are base64url characters. */
-static int
-rg_b64url(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
-			return 0;
-	return 1;
-}
-
 /*
  * Checks that out is a 201 with a client's credentials and copies them to
  * reg.  A confidential client has a secret that does not expire.
@@ -207,9 +193,9 @@ rg_check_created(int line, const struct fx_resp *out, struct rg_reg *reg)
 		fail_msg("line %d: headers of a registration", line);
 	/* Who registered chooses nothing of the id: a prefix and 16 bytes. */
 	if (id == NULL || strlen(id) != 4 + 22 ||
-	    strncmp(id, "dyn-", 4) != 0 || !rg_b64url(id + 4, 22))
+	    strncmp(id, "dyn-", 4) != 0 || !fx_b64url(id + 4, 22))
 		fail_msg("line %d: client_id in %s", line, out->r.body.data);
-	if (access == NULL || strlen(access) != 43 || !rg_b64url(access, 43))
+	if (access == NULL || strlen(access) != 43 || !fx_b64url(access, 43))
 		fail_msg("line %d: registration_access_token in %s", line,
 		    out->r.body.data);
 	memset(reg, 0, sizeof(*reg));
@@ -218,7 +204,7 @@ rg_check_created(int line, const struct fx_resp *out, struct rg_reg *reg)
 	memcpy(reg->access, access, strlen(access) + 1);
 	if (secret != NULL) {
 		/* RFC 7591 §3.2.1: client_secret_expires_at with a secret. */
-		if (strlen(secret) != 43 || !rg_b64url(secret, 43) ||
+		if (strlen(secret) != 43 || !fx_b64url(secret, 43) ||
 		    fx_num(out, "client_secret_expires_at") != 0)
 			fail_msg("line %d: client_secret in %s", line,
 			    out->r.body.data);

@@ -70,16 +70,8 @@ tk_code_plain(struct fx *f, const char *id, char dst[TOKEN_PRESENTED_MAX + 1])
 static int
 tk_token_shaped(const char *s)
 {
-	size_t i;
-
-	if (s == NULL || strlen(s) != TOKEN_STRING_LEN)
-		return 0;
-	for (i = 0; s[i] != '\0'; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
-			return 0;
-	return 1;
+	return s != NULL && strlen(s) == TOKEN_STRING_LEN &&
+	    fx_b64url(s, TOKEN_STRING_LEN);
 }
 
 /*
