@@ -2,23 +2,36 @@
 # Mutual TLS (RFC 8705) through Apache 2.4 + mod_fcgid with
 # etc/apache2/oauth-fcgid-mtls.conf, then nginx with
 # etc/nginx/oauth-listen-mtls.conf (oauth.fcgi --listen), as shipped
-# (placeholders filled in), on a free loopback port, with certificates made here with openssl: a CA,
-# the server's certificate, a client certificate the CA signed and a
-# self-signed one.  curl is the client.  A client registered by its
-# certificate's subject (tls_client_auth) gets a token with the CA's
-# certificate, bound to it (cnf.x5t#S256, as introspection says); a client
-# registered by its self-signed certificate gets one with that
-# certificate; another certificate, none, or a certificate the CA did not
-# sign for the subject's client are refused; a bound token authorizes an
-# introspection as Bearer only over a connection with its certificate.
-# Skips, with a visible line, when apache2, mod_fcgid, mod_ssl, nginx or
-# openssl is missing.  Last line: "N passed, M failed".
+# (placeholders filled in), on a free loopback port, with certificates
+# made here with openssl: a CA, the server's certificate, a client
+# certificate the CA signed and a self-signed one.  Two clients run
+# through each server.  curl: a client registered by its certificate's
+# subject (tls_client_auth) gets a token with the CA's certificate, bound
+# to it (cnf.x5t#S256, as introspection says); a client registered by its
+# self-signed certificate gets one with that certificate; another
+# certificate, none, or a certificate the CA did not sign for the
+# subject's client are refused; a bound token authorizes an introspection
+# as Bearer only over a connection with its certificate.  openid-client
+# (npm, on oauth4webapi, pinned in tests/web/oidc-client/package-lock.json;
+# tests/web/oidc-client/mtls_test.mjs), a strict client, authenticating
+# with TlsClientAuth over node:https with each certificate: the
+# discovered metadata offers both methods and bound tokens;
+# client_credentials gives each client a Bearer token, which
+# introspection, authenticated by the same certificate, reports active
+# and bound to that certificate, and which revocation ends; the subject's
+# client presenting the self-signed certificate, or either client none,
+# is refused with invalid_client.  Skips, with a visible line, when
+# apache2, mod_fcgid, mod_ssl, nginx or openssl is missing; skips only the
+# openid-client runs, with a visible line, when node or npm is.  Last
+# line: "N passed, M failed".
 
 cd "$(dirname "$0")/../.." || exit 1
 WS_NAME=test_mtls
 . tests/web/lib_server.sh
 
 SUBJECT="CN=mtls-client,O=Example"
+NPM_TIMEOUT=300		# seconds for npm ci, which may download
+RUN_TIMEOUT=60		# seconds for one run of openid-client
 
 ws_need_common
 ws_need_cmd apache2 apache2
@@ -77,6 +90,51 @@ ws_check "oauthctl client add --tls-subject" ws_quiet ws_ctl client add \
     dn-client --tls-subject "$SUBJECT" --scope read
 ws_check "oauthctl client add --tls-cert" ws_quiet ws_ctl client add \
     self-client --tls-cert "$pki/self.pem" --scope read
+
+# openid-client in $rp, installed from the pinned lock file; rp stays
+# empty, and its runs are left out, when node or npm is missing or the
+# install fails.
+rp=
+if ! command -v node >/dev/null 2>&1; then
+	echo "# skipped the openid-client runs: node not installed" \
+	    "(apt-get install nodejs)"
+elif ! command -v npm >/dev/null 2>&1; then
+	echo "# skipped the openid-client runs: npm not installed" \
+	    "(apt-get install npm)"
+elif mkdir -p "$ws_tmp/rp" && cp tests/web/oidc-client/package.json \
+    tests/web/oidc-client/package-lock.json \
+    tests/web/oidc-client/mtls_test.mjs \
+    tests/web/oidc-client/client_lib.mjs "$ws_tmp/rp/" &&
+    timeout "$NPM_TIMEOUT" npm ci --prefix "$ws_tmp/rp" --no-audit \
+    --no-fund --ignore-scripts >"$ws_tmp/npm.out" 2>&1; then
+	ws_ok "npm ci installs the pinned openid-client"
+	rp=$ws_tmp/rp
+else
+	ws_notok "npm ci installs the pinned openid-client"
+	sed 's/^/#   /' "$ws_tmp/npm.out" 2>/dev/null | tail -n 20
+fi
+
+# client_run LABEL: openid-client's run (mtls_test.mjs) against the
+# server on $base as dn-client and self-client with their certificates,
+# each of its result lines one here, under LABEL; nothing without $rp.
+client_run() {
+	[ -n "$rp" ] || return 0
+	ISSUER=$base PKI=$pki DN_ID=dn-client SELF_ID=self-client \
+	    timeout "$RUN_TIMEOUT" node "$rp/mtls_test.mjs" \
+	    >"$ws_tmp/run.out" 2>&1
+	_rc=$?
+	while IFS= read -r _line; do
+		case $_line in
+		"ok - "*) ws_ok "$1: openid-client: ${_line#ok - }" ;;
+		"not ok - "*)
+			ws_notok "$1: openid-client: ${_line#not ok - }" ;;
+		"#"*) echo "$_line" ;;
+		*) echo "# $_line" ;;
+		esac
+	done <"$ws_tmp/run.out"
+	ws_check "$1: openid-client: the run exits 0 (in ${RUN_TIMEOUT} s)" \
+	    [ "$_rc" -eq 0 ]
+}
 
 WS_TLS_CERT=$pki/server.pem WS_TLS_KEY=$pki/server.key WS_TLS_CA=$pki/ca.pem
 export WS_TLS_CERT WS_TLS_KEY WS_TLS_CA
@@ -141,6 +199,8 @@ mtls_checks() {
 	tls "" "$base/.well-known/oauth-authorization-server"
 	ws_expect "$1: metadata: tls_client_certificate_bound_access_tokens" 200 \
 	    tls_client_certificate_bound_access_tokens=true
+
+	client_run "$1"
 }
 
 base=https://127.0.0.1:$WS_PORT/oauth
