@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 
 #include "common.h"
@@ -63,7 +64,19 @@ urlenc_decode_as(const char *in, size_t len, int plus_is_space, char **out,
 		errno = ENOMEM;
 		return -1;
 	}
-	for (i = 0, n = 0; i < len; i++) {
+	/*
+	 * Most values have nothing to decode: copied whole, scanned by
+	 * memchr rather than byte by byte.
+	 */
+	if (memchr(in, '%', len) == NULL &&
+	    (!plus_is_space || memchr(in, '+', len) == NULL)) {
+		if (memchr(in, '\0', len) != NULL)
+			goto bad;
+		memcpy(d, in, len);
+		i = n = len;
+	} else
+		i = n = 0;
+	for (; i < len; i++) {
 		if (in[i] == '+' && plus_is_space)
 			d[n++] = ' ';
 		else if (in[i] != '%')
@@ -165,8 +178,17 @@ utf8_valid(const char *s, size_t len)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, n, k;
 	unsigned char lo, hi;
+	uint64_t word;
 
 	while (i < len) {
+		/* ASCII, the common case, eight bytes at a time. */
+		if (len - i >= sizeof(word)) {
+			memcpy(&word, p + i, sizeof(word));
+			if ((word & UINT64_C(0x8080808080808080)) == 0) {
+				i += sizeof(word);
+				continue;
+			}
+		}
 		if (p[i] < 0x80) {
 			i++;
 			continue;
