@@ -39,8 +39,10 @@ cert_thumbprint(const char *cert, unsigned char out[TOKEN_HASH_LEN])
 			return -1;
 		cert = decoded;
 	}
+	/* The end label after the whole begin label, not inside it. */
 	if ((begin = strstr(cert, CERT_PEM_BEGIN)) == NULL ||
-	    (end = strstr(begin, CERT_PEM_END)) == NULL)
+	    (end = strstr(begin + strlen(CERT_PEM_BEGIN), CERT_PEM_END)) ==
+	    NULL)
 		goto out;
 	begin += strlen(CERT_PEM_BEGIN);
 	/* The base64 lines, without the line ends and blanks between. */

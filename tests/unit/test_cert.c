@@ -210,6 +210,9 @@ test_malformed(void **state)
 	assert_refused("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----"
 	    "\n");
 	assert_refused("not a certificate");
+	/* An end label that starts inside the begin label's dashes. */
+	assert_refused("-----BEGIN CERTIFICATE-------END CERTIFICATE-----");
+	assert_refused("-----BEGIN%20CERTIFICATE-------END CERTIFICATE-----");
 	noend = cert_replace(fixture.pem, "-----END CERTIFICATE-----", "");
 	assert_refused(noend);
 	/* One base64 character short of a whole quantum. */
