@@ -482,20 +482,27 @@ static const struct {
 	const char *name;
 	const char *missing;
 	const char *invalid;
+	const char *unproved;
 } token_take_kinds[TOKEN_KIND__MAX] = {
 	[TOKEN_REFRESH] = {"refresh_token", "refresh token",
 	    "refresh_token is required",
 	    "the refresh token is invalid, expired, revoked or was issued to "
-	    "another client"},
+	    "another client",
+	    "the refresh token is bound to a DPoP key this request does not "
+	    "prove"},
 	[TOKEN_CODE] = {"code", "authorization code", "code is required",
-	    "the code is invalid, expired or was issued to another client"},
+	    "the code is invalid, expired or was issued to another client",
+	    "the code is bound to a DPoP key this request does not prove"},
 };
 
 /*
  * Finds the code or refresh token (kind) that the request presents for
  * client, and checks it may be spent: it exists, is of that kind, belongs
- * to client, has a grant and is active.  One already spent is a replay,
- * which revokes its grant (token_replayed).  Returns OAUTH_OK with *tok
+ * to client, has a grant, is proved by the key it is bound to (RFC 9449
+ * §5, §10.1) and is active.  One already spent is a replay, which revokes
+ * its grant (token_replayed); but only when its key is proved, so that
+ * one who copied a bound token without the key cannot end the grant of
+ * its holder with it.  Returns OAUTH_OK with *tok
  * and key set; *tok is the caller's to token_free whatever the result.
  */
 enum oauth_error
@@ -521,6 +528,10 @@ token_take(const struct handler_env *env, struct store_txn *txn,
 	if (st == STORE_NOTFOUND || tok->kind != kind ||
 	    strcmp(tok->client_id, client->id) != 0 || !tok->has_grant)
 		return OAUTH_INVALID_GRANT;
+	if (!dpop_binding_holds(tok, &out->dpop)) {
+		*why = token_take_kinds[kind].unproved;
+		return OAUTH_INVALID_GRANT;
+	}
 	if (tok->state == TOKEN_STATE_USED)
 		return token_replayed(txn, tok, out,
 		    token_take_kinds[kind].name, why);

@@ -81,13 +81,8 @@ token_grant_authorization_code(const struct handler_env *env,
 	    why);
 	if (err != OAUTH_OK)
 		goto out;
+	/* RFC 9449 §10.1: token_take saw that a dpop_jkt code has its key. */
 	err = OAUTH_INVALID_GRANT;
-	/* RFC 9449 §10.1: a code asked for with dpop_jkt needs its key. */
-	if (!dpop_binding_holds(&code, &out->dpop)) {
-		*why = "the code is bound to a DPoP key this request does not "
-		       "prove";
-		goto out;
-	}
 	if (!token_code_redirect_matches(&code, client,
 		params_get(params, "redirect_uri"))) {
 		*why = "redirect_uri does not match the authorization request";

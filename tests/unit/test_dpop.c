@@ -1017,6 +1017,7 @@ test_code_dpop_jkt(void **state)
  * proof's key (§5): refreshed without a proof, or with a good one by
  * another key, it is 400 invalid_grant and stays usable; with the key,
  * 200 DPoP, and the refresh token it rotates to is bound to the key too.
+ * A spent one replayed without the key ends nothing; with it, the grant.
  */
 static void
 test_refresh_public_bound(void **state)
@@ -1059,6 +1060,38 @@ test_refresh_public_bound(void **state)
 	proof = dp_token_proof(DP_K);
 	dp_refresh(f, FX_PUB, NULL, refresh, proof, &out);
 	dp_check_issued(__LINE__, &out, "DPoP");
+	fx_copy(refresh, &out, "refresh_token");
+	fx_resp_free(&out);
+	free(proof);
+
+	/*
+	 * The spent one, replayed by someone without the key, is refused and
+	 * revokes nothing: the holder's newest refresh token still works.
+	 * Replayed with the key, it is reuse (RFC 9700 §4.14.2): the grant
+	 * ends, and with it that newest token.
+	 */
+	proof = dp_token_proof(DP_K_OTHER);
+	dp_refresh(f, FX_PUB, NULL, t.refresh, proof, &out);
+	fx_assert_error(&out, 400, "invalid_grant");
+	fx_resp_free(&out);
+	free(proof);
+	dp_refresh(f, FX_PUB, NULL, t.refresh, NULL, &out);
+	fx_assert_error(&out, 400, "invalid_grant");
+	fx_resp_free(&out);
+	proof = dp_token_proof(DP_K);
+	dp_refresh(f, FX_PUB, NULL, refresh, proof, &out);
+	dp_check_issued(__LINE__, &out, "DPoP");
+	fx_copy(refresh, &out, "refresh_token");
+	fx_resp_free(&out);
+	free(proof);
+	proof = dp_token_proof(DP_K);
+	dp_refresh(f, FX_PUB, NULL, t.refresh, proof, &out);
+	fx_assert_error(&out, 400, "invalid_grant");
+	fx_resp_free(&out);
+	free(proof);
+	proof = dp_token_proof(DP_K);
+	dp_refresh(f, FX_PUB, NULL, refresh, proof, &out);
+	fx_assert_error(&out, 400, "invalid_grant");
 	fx_resp_free(&out);
 	free(proof);
 }
