@@ -129,8 +129,8 @@ crypto_hmac_sha256(const void *key, size_t keylen, const void *msg,
 }
 
 /*
- * SHA-256(salt || secret): the stored form of a generated client secret,
- * and the keyed digest of secret_cache.c.  Returns 0.
+ * SHA-256(salt || secret): the stored form of a generated client secret.
+ * Returns 0.
  */
 int
 crypto_secret_hash(const unsigned char salt[SECRET_SALT_LEN],
@@ -151,7 +151,8 @@ crypto_secret_hash(const unsigned char salt[SECRET_SALT_LEN],
  * SHA-256(salt || secret): no stolen database can be searched for it.  An
  * operator's secret is stored as PBKDF2-HMAC-SHA256 with iterations rounds
  * (SECRET_KDF_ITERATIONS when written), and a FastCGI process pays for that
- * once per client: secret_cache.c remembers a secret it has verified.
+ * once per client: secret_cache.c remembers a secret it has verified (any
+ * secret, so a generated one's hash too is paid once per client).
  * Returns 0, or -1 for an iteration count above INT_MAX (none is written).
  */
 int

@@ -29,9 +29,10 @@ client_auth_log(const char *id, const char *reason)
  * Checks secret against the stored hash of c in constant time, by the
  * scheme c's secret was stored with (crypto_secret_derive).  A secret this
  * process has verified before is matched from env's cache instead of
- * running an operator secret's KDF again.  A client that does not exist is
- * checked against a fixed salt with the generated secrets' scheme, so that
- * an unknown id costs what a client with a generated secret costs.
+ * running the KDF or the hash again.  A client that does not exist is
+ * looked up in the cache too and checked against a fixed salt with the
+ * generated secrets' scheme, so that an unknown id costs what a wrong
+ * secret of a client with a generated secret costs.
  *
  * What the time still tells: whether an id is registered with an
  * operator's own secret, whose PBKDF2 (tens of milliseconds) runs on a
@@ -51,9 +52,8 @@ client_auth_secret_matches(const struct handler_env *env,
 	size_t len = strlen(secret);
 	int match;
 
-	if (c != NULL && c->secret_iterations > 0 &&
-	    secret_cache_match(env->secret_cache, c->id, c->secret_hash,
-		secret, len))
+	if (secret_cache_match(env->secret_cache, c != NULL ? c->id : "",
+		c != NULL ? c->secret_hash : NULL, secret, len))
 		return 1;
 	if (kdf != NULL && c != NULL && c->secret_iterations > 0) {
 		*kdf = 1;
@@ -64,7 +64,7 @@ client_auth_secret_matches(const struct handler_env *env,
 		return 0;
 	match = c != NULL && crypto_equal(hash, c->secret_hash, sizeof(hash));
 	crypto_wipe(hash, sizeof(hash));
-	if (match && c->secret_iterations > 0)
+	if (match)
 		secret_cache_put(env->secret_cache, c->id, c->secret_hash,
 		    secret, len);
 	return match;

@@ -1,7 +1,8 @@
 /*
- * Operator secrets: stored with PBKDF2 (crypto_secret_derive), verified
- * through client authentication, and remembered per process by
- * secret_cache.c so that only the first request of a client pays the KDF.
+ * Client secrets: an operator's stored with PBKDF2, a generated one's with
+ * SHA-256 (crypto_secret_derive), verified through client authentication,
+ * and remembered per process by secret_cache.c so that only the first
+ * request of a client pays the KDF or the hash.
  */
 #include "handler_fixture.h"
 
@@ -62,6 +63,8 @@ test_cache(void **state)
 	secret_cache_put(c, "a", other, "z", 1);
 	assert_int_equal(secret_cache_match(c, "a", other, "z", 1), 1);
 	assert_int_equal(secret_cache_match(c, "a", stored, "x", 1), 0);
+	/* No stored hash: no such client, whatever was remembered. */
+	assert_int_equal(secret_cache_match(c, "a", NULL, "z", 1), 0);
 	/* SECRET_CACHE_SIZE more clients push the first one out. */
 	for (i = 0; i < SECRET_CACHE_SIZE; i++) {
 		snprintf(id, sizeof(id), "c%d", i);
@@ -75,10 +78,11 @@ test_cache(void **state)
 
 /*
  * Registers SC_ID (client_credentials, scope "read") with secret, stored
- * as oauthctl stores an operator's: a fresh salt and SC_ROUNDS of PBKDF2.
+ * as oauthctl stores one: a fresh salt and rounds of PBKDF2 (an
+ * operator's, SC_ROUNDS here) or 0 (a generated one's SHA-256).
  */
 static void
-sc_add(struct fx *f, const char *secret)
+sc_add(struct fx *f, const char *secret, uint32_t rounds)
 {
 	struct client c;
 	struct store_txn *txn;
@@ -87,7 +91,7 @@ sc_add(struct fx *f, const char *secret)
 	strcpy(c.id, SC_ID);
 	c.grant_types = GRANT_CLIENT_CREDENTIALS;
 	c.scope = "read";
-	c.secret_iterations = SC_ROUNDS;
+	c.secret_iterations = rounds;
 	assert_int_equal(crypto_random(c.secret_salt, sizeof(c.secret_salt)),
 	    0);
 	assert_int_equal(crypto_secret_derive(c.secret_salt, secret,
@@ -111,26 +115,30 @@ sc_token(struct fx *f, const char *secret)
 }
 
 /*
- * Through the token endpoint, with and without a process cache: the right
- * secret works, a wrong one never does, and a changed secret takes effect
- * at once although the old one was remembered.
+ * Through the token endpoint, with and without a process cache, for an
+ * operator's secret and a generated one's scheme: the right secret works,
+ * a wrong one never does, and a changed secret takes effect at once
+ * although the old one was remembered.
  */
 static void
 test_operator_secret(void **state)
 {
 	struct fx *f = *state;
+	uint32_t rounds;
 	int pass;
 
-	for (pass = 0; pass < 2; pass++) {
-		f->env.secret_cache = pass == 0 ? NULL : secret_cache_new();
-		sc_add(f, SC_SECRET);
+	for (pass = 0; pass < 4; pass++) {
+		rounds = pass < 2 ? SC_ROUNDS : 0;
+		f->env.secret_cache = pass % 2 == 0 ? NULL :
+		    secret_cache_new();
+		sc_add(f, SC_SECRET, rounds);
 		assert_int_equal(sc_token(f, SC_SECRET), 200);
 		assert_int_equal(sc_token(f, SC_SECRET), 200);
 		assert_int_equal(sc_token(f, "s3creT"), 401);
 		assert_int_equal(sc_token(f, SC_SECRET "x"), 401);
 		assert_int_equal(sc_token(f, SC_SECRET), 200);
 		/* oauthctl client secret: a new salt and hash. */
-		sc_add(f, "n3w");
+		sc_add(f, "n3w", rounds);
 		assert_int_equal(sc_token(f, SC_SECRET), 401);
 		assert_int_equal(sc_token(f, "n3w"), 200);
 		assert_int_equal(sc_token(f, "n3w"), 200);
