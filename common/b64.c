@@ -2,8 +2,8 @@
  * Base64 in the two shapes we need: unpadded base64url (RFC 4648 §5) for
  * the tokens and secrets we mint, and strict padded base64 (RFC 4648 §4)
  * for the credentials of HTTP Basic (RFC 7617 §2).  nettle encodes;
- * decoding is checked strictly here (alphabet, padding, leftover bits),
- * and the check already has each character's value, so it decodes too.
+ * decoding is checked strictly here (alphabet, padding, leftover bits)
+ * and done with the table the check uses.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -52,8 +52,9 @@ b64_value(unsigned char c)
 size_t
 b64url_encode(const unsigned char *in, size_t len, char *out, size_t outsize)
 {
-	char tail[4];		/* the last, padded group */
-	size_t full, rem, need, i;
+	struct base64_encode_ctx ctx;
+	char tail[BASE64_ENCODE_LENGTH(2) + BASE64_ENCODE_FINAL_LENGTH];
+	size_t full, rem, need, n;
 
 	full = len / 3;
 	rem = len % 3;
@@ -64,20 +65,15 @@ b64url_encode(const unsigned char *in, size_t len, char *out, size_t outsize)
 		return 0;
 
 	/* Whole groups go straight into out, 4 characters per 3 bytes. */
-	base64_encode_raw(out, full * 3, in);
+	base64url_encode_init(&ctx);
+	(void)base64_encode_update(&ctx, out, full * 3, in);
 	/* The last 1 or 2 bytes would come out padded: encode aside. */
 	if (rem != 0) {
-		base64_encode_raw(tail, rem, in + full * 3);
+		n = base64_encode_update(&ctx, tail, rem, in + full * 3);
+		(void)base64_encode_final(&ctx, tail + n);
 		memcpy(out + full * 4, tail, rem + 1);
 	}
 	out[need] = '\0';
-
-	for (i = 0; i < need; i++) {
-		if (out[i] == '+')
-			out[i] = '-';
-		else if (out[i] == '/')
-			out[i] = '_';
-	}
 	return need;
 }
 
@@ -96,7 +92,7 @@ b64_decode(const char *in, size_t len, unsigned char *out, size_t outsize,
 {
 	uint32_t group = 0;
 	size_t pad, need, i, k, o;
-	int v;
+	int v, valid;
 
 	/* RFC 4648 §4: the final group is always padded out to 4. */
 	if (len % 4 != 0)
@@ -118,13 +114,15 @@ b64_decode(const char *in, size_t len, unsigned char *out, size_t outsize,
 		return -1;
 	/*
 	 * The alphabet is checked before anything is written (a third '='
-	 * fails it); RFC 4648 §3.5: the bits of the last character that do
+	 * fails it: b64_values has 0 for it, as for anything not of the
+	 * alphabet); RFC 4648 §3.5: the bits of the last character that do
 	 * not fit in a byte must be zero, or one byte string has several
 	 * encodings.
 	 */
-	for (i = 0; i < len - pad; i++)
-		if (b64_value((unsigned char)in[i]) == -1)
-			return -1;
+	for (i = 0, valid = 1; i < len - pad; i++)
+		valid &= b64_values[(unsigned char)in[i]] != 0;
+	if (!valid)
+		return -1;
 	if (pad > 0) {
 		v = b64_value((unsigned char)in[len - pad - 1]);
 		if ((pad == 1 && (v & 0x03) != 0) ||
@@ -132,15 +130,22 @@ b64_decode(const char *in, size_t len, unsigned char *out, size_t outsize,
 			return -1;
 	}
 	/* 24 bits a group; the padding's characters count as zero. */
-	for (i = 0, o = 0; i < len; i += 4) {
+	for (i = 0, o = 0; i + 4 <= len - pad; i += 4, o += 3) {
+		group = (uint32_t)(b64_values[(unsigned char)in[i]] - 1) << 18 |
+		    (uint32_t)(b64_values[(unsigned char)in[i + 1]] - 1) << 12 |
+		    (uint32_t)(b64_values[(unsigned char)in[i + 2]] - 1) << 6 |
+		    (uint32_t)(b64_values[(unsigned char)in[i + 3]] - 1);
+		out[o] = (unsigned char)(group >> 16);
+		out[o + 1] = (unsigned char)(group >> 8);
+		out[o + 2] = (unsigned char)group;
+	}
+	if (pad > 0) {
 		for (group = 0, k = 0; k < 4; k++)
 			group = group << 6 | (in[i + k] == '=' ? 0 :
 			    (uint32_t)b64_value((unsigned char)in[i + k]));
 		out[o++] = (unsigned char)(group >> 16);
 		if (o < need)
-			out[o++] = (unsigned char)(group >> 8);
-		if (o < need)
-			out[o++] = (unsigned char)group;
+			out[o] = (unsigned char)(group >> 8);
 	}
 	crypto_wipe(&group, sizeof(group));
 

@@ -274,7 +274,13 @@ struct token_issue {
 	char *id_token;				/* NULL when none */
 	const char *nonce;	/* the code's OpenID nonce, borrowed */
 	const char *audience;	/* what the grant's tokens are for, borrowed */
-	const char *issuer;	/* for an id_token, borrowed */
+	/*
+	 * For a signed token: token_issue_issuer works it out from req the
+	 * first time one is signed, since an opaque token never needs it.
+	 */
+	const struct request *req;
+	char *issuer;
+	int issuer_known;
 	int64_t expires_in;
 	int commit_anyway;	/* failed, but what it revoked must stay */
 	/* The request's DPoP proof: its tokens are bound to its key. */
@@ -297,6 +303,8 @@ enum oauth_error token_presented_access(const struct handler_env *,
 enum oauth_error token_bearer(const struct handler_env *, struct store_txn *,
     const struct request *, unsigned char[TOKEN_HASH_LEN], struct token *);
 void token_bind_holder(struct token *, const struct token_issue *);
+const char *token_issue_issuer(const struct handler_env *,
+    struct token_issue *);
 enum oauth_error token_issue_grant(const struct handler_env *,
     struct store_txn *, const struct client *, struct grant *, const char *,
     const char *, struct token_issue *, const char **);
@@ -317,7 +325,7 @@ enum oauth_error token_jwt_mint(const struct handler_env *, struct store_txn *,
     const char **);
 enum oauth_error token_mint_access(const struct handler_env *,
     struct store_txn *, const struct client *, const struct token *,
-    const struct token_issue *, int64_t, char[TOKEN_PRESENTED_MAX + 1],
+    struct token_issue *, int64_t, char[TOKEN_PRESENTED_MAX + 1],
     const char **);
 
 /* token_code.c */

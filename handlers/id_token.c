@@ -81,18 +81,19 @@ id_token_issue(const struct handler_env *env, struct store_txn *txn,
 	struct buf jws = {0};
 	enum oauth_error err = OAUTH_SERVER_ERROR;
 	int64_t now = env->now(env->ctx);
+	const char *issuer;
 	cJSON *o;
 
 	if (!scope_has(scope, "openid", 6) || grant->subject == NULL)
 		return OAUTH_OK;
 	*why = "no issuer: set OAUTH_ISSUER";
-	if (out->issuer == NULL)
+	if ((issuer = token_issue_issuer(env, out)) == NULL)
 		return OAUTH_SERVER_ERROR;
 	*why = "out of memory";
 	if (id_token_at_hash(out->access, at_hash) == -1)
 		return OAUTH_SERVER_ERROR;
 	if ((o = cJSON_CreateObject()) == NULL ||
-	    cJSON_AddStringToObject(o, "iss", out->issuer) == NULL ||
+	    cJSON_AddStringToObject(o, "iss", issuer) == NULL ||
 	    cJSON_AddStringToObject(o, "sub", grant->subject) == NULL ||
 	    cJSON_AddStringToObject(o, "aud", client->id) == NULL ||
 	    cJSON_AddNumberToObject(o, "exp",

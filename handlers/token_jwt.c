@@ -131,13 +131,14 @@ out:
 enum oauth_error
 token_mint_access(const struct handler_env *env, struct store_txn *txn,
     const struct client *client, const struct token *record,
-    const struct token_issue *issue, int64_t auth_time,
+    struct token_issue *issue, int64_t auth_time,
     char out[TOKEN_PRESENTED_MAX + 1], const char **why)
 {
 	enum oauth_error err;
 
 	if (token_jwt_wanted(env, client))
-		return token_jwt_mint(env, txn, record, issue->issuer,
+		return token_jwt_mint(env, txn, record,
+		    token_issue_issuer(env, issue),
 		    auth_time, out, why);
 	*why = "the token could not be stored";
 	err = token_mint(env, txn, record, out);
