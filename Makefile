@@ -61,7 +61,8 @@ ADAPTER_SRC = $(filter-out fcgi/fcgi_main.c fcgi/fcgi_jose.c,\
 	$(wildcard fcgi/*.c))
 # The module's own copies of what jose.c calls, built position-independent.
 MODULE_PIC = $(JOSE_SRC) $(MODULE_SRC) common/jose_names.c common/buf.c \
-	common/b64.c common/crypto.c common/json.c common/urlenc.c
+	common/b64.c common/crypto.c common/json.c common/urlenc.c \
+	common/process_id.c
 CTL_SRC = $(wildcard ctl/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)

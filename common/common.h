@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>	/* pid_t */
 
 #include <openssl/types.h>	/* EVP_PKEY, for jose.c */
 
@@ -69,6 +70,9 @@ int buf_printf(struct buf *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 char *buf_steal(struct buf *);
 void buf_free(struct buf *);
+
+/* process_id.c */
+pid_t process_id(void);
 
 /* crypto.c */
 int crypto_random_available(void);

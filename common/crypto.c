@@ -75,7 +75,7 @@ crypto_random(unsigned char *out, size_t len)
 
 	if (len > CRYPTO_POOL_MAX)
 		return crypto_random_draw(out, len);
-	pid = getpid();
+	pid = process_id();
 	if (p->pid != pid || p->left < len) {
 		crypto_wipe(p->bytes, sizeof(p->bytes));
 		p->left = 0;

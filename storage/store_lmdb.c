@@ -370,7 +370,7 @@ store_lmdb_open(const char *dir, size_t map_size, unsigned flags,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return STORE_NOMEM;
 	s->base.ops = &store_lmdb_ops;
-	LS(s)->pid = getpid();
+	LS(s)->pid = process_id();
 	if ((flags & STORE_OPEN_THREADS) &&
 	    store_lmdb_map_lock_init(&LS(s)->map_lock) != 0) {
 		free(s);
@@ -455,7 +455,7 @@ store_lmdb_txn_begin(struct store *s, int writable, struct store_txn **tp)
 	int rc;
 
 	*tp = NULL;
-	if (LS(s)->pid != getpid())
+	if (LS(s)->pid != process_id())
 		return STORE_IOERR;
 	if ((t = calloc(1, sizeof(struct store_lmdb_txn))) == NULL)
 		return STORE_NOMEM;

@@ -213,7 +213,7 @@ store_pg_open(const char *uri, unsigned flags, struct store **sp, char *why,
 		return STORE_NOMEM;
 	s->base.ops = &store_pg_ops;
 	s->flags = flags;
-	s->pid = getpid();
+	s->pid = process_id();
 	if ((s->uri = strdup(uri)) == NULL) {
 		free(s);
 		return STORE_NOMEM;
@@ -242,7 +242,7 @@ store_pg_close(struct store *base)
 	 * A connection inherited across fork is the parent's: closing it
 	 * here would end the parent's session.
 	 */
-	if (s->conn != NULL && s->pid == getpid())
+	if (s->conn != NULL && s->pid == process_id())
 		PQfinish(s->conn);
 	crypto_wipe(s->uri, strlen(s->uri));
 	free(s->uri);
@@ -654,7 +654,7 @@ store_pg_txn_begin(struct store *base, int writable, struct store_txn **tp)
 	struct store_pg_txn *t;
 	enum store_status st;
 
-	if (s->pid != getpid())
+	if (s->pid != process_id())
 		return STORE_IOERR;
 	if ((st = store_pg_live(s)) != STORE_OK)
 		return st;

@@ -3,7 +3,8 @@
  * never the same bytes twice, not across a fork either, and larger
  * requests drawn directly.  The digests of common/crypto.c (nettle) give
  * what OpenSSL's give, byte for byte, so that every secret stored before
- * still verifies; and its constant-time comparison compares.
+ * still verifies; and its constant-time comparison compares.  The
+ * process id that tells a forked child (common/process_id.c) follows forks.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -67,6 +68,42 @@ test_random_after_fork(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_memory_not_equal(mine, theirs, sizeof(mine));
+}
+
+/*
+ * process_id, which the random pool and the stores ask, follows forks: a
+ * child and its own child each get their id, not the one cached before.
+ */
+static void
+test_process_id_after_fork(void **state)
+{
+	pid_t parent, pid;
+	int status;
+
+	(void)state;
+	parent = process_id();
+	assert_int_equal(parent, getpid());
+	assert_int_equal(process_id(), parent);
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		pid_t child = process_id(), grandchild;
+		int st;
+
+		if (child != getpid() || child == parent)
+			_exit(1);
+		if ((grandchild = fork()) == 0)
+			_exit(process_id() == getpid() && process_id() != child ?
+			    0 : 1);
+		if (grandchild < 0 || waitpid(grandchild, &st, 0) != grandchild ||
+		    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			_exit(2);
+		_exit(process_id() == child ? 0 : 3);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(process_id(), parent);
 }
 
 /* A request larger than the store ahead, and one of every small size. */
@@ -174,6 +211,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_distinct),
 		cmocka_unit_test(test_random_after_fork),
+		cmocka_unit_test(test_process_id_after_fork),
 		cmocka_unit_test(test_random_sizes),
 		cmocka_unit_test(test_sha256_as_openssl),
 		cmocka_unit_test(test_secret_derive_as_openssl),
