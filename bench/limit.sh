@@ -21,6 +21,10 @@
 #      lighttpd mod_cgi, and the instructions of one whole CGI process.
 # The ratio of a configuration is its requests/s divided by the
 # hello-world's requests/s of the same repetition, server and connections.
+# Each FastCGI load also counts the CPU time (user and system, from
+# /proc/PID/stat) its two responders and its web server spent, divided by
+# the requests wrk made: what a request costs them, the kernel's work on
+# their behalf included, beside the hello-world's.
 #
 #   make BUILD=build/bench all build/bench/bench_handlers build/bench/hello_fcgi \
 #       build/bench/sha256_speed
@@ -46,6 +50,7 @@ cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
 export BUILD
 SECS=${BENCH_SECONDS:-5}
+HZ=$(getconf CLK_TCK)
 CONNS=${BENCH_LIMIT_CONNECTIONS:-16 64}
 REPS=${BENCH_LIMIT_REPS:-3}
 CG_N=${BENCH_LIMIT_CG:-1000}
@@ -125,7 +130,8 @@ nginx_render() {
 nginx_up() {
 	nginx -e "$1/error.log" -c "$1/nginx.conf" -g 'daemon off;' \
 	    >"$1/nginx.out" 2>&1 </dev/null &
-	bench_pids="$bench_pids $!"
+	nginx_pid=$!
+	bench_pids="$bench_pids $nginx_pid"
 	bench_wait_http "http://127.0.0.1:$2/oauth/" || {
 		echo "bench/limit.sh: nginx did not start:" >&2
 		tail -n 5 "$1/error.log" "$1/nginx.out" >&2
@@ -163,6 +169,8 @@ start_nginx() {
 	spawn_wait "$_d/fcgi.sock" || return 1
 	nginx_render "$_d" "$_port" "$_d/fcgi.sock" && nginx_up "$_d" "$_port" ||
 	    return 1
+	tr '\n' ' ' <"$_d/spawn.pid" >"$tmp/$1.responders"
+	echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" >"$tmp/$1.server"
 	echo "$_port" >"$tmp/$1.port"
 }
 
@@ -176,6 +184,10 @@ start_lighttpd() {
 	_port=$(bench_port)
 	bench_lighttpd_render "$_d" "$_port" "$2${5:+ $5}" "$3" "$4" "$MAP" &&
 	    bench_lighttpd_up "$_d" "$_port" 2 || return 1
+	# shellcheck disable=SC2154 # set by bench_lighttpd_up (bench/lib.sh)
+	echo "$bench_lighttpd_children" >"$tmp/$1.responders"
+	# shellcheck disable=SC2154 # the same
+	echo "$bench_lighttpd_pid" >"$tmp/$1.server"
 	echo "$_port" >"$tmp/$1.port"
 }
 
@@ -240,15 +252,31 @@ results=$tmp/results
 # to the results.
 load() {
 	_out=$tmp/wrk.$1.$2.$3.$4
+	# The configuration whose port this is, for the CPU time its
+	# responders and its web server spend (a CGI one's responders are
+	# gone before they could be counted, oidc-provider is its own).
+	_cfg=$(grep -lx "$5" "$tmp"/*.port 2>/dev/null | head -n 1)
+	_cfg=${_cfg%.port}
+	_rpids=$(cat "$_cfg.responders" 2>/dev/null)
+	_spids=$(cat "$_cfg.server" 2>/dev/null)
+	# shellcheck disable=SC2086 # lists of process ids
+	_r0=$(bench_cpu_ticks $_rpids) _s0=$(bench_cpu_ticks $_spids)
 	BENCH_BODY=$7 BENCH_AUTH=$BENCH_AUTH timeout --foreground $((SECS + 30)) \
 	    wrk -t1 -c"$2" -d"${SECS}s" --timeout 5s -s bench/wrk_post.lua \
 	    "http://127.0.0.1:$5/oauth$6" >"$_out" 2>&1
+	# shellcheck disable=SC2086 # lists of process ids
+	_r1=$(bench_cpu_ticks $_rpids) _s1=$(bench_cpu_ticks $_spids)
+	_n=$(awk '/requests in/ { print $1 }' "$_out")
+	_cpu=$(awk -v n="${_n:-0}" -v hz="$HZ" -v r="$((_r1 - _r0))" \
+	    -v s="$((_s1 - _s0))" -v has="${_rpids:+1}" 'BEGIN {
+		if (has != 1 || n <= 0) { print "-|-"; exit }
+		printf "%.1f|%.1f\n", r * 1e6 / hz / n, s * 1e6 / hz / n }')
 	_f=$(bench_figures "$_out" | tr -d ' ')
-	echo "$1|$2|$3|$4|$_f" | awk -F'|' '{ print $1 "|" $2 "|" $3 "|" $4 "|" $5 "|" $7 "|" $8 }' \
+	echo "$1|$2|$3|$4|$_f|$_cpu" | awk -F'|' '{ print $1 "|" $2 "|" $3 "|" $4 "|" $5 "|" $7 "|" $8 "|" $9 "|" $10 }' \
 	    >>"$results"
-	echo "$_f" | awk -F'|' -v s="$1" -v c="$2" -v w="$3" -v r="$4" '{
-	    printf "%-9s c=%-3s %-12s rep %s: %s requests/s, mean latency %s, non-2xx %s, socket errors %s\n",
-		s, c, w, r, $1, $2, $3, $4 }'
+	echo "$_f|$_cpu" | awk -F'|' -v s="$1" -v c="$2" -v w="$3" -v r="$4" '{
+	    printf "%-9s c=%-3s %-12s rep %s: %s requests/s, mean latency %s, non-2xx %s, socket errors %s, CPU us a request: responders %s, web server %s\n",
+		s, c, w, r, $1, $2, $3, $4, $5, $6 }'
 }
 
 # probe PORT PATH BODY PATTERN: one request answers 200 with PATTERN in
@@ -577,6 +605,20 @@ rate() {
 	}' "$results"
 }
 
+# cpu SERVER CONNS WHAT FIELD: the median CPU time a request, in
+# microseconds, of WHAT's responders (FIELD 8) or web server (9).
+cpu() {
+	awk -F'|' -v s="$1" -v c="$2" -v w="$3" -v f="$4" '
+	$1 == s && $2 == c && $3 == w && $f != "-" { v[++n] = $f }
+	END {
+		for (i = 1; i <= n; i++)
+			for (j = i + 1; j <= n; j++)
+				if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+		if (n > 0)
+			printf "%.1f", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}' "$results"
+}
+
 cgval() {
 	awk -F'|' -v k="$1" -v w="$2" '$1 == k && $2 == w { print $3 }' "$cg"
 }
@@ -613,6 +655,29 @@ if [ -n "$peer" ]; then
 fi
 if [ -s "$results" ] && grep -q '^cgi|' "$results"; then
 	echo "| introspection, CGI | lighttpd mod_cgi | $cgi_c | $(ratio cgi "$cgi_c" introspect) | $(rate cgi "$cgi_c" introspect) / $(rate cgi "$cgi_c" hello) |"
+fi
+if awk -F'|' '$8 != "-" && $8 != ""' "$results" | grep -q .; then
+	echo
+	echo "CPU time a request (user and system, from /proc/PID/stat over each load), microseconds, medians: fcgi-oauth's configuration / the hello-world's."
+	echo
+	echo "| what | server | connections | the two responders | the web server |"
+	echo "|---|---|---|---|---|"
+	for what in introspect token-none token-tnone; do
+		case $what in
+		introspect) label="introspection" ;;
+		token-none) label="token, \`OAUTH_DB_SYNC=none\`" ;;
+		token-tnone) label="token, \`OAUTH_DB_SYNC=none\`, \`--threads $THREADS\`" ;;
+		esac
+		for srv in $servers; do
+			case $srv in
+			nginx) sname="nginx + spawn-fcgi" ;;
+			*) sname="lighttpd mod_fastcgi" ;;
+			esac
+			for c in $CONNS; do
+				echo "| $label | $sname | $c | $(cpu "$srv" "$c" "$what" 8) / $(cpu "$srv" "$c" hello 8) | $(cpu "$srv" "$c" "$what" 9) / $(cpu "$srv" "$c" hello 9) |"
+			done
+		done
+	done
 fi
 if [ -s "$cg" ]; then
 	echo
