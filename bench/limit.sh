@@ -21,10 +21,10 @@
 #      lighttpd mod_cgi, and the instructions of one whole CGI process.
 # The ratio of a configuration is its requests/s divided by the
 # hello-world's requests/s of the same repetition, server and connections.
-# Each FastCGI load also counts the CPU time (user and system, from
-# /proc/PID/stat) its two responders and its web server spent, divided by
-# the requests wrk made: what a request costs them, the kernel's work on
-# their behalf included, beside the hello-world's.
+# Each FastCGI load also counts the CPU time (from /proc/PID/stat) its two
+# responders spent in user space and in the kernel, and its web server
+# spent, divided by the requests wrk made: what a request costs each,
+# beside the hello-world's.
 #
 #   make BUILD=build/bench all build/bench/bench_handlers build/bench/hello_fcgi \
 #       build/bench/sha256_speed
@@ -247,6 +247,15 @@ start_oidc_provider() {
 results=$tmp/results
 : >"$results"
 
+# cpu_ticks PID...: "USER SYSTEM", the clock ticks the processes have
+# spent so far in user space and in the kernel (fields 14 and 15 of
+# /proc/PID/stat, after the parenthesised name, which may hold spaces).
+cpu_ticks() {
+	for _p in "$@"; do
+		sed 's/.*) //' "/proc/$_p/stat" 2>/dev/null
+	done | awk '{ u += $12; k += $13 } END { printf "%d %d\n", u, k }'
+}
+
 # load SERVER CONNS WHAT REP PORT PATH BODY: one wrk -t1 load of
 # BENCH_SECONDS; appends "SERVER|CONNS|WHAT|REP|requests/s|non-2xx|errors"
 # to the results.
@@ -260,23 +269,27 @@ load() {
 	_rpids=$(cat "$_cfg.responders" 2>/dev/null)
 	_spids=$(cat "$_cfg.server" 2>/dev/null)
 	# shellcheck disable=SC2086 # lists of process ids
-	_r0=$(bench_cpu_ticks $_rpids) _s0=$(bench_cpu_ticks $_spids)
+	_r0=$(cpu_ticks $_rpids) _s0=$(cpu_ticks $_spids)
 	BENCH_BODY=$7 BENCH_AUTH=$BENCH_AUTH timeout --foreground $((SECS + 30)) \
 	    wrk -t1 -c"$2" -d"${SECS}s" --timeout 5s -s bench/wrk_post.lua \
 	    "http://127.0.0.1:$5/oauth$6" >"$_out" 2>&1
 	# shellcheck disable=SC2086 # lists of process ids
-	_r1=$(bench_cpu_ticks $_rpids) _s1=$(bench_cpu_ticks $_spids)
+	_r1=$(cpu_ticks $_rpids) _s1=$(cpu_ticks $_spids)
 	_n=$(awk '/requests in/ { print $1 }' "$_out")
-	_cpu=$(awk -v n="${_n:-0}" -v hz="$HZ" -v r="$((_r1 - _r0))" \
-	    -v s="$((_s1 - _s0))" -v has="${_rpids:+1}" 'BEGIN {
-		if (has != 1 || n <= 0) { print "-|-"; exit }
-		printf "%.1f|%.1f\n", r * 1e6 / hz / n, s * 1e6 / hz / n }')
+	# Microseconds a request: the responders' user and system time, and
+	# the web server's user and system time together.
+	_cpu=$(echo "$_r0 $_r1 $_s0 $_s1" | awk -v n="${_n:-0}" -v hz="$HZ" \
+	    -v has="${_rpids:+1}" '{
+		if (has != 1 || n <= 0) { print "-|-|-"; exit }
+		f = 1e6 / hz / n
+		printf "%.1f|%.1f|%.1f\n", ($3 - $1) * f, ($4 - $2) * f,
+		    ($7 + $8 - $5 - $6) * f }')
 	_f=$(bench_figures "$_out" | tr -d ' ')
-	echo "$1|$2|$3|$4|$_f|$_cpu" | awk -F'|' '{ print $1 "|" $2 "|" $3 "|" $4 "|" $5 "|" $7 "|" $8 "|" $9 "|" $10 }' \
+	echo "$1|$2|$3|$4|$_f|$_cpu" | awk -F'|' '{ print $1 "|" $2 "|" $3 "|" $4 "|" $5 "|" $7 "|" $8 "|" $9 "|" $10 "|" $11 }' \
 	    >>"$results"
 	echo "$_f|$_cpu" | awk -F'|' -v s="$1" -v c="$2" -v w="$3" -v r="$4" '{
-	    printf "%-9s c=%-3s %-12s rep %s: %s requests/s, mean latency %s, non-2xx %s, socket errors %s, CPU us a request: responders %s, web server %s\n",
-		s, c, w, r, $1, $2, $3, $4, $5, $6 }'
+	    printf "%-9s c=%-3s %-12s rep %s: %s requests/s, mean latency %s, non-2xx %s, socket errors %s, CPU us a request: responders %s user + %s system, web server %s\n",
+		s, c, w, r, $1, $2, $3, $4, $5, $6, $7 }'
 }
 
 # probe PORT PATH BODY PATTERN: one request answers 200 with PATTERN in
@@ -606,7 +619,8 @@ rate() {
 }
 
 # cpu SERVER CONNS WHAT FIELD: the median CPU time a request, in
-# microseconds, of WHAT's responders (FIELD 8) or web server (9).
+# microseconds, of WHAT's responders in user space (FIELD 8) and in the
+# kernel (9), or of its web server (10).
 cpu() {
 	awk -F'|' -v s="$1" -v c="$2" -v w="$3" -v f="$4" '
 	$1 == s && $2 == c && $3 == w && $f != "-" { v[++n] = $f }
@@ -658,10 +672,10 @@ if [ -s "$results" ] && grep -q '^cgi|' "$results"; then
 fi
 if awk -F'|' '$8 != "-" && $8 != ""' "$results" | grep -q .; then
 	echo
-	echo "CPU time a request (user and system, from /proc/PID/stat over each load), microseconds, medians: fcgi-oauth's configuration / the hello-world's."
+	echo "CPU time a request (from /proc/PID/stat over each load), microseconds, medians: fcgi-oauth's configuration / the hello-world's."
 	echo
-	echo "| what | server | connections | the two responders | the web server |"
-	echo "|---|---|---|---|---|"
+	echo "| what | server | connections | the two responders, user | the two responders, system | the web server, user and system |"
+	echo "|---|---|---|---|---|---|"
 	for what in introspect token-none token-tnone; do
 		case $what in
 		introspect) label="introspection" ;;
@@ -674,7 +688,7 @@ if awk -F'|' '$8 != "-" && $8 != ""' "$results" | grep -q .; then
 			*) sname="lighttpd mod_fastcgi" ;;
 			esac
 			for c in $CONNS; do
-				echo "| $label | $sname | $c | $(cpu "$srv" "$c" "$what" 8) / $(cpu "$srv" "$c" hello 8) | $(cpu "$srv" "$c" "$what" 9) / $(cpu "$srv" "$c" hello 9) |"
+				echo "| $label | $sname | $c | $(cpu "$srv" "$c" "$what" 8) / $(cpu "$srv" "$c" hello 8) | $(cpu "$srv" "$c" "$what" 9) / $(cpu "$srv" "$c" hello 9) | $(cpu "$srv" "$c" "$what" 10) / $(cpu "$srv" "$c" hello 10) |"
 			done
 		done
 	done
