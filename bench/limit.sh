@@ -605,32 +605,48 @@ ratio() {
 	}' "$results"
 }
 
-# rate SERVER CONNS WHAT: the median requests/s of WHAT.
-rate() {
-	awk -F'|' -v s="$1" -v c="$2" -v w="$3" '
-	$1 == s && $2 == c && $3 == w { v[++n] = $5 }
-	END {
-		for (i = 1; i <= n; i++)
-			for (j = i + 1; j <= n; j++)
-				if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-		if (n > 0)
-			printf "%.0f", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-	}' "$results"
-}
-
-# cpu SERVER CONNS WHAT FIELD: the median CPU time a request, in
-# microseconds, of WHAT's responders in user space (FIELD 8) and in the
-# kernel (9), or of its web server (10).
-cpu() {
-	awk -F'|' -v s="$1" -v c="$2" -v w="$3" -v f="$4" '
+# median SERVER CONNS WHAT FIELD FORMAT: the median of FIELD of WHAT's
+# loads (5 requests/s; the CPU time a request in microseconds of the
+# responders in user space 8, in the kernel 9, of the web server 10),
+# printed with FORMAT; loads without the figure ("-") left out.
+median() {
+	awk -F'|' -v s="$1" -v c="$2" -v w="$3" -v f="$4" -v fmt="$5" '
 	$1 == s && $2 == c && $3 == w && $f != "-" { v[++n] = $f }
 	END {
 		for (i = 1; i <= n; i++)
 			for (j = i + 1; j <= n; j++)
 				if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
 		if (n > 0)
-			printf "%.1f", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+			printf fmt, (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
 	}' "$results"
+}
+
+# rate SERVER CONNS WHAT: the median requests/s of WHAT.
+rate() {
+	median "$1" "$2" "$3" 5 "%.0f"
+}
+
+# cpu SERVER CONNS WHAT FIELD: the median CPU time a request of FIELD.
+cpu() {
+	median "$1" "$2" "$3" "$4" "%.1f"
+}
+
+# label WHAT, server_name SERVER: how the tables name them.
+label() {
+	case $1 in
+	introspect) echo "introspection" ;;
+	token-none) echo "token, \`OAUTH_DB_SYNC=none\`" ;;
+	token-full) echo "token, \`OAUTH_DB_SYNC=full\`" ;;
+	token-tnone) echo "token, \`OAUTH_DB_SYNC=none\`, \`--threads $THREADS\`" ;;
+	token-tfull) echo "token, \`OAUTH_DB_SYNC=full\`, \`--threads $THREADS\`" ;;
+	esac
+}
+
+server_name() {
+	case $1 in
+	nginx) echo "nginx + spawn-fcgi" ;;
+	*) echo "lighttpd mod_fastcgi" ;;
+	esac
 }
 
 cgval() {
@@ -645,20 +661,9 @@ echo
 echo "| what | server | connections | ratio to hello-world | requests/s |"
 echo "|---|---|---|---|---|"
 for what in introspect token-none token-full token-tnone token-tfull; do
-	case $what in
-	introspect) label="introspection" ;;
-	token-none) label="token, \`OAUTH_DB_SYNC=none\`" ;;
-	token-full) label="token, \`OAUTH_DB_SYNC=full\`" ;;
-	token-tnone) label="token, \`OAUTH_DB_SYNC=none\`, \`--threads $THREADS\`" ;;
-	token-tfull) label="token, \`OAUTH_DB_SYNC=full\`, \`--threads $THREADS\`" ;;
-	esac
 	for srv in $servers; do
-		case $srv in
-		nginx) sname="nginx + spawn-fcgi" ;;
-		*) sname="lighttpd mod_fastcgi" ;;
-		esac
 		for c in $CONNS; do
-			echo "| $label | $sname | $c | $(ratio "$srv" "$c" "$what") | $(rate "$srv" "$c" "$what") / $(rate "$srv" "$c" hello) |"
+			echo "| $(label "$what") | $(server_name "$srv") | $c | $(ratio "$srv" "$c" "$what") | $(rate "$srv" "$c" "$what") / $(rate "$srv" "$c" hello) |"
 		done
 	done
 done
@@ -677,18 +682,9 @@ if awk -F'|' '$8 != "-" && $8 != ""' "$results" | grep -q .; then
 	echo "| what | server | connections | the two responders, user | the two responders, system | the web server, user and system |"
 	echo "|---|---|---|---|---|---|"
 	for what in introspect token-none token-tnone; do
-		case $what in
-		introspect) label="introspection" ;;
-		token-none) label="token, \`OAUTH_DB_SYNC=none\`" ;;
-		token-tnone) label="token, \`OAUTH_DB_SYNC=none\`, \`--threads $THREADS\`" ;;
-		esac
 		for srv in $servers; do
-			case $srv in
-			nginx) sname="nginx + spawn-fcgi" ;;
-			*) sname="lighttpd mod_fastcgi" ;;
-			esac
 			for c in $CONNS; do
-				echo "| $label | $sname | $c | $(cpu "$srv" "$c" "$what" 8) / $(cpu "$srv" "$c" hello 8) | $(cpu "$srv" "$c" "$what" 9) / $(cpu "$srv" "$c" hello 9) | $(cpu "$srv" "$c" "$what" 10) / $(cpu "$srv" "$c" hello 10) |"
+				echo "| $(label "$what") | $(server_name "$srv") | $c | $(cpu "$srv" "$c" "$what" 8) / $(cpu "$srv" "$c" hello 8) | $(cpu "$srv" "$c" "$what" 9) / $(cpu "$srv" "$c" hello 9) | $(cpu "$srv" "$c" "$what" 10) / $(cpu "$srv" "$c" hello 10) |"
 			done
 		done
 	done
