@@ -115,18 +115,22 @@ bench_figures() {
 	END { printf "%s | %s | %d | %d\n", rps, lat, bad, err }' "$1"
 }
 
-# Prints the CPU time, user and system, that processes $@ have used so
-# far, in clock ticks (getconf CLK_TCK); a process that is gone counts 0.
-bench_cpu_ticks() {
-	_t=0
+# Prints "USER SYSTEM", the clock ticks (getconf CLK_TCK) processes $@
+# have spent so far in user space and in the kernel: fields 14 and 15 of
+# /proc/PID/stat, after the parenthesised command name, which may hold
+# spaces.  A process that is gone counts 0.
+bench_cpu_split() {
 	for _p in "$@"; do
-		# Fields 14 and 15 of /proc/PID/stat, after the parenthesised
-		# command name, which may hold spaces.
-		_f=$(sed 's/.*) //' "/proc/$_p/stat" 2>/dev/null |
-		    awk '{ print $12 + $13 }')
-		_t=$((_t + ${_f:-0}))
-	done
-	echo "$_t"
+		sed 's/.*) //' "/proc/$_p/stat" 2>/dev/null
+	done | awk '{ u += $12; k += $13 } END { printf "%d %d\n", u, k }'
+}
+
+# Prints the CPU time, user and system, that processes $@ have used so
+# far, in clock ticks.
+bench_cpu_ticks() {
+	# shellcheck disable=SC2046 # "USER SYSTEM", two words
+	set -- $(bench_cpu_split "$@")
+	echo $(($1 + $2))
 }
 
 # Process ids for bench_stop_all to stop at the end of a script: what

@@ -247,18 +247,10 @@ start_oidc_provider() {
 results=$tmp/results
 : >"$results"
 
-# cpu_ticks PID...: "USER SYSTEM", the clock ticks the processes have
-# spent so far in user space and in the kernel (fields 14 and 15 of
-# /proc/PID/stat, after the parenthesised name, which may hold spaces).
-cpu_ticks() {
-	for _p in "$@"; do
-		sed 's/.*) //' "/proc/$_p/stat" 2>/dev/null
-	done | awk '{ u += $12; k += $13 } END { printf "%d %d\n", u, k }'
-}
-
 # load SERVER CONNS WHAT REP PORT PATH BODY: one wrk -t1 load of
 # BENCH_SECONDS; appends "SERVER|CONNS|WHAT|REP|requests/s|non-2xx|errors"
-# to the results.
+# and the CPU time a request ("|user|system|web server", microseconds; "-"
+# where the responders cannot be counted) to the results.
 load() {
 	_out=$tmp/wrk.$1.$2.$3.$4
 	# The configuration whose port this is, for the CPU time its
@@ -269,12 +261,12 @@ load() {
 	_rpids=$(cat "$_cfg.responders" 2>/dev/null)
 	_spids=$(cat "$_cfg.server" 2>/dev/null)
 	# shellcheck disable=SC2086 # lists of process ids
-	_r0=$(cpu_ticks $_rpids) _s0=$(cpu_ticks $_spids)
+	_r0=$(bench_cpu_split $_rpids) _s0=$(bench_cpu_split $_spids)
 	BENCH_BODY=$7 BENCH_AUTH=$BENCH_AUTH timeout --foreground $((SECS + 30)) \
 	    wrk -t1 -c"$2" -d"${SECS}s" --timeout 5s -s bench/wrk_post.lua \
 	    "http://127.0.0.1:$5/oauth$6" >"$_out" 2>&1
 	# shellcheck disable=SC2086 # lists of process ids
-	_r1=$(cpu_ticks $_rpids) _s1=$(cpu_ticks $_spids)
+	_r1=$(bench_cpu_split $_rpids) _s1=$(bench_cpu_split $_spids)
 	_n=$(awk '/requests in/ { print $1 }' "$_out")
 	# Microseconds a request: the responders' user and system time, and
 	# the web server's user and system time together.
