@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -151,6 +152,30 @@ fcgi_loop_accept(const sigset_t *stop, FCGX_Request *req)
 }
 
 /*
+ * Ends the request served on req.  libfcgi's close shuts the socket for
+ * sending and then waits for the web server to close its end, reading
+ * whatever it still sends, so that a TCP reset cannot destroy a response
+ * the web server has not read: on every request, a sleep until the web
+ * server has taken the answer and two more system calls.  It is needed
+ * only while the web server may still be sending.  Once FCGI_STDIN has
+ * been read to its closing record, a web server that does not keep the
+ * connection has nothing more to send, nothing unread stays behind, and
+ * a plain close is enough.  Reading that closing record, which follows
+ * the body in the same write, costs no system call; when the body was
+ * not read to its end (a 413 leaves it unread), libfcgi's close stays.
+ */
+static void
+fcgi_loop_finish(FCGX_Request *req)
+{
+	if (!req->keepConnection && req->in != NULL &&
+	    FCGX_GetError(req->in) == 0 &&
+	    (FCGX_HasSeenEOF(req->in) == EOF || FCGX_GetChar(req->in) == EOF) &&
+	    FCGX_GetError(req->in) == 0)
+		(void)FCGX_Detach(req);
+	FCGX_Finish_r(req);
+}
+
+/*
  * Serves FastCGI requests with req (set up on the listening socket) until
  * a signal asks us to stop.  The stop signals are blocked in the calling
  * thread while a request is served, so one arriving then neither cuts
@@ -175,7 +200,7 @@ fcgi_loop(const struct handler_env *env, const sigset_t *stop,
 		if (rc >= 0) {
 			failures = 0;
 			(void)fcgi_serve(env, &src, &sink);
-			FCGX_Finish_r(req);
+			fcgi_loop_finish(req);
 			continue;
 		}
 		if (fcgi_loop_stopping())

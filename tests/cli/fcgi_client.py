@@ -8,6 +8,19 @@
   fcgi_client.py ADDR hold FILE     connect, send nothing, write "connected"
                                     to FILE, and hold the connection open
                                     until killed
+  fcgi_client.py ADDR after PATH    one GET request, read to the responder's
+                                    end of the stream; then a byte sent every
+                                    0.1 s, 50 at most: prints "closed" when a
+                                    send fails (the responder closed its
+                                    socket), "open" when all went through
+                                    (it still reads, as libfcgi's lingering
+                                    close does)
+  fcgi_client.py ADDR big SIZE      a POST to /token announcing and sending a
+                                    body of SIZE bytes, the whole body sent
+                                    while the response is read; prints the
+                                    Status line, or exits 1 when sending
+                                    failed (the responder closed without
+                                    reading what it had left unread)
 
 ADDR is HOST:PORT (127.0.0.1:9000, [::1]:9000) or a unix socket path.
 --timeout SECONDS bounds each wait of get (default 30).
@@ -55,31 +68,35 @@ def pair(name, value):
     return out + name + value
 
 
-def get(addr, path, timeout):
-    params = {
+def begin(params):
+    """BEGIN_REQUEST and the PARAMS stream of one request."""
+    base = {
         "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
         "SCRIPT_NAME": "",
         "SERVER_NAME": "localhost",
         "SERVER_PORT": "80",
         "HTTP_HOST": "localhost",
         "GATEWAY_INTERFACE": "CGI/1.1",
     }
-    body = b"".join(pair(k.encode(), v.encode()) for k, v in params.items())
-    s = connect(addr, timeout)
-    s.sendall(record(FCGI_BEGIN_REQUEST,
-                     struct.pack(">HB5x", FCGI_RESPONDER, 0)) +
-              record(FCGI_PARAMS, body) + record(FCGI_PARAMS, b"") +
-              record(FCGI_STDIN, b""))
+    base.update(params)
+    body = b"".join(pair(k.encode(), v.encode()) for k, v in base.items())
+    return record(FCGI_BEGIN_REQUEST,
+                  struct.pack(">HB5x", FCGI_RESPONDER, 0)) + \
+        record(FCGI_PARAMS, body) + record(FCGI_PARAMS, b"")
+
+
+def response(s):
+    """The STDOUT of the response read from s up to FCGI_END_REQUEST, or
+    None when the connection ends or times out first."""
     data = b""
     out = b""
     while True:
         try:
             chunk = s.recv(65536)
         except (socket.timeout, ConnectionError):
-            return 1
+            return None
         if not chunk:
-            return 1
+            return None
         data += chunk
         while len(data) >= 8:
             _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", data[:8])
@@ -90,8 +107,61 @@ def get(addr, path, timeout):
             if rtype == FCGI_STDOUT:
                 out += content
             elif rtype == FCGI_END_REQUEST:
-                sys.stdout.write(out.decode("utf-8", "replace"))
-                return 0
+                return out
+
+
+def get(addr, path, timeout):
+    s = connect(addr, timeout)
+    s.sendall(begin({"PATH_INFO": path}) + record(FCGI_STDIN, b""))
+    out = response(s)
+    if out is None:
+        return 1
+    sys.stdout.write(out.decode("utf-8", "replace"))
+    return 0
+
+
+def after(addr, path, timeout):
+    s = connect(addr, timeout)
+    s.sendall(begin({"PATH_INFO": path}) + record(FCGI_STDIN, b""))
+    if response(s) is None:
+        return 1
+    try:
+        while s.recv(65536):
+            pass
+    except (socket.timeout, ConnectionError):
+        return 1
+    for _ in range(50):
+        try:
+            s.send(b"x")
+        except OSError:
+            print("closed")
+            return 0
+        time.sleep(0.1)
+    print("open")
+    return 0
+
+
+def big(addr, size, timeout):
+    s = connect(addr, timeout)
+    s.sendall(begin({"REQUEST_METHOD": "POST", "PATH_INFO": "/token",
+                     "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                     "CONTENT_LENGTH": str(size)}))
+    chunk = record(FCGI_STDIN, b"a" * 32768)
+    sent = 0
+    try:
+        while sent < size:
+            n = min(32768, size - sent)
+            s.sendall(chunk if n == 32768 else record(FCGI_STDIN, b"a" * n))
+            sent += n
+        s.sendall(record(FCGI_STDIN, b""))
+    except OSError as e:
+        print("fcgi_client: sending the body: %s" % e, file=sys.stderr)
+        return 1
+    out = response(s)
+    if out is None:
+        return 1
+    sys.stdout.write(out.decode("utf-8", "replace"))
+    return 0
 
 
 def hold(addr, flag):
@@ -107,12 +177,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("addr")
-    ap.add_argument("what", choices=["get", "hold"])
+    ap.add_argument("what", choices=["get", "hold", "after", "big"])
     ap.add_argument("arg")
     a = ap.parse_args()
     try:
         if a.what == "get":
             return get(a.addr, a.arg, a.timeout)
+        if a.what == "after":
+            return after(a.addr, a.arg, a.timeout)
+        if a.what == "big":
+            return big(a.addr, int(a.arg), a.timeout)
         return hold(a.addr, a.arg)
     except OSError as e:
         print("fcgi_client: %s" % e, file=sys.stderr)

@@ -323,6 +323,28 @@ sock=$tmp/oauth.sock
 check "$(cat "$tmp/mode")" 660 "a --listen unix socket is created 0660"
 check "$(cat "$tmp/unix.status")" "Status: 200 OK" "FastCGI over a unix socket answers"
 
+# The end of a connection.  A request read to the end of its FCGI_STDIN
+# is closed at once: a byte sent after the answer meets a closed socket,
+# where libfcgi's own close would still be reading, waiting for the web
+# server to close first.  A request whose body the responder left unread
+# (413) keeps that wait and reads the body the web server goes on
+# sending, so the web server can send all of it and then read the
+# answer; a plain close would fail its sending.  The body (4 MiB) is more
+# than the sockets' buffers hold.
+for where in "$addr" "$sock"; do
+	start "$where" OAUTH_MAX_BODY=1024
+	check "$(python3 "$CLIENT" --timeout $((WAIT_TENTHS / 10)) "$where" \
+	    after "$META" 2>"$tmp/after.err")" closed \
+	    "$where: once a request is read to its end, the responder closes its socket at once"
+	python3 "$CLIENT" --timeout $((WAIT_TENTHS / 10)) "$where" big 4194304 \
+	    >"$tmp/big.out" 2>"$tmp/big.err"
+	check "$?" 0 "$where: a body left unread (413) can still be sent whole"
+	check "$(head -n 1 "$tmp/big.out" | tr -d '\r')" \
+	    "Status: 413 Content Too Large" "$where: ... and its 413 is read after it"
+	check "$(get "$where")" "Status: 200 OK" "$where: the responder answers the next request"
+	stop
+done
+
 # Out of descriptors, accept(2) fails with EMFILE: the responder waits and
 # retries, and serves the request once descriptors can be had again.  The
 # limit is set on the running process to its lowest free descriptor.
