@@ -13,6 +13,11 @@
  * reference of CGI mode.  It calls libfcgi and libc only; nothing of
  * fcgi-oauth is in it, which is why it is the one file outside fcgi/
  * that includes fcgiapp.h.
+ *
+ * It ends a connection with libfcgi's close, which shuts the socket for
+ * sending and waits for the web server to close its end.  With
+ * --plain-close it ends one whose request it read to the end as
+ * oauth.fcgi does (fcgi/fcgi_loop.c): closed at once.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -73,10 +78,18 @@ hello_cgi(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	FCGX_Request req;
 	struct sigaction sa;
+	int plain_close = 0;
+
+	if (argc == 2 && strcmp(argv[1], "--plain-close") == 0)
+		plain_close = 1;
+	else if (argc != 1) {
+		fprintf(stderr, "usage: hello_fcgi [--plain-close]\n");
+		return 2;
+	}
 
 	/* libfcgi's own test: standard input is not a listening socket. */
 	if (FCGX_IsCGI())
@@ -93,6 +106,9 @@ main(void)
 	signal(SIGPIPE, SIG_IGN);
 	while (!hello_stop && FCGX_Accept_r(&req) >= 0) {
 		(void)hello_serve(&req);
+		if (plain_close && !req.keepConnection &&
+		    FCGX_HasSeenEOF(req.in) == EOF && FCGX_GetError(req.in) == 0)
+			(void)FCGX_Detach(&req);
 		FCGX_Finish_r(&req);
 	}
 	return 0;

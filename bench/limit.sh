@@ -7,9 +7,11 @@
 #      BENCH_LIMIT_THREADS, whose writes are committed in groups) beside
 #      bench/hello_fcgi, a libfcgi
 #      responder that reads the body and answers {"active":false}, behind
-#      the same web server configuration; every configuration beside its
-#      reference, BENCH_LIMIT_REPS repetitions interleaved, at each of
-#      BENCH_LIMIT_CONNECTIONS;
+#      the same web server configuration, and beside the same hello-world
+#      closing its connections as oauth.fcgi does (--plain-close, without
+#      libfcgi's wait for the web server to close first); every
+#      configuration beside its references, BENCH_LIMIT_REPS repetitions
+#      interleaved, at each of BENCH_LIMIT_CONNECTIONS;
 #      And node oidc-provider (bench/oidc-provider, installed with npm ci
 #      when node and npm are there), one process with its in-memory
 #      adapter, issuing client_credentials tokens at each connection count:
@@ -414,6 +416,7 @@ GRANT=grant_type=client_credentials
 # each load then meets the same processes in each repetition.
 for srv in $servers; do
 	for inst in hello:"$HELLO":"$tmp/db-none":none: \
+	    hclose:"$HELLO":"$tmp/db-none":none:--plain-close \
 	    none:"$FCGI":"$tmp/db-none":none: full:"$FCGI":"$tmp/db-full":full: \
 	    tnone:"$FCGI":"$tmp/db-tnone":none:"--threads $THREADS" \
 	    tfull:"$FCGI":"$tmp/db-tfull":full:"--threads $THREADS"; do
@@ -435,6 +438,8 @@ fi
 
 for srv in $servers; do
 	probe "$(port_of "$srv-hello")" /introspect "$INTRO" '"active":false' &&
+	    probe "$(port_of "$srv-hclose")" /introspect "$INTRO" \
+	    '"active":false' &&
 	    probe "$(port_of "$srv-none")" /introspect "$INTRO" \
 	    '"active":true' &&
 	    probe "$(port_of "$srv-none")" /token "$GRANT" access_token &&
@@ -451,14 +456,17 @@ rep=1
 while [ "$rep" -le "$REPS" ]; do
 	for srv in $servers; do
 		for c in $CONNS; do
-			order="hello intro token-none token-full"
+			order="hello hclose intro token-none token-full"
 			order="$order token-tnone token-tfull"
 			[ $((rep % 2)) -eq 0 ] &&
-			    order="token-tfull token-tnone token-full token-none intro hello"
+			    order="token-tfull token-tnone token-full token-none intro hclose hello"
 			for what in $order; do
 				case $what in
 				hello)	load "$srv" "$c" hello "$rep" \
 					    "$(port_of "$srv-hello")" \
+					    /introspect "$INTRO" ;;
+				hclose)	load "$srv" "$c" hello-close "$rep" \
+					    "$(port_of "$srv-hclose")" \
 					    /introspect "$INTRO" ;;
 				intro)	load "$srv" "$c" introspect "$rep" \
 					    "$(port_of "$srv-none")" \
@@ -576,11 +584,12 @@ echo "== load average at the end: $load_end, after $(( $(date +%s) - start_s )) 
 
 # ---- The summary ---------------------------------------------------------------
 
-# ratio SERVER CONNS WHAT: "median (rep 1, rep 2, ...)" of WHAT's
-# requests/s over hello's, repetitions in the order they ran.
+# ratio SERVER CONNS WHAT [REFERENCE]: "median (rep 1, rep 2, ...)" of
+# WHAT's requests/s over REFERENCE's (hello, or hello-close), repetitions
+# in the order they ran.
 ratio() {
-	awk -F'|' -v s="$1" -v c="$2" -v w="$3" '
-	$1 == s && $2 == c && $3 == "hello" { h[$4] = $5 }
+	awk -F'|' -v s="$1" -v c="$2" -v w="$3" -v ref="${4:-hello}" '
+	$1 == s && $2 == c && $3 == ref { h[$4] = $5 }
 	$1 == s && $2 == c && $3 == w { x[$4] = $5; if ($4 > n) n = $4 }
 	END {
 		for (i = 1; i <= n; i++) {
@@ -626,6 +635,7 @@ cpu() {
 # label WHAT, server_name SERVER: how the tables name them.
 label() {
 	case $1 in
+	hello-close) echo "hello-world, \`--plain-close\`" ;;
 	introspect) echo "introspection" ;;
 	token-none) echo "token, \`OAUTH_DB_SYNC=none\`" ;;
 	token-full) echo "token, \`OAUTH_DB_SYNC=full\`" ;;
@@ -648,24 +658,29 @@ cgval() {
 bad=$(awk -F'|' '$6 + $7 > 0' "$results" | wc -l)
 echo
 echo "fcgi-oauth at ${BENCH_LIMIT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}, $(nproc) cores, load average $load_start at the start, $load_end at the end; wrk -t1, ${SECS}s per load, $REPS repetitions."
-echo "Ratio: fcgi-oauth's requests/s over the hello-world's of the same repetition; the median, then each repetition in the order they ran. The last column: the median requests/s of fcgi-oauth, then of the hello-world."
+echo "Ratio: fcgi-oauth's requests/s over the hello-world's of the same repetition (libfcgi's close; then the one closing as fcgi-oauth does, --plain-close); the median, then each repetition in the order they ran. The last column: the median requests/s of fcgi-oauth, then of the hello-world, then of the hello-world with --plain-close."
 echo
-echo "| what | server | connections | ratio to hello-world | requests/s |"
-echo "|---|---|---|---|---|"
-for what in introspect token-none token-full token-tnone token-tfull; do
+echo "| what | server | connections | ratio to hello-world | ratio to hello-world, \`--plain-close\` | requests/s |"
+echo "|---|---|---|---|---|---|"
+for what in hello-close introspect token-none token-full token-tnone token-tfull; do
 	for srv in $servers; do
 		for c in $CONNS; do
-			echo "| $(label "$what") | $(server_name "$srv") | $c | $(ratio "$srv" "$c" "$what") | $(rate "$srv" "$c" "$what") / $(rate "$srv" "$c" hello) |"
+			if [ "$what" = hello-close ]; then
+				vs_close="–"
+			else
+				vs_close=$(ratio "$srv" "$c" "$what" hello-close)
+			fi
+			echo "| $(label "$what") | $(server_name "$srv") | $c | $(ratio "$srv" "$c" "$what") | $vs_close | $(rate "$srv" "$c" "$what") / $(rate "$srv" "$c" hello) / $(rate "$srv" "$c" hello-close) |"
 		done
 	done
 done
 if [ -n "$peer" ]; then
 	for c in $CONNS; do
-		echo "| token, node oidc-provider $(node -p 'require(process.argv[1]).version' "$PWD/bench/oidc-provider/node_modules/oidc-provider/package.json" 2>/dev/null), in memory | none (node itself) | $c | – | $(rate peer "$c" oidc-provider) |"
+		echo "| token, node oidc-provider $(node -p 'require(process.argv[1]).version' "$PWD/bench/oidc-provider/node_modules/oidc-provider/package.json" 2>/dev/null), in memory | none (node itself) | $c | – | – | $(rate peer "$c" oidc-provider) |"
 	done
 fi
 if [ -s "$results" ] && grep -q '^cgi|' "$results"; then
-	echo "| introspection, CGI | lighttpd mod_cgi | $cgi_c | $(ratio cgi "$cgi_c" introspect) | $(rate cgi "$cgi_c" introspect) / $(rate cgi "$cgi_c" hello) |"
+	echo "| introspection, CGI | lighttpd mod_cgi | $cgi_c | $(ratio cgi "$cgi_c" introspect) | – | $(rate cgi "$cgi_c" introspect) / $(rate cgi "$cgi_c" hello) |"
 fi
 if awk -F'|' '$8 != "-" && $8 != ""' "$results" | grep -q .; then
 	echo
@@ -673,7 +688,7 @@ if awk -F'|' '$8 != "-" && $8 != ""' "$results" | grep -q .; then
 	echo
 	echo "| what | server | connections | the two responders, user | the two responders, system | the web server, user and system |"
 	echo "|---|---|---|---|---|---|"
-	for what in introspect token-none token-tnone; do
+	for what in hello-close introspect token-none token-tnone; do
 		for srv in $servers; do
 			for c in $CONNS; do
 				echo "| $(label "$what") | $(server_name "$srv") | $c | $(cpu "$srv" "$c" "$what" 8) / $(cpu "$srv" "$c" hello 8) | $(cpu "$srv" "$c" "$what" 9) / $(cpu "$srv" "$c" hello 9) | $(cpu "$srv" "$c" "$what" 10) / $(cpu "$srv" "$c" hello 10) |"
