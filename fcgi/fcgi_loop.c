@@ -156,13 +156,15 @@ fcgi_loop_accept(const sigset_t *stop, FCGX_Request *req)
  * sending and then waits for the web server to close its end, reading
  * whatever it still sends, so that a TCP reset cannot destroy a response
  * the web server has not read: on every request, a sleep until the web
- * server has taken the answer and two more system calls.  It is needed
+ * server has taken the answer, and three more system calls.  It is needed
  * only while the web server may still be sending.  Once FCGI_STDIN has
  * been read to its closing record, a web server that does not keep the
  * connection has nothing more to send, nothing unread stays behind, and
- * a plain close is enough.  Reading that closing record, which follows
- * the body in the same write, costs no system call; when the body was
- * not read to its end (a 413 leaves it unread), libfcgi's close stays.
+ * a plain close is enough.  The closing record comes right behind the
+ * body, usually in the same read, and a web server that stalls before it
+ * holds the connection no longer than one stalling in the body would.
+ * When the body was not read to its end (a 413 leaves it unread),
+ * libfcgi's close stays, so that the web server can finish sending.
  */
 static void
 fcgi_loop_finish(FCGX_Request *req)

@@ -3,6 +3,7 @@
  * line, the header fields that are set, a blank line and the body.  FastCGI
  * responders write the same bytes to their stdout stream.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,10 +103,22 @@ fcgi_response_value_ok(const char *v)
 static int
 fcgi_response_header(struct buf *b, const char *name, const char *value)
 {
+	size_t n, v;
+
 	if (value == NULL)
 		return 0;
-	return buf_puts(b, name) == -1 || buf_puts(b, ": ") == -1 ||
-	    buf_puts(b, value) == -1 || buf_puts(b, "\r\n") == -1 ? -1 : 0;
+	n = strlen(name);
+	v = strlen(value);
+	/* One reservation for the line, filled in place (buf_reserve). */
+	if (n > SIZE_MAX - 4 - v || buf_reserve(b, n + v + 4) == -1)
+		return -1;
+	memcpy(b->data + b->len, name, n);
+	memcpy(b->data + b->len + n, ": ", 2);
+	memcpy(b->data + b->len + n + 2, value, v);
+	memcpy(b->data + b->len + n + 2 + v, "\r\n", 2);
+	b->len += n + v + 4;
+	b->data[b->len] = '\0';
+	return 0;
 }
 
 /*
