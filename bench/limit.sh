@@ -658,7 +658,7 @@ cgval() {
 bad=$(awk -F'|' '$6 + $7 > 0' "$results" | wc -l)
 echo
 echo "fcgi-oauth at ${BENCH_LIMIT_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}, $(nproc) cores, load average $load_start at the start, $load_end at the end; wrk -t1, ${SECS}s per load, $REPS repetitions."
-echo "Ratio: fcgi-oauth's requests/s over the hello-world's of the same repetition (libfcgi's close; then the one closing as fcgi-oauth does, --plain-close); the median, then each repetition in the order they ran. The last column: the median requests/s of fcgi-oauth, then of the hello-world, then of the hello-world with --plain-close."
+echo "Ratio: a configuration's requests/s over the hello-world's of the same repetition (libfcgi's close; then the one closing as fcgi-oauth does, --plain-close; the first row is that hello-world's own against libfcgi's); the median, then each repetition in the order they ran. The last column: the median requests/s of the configuration, then of the hello-world, then of the hello-world with --plain-close."
 echo
 echo "| what | server | connections | ratio to hello-world | ratio to hello-world, \`--plain-close\` | requests/s |"
 echo "|---|---|---|---|---|---|"
@@ -684,7 +684,7 @@ if [ -s "$results" ] && grep -q '^cgi|' "$results"; then
 fi
 if awk -F'|' '$8 != "-" && $8 != ""' "$results" | grep -q .; then
 	echo
-	echo "CPU time a request (from /proc/PID/stat over each load), microseconds, medians: fcgi-oauth's configuration / the hello-world's."
+	echo "CPU time a request (from /proc/PID/stat over each load), microseconds, medians: the configuration's / the libfcgi hello-world's."
 	echo
 	echo "| what | server | connections | the two responders, user | the two responders, system | the web server, user and system |"
 	echo "|---|---|---|---|---|---|"

@@ -54,6 +54,12 @@ struct fcgi_source {
 	 * them all for each.
 	 */
 	char **(*vars)(void *);
+	/*
+	 * Optional: told once the whole body the request announced has been
+	 * read (no body counts), so that the source knows nothing of the
+	 * request is left unread when it ends the connection.
+	 */
+	void (*body_read)(void *);
 };
 
 /* Where a response goes: write sends all len bytes and returns 0, or -1. */

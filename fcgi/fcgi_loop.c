@@ -23,29 +23,43 @@
  */
 static atomic_int fcgi_loop_quit;
 
+/* The request being served, as the source of fcgi_serve sees it. */
+struct fcgi_loop_request {
+	FCGX_Request *req;
+	int body_read;		/* all of the announced body was read */
+};
+
 /* FastCGI: the variables of the request, borrowed until FCGX_Finish_r. */
 static const char *
 fcgi_loop_param(void *ctx, const char *name)
 {
-	FCGX_Request *r = ctx;
+	const struct fcgi_loop_request *lr = ctx;
 
-	return FCGX_GetParam(name, r->envp);
+	return FCGX_GetParam(name, lr->req->envp);
 }
 
 /* FastCGI: every variable of the request, borrowed the same way. */
 static char **
 fcgi_loop_vars(void *ctx)
 {
-	FCGX_Request *r = ctx;
+	const struct fcgi_loop_request *lr = ctx;
 
-	return r->envp;
+	return lr->req->envp;
+}
+
+static void
+fcgi_loop_body_read(void *ctx)
+{
+	struct fcgi_loop_request *lr = ctx;
+
+	lr->body_read = 1;
 }
 
 /* FastCGI: the FCGI_STDIN stream of the request. */
 static ssize_t
 fcgi_loop_read(void *ctx, char *buf, size_t n)
 {
-	FCGX_Request *r = ctx;
+	FCGX_Request *r = ((const struct fcgi_loop_request *)ctx)->req;
 	int got;
 
 	if (n > INT_MAX)
@@ -152,25 +166,33 @@ fcgi_loop_accept(const sigset_t *stop, FCGX_Request *req)
 }
 
 /*
- * Ends the request served on req.  libfcgi's close shuts the socket for
+ * Ends the request lr served.  libfcgi's close shuts the socket for
  * sending and then waits for the web server to close its end, reading
- * whatever it still sends, so that a TCP reset cannot destroy a response
+ * whatever it still sends, so that a TCP reset cannot destroy an answer
  * the web server has not read: on every request, a sleep until the web
  * server has taken the answer, and three more system calls.  It is needed
  * only while the web server may still be sending.  Once FCGI_STDIN has
  * been read to its closing record, a web server that does not keep the
  * connection has nothing more to send, nothing unread stays behind, and
- * a plain close is enough.  The closing record comes right behind the
- * body, usually in the same read, and a web server that stalls before it
- * holds the connection no longer than one stalling in the body would.
- * When the body was not read to its end (a 413 leaves it unread),
- * libfcgi's close stays, so that the web server can finish sending.
+ * a plain close is enough.
+ *
+ * The answer and FCGI_END_REQUEST go out first (FCGX_FClose, which
+ * FCGX_Finish_r repeats harmlessly), so that looking for the closing
+ * record never holds an answer back.  It is looked for only when the
+ * whole announced body was read: it is then the web server's next
+ * record, sent right behind the body, usually within the same read.  A
+ * body left unread (a 413, a request refused before its body) keeps
+ * libfcgi's close, which lets the web server finish sending and gives up
+ * after two seconds of silence.
  */
 static void
-fcgi_loop_finish(FCGX_Request *req)
+fcgi_loop_finish(const struct fcgi_loop_request *lr)
 {
-	if (!req->keepConnection && req->in != NULL &&
-	    FCGX_GetError(req->in) == 0 &&
+	FCGX_Request *req = lr->req;
+
+	(void)FCGX_FClose(req->err);
+	(void)FCGX_FClose(req->out);
+	if (lr->body_read && !req->keepConnection && req->in != NULL &&
 	    (FCGX_HasSeenEOF(req->in) == EOF || FCGX_GetChar(req->in) == EOF) &&
 	    FCGX_GetError(req->in) == 0)
 		(void)FCGX_Detach(req);
@@ -191,8 +213,9 @@ int
 fcgi_loop(const struct handler_env *env, const sigset_t *stop,
     struct FCGX_Request *req)
 {
-	struct fcgi_source src = {fcgi_loop_param, fcgi_loop_read, req,
-	    fcgi_loop_vars};
+	struct fcgi_loop_request lr = {req, 0};
+	struct fcgi_source src = {fcgi_loop_param, fcgi_loop_read, &lr,
+	    fcgi_loop_vars, fcgi_loop_body_read};
 	struct fcgi_sink sink = {fcgi_loop_write, req};
 	unsigned failures = 0;
 	int rc, err;
@@ -201,8 +224,9 @@ fcgi_loop(const struct handler_env *env, const sigset_t *stop,
 		rc = fcgi_loop_accept(stop, req);
 		if (rc >= 0) {
 			failures = 0;
+			lr.body_read = 0;
 			(void)fcgi_serve(env, &src, &sink);
-			fcgi_loop_finish(req);
+			fcgi_loop_finish(&lr);
 			continue;
 		}
 		if (fcgi_loop_stopping())

@@ -291,7 +291,7 @@ static int
 fcgi_main_cgi(const struct handler_env *env)
 {
 	struct fcgi_source src = {fcgi_main_cgi_param, fcgi_main_cgi_read,
-	    NULL, fcgi_main_cgi_vars};
+	    NULL, fcgi_main_cgi_vars, NULL};
 	struct fcgi_sink sink = {fcgi_main_cgi_write, NULL};
 
 	return fcgi_serve(env, &src, &sink) == 0 ? 0 : 1;

@@ -384,6 +384,8 @@ fcgi_request_read(const struct fcgi_source *src, const struct config *config,
 	}
 	req->body = body;
 	req->body_len = len;
+	if (src->body_read != NULL)
+		src->body_read(src->ctx);
 	return OAUTH_OK;
 
 fail:

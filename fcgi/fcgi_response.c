@@ -110,7 +110,8 @@ fcgi_response_header(struct buf *b, const char *name, const char *value)
 	n = strlen(name);
 	v = strlen(value);
 	/* One reservation for the line, filled in place (buf_reserve). */
-	if (n > SIZE_MAX - 4 - v || buf_reserve(b, n + v + 4) == -1)
+	if (v > SIZE_MAX - 4 || n > SIZE_MAX - 4 - v ||
+	    buf_reserve(b, n + v + 4) == -1)
 		return -1;
 	memcpy(b->data + b->len, name, n);
 	memcpy(b->data + b->len + n, ": ", 2);

@@ -21,6 +21,15 @@
                                     Status line, or exits 1 when sending
                                     failed (the responder closed without
                                     reading what it had left unread)
+  fcgi_client.py ADDR late PATH     one GET request whose closing FCGI_STDIN
+                                    record is sent only once the answer has
+                                    come; prints the answer, or exits 1 when
+                                    none comes
+  fcgi_client.py ADDR unread FILE   a POST to /token announcing a body of
+                                    4 MiB and sending none of it; writes the
+                                    answer's Status line to FILE once it has
+                                    come, then holds the connection open,
+                                    silent, until killed
 
 ADDR is HOST:PORT (127.0.0.1:9000, [::1]:9000) or a unix socket path.
 --timeout SECONDS bounds each wait of get (default 30).
@@ -164,6 +173,31 @@ def big(addr, size, timeout):
     return 0
 
 
+def late(addr, path, timeout):
+    s = connect(addr, timeout)
+    s.sendall(begin({"PATH_INFO": path}))
+    out = response(s)
+    if out is None:
+        return 1
+    s.sendall(record(FCGI_STDIN, b""))
+    sys.stdout.write(out.decode("utf-8", "replace"))
+    return 0
+
+
+def unread(addr, flag, timeout):
+    s = connect(addr, timeout)
+    s.sendall(begin({"REQUEST_METHOD": "POST", "PATH_INFO": "/token",
+                     "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                     "CONTENT_LENGTH": str(4 * 1024 * 1024)}))
+    out = response(s)
+    if out is None:
+        return 1
+    with open(flag, "w") as f:
+        f.write(out.decode("utf-8", "replace").split("\r\n")[0] + "\n")
+    while True:
+        time.sleep(60)
+
+
 def hold(addr, flag):
     s = connect(addr, 30)
     with open(flag, "w") as f:
@@ -177,7 +211,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("addr")
-    ap.add_argument("what", choices=["get", "hold", "after", "big"])
+    ap.add_argument("what",
+                    choices=["get", "hold", "after", "big", "late", "unread"])
     ap.add_argument("arg")
     a = ap.parse_args()
     try:
@@ -187,6 +222,10 @@ def main():
             return after(a.addr, a.arg, a.timeout)
         if a.what == "big":
             return big(a.addr, int(a.arg), a.timeout)
+        if a.what == "late":
+            return late(a.addr, a.arg, a.timeout)
+        if a.what == "unread":
+            return unread(a.addr, a.arg, a.timeout)
         return hold(a.addr, a.arg)
     except OSError as e:
         print("fcgi_client: %s" % e, file=sys.stderr)

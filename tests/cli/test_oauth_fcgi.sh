@@ -326,22 +326,41 @@ check "$(cat "$tmp/unix.status")" "Status: 200 OK" "FastCGI over a unix socket a
 # The end of a connection.  A request read to the end of its FCGI_STDIN
 # is closed at once: a byte sent after the answer meets a closed socket,
 # where libfcgi's own close would still be reading, waiting for the web
-# server to close first.  A request whose body the responder left unread
-# (413) keeps that wait and reads the body the web server goes on
-# sending, so the web server can send all of it and then read the
-# answer; a plain close would fail its sending.  The body (4 MiB) is more
-# than the sockets' buffers hold.
+# server to close first.  The answer goes out before the responder looks
+# for FCGI_STDIN's closing record: a web server that sends that record
+# only after the answer still gets the answer.  A request whose body the
+# responder left unread (413) keeps libfcgi's close and reads the body
+# the web server goes on sending, so the web server can send all of it
+# (4 MiB) and then read the answer; a plain close would fail its
+# sending.  And a web server that sends none of that body holds the
+# responder only until libfcgi's close gives up, not until the body
+# comes: the next request is answered.  (OAUTH_CONN_TIMEOUT=600, so that
+# on TCP too only the close can end that wait within WAIT_TENTHS.)
 for where in "$addr" "$sock"; do
-	start "$where" OAUTH_MAX_BODY=1024
+	start "$where" OAUTH_MAX_BODY=1024 OAUTH_CONN_TIMEOUT=600
 	check "$(python3 "$CLIENT" --timeout $((WAIT_TENTHS / 10)) "$where" \
 	    after "$META" 2>"$tmp/after.err")" closed \
 	    "$where: once a request is read to its end, the responder closes its socket at once"
+	check "$(python3 "$CLIENT" --timeout $((WAIT_TENTHS / 10)) "$where" \
+	    late "$META" 2>/dev/null | head -n 1 | tr -d '\r')" \
+	    "Status: 200 OK" \
+	    "$where: the answer comes before FCGI_STDIN's closing record is sent"
 	python3 "$CLIENT" --timeout $((WAIT_TENTHS / 10)) "$where" big 4194304 \
 	    >"$tmp/big.out" 2>"$tmp/big.err"
 	check "$?" 0 "$where: a body left unread (413) can still be sent whole"
 	check "$(head -n 1 "$tmp/big.out" | tr -d '\r')" \
 	    "Status: 413 Content Too Large" "$where: ... and its 413 is read after it"
-	check "$(get "$where")" "Status: 200 OK" "$where: the responder answers the next request"
+	rm -f "$tmp/unread"
+	python3 "$CLIENT" --timeout $((WAIT_TENTHS / 10)) "$where" unread \
+	    "$tmp/unread" 2>/dev/null &
+	upid=$!
+	pids="$pids $upid"
+	wait_for [ -s "$tmp/unread" ]
+	check "$(tr -d '\r' <"$tmp/unread")" "Status: 413 Content Too Large" \
+	    "$where: a 413 is answered before any of its body is sent"
+	check "$(get "$where")" "Status: 200 OK" \
+	    "$where: with that body never sent, the next request is answered"
+	kill -KILL "$upid" 2>/dev/null
 	stop
 done
 

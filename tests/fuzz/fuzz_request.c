@@ -1493,7 +1493,7 @@ static void
 fz_serve(struct fz_req *q, struct fz_resp *r)
 {
 	struct handler_env env;
-	struct fcgi_source src = {fz_getparam, fz_read, q, NULL};
+	struct fcgi_source src = {fz_getparam, fz_read, q, NULL, NULL};
 	struct fcgi_sink sink = {fz_write, r};
 #ifdef __GLIBC__
 	FILE *saved = stderr, *log;

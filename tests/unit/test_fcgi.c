@@ -24,6 +24,7 @@ struct fake_source {
 	size_t chunk;		/* most bytes one read returns; 0: no limit */
 	size_t lie;		/* added to what a read claims to return */
 	int reads;
+	int body_told;		/* calls of the source's body_read */
 };
 
 #define TEST_READS_MAX 1000	/* a reader that loops forever fails */
@@ -95,6 +96,14 @@ fake_read(void *ctx, char *buf, size_t n)
 	return (ssize_t)(n + f->lie);
 }
 
+static void
+fake_body_read(void *ctx)
+{
+	struct fake_source *f = ctx;
+
+	f->body_told++;
+}
+
 /* A sink that keeps what it is given, and fails from write fail_at on. */
 struct fake_sink {
 	struct buf out;
@@ -147,7 +156,7 @@ fake_request_read(struct fake_source *f, struct request *req,
 {
 	struct config cfg = test_config();
 	struct fcgi_source src = {fake_getparam, fake_read, f,
-	    fake_one_pass ? fake_vars : NULL};
+	    fake_one_pass ? fake_vars : NULL, fake_body_read};
 
 	memset(req, 0, sizeof(*req));
 	response_init(resp);
@@ -262,6 +271,14 @@ test_read_cases(void **state)
 		if (c->want_reads >= 0 && f.reads != c->want_reads)
 			fail_msg("line %d: %d reads, want %d", c->line,
 			    f.reads, c->want_reads);
+		/*
+		 * The source hears that the announced body was read whole
+		 * exactly when the request was read, never after a 413 or a
+		 * short body: FastCGI then keeps libfcgi's lingering close.
+		 */
+		if (f.body_told != (c->want == OAUTH_OK))
+			fail_msg("line %d: body_read told %d times", c->line,
+			    f.body_told);
 		if (c->want == OAUTH_OK) {
 			if (req.body == NULL ||
 			    req.body_len != strlen(c->want_body) ||
@@ -819,7 +836,7 @@ fake_serve(struct fake_source *f, struct fake_sink *s)
 	struct config cfg = test_config();
 	struct handler_env env;
 	struct fcgi_source src = {fake_getparam, fake_read, f,
-	    fake_one_pass ? fake_vars : NULL};
+	    fake_one_pass ? fake_vars : NULL, fake_body_read};
 	struct fcgi_sink sink = {fake_write, s};
 
 	memset(&env, 0, sizeof(env));
