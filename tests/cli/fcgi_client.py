@@ -119,14 +119,25 @@ def response(s):
                 return out
 
 
-def get(addr, path, timeout):
-    s = connect(addr, timeout)
-    s.sendall(begin({"PATH_INFO": path}) + record(FCGI_STDIN, b""))
-    out = response(s)
+def token_post(size):
+    """The start of a POST to /token announcing a body of SIZE bytes."""
+    return begin({"REQUEST_METHOD": "POST", "PATH_INFO": "/token",
+                  "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                  "CONTENT_LENGTH": str(size)})
+
+
+def show(out):
+    """Prints the answer OUT and returns 0; 1 when none came (None)."""
     if out is None:
         return 1
     sys.stdout.write(out.decode("utf-8", "replace"))
     return 0
+
+
+def get(addr, path, timeout):
+    s = connect(addr, timeout)
+    s.sendall(begin({"PATH_INFO": path}) + record(FCGI_STDIN, b""))
+    return show(response(s))
 
 
 def after(addr, path, timeout):
@@ -152,9 +163,7 @@ def after(addr, path, timeout):
 
 def big(addr, size, timeout):
     s = connect(addr, timeout)
-    s.sendall(begin({"REQUEST_METHOD": "POST", "PATH_INFO": "/token",
-                     "CONTENT_TYPE": "application/x-www-form-urlencoded",
-                     "CONTENT_LENGTH": str(size)}))
+    s.sendall(token_post(size))
     chunk = record(FCGI_STDIN, b"a" * 32768)
     sent = 0
     try:
@@ -166,29 +175,21 @@ def big(addr, size, timeout):
     except OSError as e:
         print("fcgi_client: sending the body: %s" % e, file=sys.stderr)
         return 1
-    out = response(s)
-    if out is None:
-        return 1
-    sys.stdout.write(out.decode("utf-8", "replace"))
-    return 0
+    return show(response(s))
 
 
 def late(addr, path, timeout):
     s = connect(addr, timeout)
     s.sendall(begin({"PATH_INFO": path}))
     out = response(s)
-    if out is None:
-        return 1
-    s.sendall(record(FCGI_STDIN, b""))
-    sys.stdout.write(out.decode("utf-8", "replace"))
-    return 0
+    if out is not None:
+        s.sendall(record(FCGI_STDIN, b""))
+    return show(out)
 
 
 def unread(addr, flag, timeout):
     s = connect(addr, timeout)
-    s.sendall(begin({"REQUEST_METHOD": "POST", "PATH_INFO": "/token",
-                     "CONTENT_TYPE": "application/x-www-form-urlencoded",
-                     "CONTENT_LENGTH": str(4 * 1024 * 1024)}))
+    s.sendall(token_post(4 * 1024 * 1024))
     out = response(s)
     if out is None:
         return 1
